@@ -1,0 +1,1 @@
+"""Analytics beside the ledger: stress, simulation and calibration reuse the risk kernels."""

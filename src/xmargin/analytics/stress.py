@@ -1,0 +1,76 @@
+"""Deterministic price shocks (contract 4 ``stress``): re-price, then every figure again."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import NamedTuple
+
+from xmargin.errors import InputError, UnknownAsset
+from xmargin.mathlib import ONE, ZERO
+from xmargin.model.market import Market
+from xmargin.model.numbers import parse_number
+from xmargin.risk.health import AccountHealth, account_health
+
+__all__ = ["StressResult", "StressSummary", "parse_shock", "shocked_prices", "stress"]
+
+_PERCENT = Decimal(100)
+_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+)\s*(%?)\s*$")
+
+
+class StressSummary(NamedTuple):
+    accounts: int
+    liquidatable_accounts: int
+    liquidatable_debt: Decimal
+    insolvent_debt: Decimal
+
+
+class StressResult(NamedTuple):
+    prices: dict[str, Decimal]
+    accounts: list[tuple[str, AccountHealth]]
+    summary: StressSummary
+
+
+def parse_shock(text: str) -> tuple[str, Decimal]:
+    """``"WETH=-30%"`` -> ``("WETH", Decimal("-0.3"))``; a bare number is a fraction."""
+    m = _SHOCK.match(text)
+    if m is None:
+        raise InputError(f"--shock {text!r}: expected ASSET=-30% (or ASSET=-0.3)")
+    asset, number, pct = m.groups()
+    try:
+        value = parse_number(number)
+    except ValueError as exc:
+        raise InputError(f"--shock {text!r}: {exc}") from None
+    shock = value / _PERCENT if pct else value
+    if shock <= -ONE:
+        raise InputError(f"--shock {text!r}: must be above -100% so that the price stays > 0")
+    return asset, shock
+
+
+def shocked_prices(market: Market, shocks: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Every shocked asset's price multiplied by (1 + shock)."""
+    out: dict[str, Decimal] = {}
+    for asset, shock in shocks.items():
+        if asset not in market.assets:
+            raise UnknownAsset(asset, "--shock")
+        out[asset] = market.assets[asset].price * (ONE + shock)
+    return out
+
+
+def summarize(rows: list[tuple[str, AccountHealth]]) -> StressSummary:
+    """Counts and totals of contract 4 ``stress``'s summary."""
+    liq = [h for _, h in rows if h.liquidatable]
+    insolvent = sum(
+        (h.debt_value - h.collateral_value for _, h in rows if h.debt_value > h.collateral_value),
+        ZERO,
+    )
+    return StressSummary(len(rows), len(liq), sum((h.debt_value for h in liq), ZERO), insolvent)
+
+
+def stress(market: Market, shocks: Mapping[str, Decimal]) -> StressResult:
+    """Apply ``shocks`` (fractions, -0.3 = -30%) and recompute every account exactly."""
+    prices = shocked_prices(market, shocks)
+    shocked = market.with_prices(prices)
+    rows = [(acc.id, account_health(acc, shocked)) for acc in shocked.accounts.values()]
+    return StressResult(prices, rows, summarize(rows))

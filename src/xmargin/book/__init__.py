@@ -1,0 +1,1 @@
+"""The columnar risk book: every account's figures at once, NumPy kernels."""

@@ -1,0 +1,325 @@
+"""The one exception tree of xmargin.
+
+Every error carries a machine-readable ``code`` (the contract's word for it) and a human
+message that names what is wrong and where. Front ends map the class to an exit status
+(CLI) or an HTTP status (service) in one place each::
+
+    XmarginError
+      InputError (also ValueError; CLI exit 2)
+        MarketFileError(.problems)      invalid_market_file
+        UnknownAsset                    unknown_asset
+        UnknownAccount                  unknown_account
+        UnknownCategory                 unknown_category
+        InvalidAmount                   invalid_amount
+        InvalidPrice                    invalid_price
+        StalePrice                      stale_price
+        PriceDeviation                  price_deviation
+      RuleViolation (CLI exit 1)
+        NotLiquidatable                 not_liquidatable
+        NothingToLiquidate              nothing_to_liquidate
+        WouldLeaveDust                  would_leave_dust
+        InsufficientMargin              insufficient_margin
+        InsufficientBalance             insufficient_balance
+        CapExceeded                     supply_cap_exceeded | borrow_cap_exceeded
+                                        | debt_ceiling_exceeded
+        IsolationViolation              isolation_violation
+        CategoryViolation               category_violation
+        NotBorrowable                   not_borrowable
+      PermissionDenied                  permission_denied
+      StoreError                        store_error
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+__all__ = [
+    "CapExceeded",
+    "CategoryViolation",
+    "InputError",
+    "InsufficientBalance",
+    "InsufficientMargin",
+    "InvalidAmount",
+    "InvalidPrice",
+    "IsolationViolation",
+    "MarketFileError",
+    "NotBorrowable",
+    "NotLiquidatable",
+    "NothingToLiquidate",
+    "PermissionDenied",
+    "PriceDeviation",
+    "Problem",
+    "RuleViolation",
+    "StalePrice",
+    "StoreError",
+    "UnknownAccount",
+    "UnknownAsset",
+    "UnknownCategory",
+    "WouldLeaveDust",
+    "XmarginError",
+]
+
+
+class XmarginError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """The contract's JSON error object body (``{"code", "message", "problems"}``)."""
+        return {"code": self.code, "message": self.message, "problems": []}
+
+
+class InputError(XmarginError, ValueError):
+    """Bad input: a malformed file, an unknown name, an amount that is not a number."""
+
+    code = "invalid_input"
+    exit_code = 2
+
+
+class Problem:
+    """One located problem in a market file: ``location: message``."""
+
+    __slots__ = ("location", "message")
+
+    def __init__(self, location: str, message: str) -> None:
+        self.location = location
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+    def __repr__(self) -> str:
+        return f"Problem({self.location!r}, {self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Problem)
+            and other.location == self.location
+            and other.message == self.message
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.location, self.message))
+
+
+class MarketFileError(InputError):
+    """A market file broke one or more rules of contract section 1.1; all are listed."""
+
+    code = "invalid_market_file"
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        n = len(problems)
+        head = f"{source}: {n} problem{'s' if n != 1 else ''}"
+        first = "; ".join(str(p) for p in problems[:3])
+        more = f"; and {n - 3} more" if n > 3 else ""
+        super().__init__(f"{head}: {first}{more}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+class UnknownAsset(InputError):
+    code = "unknown_asset"
+
+    def __init__(self, asset: str, where: str = "") -> None:
+        self.asset = asset
+        loc = f"{where}: " if where else ""
+        super().__init__(f"{loc}unknown asset {asset!r}")
+
+
+class UnknownAccount(InputError):
+    code = "unknown_account"
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        super().__init__(f"unknown account {account!r}")
+
+
+class UnknownCategory(InputError):
+    code = "unknown_category"
+
+    def __init__(self, category: str) -> None:
+        self.category = category
+        super().__init__(f"unknown category {category!r}")
+
+
+class InvalidAmount(InputError):
+    code = "invalid_amount"
+
+    def __init__(self, field: str, value: object, why: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {why}, was {value!s}")
+
+
+class InvalidPrice(InputError):
+    code = "invalid_price"
+
+    def __init__(self, asset: str, value: object, why: str) -> None:
+        self.asset = asset
+        self.value = value
+        super().__init__(f"price of {asset}: {why}, was {value!s}")
+
+
+class StalePrice(InputError):
+    code = "stale_price"
+
+    def __init__(self, asset: str, age_seconds: Decimal, max_age_seconds: Decimal) -> None:
+        self.asset = asset
+        self.age_seconds = age_seconds
+        self.max_age_seconds = max_age_seconds
+        super().__init__(f"price of {asset}: stale, {age_seconds}s old, max age {max_age_seconds}s")
+
+
+class PriceDeviation(InputError):
+    code = "price_deviation"
+
+    def __init__(self, asset: str, old: Decimal, new: Decimal, max_deviation: Decimal) -> None:
+        self.asset = asset
+        self.old = old
+        self.new = new
+        self.max_deviation = max_deviation
+        super().__init__(
+            f"price of {asset}: moves from {old} to {new}, more than the max deviation "
+            f"{max_deviation} in one step"
+        )
+
+
+class RuleViolation(XmarginError):
+    """An action refused by a rule of the engine (CLI exit 1). Nothing was changed."""
+
+    code = "rule_violation"
+    exit_code = 1
+
+
+class NotLiquidatable(RuleViolation):
+    code = "not_liquidatable"
+
+    def __init__(self, account: str, health_factor: Decimal | None) -> None:
+        self.account = account
+        self.health_factor = health_factor
+        hf = "none (no debt)" if health_factor is None else str(health_factor)
+        super().__init__(f"account {account!r} is not liquidatable: health factor {hf}")
+
+
+class NothingToLiquidate(RuleViolation):
+    code = "nothing_to_liquidate"
+
+    def __init__(self, account: str, why: str) -> None:
+        self.account = account
+        super().__init__(f"account {account!r}: nothing to liquidate: {why}")
+
+
+class WouldLeaveDust(RuleViolation):
+    code = "would_leave_dust"
+
+    def __init__(
+        self, account: str, asset: str, leftover_value: Decimal, min_leftover_value: Decimal
+    ) -> None:
+        self.account = account
+        self.asset = asset
+        self.leftover_value = leftover_value
+        self.min_leftover_value = min_leftover_value
+        super().__init__(
+            f"account {account!r}: liquidation would leave {asset} worth {leftover_value}, "
+            f"below min_leftover_value {min_leftover_value}; repay all of it or leave more"
+        )
+
+
+class InsufficientMargin(RuleViolation):
+    code = "insufficient_margin"
+
+    def __init__(
+        self, account: str, action: str, initial_collateral: Decimal, initial_debt: Decimal
+    ) -> None:
+        self.account = account
+        self.action = action
+        self.required = initial_debt
+        self.actual = initial_collateral
+        super().__init__(
+            f"account {account!r}: {action} refused: initial_collateral {initial_collateral} "
+            f"would be below initial_debt {initial_debt}"
+        )
+
+
+class InsufficientBalance(RuleViolation):
+    code = "insufficient_balance"
+
+    def __init__(
+        self, account: str, asset: str, side: str, balance: Decimal, amount: Decimal
+    ) -> None:
+        self.account = account
+        self.asset = asset
+        self.balance = balance
+        self.amount = amount
+        super().__init__(
+            f"account {account!r}: {side} of {asset} is {balance}, less than the amount {amount}"
+        )
+
+
+class CapExceeded(RuleViolation):
+    code = "cap_exceeded"
+
+    def __init__(self, kind: str, asset: str, total_after: Decimal, cap: Decimal) -> None:
+        self.kind = kind
+        self.asset = asset
+        self.total_after = total_after
+        self.cap = cap
+        super().__init__(f"{asset}: {kind} {cap} exceeded, total would be {total_after}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": f"{self.kind}_exceeded", "message": self.message, "problems": []}
+
+
+class IsolationViolation(RuleViolation):
+    code = "isolation_violation"
+
+    def __init__(self, account: str, why: str) -> None:
+        self.account = account
+        super().__init__(f"account {account!r}: isolation: {why}")
+
+
+class CategoryViolation(RuleViolation):
+    code = "category_violation"
+
+    def __init__(self, account: str, category: str, asset: str) -> None:
+        self.account = account
+        self.category = category
+        self.asset = asset
+        super().__init__(
+            f"account {account!r}: category {category!r} does not allow borrowing {asset}"
+        )
+
+
+class NotBorrowable(RuleViolation):
+    code = "not_borrowable"
+
+    def __init__(self, asset: str) -> None:
+        self.asset = asset
+        super().__init__(f"{asset} is not borrowable")
+
+
+class PermissionDenied(XmarginError):
+    code = "permission_denied"
+    exit_code = 2
+
+
+class StoreError(XmarginError):
+    code = "store_error"
+    exit_code = 2

@@ -1,0 +1,345 @@
+"""Market files (contract section 1): TOML or JSON in, validated market out, and back.
+
+Every number is parsed as an exact Decimal. Loading reports *every* problem with its
+location (contract 1.1) in one :class:`~xmargin.errors.MarketFileError`; nothing is
+half-loaded. pydantic's errors are translated here, at this one boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from xmargin.errors import MarketFileError, Problem
+from xmargin.mathlib import ZERO, fmt, quantize_down
+from xmargin.model.account import Account
+from xmargin.model.market import Market
+from xmargin.model.numbers import parse_number
+from xmargin.model.params import AssetParams, CategoryParams, MarketParams
+
+__all__ = [
+    "MarketFormat",
+    "dump_market",
+    "load_market",
+    "market_to_dict",
+    "parse_market",
+    "read_market_document",
+]
+
+MarketFormat = Literal["toml", "json"]
+M = TypeVar("M", bound=BaseModel)
+
+_SECTIONS = {"market", "assets", "categories", "accounts", "state"}
+_ACCOUNT_KEYS = {"category", "supply", "borrow"}
+
+
+def _loc(*parts: object) -> str:
+    return ".".join(str(p) for p in parts if p != "")
+
+
+def translate_validation_error(exc: ValidationError, prefix: str) -> list[Problem]:
+    """pydantic errors as located problems; ``@field:`` messages point at that field."""
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = _loc(prefix, *err["loc"])
+        kind = err["type"]
+        msg = str(err["msg"])
+        if kind == "missing":
+            msg = "required"
+        elif kind == "extra_forbidden":
+            msg = "unknown key"
+        msg = msg.removeprefix("Value error, ")
+        if msg.startswith("@"):
+            for line in msg.split("\n"):
+                field, _, text = line[1:].partition(": ")
+                out.append(Problem(_loc(loc, field), text))
+        else:
+            out.append(Problem(loc, msg))
+    return out
+
+
+def _validate(model: type[M], data: Any, loc: str, problems: list[Problem]) -> M | None:
+    if not isinstance(data, dict):
+        problems.append(Problem(loc, f"must be a table, was {type(data).__name__}"))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(translate_validation_error(exc, loc))
+        return None
+
+
+def read_market_document(path: Path) -> tuple[dict[str, Any], MarketFormat]:
+    """Parse a ``.toml`` or ``.json`` file with every float read as a Decimal."""
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise MarketFileError(source, [Problem("", "a market file must end in .toml or .json")])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MarketFileError(source, [Problem("", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MarketFileError(source, [Problem("", f"not UTF-8 text: {exc}")]) from exc
+    raw: Any
+    if suffix == ".toml":
+        try:
+            raw = tomllib.loads(text, parse_float=Decimal)
+        except tomllib.TOMLDecodeError as exc:
+            raise MarketFileError(source, [Problem("", f"not valid TOML: {exc}")]) from exc
+        fmt_: MarketFormat = "toml"
+    else:
+
+        def _no_constant(name: str) -> Any:
+            raise ValueError(f"non-finite number {name} is not allowed")
+
+        try:
+            raw = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+            raise MarketFileError(source, [Problem("", f"not valid JSON: {exc}")]) from exc
+        fmt_ = "json"
+    if not isinstance(raw, dict):
+        raise MarketFileError(source, [Problem("", "the top level must be a table/object")])
+    return raw, fmt_
+
+
+def load_market(path: str | Path) -> Market:
+    """Load and validate a market file (and its ``accounts_file``); raise on any problem."""
+    p = Path(path)
+    raw, fmt_ = read_market_document(p)
+    market = parse_market(raw, str(p), base_dir=p.parent)
+    market.source_format = fmt_
+    return market
+
+
+def _amount_map(
+    raw: Any,
+    loc: str,
+    assets: Mapping[str, AssetParams | None],
+    problems: list[Problem],
+) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    if not isinstance(raw, dict):
+        problems.append(
+            Problem(loc, f"must be a table of asset = amount, was {type(raw).__name__}")
+        )
+        return out
+    for asset, value in raw.items():
+        here = _loc(loc, asset)
+        if asset not in assets:
+            problems.append(Problem(here, f"unknown asset {asset!r}"))
+            continue
+        try:
+            d = parse_number(value)
+        except ValueError as exc:
+            problems.append(Problem(here, str(exc)))
+            continue
+        if d < ZERO:
+            problems.append(Problem(here, f"must be >= 0, was {d}"))
+            continue
+        ap = assets[asset]
+        if ap is not None and quantize_down(d, ap.decimals) != d:
+            problems.append(Problem(here, f"has more than {ap.decimals} decimal places, was {d}"))
+            continue
+        out[asset] = d
+    return out
+
+
+def _check_isolation(
+    acc: Account, loc: str, assets: Mapping[str, AssetParams | None], problems: list[Problem]
+) -> None:
+    """Contract 1.3 at load: an isolated supplier holds no other collateral, borrows only
+    what isolation allows."""
+    iso = [a for a in acc.supply if (p := assets.get(a)) is not None and p.is_isolated]
+    if not iso:
+        return
+    others = [
+        a
+        for a in acc.supply
+        if a not in iso[:1] and (p := assets.get(a)) is not None and p.liquidation_threshold > 0
+    ]
+    if others:
+        problems.append(
+            Problem(
+                _loc(loc, "supply"),
+                f"supplies isolated {iso[0]} beside other collateral ({', '.join(others)})",
+            )
+        )
+    for a in acc.borrow:
+        p = assets.get(a)
+        if p is not None and not p.borrowable_in_isolation:
+            problems.append(
+                Problem(
+                    _loc(loc, "borrow", a),
+                    f"not borrowable in isolation (the account supplies isolated {iso[0]})",
+                )
+            )
+
+
+def parse_market(
+    raw: Mapping[str, Any], source: str = "<market>", base_dir: Path | None = None
+) -> Market:
+    """Validate a parsed market document into a :class:`Market`; every problem at once."""
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in _SECTIONS:
+            problems.append(Problem(str(key), "unknown section"))
+
+    params: MarketParams | None = None
+    if "market" not in raw:
+        problems.append(Problem("market", "required"))
+    else:
+        params = _validate(MarketParams, raw["market"], "market", problems)
+
+    assets_raw = raw.get("assets")
+    assets: dict[str, AssetParams | None] = {}
+    if not isinstance(assets_raw, dict) or not assets_raw:
+        problems.append(Problem("assets", "at least one asset is required"))
+        assets_raw = assets_raw if isinstance(assets_raw, dict) else {}
+    for name, table in assets_raw.items():
+        loc = _loc("assets", name)
+        if isinstance(table, dict) and "symbol" in table:
+            problems.append(Problem(_loc(loc, "symbol"), "unknown key"))
+            assets[name] = None
+            continue
+        data = {**table, "symbol": name} if isinstance(table, dict) else table
+        assets[name] = _validate(AssetParams, data, loc, problems)
+
+    cats_raw = raw.get("categories", {})
+    categories: dict[str, CategoryParams | None] = {}
+    if not isinstance(cats_raw, dict):
+        problems.append(Problem("categories", "must be a table"))
+        cats_raw = {}
+    for name, table in cats_raw.items():
+        loc = _loc("categories", name)
+        if isinstance(table, dict) and "name" in table:
+            problems.append(Problem(_loc(loc, "name"), "unknown key"))
+            categories[name] = None
+            continue
+        data = {**table, "name": name} if isinstance(table, dict) else table
+        cat = _validate(CategoryParams, data, loc, problems)
+        categories[name] = cat
+        if cat is not None:
+            for key in ("assets", "borrowable"):
+                for a in getattr(cat, key) or ():
+                    if a not in assets:
+                        problems.append(Problem(_loc(loc, key), f"unknown asset {a!r}"))
+
+    accounts: dict[str, Account] = {}
+    acc_raw = raw.get("accounts", {})
+    if not isinstance(acc_raw, dict):
+        problems.append(Problem("accounts", "must be a table"))
+        acc_raw = {}
+    for acc_id, table in acc_raw.items():
+        loc = _loc("accounts", acc_id)
+        if not isinstance(table, dict):
+            problems.append(Problem(loc, f"must be a table, was {type(table).__name__}"))
+            continue
+        for key in table:
+            if key not in _ACCOUNT_KEYS:
+                problems.append(Problem(_loc(loc, key), "unknown key"))
+        category = table.get("category")
+        if category is not None and (not isinstance(category, str) or category not in categories):
+            problems.append(Problem(_loc(loc, "category"), f"unknown category {category!r}"))
+            category = None
+        supply = _amount_map(table.get("supply", {}), _loc(loc, "supply"), assets, problems)
+        borrow = _amount_map(table.get("borrow", {}), _loc(loc, "borrow"), assets, problems)
+        acc = Account(str(acc_id), supply, borrow, category)
+        _check_isolation(acc, loc, assets, problems)
+        accounts[acc.id] = acc
+
+    if params is not None and params.accounts_file is not None:
+        from xmargin.io.positions import read_positions_exact
+
+        path = (base_dir or Path(".")) / params.accounts_file
+        for acc, loc in read_positions_exact(path, assets, categories, problems):
+            if acc.id in accounts:
+                problems.append(Problem(loc, f"account {acc.id!r} is also written inline"))
+                continue
+            _check_isolation(acc, loc, assets, problems)
+            accounts[acc.id] = acc
+
+    state = raw.get("state", {})
+    deficit: dict[str, Decimal] = {}
+    isolation_debt: dict[str, Decimal] | None = None
+    if not isinstance(state, dict):
+        problems.append(Problem("state", "must be a table"))
+    else:
+        for key in state:
+            if key not in ("deficit", "isolation_debt"):
+                problems.append(Problem(_loc("state", key), "unknown key"))
+        deficit = _amount_map(state.get("deficit", {}), "state.deficit", assets, problems)
+        if "isolation_debt" in state:
+            isolation_debt = {}
+            for a, v in _amount_map(
+                state["isolation_debt"], "state.isolation_debt", {a: None for a in assets}, problems
+            ).items():
+                isolation_debt[a] = v
+
+    if problems:
+        raise MarketFileError(source, problems)
+    assert params is not None
+    valid_assets = {k: v for k, v in assets.items() if v is not None}
+    valid_cats = {k: v for k, v in categories.items() if v is not None}
+    return Market(params, valid_assets, valid_cats, accounts.values(), deficit, isolation_debt)
+
+
+def market_to_dict(market: Market) -> dict[str, Any]:
+    """The market as a contract document; every number an exact decimal string."""
+
+    def nums(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: (fmt(v) if isinstance(v, Decimal) else v) for k, v in d.items()}
+
+    mp = market.params.model_dump(exclude_none=True, mode="python")
+    mp.pop("accounts_file", None)  # accounts are written inline
+    doc: dict[str, Any] = {
+        "market": nums({k: (str(v) if k == "bonus_policy" else v) for k, v in mp.items()})
+    }
+    doc["assets"] = {}
+    for sym, ap in market.assets.items():
+        d = ap.model_dump(exclude_none=True, exclude={"symbol"})
+        doc["assets"][sym] = nums(d)
+    if market.categories:
+        doc["categories"] = {}
+        for name, cp in market.categories.items():
+            d = cp.model_dump(exclude_none=True, exclude={"name"})
+            d["assets"] = list(d["assets"])
+            if "borrowable" in d:
+                d["borrowable"] = list(d["borrowable"])
+            doc["categories"][name] = nums(d)
+    doc["accounts"] = {}
+    for acc in market.accounts.values():
+        entry: dict[str, Any] = {}
+        if acc.category is not None:
+            entry["category"] = acc.category
+        entry["supply"] = nums(acc.supply)
+        entry["borrow"] = nums(acc.borrow)
+        doc["accounts"][acc.id] = entry
+    state: dict[str, Any] = {}
+    deficit = {a: v for a, v in market.deficit.items() if v}
+    if deficit:
+        state["deficit"] = nums(deficit)
+    iso = {a: v for a, v in market.isolation_debt.items() if v}
+    if iso:
+        state["isolation_debt"] = nums(iso)
+    if state:
+        doc["state"] = state
+    return doc
+
+
+def dump_market(market: Market, path: str | Path, format: MarketFormat | None = None) -> None:
+    """Write ``market`` as a contract market file (TOML or JSON), numbers as strings."""
+    p = Path(path)
+    fmt_ = format or ("json" if p.suffix.lower() == ".json" else "toml")
+    doc = market_to_dict(market)
+    text = json.dumps(doc, indent=2) + "\n" if fmt_ == "json" else tomli_w.dumps(doc)
+    p.write_text(text, encoding="utf-8")

@@ -1,0 +1,141 @@
+"""Long-form position books (contract 1.4): CSV or Parquet, ``account,asset,supply,borrow``
+and an optional ``category``.
+
+Read with pyarrow, never row by row from text. The exact path turns cells into Decimals
+(CSV cells are read as strings, so nothing passes through a float); the risk book reads
+the same files straight into columns (see :mod:`xmargin.book`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from xmargin.errors import Problem
+from xmargin.mathlib import ZERO, quantize_down
+from xmargin.model.account import Account
+from xmargin.model.numbers import parse_number
+from xmargin.model.params import AssetParams, CategoryParams
+
+__all__ = ["REQUIRED_COLUMNS", "read_positions_exact", "read_positions_table"]
+
+REQUIRED_COLUMNS = ("account", "asset", "supply", "borrow")
+
+
+def read_positions_table(path: Path, strings: bool = False) -> pa.Table:
+    """The positions file as an Arrow table. ``strings``: CSV columns read as text.
+
+    Raises ``OSError``/``pyarrow.ArrowInvalid`` for unreadable files and ``ValueError``
+    for a missing column; callers turn those into located problems.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        convert = pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in (*REQUIRED_COLUMNS, "category")}
+            if strings
+            else {"account": pa.string(), "asset": pa.string(), "category": pa.string()},
+            strings_can_be_null=False,
+        )
+        table = pacsv.read_csv(path, convert_options=convert)
+    elif suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+    else:
+        raise ValueError("accounts_file must end in .csv or .parquet")
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(missing)}")
+    return table
+
+
+def _cell_number(value: Any) -> Decimal:
+    if value is None or value == "":
+        return ZERO
+    return parse_number(value)
+
+
+def read_positions_exact(
+    path: Path,
+    assets: Mapping[str, AssetParams | None],
+    categories: Mapping[str, CategoryParams | None],
+    problems: list[Problem],
+) -> Iterator[tuple[Account, str]]:
+    """Accounts of a positions file as exact Decimal balances, with their locations.
+
+    Problems (unknown asset or category, negative or non-numeric amount, a repeated
+    ``(account, asset)`` row, an account whose category differs between rows) are
+    appended to ``problems`` with ``FILE:row N.column`` locations.
+    """
+    name = path.name
+    try:
+        table = read_positions_table(path, strings=True)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        problems.append(Problem(f"market.accounts_file ({name})", str(exc).splitlines()[0]))
+        return
+    cols = {c: table.column(c).to_pylist() for c in table.column_names}
+    has_cat = "category" in cols
+    accounts: dict[str, Account] = {}
+    first_row: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    for i, acc_id in enumerate(cols["account"]):
+        row = i + 2  # 1-based, after the header line
+        loc = f"{name}:row {row}"
+        asset = cols["asset"][i]
+        if acc_id is None or acc_id == "":
+            problems.append(Problem(f"{loc}.account", "must not be empty"))
+            continue
+        acc_id = str(acc_id)
+        category = cols["category"][i] if has_cat else None
+        category = category or None
+        if category is not None and category not in categories:
+            problems.append(Problem(f"{loc}.category", f"unknown category {category!r}"))
+            category = None
+        if asset not in assets:
+            problems.append(Problem(f"{loc}.asset", f"unknown asset {asset!r}"))
+            continue
+        if (acc_id, asset) in seen:
+            problems.append(Problem(loc, f"repeats account {acc_id!r} and asset {asset!r}"))
+            continue
+        seen.add((acc_id, asset))
+        amounts: list[Decimal] = []
+        for col in ("supply", "borrow"):
+            try:
+                d = _cell_number(cols[col][i])
+            except ValueError as exc:
+                problems.append(Problem(f"{loc}.{col}", str(exc)))
+                continue
+            ap = assets[asset]
+            if d < ZERO:
+                problems.append(Problem(f"{loc}.{col}", f"must be >= 0, was {d}"))
+            elif ap is not None and quantize_down(d, ap.decimals) != d:
+                problems.append(
+                    Problem(f"{loc}.{col}", f"has more than {ap.decimals} decimal places, was {d}")
+                )
+            else:
+                amounts.append(d)
+                continue
+        if len(amounts) != 2:
+            continue
+        acc = accounts.get(acc_id)
+        if acc is None:
+            acc = accounts[acc_id] = Account(acc_id, category=category)
+            first_row[acc_id] = row
+        elif has_cat and acc.category != category:
+            problems.append(
+                Problem(
+                    f"{loc}.category",
+                    f"account {acc_id!r} has category {acc.category!r} on an earlier row",
+                )
+            )
+        s, b = amounts
+        acc.set_supply(asset, s)
+        acc.set_borrow(asset, b)
+    for acc_id, acc in accounts.items():
+        yield acc, f"{name}:row {first_row[acc_id]}"

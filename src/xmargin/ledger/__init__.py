@@ -1,0 +1,1 @@
+"""Actions that change a market's balances: validate, apply, post-check, record."""

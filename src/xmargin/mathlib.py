@@ -1,0 +1,116 @@
+"""Exact decimal helpers: every rounded money step goes through here.
+
+One :class:`decimal.Context` with traps on, precision far above the largest product the
+contract allows (amounts and prices up to 1e24, each with up to 36 decimals, times a
+weight). Each helper names its rounding direction; no other module rounds money.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+__all__ = [
+    "CTX",
+    "HF_DECIMALS",
+    "ONE",
+    "VALUE_DECIMALS",
+    "WEIGHT_DECIMALS",
+    "ZERO",
+    "div_down",
+    "div_up",
+    "fmt",
+    "mul_div_down",
+    "mul_div_up",
+    "quantize_down",
+    "quantize_up",
+    "sqrt_down",
+    "sqrt_up",
+]
+
+#: Precision of every exact computation: 1e24 units x 1e24 price x weight, each with up to
+#: 36 decimals, stays exact well inside 200 digits.
+CTX = decimal.Context(
+    prec=200,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emax=999_999,
+    Emin=-999_999,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+decimal.setcontext(CTX)
+decimal.DefaultContext.prec = CTX.prec
+decimal.DefaultContext.traps = CTX.traps.copy()
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+#: Quote values (``*_value`` figures) are held to 1e-18 of the quote unit.
+VALUE_DECIMALS = 18
+#: Health factors and other ratios are held to 1e-18.
+HF_DECIMALS = 18
+#: Weights produced by the size haircut (irrational in general) are held to 1e-18.
+WEIGHT_DECIMALS = 18
+
+_EXP: dict[int, Decimal] = {n: Decimal(1).scaleb(-n) for n in range(0, 80)}
+
+
+def _exp(decimals: int) -> Decimal:
+    e = _EXP.get(decimals)
+    return e if e is not None else Decimal(1).scaleb(-decimals)
+
+
+def quantize_down(x: Decimal, decimals: int) -> Decimal:
+    """``x`` rounded toward -inf to ``decimals`` places (collateral, seized amounts)."""
+    return x.quantize(_exp(decimals), rounding=ROUND_FLOOR, context=CTX)
+
+
+def quantize_up(x: Decimal, decimals: int) -> Decimal:
+    """``x`` rounded toward +inf to ``decimals`` places (debt, repaid amounts, fees)."""
+    return x.quantize(_exp(decimals), rounding=ROUND_CEILING, context=CTX)
+
+
+def div_down(a: Decimal, b: Decimal, decimals: int) -> Decimal:
+    """``a / b`` rounded toward -inf to ``decimals`` places."""
+    return quantize_down(CTX.divide(a, b), decimals)
+
+
+def div_up(a: Decimal, b: Decimal, decimals: int) -> Decimal:
+    """``a / b`` rounded toward +inf to ``decimals`` places."""
+    # The context quotient is correct to 200 digits; a positive remainder below that
+    # cannot be lost by quantizing up, because the context rounds half-even only in the
+    # 200th digit, far below any ``decimals`` we use.
+    return quantize_up(CTX.divide(a, b), decimals)
+
+
+def mul_div_down(a: Decimal, b: Decimal, c: Decimal, decimals: int) -> Decimal:
+    """``a * b / c`` rounded toward -inf to ``decimals`` places."""
+    return quantize_down(CTX.divide(CTX.multiply(a, b), c), decimals)
+
+
+def mul_div_up(a: Decimal, b: Decimal, c: Decimal, decimals: int) -> Decimal:
+    """``a * b / c`` rounded toward +inf to ``decimals`` places."""
+    return quantize_up(CTX.divide(CTX.multiply(a, b), c), decimals)
+
+
+def sqrt_down(x: Decimal, decimals: int) -> Decimal:
+    """``sqrt(x)`` rounded toward -inf to ``decimals`` places."""
+    return quantize_down(CTX.sqrt(x), decimals)
+
+
+def sqrt_up(x: Decimal, decimals: int) -> Decimal:
+    """``sqrt(x)`` rounded toward +inf to ``decimals`` places."""
+    return quantize_up(CTX.sqrt(x), decimals)
+
+
+def fmt(x: Decimal | None) -> str | None:
+    """A decimal as the contract prints it: full precision, no exponent, no trailing zeros.
+
+    >>> fmt(Decimal("0E-50")), fmt(Decimal("1.2300")), fmt(Decimal("1E+3")), fmt(None)
+    ('0', '1.23', '1000', None)
+    """
+    if x is None:
+        return None
+    if not x:
+        return "0"
+    s = format(x.normalize(CTX), "f")
+    return s

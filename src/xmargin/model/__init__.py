@@ -1,0 +1,7 @@
+"""Domain models: frozen parameters and the mutable market state."""
+
+from xmargin.model.account import Account
+from xmargin.model.market import Market
+from xmargin.model.params import AssetParams, BonusPolicy, CategoryParams, MarketParams
+
+__all__ = ["Account", "AssetParams", "BonusPolicy", "CategoryParams", "Market", "MarketParams"]

@@ -1,0 +1,1 @@
+"""Pure risk math: weights, health figures, action checks, liquidation, liquidation price."""

@@ -1,0 +1,70 @@
+"""The price of one asset at which an account's health factor is exactly 1 (contract 4).
+
+Weights depend on units, not prices, so mc and md are linear in the price p of the asset:
+mc(p) = mc₀ + s·lt·p and md(p) = md₀ + b·mbw·p, and health 1 is reached at
+p* = (md₀ − mc₀) / (s·lt − b·mbw).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up
+from xmargin.model.market import Market
+from xmargin.risk.weights import effective_weights
+
+__all__ = ["LiquidationPrice", "liquidation_price"]
+
+PRICE_DECIMALS = 18
+
+
+class LiquidationPrice(NamedTuple):
+    account: str
+    asset: str
+    current_price: Decimal
+    price: Decimal | None
+    change: Decimal | None
+
+
+def liquidation_price(market: Market, account_id: str, asset: str) -> LiquidationPrice:
+    """Price of ``asset`` (quote per unit) at which health_factor = 1, others fixed.
+
+    Notes
+    -----
+    p* = (md₀ − mc₀)/(s·lt − b·mbw), where mc₀, md₀ are the maintenance sums over the
+    other assets. ``None`` when no p* > 0 exists (no exposure, or the account can never
+    reach health 1 through this price). Rounded toward danger: up when a fall in price
+    liquidates (net collateral), down when a rise does (net debt), so the figure warns
+    no later than the exact one. change = p*/current − 1, rounded the same way.
+    """
+    account = market.account(account_id)
+    ap = market.asset(asset)
+    category = market.category_of(account)
+    mc0 = md0 = ZERO
+    slope = ZERO  # d(mc − md)/dp, in units
+    for a in set(account.supply) | set(account.borrow):
+        s, b = account.supplied(a), account.borrowed(a)
+        w = effective_weights(market.assets[a], category, s, b)
+        if a == asset:
+            slope = CTX.subtract(
+                CTX.multiply(s, w.liquidation_threshold),
+                CTX.multiply(b, w.maintenance_borrow_weight),
+            )
+            continue
+        p = market.assets[a].price
+        mc0 += CTX.multiply(CTX.multiply(s, p), w.liquidation_threshold)
+        md0 += CTX.multiply(CTX.multiply(b, p), w.maintenance_borrow_weight)
+    current = ap.price
+    if not slope or (not account.borrow):
+        return LiquidationPrice(account_id, asset, current, None, None)
+    gap = md0 - mc0
+    if slope > ZERO:
+        price = div_up(gap, slope, PRICE_DECIMALS)
+        change = div_up(price, current, HF_DECIMALS) - ONE
+    else:
+        price = div_down(gap, slope, PRICE_DECIMALS)
+        change = div_down(price, current, HF_DECIMALS) - ONE
+    if price <= ZERO:
+        return LiquidationPrice(account_id, asset, current, None, None)
+    return LiquidationPrice(account_id, asset, current, price, change)
