@@ -1,0 +1,36 @@
+"""The ``xmargin`` command: one Typer app, one top-level error handler.
+
+Commands live in ``core_commands`` (contract section 4) and ``book_commands`` (the
+columnar risk book); each registers itself on :data:`app`. ``main`` is the only place that
+turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="xmargin",
+    help="Risk engine for inter-asset collateralization (contract version 1).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from xmargin.cli import book_commands, core_commands
+
+    core_commands.register(app)
+    book_commands.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``xmargin`` script."""
+    from xmargin.cli.errors import run_guarded
+
+    _register()
+    sys.exit(run_guarded(app, argv))
