@@ -1,7 +1,8 @@
 """The ``xmargin`` command: one Typer app, one top-level error handler.
 
-Commands live in ``core_commands`` (contract section 4) and ``book_commands`` (the
-columnar risk book); each registers itself on :data:`app`. ``main`` is the only place that
+Commands live in ``core_commands`` (contract section 4), ``book_commands`` (the
+columnar risk book), ``service_commands`` (serve, replay, keys) and ``simulate_commands``;
+each registers itself on :data:`app`. ``main`` is the only place that
 turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
 traceback.
 """
@@ -22,10 +23,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from xmargin.cli import book_commands, core_commands
+    from xmargin.cli import book_commands, core_commands, service_commands, simulate_commands
 
     core_commands.register(app)
     book_commands.register(app)
+    service_commands.register(app)
+    simulate_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
