@@ -22,7 +22,14 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register() -> None:
+    global _registered  # noqa: PLW0603 - register each command once per process
+    if _registered:
+        return
+    _registered = True
     from xmargin.cli import book_commands, core_commands, service_commands, simulate_commands
 
     core_commands.register(app)

@@ -98,12 +98,10 @@ def read_market_document(path: Path) -> tuple[dict[str, Any], MarketFormat]:
             raise MarketFileError(source, [Problem("", f"not valid TOML: {exc}")]) from exc
         fmt_: MarketFormat = "toml"
     else:
-
-        def _no_constant(name: str) -> Any:
-            raise ValueError(f"non-finite number {name} is not allowed")
-
         try:
-            raw = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+            # NaN and +-Infinity are read as non-finite Decimals, so that validation
+            # refuses them with their location, as TOML's nan and inf are.
+            raw = json.loads(text, parse_float=Decimal, parse_constant=Decimal)
         except (json.JSONDecodeError, ValueError, RecursionError) as exc:
             raise MarketFileError(source, [Problem("", f"not valid JSON: {exc}")]) from exc
         fmt_ = "json"
@@ -296,8 +294,18 @@ def parse_market(
 def market_to_dict(market: Market) -> dict[str, Any]:
     """The market as a contract document; every number an exact decimal string."""
 
+    def num(v: Any) -> Any:
+        # Nested tables and arrays (an asset's ``liquidity``) are written the same way.
+        if isinstance(v, Decimal):
+            return fmt(v)
+        if isinstance(v, Mapping):
+            return nums(v)
+        if isinstance(v, list | tuple):
+            return [num(x) for x in v]
+        return v
+
     def nums(d: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: (fmt(v) if isinstance(v, Decimal) else v) for k, v in d.items()}
+        return {k: num(v) for k, v in d.items()}
 
     mp = market.params.model_dump(exclude_none=True, mode="python")
     mp.pop("accounts_file", None)  # accounts are written inline

@@ -1,0 +1,271 @@
+"""What the commands print: the contract's JSON documents (section 4) and Rich tables.
+
+JSON: every Decimal is a string at full precision with no exponent (``mathlib.fmt``),
+``null`` where a figure is undefined, booleans and counts as JSON booleans and integers.
+Tables are for people: values are rounded for display only, and every title names the
+quote unit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from xmargin.analytics.stress import StressResult
+from xmargin.mathlib import fmt, quantize_down
+from xmargin.model.market import Market
+from xmargin.risk.health import AccountHealth
+from xmargin.risk.liquidation import LiquidationQuote
+from xmargin.risk.liquidation_price import LiquidationPrice
+
+__all__ = [
+    "check_doc",
+    "dumps",
+    "health_doc",
+    "health_row",
+    "liquidation_doc",
+    "liquidation_price_doc",
+    "print_check",
+    "print_health",
+    "print_json",
+    "print_liquidation",
+    "print_liquidation_price",
+    "print_stress",
+    "stress_doc",
+]
+
+#: Places shown in tables for quote values and ratios (display only; JSON always carries
+#: full precision). Token units and prices are shown exactly.
+_VALUE_PLACES = 2
+_RATIO_PLACES = 4
+
+
+# -- JSON ---------------------------------------------------------------------------------
+def _encode(obj: object) -> str | None:
+    if isinstance(obj, Decimal):
+        return fmt(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def dumps(doc: object) -> str:
+    """``doc`` as one JSON document; every Decimal as a plain decimal string."""
+    return json.dumps(doc, default=_encode, indent=2, allow_nan=False)
+
+
+def print_json(doc: object) -> None:
+    """Write ``doc`` to stdout as the command's only output."""
+    sys.stdout.write(dumps(doc) + "\n")
+
+
+def check_doc(market: Market) -> dict[str, Any]:
+    """``check``: the market's name and quote, and how many assets, categories, accounts."""
+    return {
+        "market": market.params.name,
+        "quote": market.params.quote,
+        "assets": len(market.assets),
+        "categories": len(market.categories),
+        "accounts": len(market.accounts),
+    }
+
+
+def health_row(account_id: str, health: AccountHealth) -> dict[str, Any]:
+    """``{"account": ID, <every field of contract section 2, in its order>}``."""
+    return {"account": account_id, **health._asdict()}
+
+
+def health_doc(rows: Iterable[tuple[str, AccountHealth]]) -> dict[str, Any]:
+    """``health``: ``{"accounts": [row, ...]}``."""
+    return {"accounts": [health_row(a, h) for a, h in rows]}
+
+
+def liquidation_doc(quote: LiquidationQuote) -> dict[str, Any]:
+    """``liquidate``: the contract's fields in its order, then the extension ``bonus``."""
+    return {
+        "account": quote.account,
+        "debt_asset": quote.debt_asset,
+        "collateral_asset": quote.collateral_asset,
+        "repaid": quote.repaid,
+        "seized": quote.seized,
+        "liquidator_receives": quote.liquidator_receives,
+        "protocol_fee": quote.protocol_fee,
+        "health_factor_before": quote.health_factor_before,
+        "health_factor_after": quote.health_factor_after,
+        "bad_debt": dict(quote.bad_debt),
+        "bonus": quote.bonus,
+    }
+
+
+def liquidation_price_doc(lp: LiquidationPrice) -> dict[str, Any]:
+    """``liquidation-price``: ``{"account", "asset", "current_price", "price", "change"}``."""
+    return {
+        "account": lp.account,
+        "asset": lp.asset,
+        "current_price": lp.current_price,
+        "price": lp.price,
+        "change": lp.change,
+    }
+
+
+def stress_doc(result: StressResult) -> dict[str, Any]:
+    """``stress``: accounts and summary (contract), then the shocked ``prices`` (extension)."""
+    return {
+        **health_doc(result.accounts),
+        "summary": result.summary._asdict(),
+        "prices": dict(result.prices),
+    }
+
+
+# -- tables -------------------------------------------------------------------------------
+def _console() -> Console:
+    # Built per call so that it writes to the current sys.stdout. Markup, emoji and
+    # highlighting are off: account and asset names are printed exactly as written.
+    console = Console(markup=False, emoji=False, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
+
+
+def _value(x: Decimal) -> str:
+    """A quote value rounded to cents for display only."""
+    return f"{x:,.{_VALUE_PLACES}f}"
+
+
+def _ratio(x: Decimal | None) -> str:
+    """A health factor for display, rounded down so that it never looks safer than it is."""
+    return "-" if x is None else f"{quantize_down(x, _RATIO_PLACES):,f}"
+
+
+def _exact(x: Decimal | None) -> str:
+    """Token units and prices, exactly as JSON gives them; ``-`` where undefined."""
+    return fmt(x) or "-"
+
+
+def _pct(x: Decimal | None) -> str:
+    return "-" if x is None else f"{x * 100:+,.2f}%"
+
+
+def _yes(b: bool) -> str:
+    return "yes" if b else "no"
+
+
+_HEALTH_COLUMNS = (
+    "account",
+    "collateral",
+    "debt",
+    "initial coll.",
+    "initial debt",
+    "maint. coll.",
+    "maint. debt",
+    "health factor",
+    "available",
+    "liquidatable",
+)
+
+
+def _health_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(_HEALTH_COLUMNS):
+        table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+    for account_id, h in rows:
+        table.add_row(
+            account_id,
+            _value(h.collateral_value),
+            _value(h.debt_value),
+            _value(h.initial_collateral),
+            _value(h.initial_debt),
+            _value(h.maintenance_collateral),
+            _value(h.maintenance_debt),
+            _ratio(h.health_factor),
+            _value(h.available_to_borrow),
+            _yes(h.liquidatable),
+        )
+    return table
+
+
+def _pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value", justify="right", overflow="fold")
+    for k, v in pairs:
+        table.add_row(k, v)
+    return table
+
+
+def print_check(doc: Mapping[str, Any]) -> None:
+    """``check`` for people: one line of counts."""
+    name = doc["market"] or "market"
+    _console().print(
+        f"ok: {name} (quote {doc['quote']}): {doc['assets']} assets, "
+        f"{doc['categories']} categories, {doc['accounts']} accounts"
+    )
+
+
+def print_health(rows: Iterable[tuple[str, AccountHealth]], quote: str) -> None:
+    """``health`` for people: one row per account, values in ``quote``."""
+    _console().print(_health_table(rows, f"Account health (values in {quote})"))
+
+
+def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
+    """``liquidate`` for people: units of each asset, and the health before and after."""
+    debt, coll = quote.debt_asset, quote.collateral_asset
+    bad = ", ".join(f"{_exact(u)} {a}" for a, u in quote.bad_debt.items())
+    pairs = [
+        ("account", quote.account),
+        ("repaid", f"{_exact(quote.repaid)} {debt}"),
+        ("seized", f"{_exact(quote.seized)} {coll}"),
+        ("liquidator receives", f"{_exact(quote.liquidator_receives)} {coll}"),
+        ("protocol fee", f"{_exact(quote.protocol_fee)} {coll}"),
+        ("bonus", _pct(quote.bonus)),
+        ("health before", _ratio(quote.health_factor_before)),
+        ("health after", _ratio(quote.health_factor_after)),
+        ("bad debt written off", bad or "none"),
+    ]
+    title = f"Liquidation of {quote.account} (token units; market quoted in {market.params.quote})"
+    _console().print(_pairs_table(title, pairs))
+
+
+def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
+    """``liquidation-price`` for people."""
+    pairs = [
+        ("account", lp.account),
+        ("asset", lp.asset),
+        (f"current price ({quote})", _exact(lp.current_price)),
+        (f"liquidation price ({quote})", _exact(lp.price)),
+        ("change", _pct(lp.change)),
+    ]
+    title = f"Price of {lp.asset} at which {lp.account} reaches health 1"
+    _console().print(_pairs_table(title, pairs))
+    if lp.price is None:
+        _console().print("no such price above zero (every other price fixed)")
+
+
+def print_stress(result: StressResult, quote: str) -> None:
+    """``stress`` for people: shocked prices, every account, and the summary."""
+    console = _console()
+    console.print(
+        _pairs_table(
+            f"Shocked prices ({quote})",
+            ((a, _exact(p)) for a, p in result.prices.items()),
+        )
+    )
+    console.print(
+        _health_table(result.accounts, f"Account health after shocks (values in {quote})")
+    )
+    s = result.summary
+    console.print(
+        _pairs_table(
+            f"Summary (values in {quote})",
+            [
+                ("accounts", str(s.accounts)),
+                ("liquidatable accounts", str(s.liquidatable_accounts)),
+                ("liquidatable debt", _value(s.liquidatable_debt)),
+                ("insolvent debt", _value(s.insolvent_debt)),
+            ],
+        )
+    )
