@@ -16,8 +16,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The demo market ships inside the package (src/xmargin/data/demo.toml); nothing is written.
+DEMO := src/xmargin/data/demo.toml
+
 demo: install
-	$(BIN)/xmargin demo
+	@echo '$$ xmargin check $(DEMO)'
+	@$(BIN)/xmargin check $(DEMO)
+	@echo; echo '$$ xmargin health $(DEMO)'
+	@$(BIN)/xmargin health $(DEMO)
+	@echo; echo '$$ xmargin stress $(DEMO) --shock WETH=-30%'
+	@$(BIN)/xmargin stress $(DEMO) --shock WETH=-30%
+	@echo; echo '$$ xmargin liquidation-price $(DEMO) --account eth-levered --asset WETH'
+	@$(BIN)/xmargin liquidation-price $(DEMO) --account eth-levered --asset WETH
+	@echo; echo '$$ xmargin liquidate $(DEMO) --account eth-underwater --debt USDC --collateral WETH --max --json'
+	@$(BIN)/xmargin liquidate $(DEMO) --account eth-underwater --debt USDC --collateral WETH --max --json
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -26,8 +38,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Slow scale tests run in CI (CI=true) and with `make test SLOW=1`; skipped otherwise.
+PYTEST_MARK := $(if $(or $(CI),$(SLOW)),,-m "not slow")
+
 pytest: install
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_MARK)
 
 test: lint typecheck pytest
 

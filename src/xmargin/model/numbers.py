@@ -55,7 +55,7 @@ def parse_number(value: Any) -> Decimal:
         raise ValueError(f"magnitude must be <= 1e24, was {d}")
     if d.is_zero():
         return ZERO
-    return +d if len(d.as_tuple().digits) <= CTX.prec else d
+    return CTX.plus(d) if len(d.as_tuple().digits) <= CTX.prec else d
 
 
 def _bound(test: Callable[[Decimal], bool], text: str) -> Callable[[Decimal], Decimal]:

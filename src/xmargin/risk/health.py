@@ -7,7 +7,7 @@ places of the quote: every rounding is in favour of the protocol.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import NamedTuple
 
 from xmargin.mathlib import CTX, HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down
@@ -66,35 +66,44 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
     dv = Σ b·p;  id = Σ b·p·bw;  md = Σ b·p·mbw.
     Products are exact in the 200-digit context; the totals are then rounded, collateral
     down and debt up (in favour of the protocol).
+
+    This is the hot loop of the exact path. It runs its operators inside
+    ``localcontext(CTX)`` (exact, as ``CTX.multiply`` is, but about five times cheaper
+    per operation) and calls ``category_weights`` only for the category's members.
     """
     assets = market.assets
     category = market.category_of(account)
-    mul = CTX.multiply
-    cv = ic = mc = ZERO
-    for a, s in account.supply.items():
-        ap = assets[a]
-        cf, lt, _ = category_weights(ap, category)
-        k = ap.size_factor
-        if k:
-            cf = size_haircut_asset_weight_down(cf, k, s)
-            lt = size_haircut_asset_weight_down(lt, k, s)
-        v = mul(s, ap.price)  # units x quote/unit = quote
-        cv += v
-        ic += mul(v, cf)
-        mc += mul(v, lt)
-    dv = id_ = md = ZERO
-    for a, b in account.borrow.items():
-        ap = assets[a]
-        bw = ap.borrow_weight
-        mbw = ap.maintenance_borrow_weight
-        k = ap.size_factor
-        if k:
-            bw = size_haircut_liability_weight_up(bw, k, b)
-            mbw = size_haircut_liability_weight_up(mbw, k, b)
-        v = mul(b, ap.price)
-        dv += v
-        id_ += mul(v, bw)
-        md += mul(v, mbw)
+    members = category.assets if category is not None else ()
+    with localcontext(CTX):
+        cv = ic = mc = ZERO
+        for a, s in account.supply.items():
+            ap = assets[a]
+            if a in members:  # contract 1.2: the category's weights replace the asset's
+                cf, lt, _ = category_weights(ap, category)
+            else:  # what category_weights returns for a non-member, without the call
+                cf = ap.collateral_factor
+                lt = ap.liquidation_threshold
+            k = ap.size_factor
+            if k:
+                cf = size_haircut_asset_weight_down(cf, k, s)
+                lt = size_haircut_asset_weight_down(lt, k, s)
+            v = s * ap.price  # units x quote/unit = quote
+            cv += v
+            ic += v * cf
+            mc += v * lt
+        dv = id_ = md = ZERO
+        for a, b in account.borrow.items():
+            ap = assets[a]
+            bw = ap.borrow_weight
+            mbw = ap.maintenance_borrow_weight
+            k = ap.size_factor
+            if k:
+                bw = size_haircut_liability_weight_up(bw, k, b)
+                mbw = size_haircut_liability_weight_up(mbw, k, b)
+            v = b * ap.price
+            dv += v
+            id_ += v * bw
+            md += v * mbw
     # Rounds in favour of the protocol: collateral down, debt up.
     return WeightedSums(
         _down(cv, VALUE_DECIMALS),
