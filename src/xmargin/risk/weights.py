@@ -24,6 +24,8 @@ __all__ = [
 
 _SIZE_CAP = Decimal("1.1")
 _SIZE_LIABILITY_BASE = Decimal("0.8")
+#: Places of the asset-side haircut weight (see ``size_haircut_asset_weight_down``).
+_HAIRCUT_DECIMALS = 100
 
 
 class CategoryWeights(NamedTuple):
@@ -75,8 +77,13 @@ def size_haircut_asset_weight_down(w: Decimal, k: Decimal, s: Decimal) -> Decima
     """
     if not k or not s:
         return w
-    # sqrt rounded up makes the denominator larger, so the quotient errs low.
-    cap = div_down(_SIZE_CAP, CTX.add(1, CTX.multiply(k, sqrt_up(s, 40))), WEIGHT_DECIMALS)
+    # sqrt rounded up makes the denominator larger, so the quotient errs low. Both are
+    # held to _HAIRCUT_DECIMALS places, far finer than WEIGHT_DECIMALS: s grows while the
+    # cap falls, so a coarse grid could make s x w_eff fall when s grows by less than
+    # s x 1e-18 (a deposit lowering health); at 1e-100 it cannot within the contract's
+    # magnitudes (s <= 1e24, at most 36 decimals).
+    root = sqrt_up(s, _HAIRCUT_DECIMALS)
+    cap = div_down(_SIZE_CAP, CTX.add(1, CTX.multiply(k, root)), _HAIRCUT_DECIMALS)
     return min(w, cap)
 
 

@@ -1,0 +1,1 @@
+"""Hypothesis properties, each with an ID and a one-sentence statement."""

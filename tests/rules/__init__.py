@@ -1,0 +1,1 @@
+"""Hand-checked tests, one file per rule family of the contract."""
