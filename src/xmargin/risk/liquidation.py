@@ -21,6 +21,7 @@ from xmargin.mathlib import (
     ONE,
     ZERO,
     div_down,
+    div_up,
     mul_div_down,
     quantize_down,
     quantize_up,
@@ -190,6 +191,9 @@ def quote_liquidation(
         raise NotLiquidatable(account_id, before.health_factor)
     assert before.health_factor is not None
     hf = before.health_factor
+    # The rules of steps 2 and 3 read the health factor rounded UP: a tie at the
+    # full-liquidation level or the bonus floor resolves against the liquidator, who acts.
+    hf_rules = div_up(before.maintenance_collateral, before.maintenance_debt, HF_DECIMALS)
     d = account.borrowed(debt_asset)
     c = account.supplied(collateral_asset)
     if not d:
@@ -200,11 +204,13 @@ def quote_liquidation(
 
     # 2. how much may be repaid.
     p_debt, p_coll = debt_p.price, coll_p.price
-    limit = max_repayable(params, hf, d, c, before.debt_value, p_debt, p_coll, debt_p.decimals)
+    limit = max_repayable(
+        params, hf_rules, d, c, before.debt_value, p_debt, p_coll, debt_p.decimals
+    )
     repaid = limit if want is None else min(want, limit)
 
     # 3-5. bonus, seizure, protocol fee.
-    beta = liquidation_bonus(params, w.liquidation_bonus, w.base_liquidation_threshold, hf)
+    beta = liquidation_bonus(params, w.liquidation_bonus, w.base_liquidation_threshold, hf_rules)
     seized, repaid = seize(repaid, p_debt, p_coll, beta, c, debt_p.decimals, coll_p.decimals)
     if not repaid or not seized:
         raise NothingToLiquidate(account_id, "the amount rounds to nothing at the assets' decimals")
