@@ -8,7 +8,10 @@ weight). Each helper names its rounding direction; no other module rounds money.
 from __future__ import annotations
 
 import decimal
+import functools
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import ParamSpec, TypeVar
 
 __all__ = [
     "CTX",
@@ -19,6 +22,7 @@ __all__ = [
     "ZERO",
     "div_down",
     "div_up",
+    "exact",
     "fmt",
     "mul_div_down",
     "mul_div_up",
@@ -50,6 +54,26 @@ VALUE_DECIMALS = 18
 HF_DECIMALS = 18
 #: Weights produced by the size haircut (irrational in general) are held to 1e-18.
 WEIGHT_DECIMALS = 18
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` under :data:`CTX`, whatever decimal context the caller has set.
+
+    Public entry points of the exact path wear this, so that a caller's
+    ``localcontext(prec=5)`` (or a thread whose context predates this module) can never
+    round an amount or a sum.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with decimal.localcontext(CTX):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
 
 _EXP: dict[int, Decimal] = {n: Decimal(1).scaleb(-n) for n in range(0, 80)}
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from xmargin.errors import InputError, UnknownAsset
-from xmargin.mathlib import ONE, ZERO
+from xmargin.mathlib import ONE, ZERO, exact
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.risk.health import AccountHealth, account_health
@@ -32,6 +32,7 @@ class StressResult(NamedTuple):
     summary: StressSummary
 
 
+@exact
 def parse_shock(text: str) -> tuple[str, Decimal]:
     """``"WETH=-30%"`` -> ``("WETH", Decimal("-0.3"))``; a bare number is a fraction."""
     m = _SHOCK.match(text)
@@ -48,6 +49,7 @@ def parse_shock(text: str) -> tuple[str, Decimal]:
     return asset, shock
 
 
+@exact
 def shocked_prices(market: Market, shocks: Mapping[str, Decimal]) -> dict[str, Decimal]:
     """Every shocked asset's price multiplied by (1 + shock)."""
     out: dict[str, Decimal] = {}
@@ -68,6 +70,7 @@ def summarize(rows: list[tuple[str, AccountHealth]]) -> StressSummary:
     return StressSummary(len(rows), len(liq), sum((h.debt_value for h in liq), ZERO), insolvent)
 
 
+@exact
 def stress(market: Market, shocks: Mapping[str, Decimal]) -> StressResult:
     """Apply ``shocks`` (fractions, -0.3 = -30%) and recompute every account exactly."""
     prices = shocked_prices(market, shocks)

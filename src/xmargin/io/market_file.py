@@ -18,7 +18,7 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from xmargin.errors import MarketFileError, Problem
-from xmargin.mathlib import ZERO, fmt, quantize_down
+from xmargin.mathlib import ZERO, exact, fmt, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
@@ -183,6 +183,7 @@ def _check_isolation(
             )
 
 
+@exact
 def parse_market(
     raw: Mapping[str, Any], source: str = "<market>", base_dir: Path | None = None
 ) -> Market:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Literal
 
 from xmargin.ledger.events import LedgerEvent
-from xmargin.mathlib import ZERO
+from xmargin.mathlib import ZERO, exact
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
@@ -54,6 +54,7 @@ def _reduce_isolation_debt(market: Market, account: Account, value: Decimal) -> 
         market.isolation_debt[iso] = left if left > ZERO else ZERO
 
 
+@exact
 def execute_deposit(
     market: Market, account_id: str, asset: str, amount: Decimal | str
 ) -> LedgerEvent:
@@ -67,6 +68,7 @@ def execute_deposit(
     return LedgerEvent("deposit", account_id, asset, units)
 
 
+@exact
 def execute_withdraw(
     market: Market, account_id: str, asset: str, amount: Decimal | str
 ) -> LedgerEvent:
@@ -82,6 +84,7 @@ def execute_withdraw(
     return LedgerEvent("withdraw", account_id, asset, units)
 
 
+@exact
 def execute_borrow(
     market: Market, account_id: str, asset: str, amount: Decimal | str
 ) -> LedgerEvent:
@@ -101,6 +104,7 @@ def execute_borrow(
     return LedgerEvent("borrow", account_id, asset, units)
 
 
+@exact
 def execute_repay(
     market: Market, account_id: str, asset: str, amount: Decimal | str
 ) -> LedgerEvent:
@@ -115,6 +119,7 @@ def execute_repay(
     return LedgerEvent("repay", account_id, asset, units)
 
 
+@exact
 def apply_liquidation(market: Market, quote: LiquidationQuote) -> LedgerEvent:
     """Commit a quote: balances, totals, isolation debt and the bad-debt deficit."""
     account = market.account(quote.account)
@@ -148,6 +153,7 @@ def apply_liquidation(market: Market, quote: LiquidationQuote) -> LedgerEvent:
     )
 
 
+@exact
 def execute_liquidate(
     market: Market,
     account_id: str,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from xmargin.errors import UnknownAccount, UnknownAsset, UnknownCategory
-from xmargin.mathlib import ZERO
+from xmargin.mathlib import ZERO, exact
 from xmargin.model.account import Account
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 
@@ -81,6 +81,7 @@ class Market:
         return self.asset(symbol).price
 
     # -- derived state ----------------------------------------------------------------
+    @exact
     def _recount_totals(self) -> None:
         ts: dict[str, Decimal] = {}
         tb: dict[str, Decimal] = {}
@@ -99,6 +100,7 @@ class Market:
                 return a
         return None
 
+    @exact
     def _isolation_debt_now(self) -> dict[str, Decimal]:
         """Isolation debt of a freshly loaded book: its debt valued at the file's prices."""
         out: dict[str, Decimal] = {}

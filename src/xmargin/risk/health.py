@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from xmargin.mathlib import CTX, HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down
+from xmargin.mathlib import CTX, HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down, exact
 from xmargin.mathlib import quantize_down as _down
 from xmargin.mathlib import quantize_up as _up
 from xmargin.model.account import Account
@@ -136,6 +136,7 @@ def is_liquidatable(mc: Decimal, md: Decimal) -> bool:
     return md > ZERO and mc < md
 
 
+@exact
 def account_health(account: Account, market: Market) -> AccountHealth:
     """Every figure of contract section 2 for ``account`` at the market's prices."""
     cv, dv, ic, id_, mc, md = weighted_sums(account, market)

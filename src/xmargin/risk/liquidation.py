@@ -22,6 +22,7 @@ from xmargin.mathlib import (
     ZERO,
     div_down,
     div_up,
+    exact,
     mul_div_down,
     quantize_down,
     quantize_up,
@@ -161,6 +162,7 @@ def bad_debt_after(account: Account, market: Market) -> dict[str, Decimal]:
     return {}
 
 
+@exact
 def quote_liquidation(
     market: Market,
     account_id: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up
+from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up, exact
 from xmargin.model.market import Market
 from xmargin.risk.weights import effective_weights
 
@@ -27,6 +27,7 @@ class LiquidationPrice(NamedTuple):
     change: Decimal | None
 
 
+@exact
 def liquidation_price(market: Market, account_id: str, asset: str) -> LiquidationPrice:
     """Price of ``asset`` (quote per unit) at which health_factor = 1, others fixed.
 

@@ -18,7 +18,7 @@ from xmargin.errors import (
     IsolationViolation,
     NotBorrowable,
 )
-from xmargin.mathlib import ZERO, quantize_down
+from xmargin.mathlib import ZERO, exact, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 
+@exact
 def parse_amount(value: object, decimals: int, field: str = "amount") -> Decimal:
     """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`."""
     try:
@@ -65,6 +66,7 @@ def _isolation_conflict(market: Market, account: Account, asset: str) -> str | N
     return None
 
 
+@exact
 def validate_deposit(market: Market, account: Account, asset: str, amount: Decimal) -> None:
     """Supply cap and isolation; a deposit is never refused for margin."""
     ap = market.asset(asset)
@@ -77,6 +79,7 @@ def validate_deposit(market: Market, account: Account, asset: str, amount: Decim
         raise IsolationViolation(account.id, why)
 
 
+@exact
 def validate_withdraw(market: Market, account: Account, asset: str, amount: Decimal) -> None:
     """The account must hold ``amount``; margin is post-checked by the ledger."""
     market.asset(asset)
@@ -85,6 +88,7 @@ def validate_withdraw(market: Market, account: Account, asset: str, amount: Deci
         raise InsufficientBalance(account.id, asset, "supply", held, amount)
 
 
+@exact
 def validate_borrow(market: Market, account: Account, asset: str, amount: Decimal) -> None:
     """Borrowability, borrow cap, category and isolation (with the debt ceiling)."""
     ap = market.asset(asset)
@@ -110,6 +114,7 @@ def validate_borrow(market: Market, account: Account, asset: str, amount: Decima
             raise CapExceeded("debt_ceiling", iso, total, ceiling)
 
 
+@exact
 def validate_repay(market: Market, account: Account, asset: str, amount: Decimal) -> None:
     """The account must owe at least ``amount``; repaying is never refused for margin."""
     market.asset(asset)
