@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck pytest bench clean
+.PHONY: demo demo-cli test install lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,10 +16,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The demo market ships inside the package (src/xmargin/data/demo.toml); nothing is written.
+# `make demo`: the engine as a service (xmargin demo). It starts `xmargin serve` on the
+# embedded SQLite default (a temporary folder) with the packaged demo market, creates one
+# key per role, replays the packaged ETH crash path through POST /v1/prices so that risk
+# events and liquidations happen, checks the journal with a replay, prints where to look
+# and stops the server (about half a minute; `xmargin demo --keep-running` leaves it up).
+demo: install
+	$(BIN)/xmargin demo
+
+# The command-line walk-through over the same demo market (nothing is written).
 DEMO := src/xmargin/data/demo.toml
 
-demo: install
+demo-cli: install
 	@echo '$$ xmargin check $(DEMO)'
 	@$(BIN)/xmargin check $(DEMO)
 	@echo; echo '$$ xmargin health $(DEMO)'

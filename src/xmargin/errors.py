@@ -7,6 +7,7 @@ message that names what is wrong and where. Front ends map the class to an exit 
     XmarginError
       InputError (also ValueError; CLI exit 2)
         MarketFileError(.problems)      invalid_market_file
+        ScenarioFileError(.problems)    invalid_scenario_file
         UnknownAsset                    unknown_asset
         UnknownAccount                  unknown_account
         UnknownCategory                 unknown_category
@@ -14,6 +15,7 @@ message that names what is wrong and where. Front ends map the class to an exit 
         InvalidPrice                    invalid_price
         StalePrice                      stale_price
         PriceDeviation                  price_deviation
+        PriceOutOfOrder                 price_out_of_order
       RuleViolation (CLI exit 1)
         NotLiquidatable                 not_liquidatable
         NothingToLiquidate              nothing_to_liquidate
@@ -26,7 +28,13 @@ message that names what is wrong and where. Front ends map the class to an exit 
         CategoryViolation               category_violation
         NotBorrowable                   not_borrowable
       PermissionDenied                  permission_denied
+        NotAuthenticated                not_authenticated
+      RequestError (service requests)
+        MalformedRequest                malformed_request
+        InvalidRequest(.problems)       invalid_request
+        IdempotencyConflict             idempotency_key_reused
       StoreError                        store_error
+        JournalMismatch                 journal_mismatch
 """
 
 from __future__ import annotations
@@ -37,20 +45,28 @@ from typing import ClassVar
 __all__ = [
     "CapExceeded",
     "CategoryViolation",
+    "IdempotencyConflict",
     "InputError",
     "InsufficientBalance",
     "InsufficientMargin",
     "InvalidAmount",
     "InvalidPrice",
+    "InvalidRequest",
     "IsolationViolation",
+    "JournalMismatch",
+    "MalformedRequest",
     "MarketFileError",
+    "NotAuthenticated",
     "NotBorrowable",
     "NotLiquidatable",
     "NothingToLiquidate",
     "PermissionDenied",
     "PriceDeviation",
+    "PriceOutOfOrder",
     "Problem",
+    "RequestError",
     "RuleViolation",
+    "ScenarioFileError",
     "StalePrice",
     "StoreError",
     "UnknownAccount",
@@ -134,6 +150,12 @@ class MarketFileError(InputError):
         }
 
 
+class ScenarioFileError(MarketFileError):
+    """A scenario file (hypothetical modeling) broke one or more rules; all are listed."""
+
+    code = "invalid_scenario_file"
+
+
 class UnknownAsset(InputError):
     code = "unknown_asset"
 
@@ -198,6 +220,21 @@ class PriceDeviation(InputError):
         super().__init__(
             f"price of {asset}: moves from {old} to {new}, more than the max deviation "
             f"{max_deviation} in one step"
+        )
+
+
+class PriceOutOfOrder(InputError):
+    """A price observed before the asset's last accepted price (an oracle replaying)."""
+
+    code = "price_out_of_order"
+
+    def __init__(self, asset: str, timestamp: Decimal, last_timestamp: Decimal) -> None:
+        self.asset = asset
+        self.timestamp = timestamp
+        self.last_timestamp = last_timestamp
+        super().__init__(
+            f"price of {asset}: observed at {timestamp}, before the last accepted price "
+            f"(at {last_timestamp})"
         )
 
 
@@ -323,3 +360,71 @@ class PermissionDenied(XmarginError):
 class StoreError(XmarginError):
     code = "store_error"
     exit_code = 2
+
+
+class NotAuthenticated(PermissionDenied):
+    """A service request without a valid API key (HTTP 401)."""
+
+    code = "not_authenticated"
+
+
+class RequestError(XmarginError):
+    """A service request that cannot be processed as sent; nothing was changed."""
+
+    code = "bad_request"
+    exit_code = 2
+
+
+class MalformedRequest(RequestError):
+    """The request body is not the JSON document the endpoint reads."""
+
+    code = "malformed_request"
+
+
+class InvalidRequest(RequestError):
+    """A JSON body, query or header that does not have the fields the endpoint reads."""
+
+    code = "invalid_request"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        n = len(problems)
+        first = "; ".join(str(p) for p in problems[:3])
+        more = f"; and {n - 3} more" if n > 3 else ""
+        super().__init__(f"invalid request: {first}{more}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+class IdempotencyConflict(RequestError):
+    """An ``Idempotency-Key`` reused for a different request."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"Idempotency-Key {key!r} was first used for a different request; "
+            "use a new key for a new request"
+        )
+
+
+class JournalMismatch(StoreError):
+    """Replaying the journal does not give the stored state; every difference is listed."""
+
+    code = "journal_mismatch"
+
+    def __init__(self, differences: list[str]) -> None:
+        self.differences = differences
+        n = len(differences)
+        head = "; ".join(differences[:3])
+        more = f"; and {n - 3} more" if n > 3 else ""
+        super().__init__(f"replay differs from the stored state in {n} place(s): {head}{more}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "problems": list(self.differences)}

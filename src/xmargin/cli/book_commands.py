@@ -1,9 +1,316 @@
-"""Commands backed by the columnar risk book: watch, generate-book, large-file paths."""
+"""Commands backed by the columnar risk book: watch, generate-book, large-file paths.
+
+``watch`` replays a price file through a :class:`~xmargin.book.RiskBook` and prints each
+risk event as one JSON line; ``generate-book`` writes a synthetic book. The core
+``health`` and ``stress`` commands call :func:`book_health` and :func:`book_stress` for
+large books (see :func:`xmargin.book.routing.prefers_book`), and
+:func:`print_stress_summary` for ``stress --summary`` on the exact engine.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from xmargin.errors import InputError
+from xmargin.mathlib import fmt
+from xmargin.model.numbers import parse_number
+
+if TYPE_CHECKING:  # the book pulls in NumPy and pyarrow: imported when a command runs
+    from xmargin.analytics.stress import StressResult
+    from xmargin.book.events import BookSummary
+    from xmargin.book.kernels import Backend
+    from xmargin.book.riskbook import RiskBook
+
+__all__ = [
+    "book_health",
+    "book_stress",
+    "generate_book_command",
+    "print_stress_summary",
+    "register",
+    "watch",
+]
+
+MarketFile = Annotated[
+    Path,
+    typer.Argument(
+        metavar="MARKET_FILE",
+        help="Market file, .toml or .json (contract section 1).",
+        show_default=False,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document and nothing else."),
+]
+
+
+def _warning_level(text: str) -> Decimal:
+    try:
+        level = parse_number(text)
+    except ValueError as exc:
+        raise InputError(f"--warning-level: {exc}") from None
+    if level < 1:
+        raise InputError(f"--warning-level: must be >= 1, was {level}")
+    return level
+
+
+def _stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+# -- health and stress on the book (called by the core commands) ---------------------------
+def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) -> None:
+    """``health`` on the risk book: every account (float64 figures, exact decisions), or
+    the listed accounts exactly."""
+    from xmargin.book.report import write_health_json
+    from xmargin.book.riskbook import RiskBook
+
+    book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
+    if accounts:
+        from xmargin.cli import render
+
+        rows = [(a, book.exact_health(a)) for a in accounts]
+        if as_json:
+            render.print_json(render.health_doc(rows))
+        else:
+            render.print_health(rows, book.quote)
+        return
+    if as_json:
+        write_health_json(sys.stdout, book)
+        return
+    _print_book(book, "Risk book at the file's prices", None)
+
+
+def book_stress(
+    market_file: Path, shocks: Mapping[str, Decimal], as_json: bool, summary_only: bool
+) -> None:
+    """``stress`` on the risk book; ``summary_only`` leaves out the per-account rows.
+
+    The book is loaded in file order and priced once, at the shocked prices: the NumPy
+    kernels do a single pass faster than Numba starts.
+    """
+    from xmargin.book.report import write_health_json
+    from xmargin.book.riskbook import RiskBook
+
+    book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
+    prices = {a: book.prices[a] for a in shocks}
+    summary = book.summary()
+    if as_json:
+        write_health_json(
+            sys.stdout, book, summary=summary, prices=prices, accounts=not summary_only
+        )
+        return
+    _print_book(book, "Risk book after shocks", prices, summary)
+
+
+def _one_pass_backend() -> Backend:
+    """NumPy for a book priced once (unless ``XMARGIN_BOOK_BACKEND`` says otherwise)."""
+    return "auto" if os.environ.get("XMARGIN_BOOK_BACKEND") else "numpy"
+
+
+def print_stress_summary(result: StressResult, quote: str, as_json: bool) -> None:
+    """``stress --summary`` on the exact engine: the summary and the shocked prices."""
+    from xmargin.book.report import summary_doc
+
+    if as_json:
+        doc = {"summary": summary_doc(result.summary), "prices": dict(result.prices)}
+        sys.stdout.write(json.dumps(doc, indent=2, default=fmt) + "\n")
+        return
+    console = _stdout_console()
+    t = Table(title=f"Stress summary (values in {quote})", title_justify="left", show_header=False)
+    t.add_column("field")
+    t.add_column("value", justify="right")
+    for a, p in result.prices.items():
+        t.add_row(f"{a} price", fmt(p) or "0")
+    doc = summary_doc(result.summary)
+    for key, value in doc.items():
+        t.add_row(key.replace("_", " "), f"{value}")
+    console.print(t)
+
+
+def _print_book(
+    book: RiskBook,
+    title: str,
+    prices: Mapping[str, Decimal] | None,
+    summary: BookSummary | None = None,
+) -> None:
+    """A large book for people: prices, counts by status, the summary, the queue's head."""
+    from xmargin.book.events import Status
+    from xmargin.book.report import summary_doc
+
+    console = _stdout_console()
+    quote = book.quote
+    if prices:
+        t = Table(title=f"Shocked prices ({quote})", title_justify="left", show_header=False)
+        t.add_column("asset")
+        t.add_column("price", justify="right")
+        for a, p in prices.items():
+            t.add_row(a, fmt(p) or "0")
+        console.print(t)
+    s = summary or book.summary()
+    counts = book.counts()
+    t = Table(title=f"{title} (values in {quote})", title_justify="left", show_header=False)
+    t.add_column("field")
+    t.add_column("value", justify="right")
+    for status in Status:
+        t.add_row(f"{status.label} accounts", f"{counts[status]:,}")
+    doc = summary_doc(s)
+    t.add_row("liquidatable debt", f"{float(str(doc['liquidatable_debt'])):,.2f}")
+    t.add_row("insolvent debt", f"{float(str(doc['insolvent_debt'])):,.2f}")
+    console.print(t)
+    head = book.liquidation_queue(10)
+    if head:
+        q = Table(
+            title=f"Liquidation queue, largest shortfall first (first {len(head)}, {quote})",
+            title_justify="left",
+        )
+        for name in ("account", "shortfall", "health factor", "maint. coll.", "maint. debt"):
+            q.add_column(name, justify="left" if name == "account" else "right")
+        for e in head:
+            q.add_row(
+                e.account,
+                f"{e.shortfall_value:,.2f}",
+                f"{e.health_factor:.4f}",
+                f"{e.maintenance_collateral:,.2f}",
+                f"{e.maintenance_debt:,.2f}",
+            )
+        console.print(q)
+    console.print(
+        f"{book.n_accounts:,} accounts on the risk book ({book.backend}); "
+        "--json gives every account"
+    )
+
+
+# -- watch --------------------------------------------------------------------------------
+def watch(
+    market_file: MarketFile,
+    prices: Annotated[
+        Path,
+        typer.Option(
+            "--prices",
+            help="CSV of timestamp,asset,price (ISO-8601 or unix seconds; quote per unit).",
+            show_default=False,
+        ),
+    ],
+    warning_level: Annotated[
+        str,
+        typer.Option("--warning-level", help="Health factor below which an account is at risk."),
+    ] = "1.1",
+    rebase: Annotated[
+        bool,
+        typer.Option(
+            "--rebase",
+            help="Start each asset at its first price in the file (no events for that step).",
+        ),
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
+) -> None:
+    """Replay a price file through the risk book; print each risk event as a JSON line.
+
+    Each line is ``{"type": "event", "timestamp", "account", "from", "to",
+    "health_factor", "exact"}`` for an account crossing a level (healthy, at_risk,
+    liquidatable), or ``{"type": "rejected", "timestamp", "asset", "price", "code",
+    "message"}`` for a price the oracle guards refused. A summary goes to stderr.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from xmargin.book.events import Status
+    from xmargin.book.replay import read_price_file, replay
+    from xmargin.book.riskbook import RiskBook
+
+    level = _warning_level(warning_level)
+    ticks = read_price_file(prices)
+    book = RiskBook.load(market_file, warning_level=level)
+    err = Console(stderr=True, highlight=False)
+    out = sys.stdout
+    n_events = n_rejected = 0
+    bar = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[events]} events, {task.fields[rejected]} rejected"),
+        console=err,
+        disable=not progress,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task("replay", total=len(ticks), events=0, rejected=0)
+        for step in replay(book, ticks, rebase=rebase):
+            when = step.tick.time_text
+            for ev in step.update.events:
+                out.write(json.dumps({"type": "event", "timestamp": when, **ev.to_dict()}) + "\n")
+            for r in step.update.rejected:
+                out.write(json.dumps({"type": "rejected", "timestamp": when, **r.to_dict()}) + "\n")
+            n_events += len(step.update.events)
+            n_rejected += len(step.update.rejected)
+            bar.update(task, advance=1, events=n_events, rejected=n_rejected)
+        bar.update(task, completed=len(ticks))
+    out.flush()
+    counts = book.counts()
+    head = book.liquidation_queue(1)
+    err.print(
+        f"replayed {len(ticks)} updates: {n_events} events, {n_rejected} rejected prices; "
+        f"now {counts[Status.HEALTHY]} healthy, {counts[Status.AT_RISK]} at risk, "
+        f"{counts[Status.LIQUIDATABLE]} liquidatable"
+        + (
+            f"; largest shortfall {head[0].account} ({head[0].shortfall_value:,.2f} {book.quote})"
+            if head
+            else ""
+        )
+    )
+
+
+# -- generate-book --------------------------------------------------------------------------
+def generate_book_command(
+    accounts: Annotated[
+        int, typer.Option("--accounts", help="Accounts to draw.", show_default=False)
+    ],
+    assets: Annotated[int, typer.Option("--assets", help="Assets the market lists.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every draw.")] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write market.toml and the positions into.")
+    ] = Path("book"),
+    fmt_: Annotated[
+        str, typer.Option("--format", help="Positions file format: parquet or csv.")
+    ] = "parquet",
+    as_json: Json = False,
+) -> None:
+    """Write a synthetic book: market.toml and a positions file (contract 1.4)."""
+    from xmargin.book.generate import generate_book
+
+    market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+    if as_json:
+        doc = {"market": str(market_path), "positions": str(positions_path),
+               "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _stdout_console().print(
+            f"wrote {market_path} and {positions_path} ({accounts:,} accounts, {assets} assets, "
+            f"seed {seed})"
+        )
+
+
+_COMMANDS: dict[str, Callable[..., None]] = {
+    "watch": watch,
+    "generate-book": generate_book_command,
+}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add this module's commands to ``app`` (once, however often it is called)."""
+    have = {info.name for info in app.registered_commands}
+    for name, func in _COMMANDS.items():
+        if name not in have:
+            app.command(name)(func)

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from xmargin.analytics.stress import parse_shock, stress
+from xmargin.book.routing import prefers_book
 from xmargin.cli import render
 from xmargin.errors import InputError
 from xmargin.io.market_file import dump_market, load_market
@@ -66,6 +67,11 @@ def health(
     as_json: Json = False,
 ) -> None:
     """Every figure of contract section 2 for each account, at the file's prices."""
+    if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
+        from xmargin.cli.book_commands import book_health
+
+        book_health(market_file, accounts, as_json)
+        return
     market = load_market(market_file)
     ids = accounts or list(market.accounts)
     rows = [(i, account_health(market.account(i), market)) for i in ids]
@@ -136,6 +142,9 @@ def stress_command(
         ),
     ],
     as_json: Json = False,
+    summary_only: Annotated[
+        bool, typer.Option("--summary", help="Only the summary (and prices): no account rows.")
+    ] = False,
 ) -> None:
     """Shock prices, then every account's figures and a summary of what is liquidatable."""
     parsed: dict[str, Decimal] = {}
@@ -143,8 +152,18 @@ def stress_command(
         if asset in parsed:
             raise InputError(f"--shock: {asset} is shocked more than once")
         parsed[asset] = shock
+    if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
+        from xmargin.cli.book_commands import book_stress
+
+        book_stress(market_file, parsed, as_json, summary_only)
+        return
     market = load_market(market_file)
     result = stress(market, parsed)
+    if summary_only:
+        from xmargin.cli.book_commands import print_stress_summary
+
+        print_stress_summary(result, market.params.quote, as_json)
+        return
     if as_json:
         render.print_json(render.stress_doc(result))
     else:

@@ -40,7 +40,7 @@ def parse_number(value: Any) -> Decimal:
     elif isinstance(value, int):
         d = Decimal(value)
     elif isinstance(value, float):
-        d = Decimal(repr(value))
+        d = Decimal(float.__repr__(value))  # shortest repr, also of numpy float64
     elif isinstance(value, str):
         text = value.strip()
         try:

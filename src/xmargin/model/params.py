@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,7 @@ from pydantic import (
 from xmargin.mathlib import ONE, ZERO
 from xmargin.model.numbers import Fraction, MaxOne, NonNegative, Number, Positive
 
-__all__ = ["AssetParams", "BonusPolicy", "CategoryParams", "MarketParams"]
+__all__ = ["AssetParams", "BonusPolicy", "CategoryParams", "LiquidityParams", "MarketParams"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
@@ -71,6 +71,66 @@ class MarketParams(BaseModel):
     accounts_file: StrictStr | None = None
 
 
+class LiquidityParams(BaseModel):
+    """An asset's ``liquidity`` table: where liquidators sell seized collateral.
+
+    Contract extension (hypothetical modeling): optional, used only by the simulation
+    cascade (:mod:`xmargin.analytics.liquidity`). Two models:
+
+    - ``cpmm``: a constant-product pool with ``reserve_units`` of the asset and
+      ``reserve_quote`` of the quote; ``k = reserve_units * reserve_quote`` is the depth,
+      re-centred on the oracle price (an arbitraged pool at mid ``m`` holds
+      ``sqrt(k / m)`` units).
+    - ``depth``: an order-book depth curve, ``[[x, value], ...]``: ``value`` of the quote
+      can be sold before the price falls by the fraction ``x`` (0 < x < 1) below mid;
+      both columns strictly increasing.
+    """
+
+    model_config = _FROZEN
+
+    model: Literal["cpmm", "depth"]
+    reserve_units: Positive | None = None
+    reserve_quote: Positive | None = None
+    depth: tuple[tuple[Number, Number], ...] | None = None
+
+    @model_validator(mode="after")
+    def _cross_fields(self) -> Self:
+        problems: list[str] = []
+        if self.model == "cpmm":
+            for key in ("reserve_units", "reserve_quote"):
+                if getattr(self, key) is None:
+                    problems.append(f"@{key}: required by model cpmm")
+            if self.depth is not None:
+                problems.append("@depth: not used by model cpmm")
+        else:
+            for key in ("reserve_units", "reserve_quote"):
+                if getattr(self, key) is not None:
+                    problems.append(f"@{key}: not used by model depth")
+            problems.extend(_depth_problems(self.depth))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _depth_problems(depth: tuple[tuple[Decimal, Decimal], ...] | None) -> list[str]:
+    """Located problems of a depth curve (strictly increasing points in (0,1) x (0,inf))."""
+    if not depth:
+        return ["@depth: required by model depth: at least one [fraction, value] point"]
+    out: list[str] = []
+    prev_x, prev_v = ZERO, ZERO
+    for i, (x, v) in enumerate(depth):
+        if not ZERO < x < ONE:
+            out.append(f"@depth.{i}.0: must be a fraction in (0, 1), was {x}")
+        elif x <= prev_x:
+            out.append(f"@depth.{i}.0: must be above the previous point's {prev_x}, was {x}")
+        if v <= ZERO:
+            out.append(f"@depth.{i}.1: must be > 0, was {v}")
+        elif v <= prev_v:
+            out.append(f"@depth.{i}.1: must be above the previous point's {prev_v}, was {v}")
+        prev_x, prev_v = max(prev_x, x), max(prev_v, v)
+    return out
+
+
 class AssetParams(BaseModel):
     """One ``[assets.X]`` table: price and risk parameters of an asset."""
 
@@ -94,6 +154,8 @@ class AssetParams(BaseModel):
     # Contract extensions (issue: oracle guards of the risk book).
     max_price_age_seconds: Positive | None = None
     max_price_deviation: Positive | None = None
+    # Contract extension (issue: hypothetical modeling): where seized collateral is sold.
+    liquidity: LiquidityParams | None = None
 
     @model_validator(mode="after")
     def _cross_fields(self) -> Self:

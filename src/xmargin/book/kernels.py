@@ -1,0 +1,249 @@
+"""The risk book's kernels: fused Numba loops where available, NumPy otherwise.
+
+Numba is optional (the ``fast`` extra). Without it, or with ``backend="numpy"`` (or the
+environment variable ``XMARGIN_BOOK_BACKEND=numpy``), the book runs the NumPy kernels of
+:mod:`xmargin.book._numpy_kernels`, with one :class:`RuntimeWarning` when Numba was asked
+for by default but is missing. Both compute the same float64 formulas; decisions come
+out the same either way because the exact re-check covers the band where floats could
+disagree (:mod:`xmargin.book.tolerances`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from xmargin._typing import (
+    BoolArray,
+    CodeArray1D,
+    Float64Array1D,
+    Float64Array2D,
+    Int64Array1D,
+    UInt8Array1D,
+    UInt16Array1D,
+)
+from xmargin.errors import InputError
+
+__all__ = ["Backend", "BookArrays", "Flagged", "Kernels", "PriceTables", "kernels_for"]
+
+Backend = Literal["auto", "numba", "numpy"]
+#: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
+Codes = CodeArray1D
+
+
+@dataclass
+class BookArrays:
+    """The book's columns: CSR by account over entries (one per asset side held).
+
+    ``indptr`` (n + 1): row r holds entries ``indptr[r]:indptr[r + 1]``; ``codes``
+    (uint16, or uint32 for very wide markets): ``category * 2K + 2 * asset + side`` (side
+    0 supply, 1 borrow; category C = none); ``units``: token units of that entry;
+    ``cat``: per account, its category index (C = none).
+    """
+
+    indptr: Int64Array1D
+    codes: Codes
+    units: Float64Array1D
+    cat: UInt16Array1D
+
+
+@dataclass
+class PriceTables:
+    """Per-code float64 parameters (a code is ``category * 2K + 2 * asset + side``).
+
+    ``hp``: quote per unit of the code's asset; ``hw``: maintenance weight after the
+    category rule (supply: liquidation threshold; borrow: maintenance borrow weight);
+    ``wi``: initial weight (collateral factor; borrow weight); ``hk``: size factor (0 = no
+    haircut); ``tab``: two per code, ``±hp x hw`` (+ supply, − borrow) and ``hp x hw``, or
+    -1 in the second where the code has a size haircut; ``warn``: the warning level.
+    """
+
+    k2: int
+    hp: Float64Array1D
+    hw: Float64Array1D
+    wi: Float64Array1D
+    hk: Float64Array1D
+    tab: Float64Array1D
+    warn: float
+
+
+class Flagged(NamedTuple):
+    """Rows a re-price flagged: status changed, or near a level (exact re-check due)."""
+
+    rows: Int64Array1D
+    previous: UInt8Array1D
+    recheck: BoolArray
+
+
+#: Below this many rows a Numba kernel runs on the calling thread alone: waking the
+#: worker threads costs more than the work (and much more on a busy machine).
+SERIAL_ROWS = 32_768
+
+
+class Kernels:
+    """One backend's kernels behind one typed interface."""
+
+    def __init__(self, name: Literal["numba", "numpy"]) -> None:
+        self.name = name
+        if name == "numba":
+            import numba
+
+            from xmargin.book import _numba_kernels as impl
+
+            self._numba: Any = numba
+        else:
+            from xmargin.book import _numpy_kernels as impl  # type: ignore[no-redef]
+        self._impl: Any = impl
+
+    @contextmanager
+    def _threads(self, rows: int) -> Iterator[None]:
+        """Run small jobs on one thread (Numba only)."""
+        if self.name != "numba" or rows >= SERIAL_ROWS:
+            yield
+            return
+        before = self._numba.get_num_threads()
+        self._numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            self._numba.set_num_threads(before)
+
+    def reprice(
+        self,
+        starts: Int64Array1D,
+        ends: Int64Array1D,
+        cols: BookArrays,
+        t: PriceTables,
+        status: UInt8Array1D,
+        general: bool = True,
+    ) -> Flagged:
+        """Recompute every row of the ranges ``[starts[i], ends[i])`` (disjoint).
+
+        ``general=False``: no row holds a size-haircut entry (the faster kernel).
+        """
+        if self.name == "numpy":
+            rows, prev, recheck = self._impl.reprice_ranges(
+                starts, ends, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk, t.warn,
+                status,
+            )  # fmt: skip
+            return Flagged(rows, prev, recheck)
+        lengths = ends - starts
+        out_off = np.cumsum(lengths) - lengths
+        total = int(lengths.sum())
+        out_rows = np.empty(total, dtype=np.int64)
+        out_prev = np.empty(total, dtype=np.uint8)
+        out_recheck = np.empty(total, dtype=np.bool_)
+        out_cnt = np.zeros(starts.size, dtype=np.int64)
+        with self._threads(total):
+            if general:
+                self._impl.reprice_general(
+                    starts, ends, out_off, cols.indptr, cols.codes, cols.units, t.tab, t.hp,
+                    t.hw, t.hk, t.warn, status, out_rows, out_prev, out_recheck, out_cnt,
+                )  # fmt: skip
+            else:
+                self._impl.reprice_fast(
+                    starts, ends, out_off, cols.indptr, cols.codes, cols.units, t.tab,
+                    t.warn, status, out_rows, out_prev, out_recheck, out_cnt,
+                )  # fmt: skip
+        n = int(out_cnt.sum())
+        if n == 0:
+            return Flagged(out_rows[:0], out_prev[:0], out_recheck[:0])
+        first = np.repeat(out_off - (np.cumsum(out_cnt) - out_cnt), out_cnt)
+        idx = first + np.arange(n, dtype=np.int64)
+        return Flagged(out_rows[idx], out_prev[idx], out_recheck[idx])
+
+    def row_sums(
+        self, rows: Int64Array1D, cols: BookArrays, t: PriceTables
+    ) -> tuple[Float64Array1D, Float64Array1D]:
+        """(maintenance_collateral, maintenance_debt) of the listed rows, in quote."""
+        if self.name == "numpy":
+            mc, md = self._impl.row_sums(
+                rows, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk
+            )
+            return mc, md
+        mc = np.empty(rows.size)
+        md = np.empty(rows.size)
+        with self._threads(rows.size):
+            self._impl.row_sums(
+                rows, cols.indptr, cols.codes, cols.units, t.tab, t.hp, t.hw, t.hk, mc, md
+            )
+        return mc, md
+
+    def figures(self, cols: BookArrays, t: PriceTables) -> Float64Array2D:
+        """(cv, dv, ic, id, mc, md) x accounts, in quote (contract section 2)."""
+        if self.name == "numpy":
+            out: Float64Array2D = self._impl.figures(
+                cols.indptr, cols.codes, cols.units, t.hp, t.wi, t.hw, t.hk
+            )
+            return out
+        out = np.empty((6, cols.indptr.size - 1))
+        with self._threads(out.shape[1]):
+            self._impl.figures(cols.indptr, cols.codes, cols.units, t.hp, t.wi, t.hw, t.hk, out)
+        return out
+
+    def summary(
+        self, cols: BookArrays, t: PriceTables, status: UInt8Array1D
+    ) -> tuple[int, float, float]:
+        """(liquidatable accounts, their debt_value, insolvent debt), in one pass."""
+        if self.name == "numpy":
+            n, liq_debt, insolvent = self._impl.summary(
+                cols.indptr, cols.codes, cols.units, t.hp, status
+            )
+            return int(n), float(liq_debt), float(insolvent)
+        chunk = 4096
+        out = np.zeros((3, max(1, -(-(cols.indptr.size - 1) // chunk))))
+        with self._threads(cols.indptr.size - 1):
+            self._impl.summary(cols.indptr, cols.codes, cols.units, t.hp, status, chunk, out)
+        n_liq, liq_debt, insolvent = out.sum(axis=1)
+        return int(n_liq), float(liq_debt), float(insolvent)
+
+    def read_floor(self, cols: BookArrays) -> float:
+        """Read ``indptr``, ``codes`` and ``units`` once (the benchmark's memory floor)."""
+        with self._threads(cols.indptr.size - 1):
+            return float(self._impl.read_floor(cols.indptr, cols.codes, cols.units))
+
+
+_CACHE: dict[str, Kernels] = {}
+_WARNED: set[str] = set()
+
+
+def numba_available() -> bool:
+    """Whether the ``fast`` extra (Numba) is installed."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def kernels_for(backend: Backend = "auto") -> Kernels:
+    """The kernels of ``backend``; ``auto``: Numba if installed, else NumPy with a warning.
+
+    ``auto`` honours ``XMARGIN_BOOK_BACKEND`` (``numba`` or ``numpy``) when it is set.
+    """
+    choice: str = backend
+    if choice == "auto":
+        choice = os.environ.get("XMARGIN_BOOK_BACKEND", "auto").strip().lower() or "auto"
+        if choice not in ("auto", "numba", "numpy"):
+            raise InputError(f"XMARGIN_BOOK_BACKEND: must be 'numba' or 'numpy', was {choice!r}")
+    if choice == "auto":
+        if numba_available():
+            choice = "numba"
+        else:
+            if "numba" not in _WARNED:
+                warnings.warn(
+                    "numba is not installed (pip install 'xmargin[fast]'); the risk book "
+                    "runs its NumPy kernels, several times slower",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                _WARNED.add("numba")
+            choice = "numpy"
+    if choice == "numba" and not numba_available():
+        raise InputError("backend 'numba': numba is not installed (pip install 'xmargin[fast]')")
+    if choice not in _CACHE:
+        _CACHE[choice] = Kernels("numba" if choice == "numba" else "numpy")
+    return _CACHE[choice]

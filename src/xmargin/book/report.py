@@ -1,0 +1,121 @@
+"""Contract 4 ``health`` and ``stress`` documents from a risk book, for large books.
+
+The JSON has the contract's shape (``{"accounts": [...], "summary": {...}}``) and is
+written as it is produced, one account at a time, so a million accounts never sit in
+memory as Python objects. Figures are the book's float64 values written as plain decimal
+strings (shortest repr, no exponent); accounts decided near a level by the exact engine
+carry its exact figures. Decisions (``liquidatable``) are always the exact engine's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TextIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xmargin._typing import Float64Array1D
+from xmargin.analytics.stress import StressSummary
+from xmargin.book.events import BookFigures, BookSummary, float_text
+from xmargin.book.riskbook import RiskBook
+from xmargin.mathlib import fmt
+from xmargin.risk.health import AccountHealth
+
+__all__ = ["summary_doc", "write_health_json"]
+
+#: As :func:`xmargin.cli.render.dumps`: above this many rows a document is compact.
+_INDENT_MAX_ROWS = 200
+
+_FIELDS = (
+    "collateral_value",
+    "debt_value",
+    "initial_collateral",
+    "initial_debt",
+    "maintenance_collateral",
+    "maintenance_debt",
+    "health_factor",
+    "available_to_borrow",
+)
+
+
+def summary_doc(s: BookSummary | StressSummary) -> dict[str, object]:
+    """Contract 4 ``stress`` summary as JSON: counts as integers, money as strings."""
+
+    def money(x: float | Decimal) -> str:
+        return (fmt(x) or "0") if isinstance(x, Decimal) else float_text(x)
+
+    return {
+        "accounts": int(s.accounts),
+        "liquidatable_accounts": int(s.liquidatable_accounts),
+        "liquidatable_debt": money(s.liquidatable_debt),
+        "insolvent_debt": money(s.insolvent_debt),
+    }
+
+
+def _texts(x: Float64Array1D) -> list[str | None]:
+    """Decimal strings of a float64 column (``None`` for NaN): Arrow writes the shortest
+    repr; the few it writes with an exponent (or as ``-0``) are rewritten plainly."""
+    text = pc.cast(pa.array(x, pa.float64(), from_pandas=True), pa.string())
+    odd = pc.or_(pc.match_substring(text, "e"), pc.equal(text, "-0"))
+    out: list[str | None] = text.to_pylist()
+    for i in np.flatnonzero(odd.fill_null(False).to_numpy(zero_copy_only=False)).tolist():
+        out[i] = float_text(float(x[i]))
+    return out
+
+
+def _exact_row(h: AccountHealth) -> list[str | None]:
+    return [fmt(v) for v in h[:6]] + [fmt(h.health_factor), fmt(h.available_to_borrow)]
+
+
+def write_health_json(
+    out: TextIO,
+    book: RiskBook,
+    *,
+    summary: BookSummary | None = None,
+    prices: Mapping[str, Decimal] | None = None,
+    accounts: bool = True,
+) -> None:
+    """Write ``{"accounts": [...], "summary": ..., "prices": ...}`` (contract 4) to ``out``.
+
+    ``accounts=False`` leaves the per-account rows out (``stress --summary``). Laid out as
+    :func:`xmargin.cli.render.dumps` lays documents out: indented up to 200 rows, compact
+    above.
+    """
+    tail: dict[str, object] = {}
+    if summary is not None:
+        tail["summary"] = summary_doc(summary)
+    if prices is not None:
+        tail["prices"] = {a: fmt(p) for a, p in prices.items()}
+    if not accounts:
+        out.write(json.dumps(tail, indent=2) + "\n")
+        return
+    fig = book.figures()
+    if book.n_accounts <= _INDENT_MAX_ROWS:
+        doc = {"accounts": list(_rows(fig)), **tail}
+        out.write(json.dumps(doc, indent=2) + "\n")
+        return
+    out.write('{"accounts": [')
+    for i, row in enumerate(_rows(fig)):
+        out.write((", " if i else "") + json.dumps(row))
+    out.write("]")
+    for key, value in tail.items():
+        out.write(f", {json.dumps(key)}: {json.dumps(value)}")
+    out.write("}\n")
+
+
+def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
+    """Each account's row: ``{"account", <the fields of section 2 in order>}``."""
+    ids = f.account.to_pylist()
+    cols = [_texts(getattr(f, name)) for name in _FIELDS]
+    liq = f.liquidatable.tolist()
+    for i, acc in enumerate(ids):
+        exact = f.exact.get(i)
+        values = _exact_row(exact) if exact is not None else [c[i] for c in cols]
+        row: dict[str, object] = {"account": acc}
+        row.update(zip(_FIELDS, values, strict=True))
+        row["liquidatable"] = liq[i]
+        yield row

@@ -1,0 +1,305 @@
+"""The service's one seam with the risk book (:mod:`xmargin.book`).
+
+Everything the service asks of the book goes through :class:`RiskView`: the oracle guards
+applied to a batch of prices (:func:`xmargin.book.oracle.check_price`), the risk status
+of every account and its crossings after each commit (:class:`~xmargin.book.RiskBook`
+events), the liquidation queue and the market summary. Decisions that move money (every
+ledger action and liquidation) stay on the exact Decimal engine; the book only watches,
+and it is updated after each commit, from what was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from xmargin.book import RiskBook, RiskEvent, Status
+from xmargin.book.events import float_text
+from xmargin.book.oracle import OracleState, check_price
+from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
+from xmargin.mathlib import CTX, ZERO, fmt
+from xmargin.model.market import Market
+from xmargin.model.numbers import parse_number
+from xmargin.risk.health import AccountHealth, account_health
+
+__all__ = [
+    "LEVELS",
+    "Crossing",
+    "PriceRejection",
+    "RiskView",
+    "parse_prices",
+    "risk_level",
+]
+
+#: Risk levels (the book's statuses), from safest to worst.
+LEVELS = tuple(s.label for s in Status)
+Backend = Literal["auto", "numpy", "numba"]
+
+
+def risk_level(h: AccountHealth, at_risk_below: Decimal) -> str:
+    """The book's status of an account from its exact figures (contract section 2).
+
+    liquidatable: health factor below 1; at_risk: from 1 to ``at_risk_below``;
+    healthy: above that, or no debt.
+    """
+    if h.liquidatable:
+        return Status.LIQUIDATABLE.label
+    if h.health_factor is not None and h.health_factor < at_risk_below:
+        return Status.AT_RISK.label
+    return Status.HEALTHY.label
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """An account that moved from one risk level to another (a book risk event)."""
+
+    account: str
+    before: str | None
+    after: str
+    health_factor: str | None
+    exact: bool
+
+    @classmethod
+    def of(cls, e: RiskEvent) -> Crossing:
+        hf = None if e.health_factor is None else float_text(e.health_factor)
+        return cls(e.account, e.previous.label, e.status.label, hf, e.exact)
+
+    @property
+    def worse(self) -> bool:
+        return self.before is None or LEVELS.index(self.after) > LEVELS.index(self.before)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "from": self.before,
+            "to": self.after,
+            "direction": "worse" if self.worse else "better",
+            "health_factor": self.health_factor,
+            "exact": self.exact,
+        }
+
+
+@dataclass(frozen=True)
+class PriceRejection:
+    """A price the oracle guards refused."""
+
+    asset: str
+    price: Decimal
+    error: XmarginError
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "price": fmt(self.price),
+            "code": self.error.code,
+            "message": self.error.message,
+        }
+
+
+def parse_prices(raw: Mapping[str, Any], market: Market) -> dict[str, Decimal]:
+    """``{asset: price}`` as exact prices; a bad or unknown one refuses the whole batch.
+
+    Raises
+    ------
+    UnknownAsset, InvalidPrice
+        The first asset that is not listed, or a price that is not a finite number > 0
+        of magnitude <= 1e24.
+    """
+    out: dict[str, Decimal] = {}
+    for asset, value in raw.items():
+        if asset not in market.assets:
+            raise UnknownAsset(asset, "prices")
+        try:
+            p = parse_number(value)
+        except ValueError as exc:
+            raise InvalidPrice(asset, value, str(exc).split(", was")[0]) from None
+        if p <= ZERO:
+            raise InvalidPrice(asset, value, "must be > 0")
+        out[asset] = p
+    return out
+
+
+class RiskView:
+    """The risk book of the live market, kept current after each commit.
+
+    Parameters
+    ----------
+    at_risk_below
+        The book's warning level: health factor under which an account is ``at_risk``.
+    backend
+        The book's kernels (``numpy``; ``auto``: Numba when installed).
+    """
+
+    def __init__(self, at_risk_below: Decimal = Decimal("1.1"), backend: Backend = "numpy") -> None:
+        self.at_risk_below = at_risk_below
+        self.backend: Backend = backend
+        self.book: RiskBook | None = None
+
+    def _book(self) -> RiskBook:
+        if self.book is None:
+            raise RuntimeError("the risk view has no book yet: call rebuild(market)")
+        return self.book
+
+    # -- keeping the book current -------------------------------------------------------
+    def rebuild(self, market: Market) -> list[Crossing]:
+        """A new book of the whole market (at start, after a reload or a parameter change);
+        the crossings against the previous book, if there was one."""
+        old = self.book
+        self.book = RiskBook.from_market(
+            market, warning_level=self.at_risk_below, backend=self.backend
+        )
+        if old is None:
+            return []
+        out = []
+        for acc in market.accounts:
+            before = old.status(acc).label if _holds(old, acc) else None
+            after = self.book.status(acc)
+            if before != after.label:
+                h = self.book.exact_health(acc)
+                hf = fmt(h.health_factor)
+                out.append(Crossing(acc, before, after.label, hf, True))
+        return out
+
+    def update(
+        self,
+        market: Market,
+        accounts: Iterable[str],
+        prices: Mapping[str, Decimal],
+        params_changed: bool,
+    ) -> list[Crossing]:
+        """Bring the book to the committed ``market``; returns the crossings it saw."""
+        if params_changed:
+            return self.rebuild(market)
+        book = self._book()
+        events: list[RiskEvent] = []
+        if prices:
+            update = book.apply_prices(dict(prices), guard=False)
+            events.extend(update.events)
+        for acc_id in accounts:
+            acc = market.accounts[acc_id]
+            if not _holds(book, acc_id):
+                book.add_account(acc_id, acc.category)
+                before = {}
+            else:
+                held = book.exact_account(acc_id)
+                before = {
+                    a: (held.supplied(a), held.borrowed(a)) for a in [*held.supply, *held.borrow]
+                }
+            for a in dict.fromkeys([*before, *acc.supply, *acc.borrow]):
+                now = (acc.supplied(a), acc.borrowed(a))
+                if before.get(a, (ZERO, ZERO)) != now:
+                    events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
+        # One crossing per account: from where it stood before this commit to where it is.
+        first: dict[str, RiskEvent] = {}
+        last: dict[str, RiskEvent] = {}
+        for e in events:
+            first.setdefault(e.account, e)
+            last[e.account] = e
+        out = []
+        for acc_id, e in last.items():
+            start = first[acc_id].previous
+            if start != e.status:
+                out.append(Crossing.of(e._replace(previous=start)))
+        out.sort(key=lambda c: c.account)
+        return out
+
+    # -- what the service reads ---------------------------------------------------------
+    def level_of(self, account: str) -> str | None:
+        book = self._book()
+        return book.status(account).label if _holds(book, account) else None
+
+    def queue(self, market: Market, limit: int) -> list[tuple[str, AccountHealth, str]]:
+        """Liquidatable accounts, largest shortfall first (the book's queue), each with
+        its exact figures."""
+        rows = []
+        for q in self._book().liquidation_queue(limit):
+            acc = market.accounts[q.account]
+            rows.append((q.account, account_health(acc, market), Status.LIQUIDATABLE.label))
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        return {s.label: n for s, n in self._book().counts().items()}
+
+    def summary(self, market: Market) -> dict[str, Any]:
+        """Totals per asset (units exact, values in quote), deficit, accounts by level."""
+        assets: dict[str, Any] = {}
+        supply_value = borrow_value = deficit_value = ZERO
+        for sym, ap in market.assets.items():
+            ts = market.total_supply.get(sym, ZERO)
+            tb = market.total_borrow.get(sym, ZERO)
+            d = market.deficit.get(sym, ZERO)
+            sv, bv = CTX.multiply(ts, ap.price), CTX.multiply(tb, ap.price)
+            dv = CTX.multiply(d, ap.price)
+            supply_value += sv
+            borrow_value += bv
+            deficit_value += dv
+            assets[sym] = {
+                "price": fmt(ap.price),
+                "total_supply": fmt(ts),
+                "total_borrow": fmt(tb),
+                "supply_value": fmt(sv),
+                "borrow_value": fmt(bv),
+                "deficit": fmt(d),
+                "deficit_value": fmt(dv),
+                "utilization": fmt(CTX.divide(tb, ts)) if ts else None,
+            }
+        s = self._book().summary()
+        return {
+            "quote": market.params.quote,
+            "accounts": len(market.accounts),
+            "by_level": self.counts(),
+            "liquidatable_accounts": s.liquidatable_accounts,
+            # Sums over the whole book, in float64 (the book's), as decimal strings.
+            "liquidatable_debt": float_text(s.liquidatable_debt),
+            "insolvent_debt": float_text(s.insolvent_debt),
+            "total_supply_value": fmt(supply_value),
+            "total_borrow_value": fmt(borrow_value),
+            "deficit_value": fmt(deficit_value),
+            "deficit": {
+                s: fmt(market.deficit[s]) for s in market.assets if market.deficit.get(s, ZERO)
+            },
+            "assets": assets,
+        }
+
+    # -- oracle guards ------------------------------------------------------------------
+    @staticmethod
+    def guard_prices(
+        market: Market,
+        prices: Mapping[str, Decimal],
+        observed_at: datetime,
+        now: datetime,
+        price_at: Mapping[str, datetime | None],
+    ) -> tuple[dict[str, Decimal], list[PriceRejection]]:
+        """The risk book's oracle guards on a batch: all of it accepted, or none.
+
+        ``max_price_age_seconds``: a price observed longer ago than that is stale;
+        a price observed before the asset's last accepted one is out of order;
+        ``max_price_deviation``: a move of more than that fraction in one update is
+        refused. Returns (accepted, rejections); with any rejection, nothing is accepted.
+        """
+        state = OracleState()
+        for sym, at in price_at.items():
+            if at is not None:
+                state.last_time[sym] = at.timestamp()
+        ts, at_now = observed_at.timestamp(), now.timestamp()
+        accepted: dict[str, Decimal] = {}
+        rejected: list[PriceRejection] = []
+        for asset, p in prices.items():
+            ap = market.assets.get(asset)
+            last = ap.price if ap is not None else None
+            try:
+                accepted[asset] = check_price(ap, asset, p, last, state, ts, at_now)
+            except XmarginError as exc:
+                rejected.append(PriceRejection(asset, p, exc))
+        return ({}, rejected) if rejected else (accepted, [])
+
+
+def _holds(book: RiskBook, account: str) -> bool:
+    try:
+        book.row_of(account)
+    except XmarginError:
+        return False
+    return True

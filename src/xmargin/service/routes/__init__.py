@@ -1,0 +1,1 @@
+"""The ``/v1`` routes: each one authorizes, parses, calls the library or the writer."""

@@ -1,0 +1,97 @@
+"""``GET /v1/accounts/{id}`` and ``POST /v1/accounts/{id}/deposit|withdraw|borrow|repay``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from xmargin.errors import UnknownAccount
+from xmargin.risk.validation import parse_amount
+from xmargin.service.auth import authorize
+from xmargin.service.deps import (
+    CurrentRole,
+    IdempotencyKey,
+    ServicesDep,
+    fingerprint,
+    read_json,
+    validate_body,
+)
+from xmargin.service.routes.common import ERRORS, json_response, outcome_response
+from xmargin.service.schemas import AccountPublic, ActionRequest, ActionResult
+from xmargin.service.views import account_json
+from xmargin.store.journal import ACCOUNT_ACTIONS, AccountAction, AccountActionKind
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+AccountId = Annotated[str, Path(min_length=1, max_length=200)]
+
+_DOC = {
+    "deposit": "Supply `amount` units of `asset`; opens the account if it is new.",
+    "withdraw": "Take back supplied units, if initial margin still holds afterwards.",
+    "borrow": "Borrow units, if caps, isolation, category and initial margin allow.",
+    "repay": "Repay borrowed units; never refused for margin.",
+}
+
+
+@router.get("/accounts/{account_id}", responses={200: {"model": AccountPublic}, **ERRORS})
+async def get_account(
+    account_id: AccountId, key: CurrentRole, services: ServicesDep
+) -> JSONResponse:
+    """Balances and every health figure. Admin, liquidator, or the account's own key."""
+    authorize(key, "read_account", account_id)
+    m = services.live.market
+    acc = m.account(account_id)
+    return json_response(account_json(acc, m, services.risk.level_of(account_id)))
+
+
+def _action_route(kind: AccountActionKind) -> None:
+    async def act(
+        account_id: AccountId,
+        request: Request,
+        key: CurrentRole,
+        services: ServicesDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        authorize(key, "move_balances", account_id)
+        data = await read_json(request)
+        body = validate_body(ActionRequest, data)
+        market = services.live.market
+        asset = market.asset(body.asset)
+        amount = parse_amount(body.amount, asset.decimals, "amount")
+        if kind != "deposit" and account_id not in market.accounts:
+            raise UnknownAccount(account_id)
+        outcome = await services.writer.submit(
+            AccountAction(kind, account_id, body.asset, amount),
+            key.id,
+            idempotency_key,
+            fingerprint("POST", request.url.path, data),
+        )
+        return outcome_response(outcome)
+
+    act.__name__ = kind
+    act.__doc__ = f"{_DOC[kind]} The account's own key only."
+    router.add_api_route(
+        f"/accounts/{{account_id}}/{kind}",
+        act,
+        methods=["POST"],
+        name=kind,
+        summary=kind.capitalize(),
+        responses={200: {"model": ActionResult}, **ERRORS},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": ActionRequest.model_json_schema(),
+                        "example": {"asset": "USDC", "amount": "1500.25"},
+                    }
+                },
+            }
+        },
+    )
+
+
+for _kind in ACCOUNT_ACTIONS:
+    _action_route(_kind)

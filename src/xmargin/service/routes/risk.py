@@ -1,0 +1,100 @@
+"""``GET /v1/risk/summary``, ``GET /v1/events`` (Server-Sent Events), ``GET /v1/journal``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from xmargin.errors import InvalidRequest, Problem
+from xmargin.service.auth import authorize
+from xmargin.service.deps import CurrentRole, ServicesDep, SessionDep
+from xmargin.service.routes.common import ERRORS, json_response
+from xmargin.service.schemas import JournalPage, RiskSummary
+from xmargin.store.repositories import journal_after
+
+router = APIRouter(prefix="/v1", tags=["risk"])
+
+EVENT_KINDS = frozenset(
+    {"risk_level", "liquidation", "bad_debt", "price_rejected", "prices", "asset_params"}
+)
+
+
+@router.get("/risk/summary", responses={200: {"model": RiskSummary}, **ERRORS})
+async def risk_summary(key: CurrentRole, services: ServicesDep) -> JSONResponse:
+    """Totals per asset, deficit per asset, accounts by risk level. Admin and liquidator."""
+    authorize(key, "read_risk")
+    live = services.live
+    return json_response({**services.risk.summary(live.market), "journal_seq": live.last_seq})
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-Sent Events: risk_level, liquidation, bad_debt, "
+            "price_rejected, prices, asset_params; each `data:` is JSON.",
+        },
+        **ERRORS,
+    },
+)
+async def events(
+    key: CurrentRole,
+    services: ServicesDep,
+    kinds: Annotated[
+        str | None, Query(description="Comma-separated kinds to receive (default: all)")
+    ] = None,
+    max_events: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="Close after this many events")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """The live event stream. Admin and liquidator."""
+    authorize(key, "read_risk")
+    wanted: frozenset[str] | None = None
+    if kinds:
+        wanted = frozenset(k.strip() for k in kinds.split(",") if k.strip())
+        unknown = sorted(wanted - EVENT_KINDS)
+        if unknown:
+            raise InvalidRequest(
+                [
+                    Problem(
+                        "query.kinds",
+                        f"unknown kind(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(EVENT_KINDS))}",
+                    )
+                ]
+            )
+    after: int | None = None
+    if last_event_id is not None:
+        try:
+            after = int(last_event_id)
+        except ValueError:
+            raise InvalidRequest(
+                [Problem("header.Last-Event-ID", f"must be an event id, was {last_event_id!r}")]
+            ) from None
+    sub = services.events.subscribe(after)
+    return StreamingResponse(
+        services.events.stream(sub, wanted, max_events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/journal", responses={200: {"model": JournalPage}, **ERRORS})
+def journal(
+    key: CurrentRole,
+    services: ServicesDep,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="Entries with seq > after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:
+    """Journal entries in order (entry 1 is the genesis market). Admin only."""
+    authorize(key, "read_journal")
+    entries = journal_after(session.connection(), after, limit)
+    return json_response(
+        {"entries": [e.to_json() for e in entries], "last_seq": services.live.last_seq}
+    )

@@ -1,0 +1,39 @@
+"""Settings of one service instance (built by the CLI, or by tests)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xmargin.store.engine import DEFAULT_DATABASE_URL
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseModel):
+    """What ``create_app`` needs; nothing here connects to anything."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: ``sqlite:///FILE`` (embedded default) or ``postgresql+psycopg://...``
+    database_url: str = DEFAULT_DATABASE_URL
+    #: loaded into an empty database at the first start; ignored once the database holds
+    #: a market (later starts resume from the database)
+    market_file: Path | None = None
+    #: FULL: a commit survives power loss; NORMAL: survives a crash of the process
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: health factor below which a solvent account is ``at_risk``
+    at_risk_below: Decimal = Decimal("1.1")
+    #: kernels of the risk book. NumPy by default: the service updates the book in small
+    #: steps and starts in milliseconds; Numba (``auto`` when installed) pays off on books
+    #: of millions of accounts, after a JIT start of a few seconds
+    book_backend: Literal["auto", "numpy", "numba"] = "numpy"
+    #: most commands committed in one transaction
+    max_batch: int = Field(default=256, ge=1, le=10_000)
+    #: seconds a verified API key is remembered before it is looked up again
+    key_cache_seconds: float = Field(default=30.0, ge=0)
+    #: events kept for clients that reconnect with Last-Event-ID
+    event_history: int = Field(default=1000, ge=0)

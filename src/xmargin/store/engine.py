@@ -1,0 +1,218 @@
+"""Database engines: ``make_engine(url)``, write transactions, and the instance lock.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` so that every
+committed transaction survives a crash of the process or the machine; a write
+transaction starts with ``BEGIN IMMEDIATE``, SQLite's writer lock. PostgreSQL (via
+psycopg 3) locks account rows with ``SELECT ... FOR UPDATE`` inside the write
+transaction (see :mod:`xmargin.store.repositories`).
+
+One server process owns a database at a time (:func:`acquire_instance_lock`): it keeps
+the in-memory mirror of the market, so a second writer would act on stale state.
+Nothing here connects at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from xmargin.errors import StoreError
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "InstanceLock",
+    "SqliteSync",
+    "acquire_instance_lock",
+    "database_url_from_env",
+    "describe_url",
+    "make_engine",
+    "write_transaction",
+]
+
+#: The embedded default: a SQLite file in the current directory.
+DEFAULT_DATABASE_URL = "sqlite:///xmargin.db"
+SqliteSync = Literal["FULL", "NORMAL"]
+_WRITE = "xmargin_write"
+
+
+def database_url_from_env(url: str | None) -> str:
+    """``url``, else ``$XMARGIN_DATABASE_URL``, else the embedded SQLite default."""
+    return url or os.environ.get("XMARGIN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def make_engine(url: str, *, sqlite_synchronous: SqliteSync = "FULL", echo: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite:///FILE`` or ``postgresql+psycopg://...``).
+
+    Raises
+    ------
+    StoreError
+        The URL is malformed or names a database this store does not support.
+    """
+    try:
+        u = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"database URL {url!r} is not valid: {exc}") from exc
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        database = u.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise StoreError(
+                "the service needs a SQLite file (sqlite:///path/to/file.db), not an "
+                "in-memory database"
+            )
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            u,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+        _sqlite_events(engine, sqlite_synchronous)
+        return engine
+    if backend == "postgresql":
+        if u.get_driver_name() not in ("psycopg", ""):
+            raise StoreError(
+                f"PostgreSQL is reached through psycopg 3: use postgresql+psycopg://..., "
+                f"not {u.drivername}"
+            )
+        u = u.set(drivername="postgresql+psycopg")
+        return create_engine(u, echo=echo, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    raise StoreError(f"database {describe_url(url)!r}: only SQLite and PostgreSQL are supported")
+
+
+def _sqlite_events(engine: Engine, synchronous: SqliteSync) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # BEGIN IMMEDIATE takes SQLite's writer lock at once: a write transaction never
+        # discovers half-way that another writer got there first.
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction: committed on success, rolled back on error.
+
+    SQLAlchemy errors leave as :class:`~xmargin.errors.StoreError` (chained).
+    """
+    try:
+        with engine.connect() as raw:
+            conn = raw.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database write failed: {_short(exc)}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text_[0] if text_ else type(exc).__name__
+
+
+class InstanceLock:
+    """Held by the one server process that owns a database; released on close or death."""
+
+    def __init__(self, release: Any) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+
+def acquire_instance_lock(engine: Engine, wait_seconds: float = 5.0) -> InstanceLock:
+    """Take the database's single-server lock, waiting up to ``wait_seconds`` for it.
+
+    A lock still held then raises :class:`StoreError`. (A killed predecessor's lock goes
+    within moments: the wait covers the database noticing that its connection died.)
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return _try_instance_lock(engine)
+        except StoreError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _try_instance_lock(engine: Engine) -> InstanceLock:
+    """Take the database's single-server lock, or raise :class:`StoreError` if it is held.
+
+    SQLite: an ``flock`` on ``FILE.lock``; PostgreSQL: a session advisory lock named after
+    the current schema, held by a dedicated connection. Both vanish with the process, so
+    a killed server never blocks its successor.
+    """
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        path = Path(database).expanduser().resolve().with_name(Path(database).name + ".lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StoreError(
+                f"database {database} is in use by another xmargin server (lock {path})"
+            ) from None
+
+        def _release_file() -> None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+        return InstanceLock(_release_file)
+    try:
+        conn = engine.connect()
+        got = conn.execute(
+            text(
+                "SELECT pg_try_advisory_lock(('x' || substr(md5('xmargin:' || "
+                "current_database() || ':' || current_schema()), 1, 16))::bit(64)::bigint)"
+            )
+        ).scalar()
+        conn.commit()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot reach the database: {_short(exc)}") from exc
+    if not got:
+        conn.close()
+        raise StoreError(
+            f"database {describe_url(str(engine.url))} is in use by another xmargin server"
+        )
+
+    def _release_pg() -> None:
+        with contextlib.suppress(SQLAlchemyError):
+            # The lock belongs to the session: unlock before the pool keeps the connection.
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.commit()
+        with contextlib.suppress(SQLAlchemyError):
+            conn.close()
+
+    return InstanceLock(_release_pg)

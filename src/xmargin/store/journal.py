@@ -1,0 +1,298 @@
+"""The event-sourced journal: commands, how each applies to a market, and replay.
+
+Every accepted command is journalled with a sequence number in the transaction of its
+effect. Entry 1 is the ``genesis``: the market document the database was created from
+(:func:`~xmargin.io.market_file.market_to_dict`). Replaying the journal applies every
+later command, in order, through the same ledger functions the service used, and must
+give the stored balances exactly; :func:`replay` lists every difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from xmargin.errors import InputError, JournalMismatch, XmarginError
+from xmargin.io.market_file import parse_market
+from xmargin.ledger.actions import (
+    apply_liquidation,
+    execute_borrow,
+    execute_deposit,
+    execute_repay,
+    execute_withdraw,
+)
+from xmargin.mathlib import ZERO, fmt
+from xmargin.model.market import Market
+from xmargin.model.numbers import parse_number
+from xmargin.model.params import AssetParams
+from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
+from xmargin.store.types import to_jsonable
+
+__all__ = [
+    "ACCOUNT_ACTIONS",
+    "AccountAction",
+    "AssetParamsChange",
+    "Command",
+    "Liquidation",
+    "PriceUpdate",
+    "ReplayReport",
+    "apply_command",
+    "compare_markets",
+    "decode_command",
+    "liquidation_json",
+    "replay_entries",
+]
+
+AccountActionKind = Literal["deposit", "withdraw", "borrow", "repay"]
+ACCOUNT_ACTIONS: tuple[AccountActionKind, ...] = ("deposit", "withdraw", "borrow", "repay")
+
+_EXECUTE = {
+    "deposit": execute_deposit,
+    "withdraw": execute_withdraw,
+    "borrow": execute_borrow,
+    "repay": execute_repay,
+}
+
+
+@dataclass(frozen=True)
+class AccountAction:
+    """deposit | withdraw | borrow | repay ``amount`` units of ``asset`` on ``account``."""
+
+    kind: AccountActionKind
+    account: str
+    asset: str
+    amount: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {"account": self.account, "asset": self.asset, "amount": fmt(self.amount)}
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    """Liquidate ``account``: repay ``amount`` (or the most allowed) of ``debt_asset``."""
+
+    account: str
+    debt_asset: str
+    collateral_asset: str
+    amount: Decimal | Literal["max"]
+    kind: Literal["liquidate"] = "liquidate"
+
+    def to_json(self) -> dict[str, Any]:
+        amount = "max" if self.amount == "max" else fmt(self.amount)
+        return {
+            "account": self.account,
+            "debt_asset": self.debt_asset,
+            "collateral_asset": self.collateral_asset,
+            "amount": amount,
+        }
+
+
+@dataclass(frozen=True)
+class PriceUpdate:
+    """New prices (quote per unit) that passed the oracle guards."""
+
+    prices: Mapping[str, Decimal]
+    kind: Literal["prices"] = "prices"
+    account: None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"prices": {a: fmt(p) for a, p in self.prices.items()}}
+
+
+@dataclass(frozen=True)
+class AssetParamsChange:
+    """New risk parameters of a listed asset (its price is kept)."""
+
+    params: AssetParams
+    kind: Literal["set_asset"] = "set_asset"
+    account: None = None
+
+    @property
+    def asset(self) -> str:
+        return self.params.symbol
+
+    def to_json(self) -> dict[str, Any]:
+        doc = self.params.model_dump(exclude={"symbol", "price"}, exclude_none=True)
+        return {"asset": self.asset, "params": to_jsonable(doc)}
+
+
+Command = AccountAction | Liquidation | PriceUpdate | AssetParamsChange
+
+
+def liquidation_json(quote: LiquidationQuote) -> dict[str, Any]:
+    """The contract's ``liquidate`` JSON (section 4), every decimal a string."""
+    return {
+        "account": quote.account,
+        "debt_asset": quote.debt_asset,
+        "collateral_asset": quote.collateral_asset,
+        "repaid": fmt(quote.repaid),
+        "seized": fmt(quote.seized),
+        "liquidator_receives": fmt(quote.liquidator_receives),
+        "protocol_fee": fmt(quote.protocol_fee),
+        "health_factor_before": fmt(quote.health_factor_before),
+        "health_factor_after": fmt(quote.health_factor_after),
+        "bad_debt": {a: fmt(u) for a, u in quote.bad_debt.items()},
+    }
+
+
+def apply_command(market: Market, command: Command) -> dict[str, Any]:
+    """Apply ``command`` to ``market`` through the ledger; returns its JSON result.
+
+    A refused command raises (an :class:`~xmargin.errors.XmarginError`) and changes
+    nothing, as every ledger action does.
+    """
+    if isinstance(command, AccountAction):
+        _EXECUTE[command.kind](market, command.account, command.asset, command.amount)
+        return {
+            "account": command.account,
+            "asset": command.asset,
+            "amount": fmt(command.amount),
+        }
+    if isinstance(command, Liquidation):
+        quote = quote_liquidation(
+            market, command.account, command.debt_asset, command.collateral_asset, command.amount
+        )
+        apply_liquidation(market, quote)
+        return liquidation_json(quote)
+    if isinstance(command, PriceUpdate):
+        for asset in command.prices:
+            market.asset(asset)
+        for asset, price in command.prices.items():
+            market.assets[asset] = market.assets[asset].model_copy(update={"price": price})
+        return {"prices": {a: fmt(p) for a, p in command.prices.items()}}
+    current = market.asset(command.asset)
+    market.assets[command.asset] = command.params.model_copy(update={"price": current.price})
+    return {"asset": command.asset}
+
+
+def decode_command(kind: str, doc: Mapping[str, Any]) -> Command:
+    """A journalled command back from its JSON (the inverse of ``to_json``)."""
+    try:
+        if kind in ACCOUNT_ACTIONS:
+            return AccountAction(
+                kind,
+                str(doc["account"]),
+                str(doc["asset"]),
+                parse_number(doc["amount"]),
+            )
+        if kind == "liquidate":
+            raw = doc["amount"]
+            amount: Decimal | Literal["max"] = "max" if raw == "max" else parse_number(raw)
+            return Liquidation(
+                str(doc["account"]), str(doc["debt_asset"]), str(doc["collateral_asset"]), amount
+            )
+        if kind == "prices":
+            return PriceUpdate({str(a): parse_number(p) for a, p in doc["prices"].items()})
+        if kind == "set_asset":
+            # The price is a placeholder: applying a change keeps the market's price.
+            params = AssetParams.model_validate(
+                {**doc["params"], "symbol": doc["asset"], "price": 1}
+            )
+            return AssetParamsChange(params)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"journal entry of kind {kind!r} is malformed: {exc}") from exc
+    raise InputError(f"journal entry of unknown kind {kind!r}")
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a replay did: entries applied and the last sequence number."""
+
+    entries: int
+    last_seq: int
+    accounts: int
+    market: Market
+
+
+def replay_entries(
+    entries: Iterable[tuple[int, str, dict[str, Any], dict[str, Any]]],
+) -> ReplayReport:
+    """Rebuild a market from journal entries ``(seq, kind, command, result)``.
+
+    The first entry must be the genesis. Each command is re-executed; a command the
+    ledger refuses on replay, a liquidation whose result differs from the one journalled,
+    or a gap in the sequence is a :class:`~xmargin.errors.JournalMismatch`.
+    """
+    market: Market | None = None
+    problems: list[str] = []
+    count = 0
+    last = 0
+    for seq, kind, command, result in entries:
+        count += 1
+        if seq != last + 1:
+            problems.append(f"journal: entry {seq} follows {last} (a gap or a reordering)")
+        last = seq
+        if market is None:
+            if kind != "genesis":
+                raise JournalMismatch([f"journal: entry {seq} is {kind!r}, not the genesis"])
+            market = parse_market(command, f"journal entry {seq} (genesis)")
+            continue
+        try:
+            cmd = decode_command(kind, command)
+            got = apply_command(market, cmd)
+        except XmarginError as exc:
+            problems.append(f"journal entry {seq} ({kind}): refused on replay: {exc}")
+            continue
+        if kind == "liquidate" and got != {k: result.get(k) for k in got}:
+            problems.append(
+                f"journal entry {seq} (liquidate): replay gives {got}, the journal says {result}"
+            )
+    if market is None:
+        raise JournalMismatch(["journal: empty (no genesis entry)"])
+    if problems:
+        raise JournalMismatch(problems)
+    return ReplayReport(count, last, len(market.accounts), market)
+
+
+def compare_markets(replayed: Market, stored: Market) -> list[str]:
+    """Every difference between a replayed market and the stored one, located."""
+    out: list[str] = []
+    if replayed.params != stored.params:
+        out.append("market: parameters differ")
+    if replayed.categories != stored.categories:
+        out.append("categories: differ")
+    for sym in sorted(set(replayed.assets) | set(stored.assets)):
+        a, b = replayed.assets.get(sym), stored.assets.get(sym)
+        if a is None or b is None:
+            out.append(f"assets.{sym}: only in the {'stored state' if a is None else 'journal'}")
+        elif a != b:
+            fields = [f for f in type(a).model_fields if getattr(a, f) != getattr(b, f)]
+            for f in fields:
+                out.append(
+                    f"assets.{sym}.{f}: journal gives {getattr(a, f)}, stored {getattr(b, f)}"
+                )
+    for name, x, y in (
+        ("total_supply", replayed.total_supply, stored.total_supply),
+        ("total_borrow", replayed.total_borrow, stored.total_borrow),
+        ("deficit", replayed.deficit, stored.deficit),
+        ("isolation_debt", replayed.isolation_debt, stored.isolation_debt),
+    ):
+        for sym in sorted(set(x) | set(y)):
+            u, v = x.get(sym, ZERO), y.get(sym, ZERO)
+            if u != v:
+                out.append(f"state.{name}.{sym}: journal gives {fmt(u)}, stored {fmt(v)}")
+    for acc_id in list(replayed.accounts) + [
+        i for i in stored.accounts if i not in replayed.accounts
+    ]:
+        a_acc, b_acc = replayed.accounts.get(acc_id), stored.accounts.get(acc_id)
+        if a_acc is None or b_acc is None:
+            where = "stored state" if a_acc is None else "journal"
+            out.append(f"accounts.{acc_id}: only in the {where}")
+            continue
+        if a_acc.category != b_acc.category:
+            out.append(
+                f"accounts.{acc_id}.category: journal gives {a_acc.category}, "
+                f"stored {b_acc.category}"
+            )
+        for side in ("supply", "borrow"):
+            x_side: dict[str, Decimal] = getattr(a_acc, side)
+            y_side: dict[str, Decimal] = getattr(b_acc, side)
+            for sym in sorted(set(x_side) | set(y_side)):
+                u, v = x_side.get(sym, ZERO), y_side.get(sym, ZERO)
+                if u != v:
+                    out.append(
+                        f"accounts.{acc_id}.{side}.{sym}: journal gives {fmt(u)}, stored {fmt(v)}"
+                    )
+    return out

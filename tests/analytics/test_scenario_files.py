@@ -1,0 +1,145 @@
+"""SCEN: scenario files and what each kind of scenario does to prices.
+
+A scenario file reports every problem with its location (as a market file does); shocks,
+correlated downturns, de-pegs and steps follow the formulas in
+:mod:`xmargin.analytics.scenarios`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.builders import make_market
+from xmargin.analytics.scenarios import load_scenarios, parse_scenarios, scenario_prices
+from xmargin.analytics.simbook import SimBook
+from xmargin.errors import InputError, ScenarioFileError
+
+
+def _book() -> SimBook:
+    a = {"collateral_factor": "0.7", "liquidation_threshold": "0.8", "liquidation_bonus": "0.05"}
+    market = make_market(
+        assets={
+            "WETH": {"price": 2000, **a},
+            "wstETH": {"price": 2300, **a},
+            "WBTC": {"price": 30000, **a},
+            "USDC": {"price": 1, **a},
+        },
+        accounts={"x": {"supply": {"WETH": "1"}, "borrow": {"USDC": "1000"}}},
+    )
+    return SimBook.from_market(market)
+
+
+def test_a_scenario_file_reports_every_problem_with_its_location(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(
+        """
+[defaults]
+gass = 1
+
+[scenarios.a]
+shocks = { WETH = "-140%", WBTC = "lots" }
+
+[scenarios.b]
+correlated = { lead = "WETH", shock = "-30%", correlation = 2 }
+steps = 0
+
+[scenarios.c]
+replay = { start = "yesterday", end = "2022-05-14" }
+
+[scenarios.d]
+description = "nothing to do"
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioFileError) as err:
+        load_scenarios(f)
+    where = {p.location for p in err.value.problems}
+    assert {
+        "defaults.gass",
+        "scenarios.a.shocks.WETH",
+        "scenarios.a.shocks.WBTC",
+        "scenarios.b.correlated.correlation",
+        "scenarios.b.steps",
+        "scenarios.c.replay.start",
+        "scenarios.c.prices",
+        "scenarios.d",
+    } <= where
+    assert err.value.code == "invalid_scenario_file"
+
+
+def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:
+    f = tmp_path / "broken.toml"
+    f.write_text("[scenarios.x\n", encoding="utf-8")
+    with pytest.raises(ScenarioFileError, match="not valid TOML"):
+        load_scenarios(f)
+
+
+def test_shocks_multiply_prices_and_steps_reach_them_geometrically() -> None:
+    book = _book()
+    (sc,) = parse_scenarios({"scenarios": {"s": {"shocks": {"WETH": "-40%"}, "steps": 4}}})
+    path, times = scenario_prices(book, sc)
+    weth = book.asset_index("WETH")
+    assert times is None
+    assert path.shape == (4, book.n_assets)
+    assert path[-1, weth] == pytest.approx(1200.0)
+    # Equal steps in log price: each step multiplies by 0.6 ** (1/4).
+    ratios = path[:, weth] / np.r_[2000.0, path[:-1, weth]]
+    np.testing.assert_allclose(ratios, 0.6**0.25)
+    assert path[-1, book.asset_index("USDC")] == 1.0
+
+
+def test_a_correlated_downturn_moves_followers_by_correlation_times_vol_ratio() -> None:
+    book = _book()
+    (sc,) = parse_scenarios(
+        {
+            "scenarios": {
+                "d": {
+                    "correlated": {
+                        "lead": "WETH",
+                        "shock": "-30%",
+                        "correlation": 0.8,
+                        "assets": ["WBTC"],
+                        "vols": {"WETH": 0.8, "WBTC": 0.6},
+                    }
+                }
+            }
+        }
+    )
+    path, _ = scenario_prices(book, sc)
+    beta = 0.8 * 0.6 / 0.8
+    assert path[-1, book.asset_index("WETH")] == pytest.approx(1400.0)
+    assert path[-1, book.asset_index("WBTC")] == pytest.approx(
+        30000 * math.exp(beta * math.log(0.7))
+    )
+    assert path[-1, book.asset_index("wstETH")] == 2300.0  # not listed: unmoved
+
+
+def test_a_depeg_leaves_the_reference_by_its_deviation() -> None:
+    book = _book()
+    (sc,) = parse_scenarios(
+        {
+            "scenarios": {
+                "p": {
+                    "shocks": {"WETH": "-20%"},
+                    "depeg": [
+                        {"asset": "wstETH", "reference": "WETH", "deviation": "-7%"},
+                        {"asset": "USDC", "deviation": "-13%"},
+                    ],
+                }
+            }
+        }
+    )
+    path, _ = scenario_prices(book, sc)
+    # wstETH keeps today's ratio to WETH (2300/2000), then falls 7% below it.
+    assert path[-1, book.asset_index("wstETH")] == pytest.approx(1600 * 2300 / 2000 * 0.93)
+    assert path[-1, book.asset_index("USDC")] == pytest.approx(0.87)
+
+
+def test_a_scenario_naming_an_unknown_asset_is_refused_with_the_asset() -> None:
+    (sc,) = parse_scenarios({"scenarios": {"s": {"shocks": {"DOGE": "-50%"}}}})
+    with pytest.raises(InputError, match="DOGE"):
+        scenario_prices(_book(), sc)
