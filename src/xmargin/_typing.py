@@ -14,6 +14,7 @@ __all__ = [
     "AnyArray",
     "BoolArray",
     "CodeArray1D",
+    "Float32Array1D",
     "Float64Array1D",
     "Float64Array2D",
     "Int32Array1D",
@@ -24,6 +25,8 @@ __all__ = [
 
 #: One float64 per account or per position (quote values, token units, prices).
 Float64Array1D: TypeAlias = NDArray[np.float64]
+#: Compact per-account screening margins (rounded down).
+Float32Array1D: TypeAlias = NDArray[np.float32]
 #: A float64 table, e.g. (categories + 1) x asset codes of weights.
 Float64Array2D: TypeAlias = NDArray[np.float64]
 #: A mask over accounts or positions.

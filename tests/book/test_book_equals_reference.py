@@ -10,6 +10,9 @@ BOOK-2  The same after a random price move applied as a tick (incremental re-pri
 BOOK-3  Accounts exactly on a level, or one unit of the 36th decimal place away, are
         decided exactly (floats cannot tell them apart; the exact re-check must).
 BOOK-4  The Numba and NumPy kernels give the same decisions and the same figures.
+BOOK-5  After a walk of small ticks (screened: rows far from every level are skipped) the
+        statuses equal the exact engine's at the final prices, and the events add up:
+        each account's last event ends in its final status.
 """
 
 from __future__ import annotations
@@ -142,3 +145,29 @@ def test_book_4_numba_and_numpy_kernels_agree(market: Market) -> None:
         x, y = getattr(fa, name), getattr(fb, name)
         assert np.allclose(x, y, rtol=1e-12, atol=0, equal_nan=True), name
     assert a.summary().liquidatable_accounts == b.summary().liquidatable_accounts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=40)
+@given(market=st.one_of(markets(), boundary_markets()), data=st.data())
+def test_book_5_a_walk_of_small_ticks_ends_where_the_exact_engine_does(
+    backend: str, market: Market, data: st.DataObject
+) -> None:
+    book = RiskBook.from_market(market, backend=backend)  # type: ignore[arg-type]
+    start = {a: book.status(a) for a in market.accounts}
+    last: dict[str, Status] = {}
+    prices = dict(book.prices)
+    for _ in range(data.draw(st.integers(1, 12), label="ticks")):
+        asset = data.draw(st.sampled_from(sorted(prices)), label="asset")
+        per_mille = data.draw(st.integers(-15, 15), label="move, per mille")
+        prices[asset] = prices[asset] * (1000 + per_mille) / Decimal(1000)
+        update = book.apply_prices({asset: prices[asset]})
+        assert update.ok
+        for ev in update.events:
+            assert ev.previous == last.get(ev.account, start[ev.account])
+            last[ev.account] = ev.status
+    final = market.with_prices(prices)
+    for acc in market.accounts.values():
+        expected = exact_status(account_health(acc, final))
+        assert book.status(acc.id) == expected, acc.id
+        assert last.get(acc.id, start[acc.id]) == expected, acc.id

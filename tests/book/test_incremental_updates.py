@@ -50,9 +50,18 @@ def statuses(book: RiskBook) -> dict[str, Status]:
 
 def test_a_tick_reprices_only_the_holders_of_the_changed_asset() -> None:
     book = RiskBook.from_market(market())
-    update = book.apply_prices({"ETH": "1900"})
+    update = book.apply_prices({"ETH": "1990"})
     assert update.ok
     assert update.repriced_accounts == 2  # calm and edgy hold ETH; btc and saver do not
+
+
+def test_a_move_beyond_the_screening_drift_reprices_the_whole_book() -> None:
+    book = RiskBook.from_market(market())
+    before = book.stats["full_reprices"]
+    update = book.apply_prices({"ETH": "1900"})  # 5%: beyond RESET_DRIFT (2%)
+    assert update.repriced_accounts == 4
+    assert book.stats["full_reprices"] == before + 1
+    assert [(e.account, e.status) for e in update.events] == []  # edgy: 1,615 / 1,600
 
 
 def test_a_fall_in_collateral_price_reports_the_accounts_that_cross_each_level() -> None:

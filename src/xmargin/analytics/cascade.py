@@ -127,7 +127,8 @@ def _detect(
     the path's candidates; when the path moves by ``band`` or more (or ``fresh[p]``), the
     reference is reset and the candidates rebuilt. First call (``fill`` false) counts
     into ``counts`` (and rebuilds, counting the rebuild in ``path_ver[p]``); the second
-    writes accounts to ``out`` from ``offsets[p]``. At a rebuild the candidates' rows are
+    writes accounts to ``out`` from ``offsets[p]`` and drops them from the candidates
+    (they are pairs from then on, checked by :func:`_round`). At a rebuild the candidates' rows are
     also copied, contiguous, into the path's ``ccol``/``cnet`` (from ``cptr[p, q]``), so
     that the checks read memory front to back; a path whose candidates do not fit reads
     the debtors' rows instead (``cptr[p, 0] < 0``).
@@ -154,7 +155,7 @@ def _detect(
                     v = dnet[e] * mids[p, dcol[e]]
                     m += v
                     sc += abs(v)
-                if m < band * sc:
+                if m < band * sc and pair_of[p, debtors[j]] < 0:
                     cand[p, k] = j
                     slack[p, k] = m / sc if sc > 0.0 else 0.0
                     length = dptr[j + 1] - dptr[j]
@@ -189,6 +190,7 @@ def _detect(
             if m < 0.0 and pair_of[p, i] < 0:
                 if fill:
                     out[offsets[p] + c] = i
+                    slack[p, q] = np.inf  # a pair from now on: never a candidate again
                 c += 1
         counts[p] = c
 

@@ -141,15 +141,15 @@ def _record(r, d, s, a1, a2, status, out_rows, out_prev, out_recheck, at):  # ty
 
 
 @njit(cache=True, inline="always")
-def _far(r, ref_d, ref_s, drift, a1, a2):  # type: ignore[no-untyped-def]
-    """Whether row ``r`` cannot have crossed a level: every price is within ``drift``
-    (relative) of the reference prices at which (``ref_d``, ``ref_s``) were computed, so
-    d and 2 (x − L y) moved by at most drift x S and 2 L drift x S."""
-    d = ref_d[r]
-    s = ref_s[r]
+def _margin(d, s, a1, a2):  # type: ignore[no-untyped-def]
+    """The screening margin of a row (see ``xmargin.book.kernels.Reference``), float32
+    rounded down; negative where the row must always be re-priced."""
     t = REL_TOL * s + ABS_TOL
     e = a1 * d - a2 * s
-    return (abs(d) > drift * s + 2.0 * t) and (abs(e) > (a1 + a2) * drift * s + 2.0 * a1 * t)
+    num = min(abs(d) - 2.0 * t, (abs(e) - 2.0 * a1 * t) / (a1 + a2))
+    if s > 0.0 and num > 0.0:
+        return np.float32(num / s * (1.0 - 1e-6))  # below the margin despite rounding
+    return np.float32(-1.0)
 
 
 @njit(parallel=True, cache=True)
@@ -172,10 +172,10 @@ def reprice_fast(  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, cache=True)
 def reprice_fast_reference(  # type: ignore[no-untyped-def]
-    starts, ends, out_off, indptr, codes, units, tab, warn, status, ref_d, ref_s,
+    starts, ends, out_off, indptr, codes, units, tab, warn, status, margin,
     out_rows, out_prev, out_recheck, out_cnt,
 ):  # fmt: skip
-    """``reprice_fast`` that also keeps each row's (d, S) as the screening reference."""
+    """``reprice_fast`` that also keeps each row's screening margin (``_margin``)."""
     a1 = 1.0 + warn
     a2 = warn - 1.0
     for i in prange(starts.size):
@@ -184,25 +184,24 @@ def reprice_fast_reference(  # type: ignore[no-untyped-def]
         for r in range(starts[i], ends[i]):
             lo = indptr[r]
             d, s = _fast_ds(lo, indptr[r + 1] - lo, codes, units, tab)
-            ref_d[r] = d
-            ref_s[r] = s
+            margin[r] = _margin(d, s, a1, a2)
             m += _record(r, d, s, a1, a2, status, out_rows, out_prev, out_recheck, o + m)
         out_cnt[i] = m
 
 
 @njit(parallel=True, cache=True)
 def reprice_fast_screened(  # type: ignore[no-untyped-def]
-    starts, ends, out_off, indptr, codes, units, tab, warn, status, ref_d, ref_s, drift,
+    starts, ends, out_off, indptr, codes, units, tab, warn, status, margin, drift,
     out_rows, out_prev, out_recheck, out_cnt,
 ):  # fmt: skip
-    """``reprice_fast`` that skips the rows ``_far`` from every level."""
+    """``reprice_fast`` that skips the rows whose margin exceeds ``drift``."""
     a1 = 1.0 + warn
     a2 = warn - 1.0
     for i in prange(starts.size):
         o = out_off[i]
         m = 0
         for r in range(starts[i], ends[i]):
-            if _far(r, ref_d, ref_s, drift, a1, a2):
+            if drift < margin[r]:  # cannot have crossed a level since the reference
                 continue
             lo = indptr[r]
             d, s = _fast_ds(lo, indptr[r + 1] - lo, codes, units, tab)
@@ -213,7 +212,7 @@ def reprice_fast_screened(  # type: ignore[no-untyped-def]
 @njit(parallel=True, cache=True)
 def reprice_general(  # type: ignore[no-untyped-def]
     starts, ends, out_off, indptr, codes, units, tab, hp, hw, hk, warn, status,
-    ref_d, ref_s, mode, drift, out_rows, out_prev, out_recheck, out_cnt,
+    margin, mode, drift, out_rows, out_prev, out_recheck, out_cnt,
 ):  # fmt: skip
     """The three ``reprice_fast*`` kernels for a book with size haircuts (rows flagged
     ``SLOW_ROW`` take the haircut path); ``mode``: 0 recompute, 1 and keep the reference,
@@ -224,7 +223,7 @@ def reprice_general(  # type: ignore[no-untyped-def]
         o = out_off[i]
         m = 0
         for r in range(starts[i], ends[i]):
-            if mode == 2 and _far(r, ref_d, ref_s, drift, a1, a2):
+            if mode == 2 and drift < margin[r]:
                 continue
             lo = indptr[r]
             if status[r] & SLOW_ROW:
@@ -232,8 +231,7 @@ def reprice_general(  # type: ignore[no-untyped-def]
             else:
                 d, s = _fast_ds(lo, indptr[r + 1] - lo, codes, units, tab)
             if mode == 1:
-                ref_d[r] = d
-                ref_s[r] = s
+                margin[r] = _margin(d, s, a1, a2)
             m += _record(r, d, s, a1, a2, status, out_rows, out_prev, out_recheck, o + m)
         out_cnt[i] = m
 

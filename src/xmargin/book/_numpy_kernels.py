@@ -12,6 +12,7 @@ import numpy as np
 from xmargin._typing import (
     BoolArray,
     CodeArray1D,
+    Float32Array1D,
     Float64Array1D,
     Float64Array2D,
     Int64Array1D,
@@ -22,7 +23,7 @@ from xmargin.book.tolerances import (
     LIABILITY_BASE,
     REL_TOL,
     SIZE_CAP,
-    SLOW_ROW,
+    STATUS_BITS,
 )
 
 __all__ = ["figures", "read_floor", "reprice_ranges", "row_sums", "summary"]
@@ -93,6 +94,17 @@ def _ranges_rows(starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
     return out
 
 
+def _margins(d: Float64Array1D, s: Float64Array1D, a1: float, a2: float) -> Float32Array1D:
+    """Screening margins (``xmargin.book.kernels.Reference``), float32 rounded down."""
+    t = REL_TOL * s + ABS_TOL
+    e = a1 * d - a2 * s
+    num = np.minimum(np.abs(d) - 2.0 * t, (np.abs(e) - 2.0 * a1 * t) / (a1 + a2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where((s > 0.0) & (num > 0.0), num / s * (1.0 - 1e-6), -1.0)
+    out: Float32Array1D = m.astype(np.float32)
+    return out
+
+
 def reprice_ranges(
     starts: Int64Array1D,
     ends: Int64Array1D,
@@ -104,23 +116,33 @@ def reprice_ranges(
     hk: Float64Array1D,
     warn: float,
     status: UInt8Array1D,
+    margin: Float32Array1D,
+    mode: int,
+    drift: float,
 ) -> tuple[Int64Array1D, UInt8Array1D, BoolArray]:
-    """Recompute the rows of ``[starts, ends)``; write status; return (rows, previous
-    status, recheck) of the rows that changed or lie near a level."""
+    """Recompute the rows of ``[starts, ends)`` (``mode`` 0), and keep each row's
+    screening margin (1), or only the rows whose margin ``drift`` reaches (2); update the
+    status of rows that changed; return (rows, previous status, recheck) of the rows that
+    changed or lie near a level (the exact engine decides those)."""
     rows = _ranges_rows(starts, ends)
+    a1 = 1.0 + warn
+    a2 = warn - 1.0
+    if mode == 2:
+        rows = rows[~(drift < margin[rows])]
     x, y = _row_xy(rows, indptr, codes, units, hp, hw, hk)
     d = x - y
     s = x + y
-    a1 = 1.0 + warn
+    if mode == 1:
+        margin[rows] = _margins(d, s, a1, a2)
     e = 2.0 * (x - warn * y)
     new = (d < 0.0).astype(np.int64) + (e < 0.0).astype(np.int64)
     tol = REL_TOL * s + ABS_TOL
     recheck = (y > 0.0) & ((np.abs(d) <= tol) | (np.abs(e) <= a1 * tol))
-    old = (status[rows] & 3).astype(np.int64)
-    new = np.where(recheck, old, new)
-    keep_bits = status[rows].astype(np.int64) & SLOW_ROW
-    status[rows] = (new | keep_bits).astype(np.uint8)
-    keep = (new != old) | recheck
+    byte = status[rows].astype(np.int64)
+    old = byte & STATUS_BITS
+    moved = (new != old) & ~recheck
+    status[rows[moved]] = ((byte[moved] & ~STATUS_BITS) | new[moved]).astype(np.uint8)
+    keep = moved | recheck
     return rows[keep], old[keep].astype(np.uint8), recheck[keep]
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from xmargin._typing import (
     BoolArray,
     CodeArray1D,
+    Float32Array1D,
     Float64Array1D,
     Float64Array2D,
     Int64Array1D,
@@ -31,7 +32,18 @@ from xmargin._typing import (
 )
 from xmargin.errors import InputError
 
-__all__ = ["Backend", "BookArrays", "Flagged", "Kernels", "PriceTables", "kernels_for"]
+__all__ = [
+    "RECOMPUTE",
+    "REFERENCE",
+    "SCREENED",
+    "Backend",
+    "BookArrays",
+    "Flagged",
+    "Kernels",
+    "PriceTables",
+    "Reference",
+    "kernels_for",
+]
 
 Backend = Literal["auto", "numba", "numpy"]
 #: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
@@ -72,6 +84,26 @@ class PriceTables:
     hk: Float64Array1D
     tab: Float64Array1D
     warn: float
+
+
+#: Re-price modes: recompute every row; and keep the screening reference; screen first.
+RECOMPUTE, REFERENCE, SCREENED = 0, 1, 2
+
+
+@dataclass
+class Reference:
+    """The screening reference: each row's ``margin`` at the reference prices, and
+    ``drift``, the largest relative move of any price from those prices since.
+
+    With d = x − y, S = x + y, e = 2 (x − L y) and t the band around a level, a move of
+    every price by at most ``drift`` (relative) moves d by at most drift x S and e by at
+    most 2 L drift x S; so a row cannot have crossed a level, nor entered a band, while
+    drift < margin = min((|d| − 2t) / S, (|e| − 2 (1 + L) t) / (2 L S)). Margins are kept
+    as float32 rounded down; -1 (a row whose balance changed since) is never screened out.
+    """
+
+    margin: Float32Array1D
+    drift: float
 
 
 class Flagged(NamedTuple):
@@ -122,16 +154,20 @@ class Kernels:
         cols: BookArrays,
         t: PriceTables,
         status: UInt8Array1D,
+        ref: Reference,
+        mode: int = RECOMPUTE,
         general: bool = True,
     ) -> Flagged:
-        """Recompute every row of the ranges ``[starts[i], ends[i])`` (disjoint).
+        """Re-price the rows of the ranges ``[starts[i], ends[i])`` (disjoint).
 
-        ``general=False``: no row holds a size-haircut entry (the faster kernel).
+        ``mode``: :data:`RECOMPUTE` every row, :data:`REFERENCE` and keep each row's sums as
+        the screening reference, or :data:`SCREENED`: only rows not far from a level given
+        ``ref.drift``. ``general=False``: no row holds a size-haircut entry.
         """
         if self.name == "numpy":
             rows, prev, recheck = self._impl.reprice_ranges(
                 starts, ends, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk, t.warn,
-                status,
+                status, ref.margin, mode, ref.drift,
             )  # fmt: skip
             return Flagged(rows, prev, recheck)
         lengths = ends - starts
@@ -141,17 +177,20 @@ class Kernels:
         out_prev = np.empty(total, dtype=np.uint8)
         out_recheck = np.empty(total, dtype=np.bool_)
         out_cnt = np.zeros(starts.size, dtype=np.int64)
+        out = (out_rows, out_prev, out_recheck, out_cnt)
+        k = self._impl
+        head = (starts, ends, out_off, cols.indptr, cols.codes, cols.units, t.tab)
         with self._threads(total):
             if general:
-                self._impl.reprice_general(
-                    starts, ends, out_off, cols.indptr, cols.codes, cols.units, t.tab, t.hp,
-                    t.hw, t.hk, t.warn, status, out_rows, out_prev, out_recheck, out_cnt,
-                )  # fmt: skip
+                k.reprice_general(
+                    *head, t.hp, t.hw, t.hk, t.warn, status, ref.margin, mode, ref.drift, *out
+                )
+            elif mode == REFERENCE:
+                k.reprice_fast_reference(*head, t.warn, status, ref.margin, *out)
+            elif mode == SCREENED:
+                k.reprice_fast_screened(*head, t.warn, status, ref.margin, ref.drift, *out)
             else:
-                self._impl.reprice_fast(
-                    starts, ends, out_off, cols.indptr, cols.codes, cols.units, t.tab,
-                    t.warn, status, out_rows, out_prev, out_recheck, out_cnt,
-                )  # fmt: skip
+                k.reprice_fast(*head, t.warn, status, *out)
         n = int(out_cnt.sum())
         if n == 0:
             return Flagged(out_rows[:0], out_prev[:0], out_recheck[:0])

@@ -9,6 +9,12 @@ equals :func:`xmargin.risk.health.account_health`'s.
 
 - :meth:`RiskBook.apply_prices` re-prices only the accounts holding the changed assets,
   after the oracle guards (:mod:`xmargin.book.oracle`), and returns the risk events.
+  Among those it skips the accounts that cannot have crossed a level: each account keeps
+  a screening margin computed at reference prices (:class:`~xmargin.book.kernels.Reference`);
+  while no price has moved more than that margin from its reference, the status stands.
+  When a price has moved more than :data:`RESET_DRIFT`, the whole book is recomputed and
+  the current prices become the reference. A move of many assets at once recomputes
+  every account.
 - :meth:`RiskBook.set_balance` changes one account's balance and re-prices that row.
 - :meth:`RiskBook.liquidation_queue` lists the liquidatable accounts, largest shortfall
   first; :meth:`RiskBook.figures` every figure of contract section 2.
@@ -16,6 +22,7 @@ equals :func:`xmargin.risk.health.account_health`'s.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -44,7 +51,16 @@ from xmargin.book.events import (
     RiskEvent,
     Status,
 )
-from xmargin.book.kernels import Backend, BookArrays, Flagged, kernels_for
+from xmargin.book.kernels import (
+    RECOMPUTE,
+    REFERENCE,
+    SCREENED,
+    Backend,
+    BookArrays,
+    Flagged,
+    Reference,
+    kernels_for,
+)
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.tables import Layout
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
@@ -65,12 +81,16 @@ from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.risk.health import AccountHealth, account_health
 
-__all__ = ["DEFAULT_WARNING_LEVEL", "RiskBook"]
+__all__ = ["DEFAULT_WARNING_LEVEL", "RESET_DRIFT", "RiskBook"]
 
 #: Health factor below which an account is ``at_risk`` (and at or above which healthy).
 DEFAULT_WARNING_LEVEL = Decimal("1.1")
 #: A tick whose accounts cover more than this share of the book re-prices it whole.
 _FULL_SHARE = 0.6
+#: Once a price has moved this far (relative) from the screening reference, the next
+#: re-price recomputes the whole book and takes the current prices as the reference.
+RESET_DRIFT = 0.02
+_STATUS = tuple(Status)  # by value: indexing is much cheaper than Status(value)
 
 
 def _round_trips(d: Decimal) -> bool:
@@ -126,6 +146,9 @@ class RiskBook:
         self._oracle = OracleState()
         self._sorted_ids: Int64Array1D | None = None
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
+        n = self.n_accounts
+        self._ref = Reference(np.full(n, -1.0, dtype=np.float32), 0.0)
+        self._ref_price = np.zeros(len(layout.assets))
         self._mark_slow_rows()
         #: counters: exact re-checks, full and partial re-prices
         self.stats: dict[str, int] = {"exact_rechecks": 0, "full_reprices": 0, "ticks": 0}
@@ -349,19 +372,28 @@ class RiskBook:
 
     # -- re-pricing -----------------------------------------------------------------------
     def reprice(self, events: bool = True) -> list[RiskEvent]:
-        """Recompute every account at the current prices; the events of that pass
-        (``events=False``: settle the statuses, report nothing)."""
+        """Recompute every account at the current prices, which become the screening
+        reference; the events of that pass (``events=False``: settle, report nothing)."""
+        self._ref_price = self._tables.hp[: self._layout.k2 : 2].copy()
+        self._ref.drift = 0.0
+        return self._full(REFERENCE, events)
+
+    def _full(self, mode: int, events: bool = True) -> list[RiskEvent]:
         n = self.n_accounts
         starts = np.arange(0, n, CHUNK_ROWS, dtype=np.int64)
         ends = np.minimum(starts + CHUNK_ROWS, n)
         self.stats["full_reprices"] += 1
-        return self._run(starts, ends, events)
+        return self._run(starts, ends, events, mode)
 
     def _run(
-        self, starts: Int64Array1D, ends: Int64Array1D, events: bool = True
+        self,
+        starts: Int64Array1D,
+        ends: Int64Array1D,
+        events: bool = True,
+        mode: int = RECOMPUTE,
     ) -> list[RiskEvent]:
         flagged = self._k.reprice(
-            starts, ends, self._a, self._tables, self._status, general=self._slow
+            starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
         )
         return self._settle(flagged, events)
 
@@ -428,15 +460,23 @@ class RiskBook:
             return PriceUpdate(accepted, [], [], 0)
         self._prices.update(changed)
         index = self._layout.asset_index
-        self._layout.set_prices(self._tables, {index[a]: float(p) for a, p in changed.items()})
+        moved = {index[a]: float(p) for a, p in changed.items()}
+        self._layout.set_prices(self._tables, moved)
         self._exact_market = None  # rebuilt at the next exact re-check
         self.stats["ticks"] += 1
-        runs = self._asset_runs()
-        if sum(runs.rows(index[a]) for a in changed) > _FULL_SHARE * self.n_accounts:
+        # How far any price now stands from the screening reference (with a margin for
+        # the float64 ratio): rows farther than that from every level cannot cross one.
+        for a, p in moved.items():
+            move = abs(p / self._ref_price[a] - 1.0) * (1.0 + 1e-9) + 1e-15
+            self._ref.drift = max(self._ref.drift, move)
+        if self._ref.drift > RESET_DRIFT:
             return PriceUpdate(accepted, [], self.reprice(), self.n_accounts)
-        starts, ends = self._ranges_of_assets(index[a] for a in changed)
+        runs = self._asset_runs()
+        if sum(runs.rows(a) for a in moved) > _FULL_SHARE * self.n_accounts:
+            return PriceUpdate(accepted, [], self._full(RECOMPUTE), self.n_accounts)
+        starts, ends = self._ranges_of_assets(moved)
         rows = int((ends - starts).sum())
-        return PriceUpdate(accepted, [], self._run(starts, ends), rows)
+        return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED), rows)
 
     # -- balances -------------------------------------------------------------------------
     def set_balance(
@@ -469,6 +509,7 @@ class RiskBook:
                 self._runs.add_row(a, r)
             self._n_positions += 1
         self._overrides[(r, a)] = (new_s, new_b)
+        self._ref.margin[r] = -1.0  # never screened out until the next reference pass
         return self._run(np.array([r], dtype=np.int64), np.array([r + 1], dtype=np.int64))
 
     def add_account(self, account: str, category: str | None = None) -> None:
@@ -486,6 +527,7 @@ class RiskBook:
         a.indptr = np.append(a.indptr, a.indptr[-1])
         a.cat = np.append(a.cat, np.uint16(c))
         self._status = np.append(self._status, np.uint8(0))
+        self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
         self._file_index = np.append(self._file_index, self.n_accounts - 1)
         self._extra_ids.append(account)
 
@@ -593,15 +635,13 @@ class RiskBook:
             with np.errstate(divide="ignore", invalid="ignore"):
                 hf[floats] = np.where(md > 0, mc / md, np.nan)
         ids = self._ids_of(rows[changed])
+        prev = fl.previous[changed].tolist()
+        now = new[changed].tolist()
+        hfs = hf[changed].tolist()
+        was_exact = exact[changed].tolist()
         return [
-            RiskEvent(
-                ids[k],
-                Status(int(fl.previous[i])),
-                Status(int(new[i])),
-                None if np.isnan(hf[i]) else float(hf[i]),
-                bool(exact[i]),
-            )
-            for k, i in enumerate(changed.tolist())
+            RiskEvent(a, _STATUS[p], _STATUS[q], None if math.isnan(h) else h, x)
+            for a, p, q, h, x in zip(ids, prev, now, hfs, was_exact, strict=True)
         ]
 
     def exact_account(self, account: str) -> Account:
@@ -751,6 +791,7 @@ class RiskBook:
             "file_index": self._file_index.nbytes,
             "account_ids": int(self._ids.nbytes),
             "runs": 0 if self._runs is None else self._runs.nbytes(),
+            "screening_margin": self._ref.margin.nbytes,
             "exact_cells": int(
                 self._exact_keys.nbytes + self._exact_supply.nbytes + self._exact_borrow.nbytes
             ),

@@ -154,6 +154,7 @@ class Layout:
         assets = np.fromiter(prices, dtype=np.int64, count=len(prices))
         price = np.fromiter(prices.values(), dtype=np.float64, count=len(prices))
         supply = (per_cat[:, None] + 2 * assets[None, :]).ravel()
-        codes = np.concatenate([supply, supply + 1])
-        t.hp[codes] = np.tile(np.tile(price, len(per_cat)), 2)
-        self._fill(t, codes)
+        each = np.broadcast_to(price, (per_cat.size, price.size)).ravel()
+        t.hp[supply] = each
+        t.hp[supply + 1] = each
+        self._fill(t, np.concatenate([supply, supply + 1]))

@@ -219,10 +219,10 @@ def watch(
 ) -> None:
     """Replay a price file through the risk book; print each risk event as a JSON line.
 
-    Each line is ``{"type": "event", "timestamp", "account", "from", "to",
-    "health_factor", "exact"}`` for an account crossing a level (healthy, at_risk,
-    liquidatable), or ``{"type": "rejected", "timestamp", "asset", "price", "code",
-    "message"}`` for a price the oracle guards refused. A summary goes to stderr.
+    An event line has type "event", the timestamp, the account, from and to (healthy,
+    at_risk, liquidatable), its health factor and whether the exact engine decided it; a
+    price the oracle guards refused prints a line of type "rejected" with the asset, the
+    price, the error code and message. A progress bar and a summary go to stderr.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
