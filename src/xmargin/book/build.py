@@ -43,8 +43,12 @@ class Runs:
     starts: list[Int64Array1D]
     ends: list[Int64Array1D]
 
+    def __post_init__(self) -> None:
+        self._rows = [int((e - s).sum()) for s, e in zip(self.starts, self.ends, strict=True)]
+
     def rows(self, asset: int) -> int:
-        return int((self.ends[asset] - self.starts[asset]).sum())
+        """How many rows hold ``asset``."""
+        return self._rows[asset]
 
     def add_row(self, asset: int, row: int) -> None:
         """Record that ``row`` now holds ``asset`` (it did not before)."""
@@ -52,6 +56,7 @@ class Runs:
         i = int(np.searchsorted(s, row))
         self.starts[asset] = np.insert(s, i, row)
         self.ends[asset] = np.insert(e, i, row + 1)
+        self._rows[asset] += 1
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.starts) + sum(a.nbytes for a in self.ends)

@@ -15,18 +15,32 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from xmargin import simulate as sim
 from xmargin.analytics.stress import parse_shock
 from xmargin.cli import render
 from xmargin.errors import InputError
 from xmargin.mathlib import fmt
+
+if TYPE_CHECKING:
+    from xmargin import simulate as sim
+else:
+
+    class _LazySimulate:
+        """``xmargin.simulate`` on first use: it imports Numba, which costs every other
+        command about 0.6 s of start-up if imported when the CLI registers commands."""
+
+        def __getattr__(self, name: str) -> Any:
+            import xmargin.simulate as module
+
+            return getattr(module, name)
+
+    sim = _LazySimulate()
 
 __all__ = ["register", "simulate_app"]
 
