@@ -98,6 +98,41 @@ def _round_trips(d: Decimal) -> bool:
     return Decimal(repr(float(d))) == d
 
 
+class _InlineColumns:
+    """Accounts held as Python objects, turned into the book's position columns.
+
+    ``exact`` keeps (row, asset) -> (supply, borrow) where a Decimal does not survive
+    float64, so the exact re-check reads the file's value.
+    """
+
+    __slots__ = ("borrow", "cat", "exact", "ids", "pos_asset", "pos_row", "supply")
+
+    def __init__(self, accounts: list[Account], layout: Layout) -> None:
+        rows: list[int] = []
+        assets: list[int] = []
+        supply: list[float] = []
+        borrow: list[float] = []
+        self.exact: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+        self.cat = np.full(len(accounts), layout.no_category, dtype=np.uint16)
+        for r, acc in enumerate(accounts):
+            if acc.category is not None:
+                self.cat[r] = layout.category_index[acc.category]
+            for sym in dict.fromkeys([*acc.supply, *acc.borrow]):
+                a = layout.asset_index[sym]
+                s, b = acc.supplied(sym), acc.borrowed(sym)
+                rows.append(r)
+                assets.append(a)
+                supply.append(float(s))
+                borrow.append(float(b))
+                if not (_round_trips(s) and _round_trips(b)):
+                    self.exact[(r, a)] = (s, b)
+        self.pos_row = np.array(rows, dtype=np.int64)
+        self.pos_asset = np.array(assets, dtype=np.int64)
+        self.supply = np.array(supply, dtype=np.float64)
+        self.borrow = np.array(borrow, dtype=np.float64)
+        self.ids = pa.array([a.id for a in accounts], pa.string())
+
+
 class RiskBook:
     """A columnar, vectorized book of every account of a market (see module docstring)."""
 
@@ -173,37 +208,20 @@ class RiskBook:
         """
         layout = Layout.of(market.assets, market.categories)
         accounts = list(market.accounts.values())
-        pos_row: list[int] = []
-        pos_asset: list[int] = []
-        supply: list[float] = []
-        borrow: list[float] = []
-        exact: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
-        cat = np.full(len(accounts), layout.no_category, dtype=np.uint16)
-        for r, acc in enumerate(accounts):
-            if acc.category is not None:
-                cat[r] = layout.category_index[acc.category]
-            for sym in dict.fromkeys([*acc.supply, *acc.borrow]):
-                a = layout.asset_index[sym]
-                s, b = acc.supplied(sym), acc.borrowed(sym)
-                pos_row.append(r)
-                pos_asset.append(a)
-                supply.append(float(s))
-                borrow.append(float(b))
-                if not (_round_trips(s) and _round_trips(b)):
-                    exact[(r, a)] = (s, b)
+        cols = _InlineColumns(accounts, layout)
         built = build_layout(
             len(accounts),
-            cat,
-            np.array(pos_row, dtype=np.int64),
-            np.array(pos_asset, dtype=np.int64),
-            np.array(supply, dtype=np.float64),
-            np.array(borrow, dtype=np.float64),
+            cols.cat,
+            cols.pos_row,
+            cols.pos_asset,
+            cols.supply,
+            cols.borrow,
             len(layout.assets),
             layout.code_dtype,
             cluster,
         )
-        ids = pa.array([a.id for a in accounts], pa.string()).take(pa.array(built.file_index))
-        overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in exact.items()}
+        ids = cols.ids.take(pa.array(built.file_index))
+        overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
         return cls(
             market, layout, built.arrays, ids, built.file_index, built.n_positions,
             np.zeros(0, dtype=np.int64), pa.nulls(0, pa.string()), pa.nulls(0, pa.string()),
@@ -265,48 +283,31 @@ class RiskBook:
             )
         params = base.params.model_copy(update={"accounts_file": accounts_file})
         market = Market(params, base.assets, base.categories)
-        inline = list(base.accounts.values())
-        m = len(inline)
-        i_row: list[int] = []
-        i_asset: list[int] = []
-        i_s: list[float] = []
-        i_b: list[float] = []
-        exact: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
-        i_cat = np.full(m, layout.no_category, dtype=np.uint16)
-        for r, acc in enumerate(inline):
-            if acc.category is not None:
-                i_cat[r] = layout.category_index[acc.category]
-            for sym in dict.fromkeys([*acc.supply, *acc.borrow]):
-                a = layout.asset_index[sym]
-                s, b = acc.supplied(sym), acc.borrowed(sym)
-                i_row.append(r)
-                i_asset.append(a)
-                i_s.append(float(s))
-                i_b.append(float(b))
-                if not (_round_trips(s) and _round_trips(b)):
-                    exact[(r, a)] = (s, b)
+        inline = _InlineColumns(list(base.accounts.values()), layout)
+        m = len(inline.ids)
         n = m + len(cols.ids)
-        pos_row = np.concatenate([np.array(i_row, dtype=np.int64), cols.pos_row + m])
-        pos_asset = np.concatenate([np.array(i_asset, dtype=np.int64), cols.pos_asset])
+        pos_row = np.concatenate([inline.pos_row, cols.pos_row + m])
+        pos_asset = np.concatenate([inline.pos_asset, cols.pos_asset])
         built = build_layout(
             n,
-            np.concatenate([i_cat, cols.cat]),
+            np.concatenate([inline.cat, cols.cat]),
             pos_row,
             pos_asset,
-            np.concatenate([np.array(i_s, dtype=np.float64), cols.supply]),
-            np.concatenate([np.array(i_b, dtype=np.float64), cols.borrow]),
+            np.concatenate([inline.supply, cols.supply]),
+            np.concatenate([inline.borrow, cols.borrow]),
             len(layout.assets),
             layout.code_dtype,
             cluster,
         )
-        ids = pa.concat_arrays(
-            [pa.array([a.id for a in inline], pa.string()), cols.ids.cast(pa.string())]
-        ).take(pa.array(built.file_index))
-        at = len(i_row) + cols.exact_pos  # positions with exact text, after the inline ones
+        ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string())]).take(
+            pa.array(built.file_index)
+        )
+        # Positions with exact text, after the inline ones.
+        at = len(inline.pos_row) + cols.exact_pos
         keys = built.row_of_file[pos_row[at]] * len(layout.assets) + pos_asset[at]
         order = np.argsort(keys, kind="stable")
         take = pa.array(order, pa.int64())
-        overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in exact.items()}
+        overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in inline.exact.items()}
         return cls(
             market, layout, built.arrays, ids, built.file_index, built.n_positions,
             keys[order], cols.exact_supply.take(take), cols.exact_borrow.take(take),

@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# The same MARKET_FILE argument and --json option as the contract's commands.
+from xmargin.cli.core_commands import Json, MarketFile
 from xmargin.errors import InputError
 from xmargin.mathlib import fmt
 from xmargin.model.numbers import parse_number
@@ -38,19 +40,6 @@ __all__ = [
     "print_stress_summary",
     "register",
     "watch",
-]
-
-MarketFile = Annotated[
-    Path,
-    typer.Argument(
-        metavar="MARKET_FILE",
-        help="Market file, .toml or .json (contract section 1).",
-        show_default=False,
-    ),
-]
-Json = Annotated[
-    bool,
-    typer.Option("--json", help="Print one JSON document and nothing else."),
 ]
 
 
