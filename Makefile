@@ -20,7 +20,7 @@ install: $(STAMP)
 # embedded SQLite default (a temporary folder) with the packaged demo market, creates one
 # key per role, replays the packaged ETH crash path through POST /v1/prices so that risk
 # events and liquidations happen, checks the journal with a replay, prints where to look
-# and stops the server (about half a minute; `xmargin demo --keep-running` leaves it up).
+# and stops the server (5–15 s here; `xmargin demo --keep-running` leaves it up).
 demo: install
 	$(BIN)/xmargin demo
 

@@ -194,7 +194,7 @@ def demo(
     ] = False,
 ) -> int:
     """The service demo: serve the demo market, replay the ETH crash of 2021-01-11 through
-    the oracle, liquidate, stream events, replay the journal (about half a minute)."""
+    the oracle, liquidate, stream events, replay the journal (5–15 s here)."""
     from xmargin.service.demo import main as demo_main
 
     argv = ["--port", str(port)] + (["--dir", str(folder)] if folder else [])
