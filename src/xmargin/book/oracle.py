@@ -33,7 +33,7 @@ from xmargin.errors import (
     UnknownAsset,
 )
 from xmargin.mathlib import CTX, ONE, ZERO
-from xmargin.model.numbers import parse_number
+from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.params import AssetParams
 
 __all__ = ["OracleState", "check_price", "to_seconds"]
@@ -90,8 +90,8 @@ def check_price(
         raise UnknownAsset(str(asset), "price update")
     try:
         p = parse_number(raw)
-    except ValueError as exc:
-        raise InvalidPrice(asset, raw, str(exc).split(", was")[0]) from None
+    except NumberError as exc:
+        raise InvalidPrice(asset, raw, exc.reason) from None
     if p <= ZERO:
         raise InvalidPrice(asset, raw, "must be > 0")
     if p < MIN_FLOAT:

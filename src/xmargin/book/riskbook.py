@@ -78,7 +78,7 @@ from xmargin.io.market_file import load_market, parse_market, read_market_docume
 from xmargin.mathlib import ONE, ZERO, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
-from xmargin.model.numbers import parse_number
+from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import AccountHealth, account_health
 
 __all__ = ["DEFAULT_WARNING_LEVEL", "RESET_DRIFT", "RiskBook"]
@@ -834,8 +834,8 @@ def _amount(value: Any, decimals: int, field: str) -> Decimal:
     """Token units >= 0 held to ``decimals`` places; else :class:`InvalidAmount`."""
     try:
         d = parse_number(value)
-    except ValueError as exc:
-        raise InvalidAmount(field, value, str(exc).split(", was")[0]) from None
+    except NumberError as exc:
+        raise InvalidAmount(field, value, exc.reason) from None
     if d < ZERO:
         raise InvalidAmount(field, value, "must be >= 0")
     if quantize_down(d, decimals) != d:

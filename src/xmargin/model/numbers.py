@@ -20,11 +20,26 @@ __all__ = [
     "MaxOne",
     "NonNegative",
     "Number",
+    "NumberError",
     "Positive",
     "parse_number",
 ]
 
 MAX_MAGNITUDE = Decimal("1e24")
+
+
+class NumberError(ValueError):
+    """A value that is not a number the contract accepts.
+
+    ``reason`` says why without the value (``"must be a finite number"``); ``str()`` is
+    ``"<reason>, was <value>"``, the form pydantic and the loaders show. Callers that name
+    the field themselves use ``reason`` and never parse the message.
+    """
+
+    def __init__(self, reason: str, value: object) -> None:
+        self.reason = reason
+        self.value = value
+        super().__init__(f"{reason}, was {value}")
 
 
 def parse_number(value: Any) -> Decimal:
@@ -34,7 +49,7 @@ def parse_number(value: Any) -> Decimal:
     for programmatic callers; market files never produce floats. Booleans are refused.
     """
     if isinstance(value, bool):
-        raise ValueError(f"must be a number, was {str(value).lower()}")
+        raise NumberError("must be a number", str(value).lower())
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, int):
@@ -46,13 +61,13 @@ def parse_number(value: Any) -> Decimal:
         try:
             d = Decimal(text)
         except (InvalidOperation, ValueError):
-            raise ValueError(f"must be a number, was {value!r}") from None
+            raise NumberError("must be a number", repr(value)) from None
     else:
-        raise ValueError(f"must be a number, was {type(value).__name__}")
+        raise NumberError("must be a number", type(value).__name__)
     if not d.is_finite():
-        raise ValueError(f"must be a finite number, was {d}")
+        raise NumberError("must be a finite number", d)
     if abs(d) > MAX_MAGNITUDE:
-        raise ValueError(f"magnitude must be <= 1e24, was {d}")
+        raise NumberError("magnitude must be <= 1e24", d)
     if d.is_zero():
         return ZERO
     return CTX.plus(d) if len(d.as_tuple().digits) <= CTX.prec else d

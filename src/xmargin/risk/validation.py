@@ -21,7 +21,7 @@ from xmargin.errors import (
 from xmargin.mathlib import ZERO, exact, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
-from xmargin.model.numbers import parse_number
+from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import weighted_sums
 
 __all__ = [
@@ -39,8 +39,8 @@ def parse_amount(value: object, decimals: int, field: str = "amount") -> Decimal
     """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`."""
     try:
         amount = parse_number(value)
-    except ValueError as exc:
-        raise InvalidAmount(field, value, str(exc).split(", was")[0]) from None
+    except NumberError as exc:
+        raise InvalidAmount(field, value, exc.reason) from None
     if amount <= ZERO:
         raise InvalidAmount(field, value, "must be > 0")
     if quantize_down(amount, decimals) != amount:

@@ -22,7 +22,7 @@ from xmargin.book.oracle import OracleState, check_price
 from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
 from xmargin.mathlib import CTX, ZERO, fmt
 from xmargin.model.market import Market
-from xmargin.model.numbers import parse_number
+from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import AccountHealth, account_health
 
 __all__ = [
@@ -114,8 +114,8 @@ def parse_prices(raw: Mapping[str, Any], market: Market) -> dict[str, Decimal]:
             raise UnknownAsset(asset, "prices")
         try:
             p = parse_number(value)
-        except ValueError as exc:
-            raise InvalidPrice(asset, value, str(exc).split(", was")[0]) from None
+        except NumberError as exc:
+            raise InvalidPrice(asset, value, exc.reason) from None
         if p <= ZERO:
             raise InvalidPrice(asset, value, "must be > 0")
         out[asset] = p
