@@ -22,12 +22,21 @@ from xmargin import __version__
 from xmargin.errors import StoreError
 from xmargin.io.market_file import load_market
 from xmargin.service.auth import KeyCache
+from xmargin.service.dashboard import pages
 from xmargin.service.deps import Services
 from xmargin.service.errors import install_error_handlers
 from xmargin.service.events import Broadcaster
 from xmargin.service.metrics import Metrics
 from xmargin.service.risk_view import RiskView
-from xmargin.service.routes import accounts, assets, liquidations, risk, system
+from xmargin.service.routes import (
+    accounts,
+    assets,
+    liquidations,
+    risk,
+    system,
+    views_accounts,
+    views_dashboard,
+)
 from xmargin.service.settings import Settings
 from xmargin.service.writer import Writer
 from xmargin.store.engine import acquire_instance_lock, describe_url, make_engine
@@ -188,5 +197,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for module in (assets, accounts, liquidations, risk, system):
         app.include_router(module.router)
+    for view in (views_dashboard, views_accounts, pages):  # the dashboard (issue 12)
+        app.include_router(view.router)
     app.add_middleware(_MetricsMiddleware, ref=ref)
     return app

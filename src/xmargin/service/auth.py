@@ -17,6 +17,8 @@ read_liquidations  admin, liquidator
 liquidate          liquidator
 read_risk          admin, liquidator
 read_journal       admin
+read_book          admin, oracle, liquidator (the dashboard's book-wide views)
+read_events        admin, oracle, liquidator; account (its own account's events, prices)
 =================  =====================================================================
 """
 
@@ -42,6 +44,8 @@ Permission = Literal[
     "liquidate",
     "read_risk",
     "read_journal",
+    "read_book",
+    "read_events",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -54,6 +58,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "liquidate": frozenset({"liquidator"}),
     "read_risk": frozenset({"admin", "liquidator"}),
     "read_journal": frozenset({"admin"}),
+    "read_book": frozenset({"admin", "oracle", "liquidator"}),
+    "read_events": frozenset({"admin", "oracle", "liquidator", "account"}),
 }
 
 _OWN_ACCOUNT_ONLY: frozenset[Permission] = frozenset({"read_account", "move_balances"})

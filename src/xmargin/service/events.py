@@ -117,8 +117,12 @@ class Broadcaster:
         kinds: frozenset[str] | None,
         max_events: int | None,
         heartbeat_s: float = 15.0,
+        accept: Callable[[Event], bool] | None = None,
     ) -> AsyncIterator[bytes]:
-        """SSE bytes for ``sub``: events, ``: keep-alive`` comments, then the end."""
+        """SSE bytes for ``sub``: events, ``: keep-alive`` comments, then the end.
+
+        ``accept``: only the events it accepts are sent (an account key's own events).
+        """
         sent = 0
         try:
             yield b"retry: 2000\n: connected\n\n"
@@ -133,6 +137,8 @@ class Broadcaster:
                         yield b'event: lagged\ndata: {"reason":"client too slow"}\n\n'
                     return
                 if kinds is not None and ev.kind not in kinds:
+                    continue
+                if accept is not None and not accept(ev):
                     continue
                 yield ev.to_sse()
                 sent += 1

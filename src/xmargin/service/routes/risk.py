@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -10,12 +11,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from xmargin.errors import InvalidRequest, Problem
 from xmargin.service.auth import authorize
 from xmargin.service.deps import CurrentRole, ServicesDep, SessionDep
+from xmargin.service.events import Event
 from xmargin.service.routes.common import ERRORS, json_response
 from xmargin.service.schemas import JournalPage, RiskSummary
 from xmargin.store.repositories import journal_after
 
 router = APIRouter(prefix="/v1", tags=["risk"])
 
+#: What an account key's stream carries besides its own account's events.
+PUBLIC_KINDS = frozenset({"prices", "asset_params"})
 EVENT_KINDS = frozenset(
     {"risk_level", "liquidation", "bad_debt", "price_rejected", "prices", "asset_params"}
 )
@@ -52,8 +56,9 @@ async def events(
     ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """The live event stream. Admin and liquidator."""
-    authorize(key, "read_risk")
+    """The live event stream. Admin, oracle and liquidator: every event; an account key:
+    prices, parameter changes and its own account's events."""
+    authorize(key, "read_events")
     wanted: frozenset[str] | None = None
     if kinds:
         wanted = frozenset(k.strip() for k in kinds.split(",") if k.strip())
@@ -76,12 +81,24 @@ async def events(
             raise InvalidRequest(
                 [Problem("header.Last-Event-ID", f"must be an event id, was {last_event_id!r}")]
             ) from None
+    accept = _own_events(key.account) if key.role == "account" else None
     sub = services.events.subscribe(after)
     return StreamingResponse(
-        services.events.stream(sub, wanted, max_events),
+        services.events.stream(sub, wanted, max_events, accept=accept),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _own_events(account: str | None) -> Callable[[Event], bool]:
+    """What an account key's stream lets through: public kinds and its own account's."""
+
+    def accept(ev: Event) -> bool:
+        if ev.kind in PUBLIC_KINDS:
+            return True
+        return account is not None and ev.data.get("account") == account
+
+    return accept
 
 
 @router.get("/journal", responses={200: {"model": JournalPage}, **ERRORS})

@@ -1,0 +1,82 @@
+"""The dashboard's view of the live market: book-wide columns kept current, one snapshot
+per published batch.
+
+Everything here runs on the event loop, as the writer's publish does, so a snapshot always
+reads one committed state. A snapshot costs one incremental refresh of the columns (only
+accounts replaced since the last one are re-read) and a few matrix-vector products; it
+is reused until the next batch is published (``LiveState.generation``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fastapi import Request
+
+from xmargin._typing import Float64Array1D, Int64Array1D
+from xmargin.analytics.overview import classify
+from xmargin.analytics.positions import ColumnSums, PositionColumns, weighted_sums
+from xmargin.model.market import Market
+from xmargin.service.deps import Services
+
+__all__ = ["DashboardCache", "Snapshot", "dashboard_cache", "figure"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The book at one published state."""
+
+    generation: int
+    journal_seq: int
+    market: Market
+    cols: PositionColumns
+    prices: Float64Array1D
+    sums: ColumnSums
+    status: Int64Array1D
+
+
+class DashboardCache:
+    """One per app: the columns and the latest snapshot."""
+
+    def __init__(self) -> None:
+        self._cols: PositionColumns | None = None
+        self._snap: Snapshot | None = None
+
+    def snapshot(self, services: Services) -> Snapshot:
+        live = services.live
+        snap = self._snap
+        if snap is not None and snap.generation == live.generation and snap.market is live.market:
+            return snap
+        market = live.market
+        if self._cols is None:
+            self._cols = PositionColumns(market)
+        else:
+            self._cols.refresh(market)
+        cols = self._cols
+        p = cols.price_vector({a: ap.price for a, ap in market.assets.items()})
+        sums = weighted_sums(cols, p)
+        status = classify(market, cols, sums, services.settings.at_risk_below)
+        self._snap = Snapshot(live.generation, live.last_seq, market, cols, p, sums, status)
+        return self._snap
+
+
+def dashboard_cache(request: Request) -> DashboardCache:
+    """The app's cache, made at its first use."""
+    state = request.app.state
+    cache: DashboardCache | None = getattr(state, "dashboard", None)
+    if cache is None:
+        cache = DashboardCache()
+        state.dashboard = cache
+    return cache
+
+
+def figure(x: float) -> str:
+    """A float64 book-wide figure as a decimal string of 12 significant digits."""
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite figure: {x}")
+    d = Decimal(f"{x:.12g}")
+    if not d:
+        return "0"
+    return format(d.normalize(), "f")
