@@ -9,6 +9,7 @@ The market (tests/service/market.toml): WETH 2000, USDC 1, lt 0.85 both.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -228,3 +229,11 @@ def _events_until_quiet(
         except httpx.ReadTimeout:
             pass
     return out
+
+
+def test_the_readme_shows_the_screenshot_the_browser_test_takes() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert "](docs/dashboard.png)" in (root / "README.md").read_text(encoding="utf-8")
+    png = (root / "docs" / "dashboard.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == 1400  # width, as the test takes it

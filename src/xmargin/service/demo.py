@@ -289,6 +289,7 @@ def run_demo(folder: Path, port: int, keep_running: bool, temporary: bool = Fals
                 "\nWhere to look, with `xmargin demo --keep-running` (this run stops its server"
                 " now); every request needs 'Authorization: Bearer KEY':"
             )
+        _say(f"   {url}/                     the live risk dashboard (paste a key above)")
         _say(f"   {url}/docs                 the API, live (OpenAPI)")
         _say(f"   curl -H 'Authorization: Bearer {keys['admin']}' {url}/v1/risk/summary")
         _say(f"   curl -N -H 'Authorization: Bearer {keys['admin']}' {url}/v1/events")
