@@ -20,9 +20,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
 
 from xmargin import __version__
-from xmargin.errors import XmarginError
 
 __all__ = ["router"]
 
@@ -46,12 +46,6 @@ _PAGE_HEADERS = {
 }
 
 
-class DashboardAssetMissing(XmarginError):
-    """The installed package lacks a file the dashboard serves (a broken install)."""
-
-    code = "not_found"
-
-
 @cache
 def _env() -> Environment:
     return Environment(
@@ -71,7 +65,7 @@ def plotly_path() -> FsPath:
     """``plotly.min.js`` inside the installed ``plotly`` package."""
     path = FsPath(str(resources.files("plotly") / "package_data" / _PLOTLY))
     if not path.is_file():
-        raise DashboardAssetMissing(f"the installed plotly package has no {_PLOTLY}")
+        raise HTTPException(404, f"the installed plotly package has no {_PLOTLY}")
     return path
 
 
@@ -117,6 +111,6 @@ async def asset(name: str, request: Request) -> Response:
         return Response(plotly_path().read_bytes(), media_type="text/javascript", headers=immutable)
     media = _STATIC.get(name)
     if media is None:
-        raise DashboardAssetMissing(f"no dashboard file {name!r}")
+        raise HTTPException(404, f"no dashboard file {name!r}")
     body = (resources.files("xmargin.service.dashboard") / "static" / name).read_bytes()
     return Response(body, media_type=media, headers={"Cache-Control": "no-cache"})

@@ -10,8 +10,9 @@ is reused until the next batch is published (``LiveState.generation``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from fastapi import Request
 
@@ -35,6 +36,8 @@ class Snapshot:
     prices: Float64Array1D
     sums: ColumnSums
     status: Int64Array1D
+    #: views computed from this snapshot, by name (shared by every request until the next)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 class DashboardCache:

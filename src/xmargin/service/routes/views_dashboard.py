@@ -15,7 +15,6 @@ from xmargin.analytics.exposure import AssetExposure, Concentration, asset_expos
 from xmargin.analytics.liquidation_map import MAX_BINS, liquidation_map
 from xmargin.analytics.overview import (
     LIQUIDATABLE,
-    STATUSES,
     book_overview,
     health_distribution,
     nearest_to_liquidation,
@@ -38,7 +37,7 @@ from xmargin.service.dashboard.schemas import (
     SessionPublic,
     StatusCounts,
 )
-from xmargin.service.dashboard.state import DashboardCache, dashboard_cache, figure
+from xmargin.service.dashboard.state import DashboardCache, Snapshot, dashboard_cache, figure
 from xmargin.service.deps import CurrentRole, Services, ServicesDep, SessionDep
 from xmargin.service.routes.common import ERRORS
 from xmargin.store.price_history import price_history
@@ -114,32 +113,26 @@ def _prices(services: Services, now: datetime) -> list[PriceStatus]:
     return out
 
 
-@router.get("/overview", responses={200: {"model": Overview}, **ERRORS})
-async def overview(key: CurrentRole, services: ServicesDep, cache: CacheDep) -> JSONResponse:
-    """The whole book: accounts by status, totals, prices and their age, exposure per
-    asset, the liquidation queue, the accounts nearest to liquidation and the health
-    distribution. Admin, oracle and liquidator."""
-    authorize(key, "read_book")
-    snap = cache.snapshot(services)
+def _book_part(services: Services, snap: Snapshot) -> Overview:
+    """Everything of the overview that one published state fixes (prices' ages and
+    ``computed_at`` are filled in per request)."""
     market, cols, sums, status = snap.market, snap.cols, snap.sums, snap.status
     o = book_overview(market, cols, sums, status)
-    queue = []
-    for acc_id, h, _ in services.risk.queue(market, OVERVIEW_ROWS):
-        queue.append(
-            QueueRow(
-                account=acc_id,
-                health_factor=fmt(h.health_factor),
-                debt_value=fmt(h.debt_value) or "0",
-                collateral_value=fmt(h.collateral_value) or "0",
-                insolvent=h.debt_value > h.collateral_value,
-            )
+    queue = [
+        QueueRow(
+            account=acc_id,
+            health_factor=fmt(h.health_factor),
+            debt_value=fmt(h.debt_value) or "0",
+            collateral_value=fmt(h.collateral_value) or "0",
+            insolvent=h.debt_value > h.collateral_value,
         )
-    now = datetime.now(UTC)
-    body = Overview(
+        for acc_id, h, _ in services.risk.queue(market, OVERVIEW_ROWS)
+    ]
+    return Overview(
         market=market.params.name,
         quote=market.params.quote,
         journal_seq=snap.journal_seq,
-        computed_at=now.isoformat(),
+        computed_at="",
         accounts=o.accounts,
         accounts_with_debt=o.accounts_with_debt,
         by_status=StatusCounts(**o.by_status),
@@ -152,7 +145,7 @@ async def overview(key: CurrentRole, services: ServicesDep, cache: CacheDep) -> 
             deficit_value=fmt(o.deficit_value) or "0",
             insurance_fund=fmt(o.insurance_fund),
         ),
-        prices=_prices(services, now),
+        prices=[],
         exposure=[_exposure(e) for e in asset_exposure(market, cols)],
         queue=queue,
         nearest=[
@@ -175,7 +168,22 @@ async def overview(key: CurrentRole, services: ServicesDep, cache: CacheDep) -> 
             for b in health_distribution(sums)
         ],
     )
-    assert tuple(o.by_status) == STATUSES
+
+
+@router.get("/overview", responses={200: {"model": Overview}, **ERRORS})
+async def overview(key: CurrentRole, services: ServicesDep, cache: CacheDep) -> JSONResponse:
+    """The whole book: accounts by status, totals, prices and their age, exposure per
+    asset, the liquidation queue, the accounts nearest to liquidation and the health
+    distribution. Admin, oracle and liquidator. Computed once per published batch."""
+    authorize(key, "read_book")
+    snap = cache.snapshot(services)
+    part = snap.memo.get("overview")
+    if not isinstance(part, Overview):
+        part = snap.memo["overview"] = _book_part(services, snap)
+    now = datetime.now(UTC)
+    body = part.model_copy(
+        update={"computed_at": now.isoformat(), "prices": _prices(services, now)}
+    )
     return _json(body)
 
 
