@@ -377,8 +377,7 @@ class OpenInterestCapExceeded(RuleViolation):
         self.total_after = total_after
         self.cap = cap
         super().__init__(
-            f"{perp}: open_interest_cap {cap} exceeded, {side} open interest would be "
-            f"{total_after}"
+            f"{perp}: open_interest_cap {cap} exceeded, {side} open interest would be {total_after}"
         )
 
 

@@ -1,9 +1,9 @@
 """The ``xmargin`` command: one Typer app, one top-level error handler.
 
-Commands live in ``core_commands`` (contract section 4), ``perp_commands`` (5.7), ``book_commands`` (the
-columnar risk book), ``service_commands`` (serve, replay, keys) and ``simulate_commands``;
-each registers itself on :data:`app`. ``main`` is the only place that
-turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
+Commands live in ``core_commands`` (contract section 4), ``perp_commands`` (5.7),
+``book_commands`` (the columnar risk book), ``service_commands`` (serve, replay, keys) and
+``simulate_commands``; each registers itself on :data:`app`. ``main`` is the only place
+that turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
 traceback.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from xmargin.errors import Problem
-from xmargin.mathlib import ZERO, fmt, quantize_down
+from xmargin.mathlib import ZERO, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import NumberError, parse_number
@@ -82,15 +82,19 @@ def parse_position(
     cells: Mapping[str, Any],
     perp: PerpParams | None,
     assets: Mapping[str, AssetParams | None],
-    loc: Callable[[str], str],
+    where: str,
     problems: list[Problem],
 ) -> PerpPosition | None:
     """One position from its ``size``, ``entry_price`` and optional ``funding_index``.
 
     ``size``: signed base units, at most the underlying's decimals; ``entry_price`` > 0;
-    ``funding_index`` defaults to the perp's F. ``loc(key)`` names a cell's location.
+    ``funding_index`` defaults to the perp's F. A cell's location is ``where.key``.
     ``perp`` is ``None`` when the perp is invalid: the cells are still checked.
     """
+
+    def loc(key: str) -> str:
+        return f"{where}.{key}"
+
     values: dict[str, Decimal] = {}
     ok = True
     for key in _POSITION_KEYS:
@@ -130,7 +134,9 @@ def perps_of_account(
     """An inline account's ``perps = { NAME = { size, entry_price, funding_index } }``."""
     out: dict[str, PerpPosition] = {}
     if not isinstance(raw, dict):
-        problems.append(Problem(where, f"must be a table of perp = position, was {type(raw).__name__}"))
+        problems.append(
+            Problem(where, f"must be a table of perp = position, was {type(raw).__name__}")
+        )
         return out
     for name, table in raw.items():
         here = f"{where}.{name}"
@@ -139,16 +145,17 @@ def perps_of_account(
             continue
         if not isinstance(table, dict):
             problems.append(
-                Problem(here, "must be a table { size, entry_price, funding_index }, "
-                f"was {type(table).__name__}")
+                Problem(
+                    here,
+                    "must be a table { size, entry_price, funding_index }, "
+                    f"was {type(table).__name__}",
+                )
             )
             continue
         for key in table:
             if key not in _POSITION_KEYS:
                 problems.append(Problem(f"{here}.{key}", "unknown key"))
-        pos = parse_position(
-            table, perps[name], assets, lambda key, h=here: f"{h}.{key}", problems
-        )
+        pos = parse_position(table, perps[name], assets, here, problems)
         if pos is not None:
             out[name] = pos
     return out
@@ -188,9 +195,7 @@ def read_perps_file(
             continue
         seen.add((acc_id, perp_name))
         cells = {k: cols[k][i] for k in _POSITION_KEYS if k in cols}
-        pos = parse_position(
-            cells, perps[perp_name], assets, lambda key, r=row: f"{r}.{key}", problems
-        )
+        pos = parse_position(cells, perps[perp_name], assets, row, problems)
         if pos is not None:
             yield str(acc_id), str(perp_name), pos, row
 

@@ -8,7 +8,6 @@ max(pnl, 0) − max(−pnl, 0) = pnl. So mc − md = net₀ + slope·p and healt
 p* = −net₀ / slope, with slope = s·lt − b·mbw + Σ (q − |q|·r_m) over perps on the asset.
 """
 
-
 from __future__ import annotations
 
 from decimal import Decimal

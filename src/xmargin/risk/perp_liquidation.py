@@ -123,7 +123,9 @@ def quote_perp_liquidation(
     limit = max_closable(market.params, hf_rules, q, p, decimals)
     closed = limit if want is None else min(want, limit)
     if not closed:
-        raise NothingToLiquidate(account_id, "the size rounds to nothing at the underlying's decimals")
+        raise NothingToLiquidate(
+            account_id, "the size rounds to nothing at the underlying's decimals"
+        )
 
     # 3. taken over at P: funding, realised PnL, then the two fees, one flow each.
     settle = perp.settlement_asset

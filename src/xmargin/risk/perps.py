@@ -38,7 +38,9 @@ def notional(q: Decimal, price: Decimal) -> Decimal:
     return CTX.multiply(abs(q), price)
 
 
-def pnl(q: Decimal, price: Decimal, entry: Decimal, index: Decimal, entry_index: Decimal) -> Decimal:
+def pnl(
+    q: Decimal, price: Decimal, entry: Decimal, index: Decimal, entry_index: Decimal
+) -> Decimal:
     """Unrealised PnL including unsettled funding, in quote (contract 5.1).
 
     Notes

@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from xmargin.errors import InsufficientMargin, InvalidAmount, InvalidPrice, NoPosition
-from xmargin.errors import OpenInterestCapExceeded
+from xmargin.errors import (
+    InsufficientMargin,
+    InvalidAmount,
+    InvalidPrice,
+    NoPosition,
+    OpenInterestCapExceeded,
+)
 from xmargin.mathlib import ZERO, exact, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
@@ -165,9 +170,7 @@ def quote_trade(
     q_after = q + delta
     realized = ZERO
     if pos is None or (q > ZERO) == (delta > ZERO):
-        entry: Decimal | None = average_entry_price(
-            q, pos.entry_price if pos else x, delta, x
-        )
+        entry: Decimal | None = average_entry_price(q, pos.entry_price if pos else x, delta, x)
     else:
         closed = min(abs(delta), abs(q))
         realized = realized_pnl(closed, x, pos.entry_price, q)
