@@ -69,7 +69,11 @@ def commit_account(market: Market, after: Account) -> None:
             long0, short0 = _sides(account, name)
             long1, short1 = _sides(after, name)
             long, short = oi.get(name, (ZERO, ZERO))
-            oi[name] = (long + long1 - long0, short + short1 - short0)
+            sides = (long + long1 - long0, short + short1 - short0)
+            if any(sides):
+                oi[name] = sides
+            else:  # as the totals: a perp nobody holds has no entry
+                oi.pop(name, None)
         market.open_interest = oi
     account.supply = dict(after.supply)
     account.borrow = dict(after.borrow)
