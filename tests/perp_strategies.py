@@ -70,7 +70,7 @@ def _perp(draw: st.DrawFn, underlying: str) -> dict[str, Any]:
         "maintenance_margin": mm,
         "liquidation_fee": (fees * liq_share).quantize(Decimal("1e-6")),
         "insurance_fee": (fees * (1 - liq_share)).quantize(Decimal("1e-6"), "ROUND_FLOOR"),
-        "funding_index": _dec(draw, -10**6, 10**6, 3),
+        "funding_index": _dec(draw, -(10**6), 10**6, 3),
         "pnl_initial_weight": _dec(draw, 0, 100, 2),
     }
     if draw(st.integers(0, 3)) == 0:
@@ -97,9 +97,7 @@ def _account(draw: st.DrawFn, doc: dict[str, Any], subject: bool) -> dict[str, A
         table["borrow"] = {"USDC": _dec(draw, 0, 10**10, 2)}
     names = draw(st.lists(st.sampled_from(sorted(PERPS)), min_size=1, max_size=2, unique=True))
     table["perps"] = {
-        n: draw(
-            _position(doc["assets"][PERPS[n]]["price"], doc["perps"][n]["funding_index"])
-        )
+        n: draw(_position(doc["assets"][PERPS[n]]["price"], doc["perps"][n]["funding_index"]))
         for n in names
     }
     return table

@@ -100,7 +100,7 @@ def print_trade(q: TradeQuote, market: Market) -> None:
         ("health before", _ratio(q.health_factor_before)),
         ("health after", _ratio(q.health_factor_after)),
     ]
-    _console().print(_pairs_table(f"Trade of {q.perp} by {q.account}", pairs))
+    _console().print(_pairs_table(f"Trade by {q.account}", pairs))
 
 
 def print_perp_liquidation(q: PerpLiquidationQuote, market: Market) -> None:
@@ -124,7 +124,7 @@ def print_perp_liquidation(q: PerpLiquidationQuote, market: Market) -> None:
         ("bad debt written off", units(q.bad_debt)),
         ("insurance fund used", units(q.insurance_fund_used)),
     ]
-    _console().print(_pairs_table(f"Liquidation of {q.account}'s {q.perp} position", pairs))
+    _console().print(_pairs_table(f"Perp liquidation of {q.account}", pairs))
 
 
 def print_settle(q: SettleQuote, market: Market) -> None:
@@ -140,7 +140,7 @@ def print_settle(q: SettleQuote, market: Market) -> None:
         ("health before", _ratio(q.health_factor_before)),
         ("health after", _ratio(q.health_factor_after)),
     ]
-    _console().print(_pairs_table(f"Settlement of {q.account}'s {q.perp} position", pairs))
+    _console().print(_pairs_table(f"Settlement of {q.account}", pairs))
 
 
 def print_funding(perp: str, index: Decimal, previous: Decimal, quote: str) -> None:
@@ -150,4 +150,4 @@ def print_funding(perp: str, index: Decimal, previous: Decimal, quote: str) -> N
         (f"funding index ({quote} per base unit)", _exact(index)),
         ("previous", _exact(previous)),
     ]
-    _console().print(_pairs_table(f"Funding index of {perp}", pairs))
+    _console().print(_pairs_table("Funding index", pairs))

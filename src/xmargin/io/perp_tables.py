@@ -25,6 +25,7 @@ from xmargin.model.perps import PerpParams, PerpPosition
 __all__ = [
     "PERPS_FILE_COLUMNS",
     "dump_perps",
+    "join_perps_file",
     "parse_perps",
     "parse_position",
     "perps_of_account",
@@ -61,12 +62,11 @@ def parse_perps(
             continue
         data = {**table, "name": name} if isinstance(table, dict) else table
         perp = validate(PerpParams, data, loc, problems)
-        if perp is not None:
-            for key in ("underlying", "settlement_asset"):
-                symbol = getattr(perp, key)
-                if symbol not in assets:
-                    problems.append(Problem(f"{loc}.{key}", f"unknown asset {symbol!r}"))
-                    perp = None
+        for key in ("underlying", "settlement_asset"):  # reported even if the table is invalid
+            symbol = table.get(key) if isinstance(table, dict) else None
+            if isinstance(symbol, str) and symbol not in assets:
+                problems.append(Problem(f"{loc}.{key}", f"unknown asset {symbol!r}"))
+                perp = None
         out[name] = perp
     return out
 
@@ -109,17 +109,15 @@ def parse_position(
         except NumberError as exc:
             problems.append(Problem(loc(key), str(exc)))
             ok = False
-    if not ok:
-        return None
-    size, entry = values["size"], values["entry_price"]
-    if entry <= ZERO:
+    size, entry = values.get("size"), values.get("entry_price")
+    if entry is not None and entry <= ZERO:
         problems.append(Problem(loc("entry_price"), f"must be > 0, was {entry}"))
-        return None
-    if perp is None:
-        return None
-    why = _size_problem(size, perp, assets)
+        ok = False
+    why = _size_problem(size, perp, assets) if size is not None and perp is not None else ""
     if why:
         problems.append(Problem(loc("size"), why))
+        ok = False
+    if not ok or perp is None or size is None or entry is None:
         return None
     return PerpPosition(size, entry, values.get("funding_index", perp.funding_index))
 
