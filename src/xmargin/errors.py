@@ -367,28 +367,18 @@ class NotBorrowable(RuleViolation):
 
 
 class OpenInterestCapExceeded(RuleViolation):
-    """A trade that would take one side of a perp above its ``open_interest_cap`` (5.3)."""
-
     code = "open_interest_cap_exceeded"
 
     def __init__(self, perp: str, side: str, total_after: Decimal, cap: Decimal) -> None:
-        self.perp = perp
-        self.side = side
-        self.total_after = total_after
-        self.cap = cap
-        super().__init__(
-            f"{perp}: open_interest_cap {cap} exceeded, {side} open interest would be {total_after}"
-        )
+        self.perp, self.side, self.total_after, self.cap = perp, side, total_after, cap
+        super().__init__(f"{perp}: open_interest_cap {cap} exceeded, {side} would be {total_after}")
 
 
 class NoPosition(RuleViolation):
-    """An action on a perp position that the account does not hold."""
-
     code = "no_position"
 
     def __init__(self, account: str, perp: str) -> None:
-        self.account = account
-        self.perp = perp
+        self.account, self.perp = account, perp
         super().__init__(f"account {account!r} holds no position in {perp}")
 
 
