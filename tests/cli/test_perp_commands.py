@@ -272,7 +272,8 @@ def test_settle_without_a_position_exits_1(xm) -> None:
 def test_funding_refuses_a_non_finite_index(xm) -> None:
     run = xm("funding", TRADING, "--perp", "ETH-PERP", "--index", "nan", "--json")
     assert run.code == 2
-    assert run.json()["error"]["code"] == "invalid_price"
+    assert run.json()["error"]["code"] == "invalid_amount"
+    assert run.error_line == "error: perps.ETH-PERP.funding_index: must be a finite number, was nan"
 
 
 def test_the_risk_book_refuses_a_market_with_perps(xm, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -178,7 +178,7 @@ def test_set_funding_index_accepts_any_finite_number_and_refuses_others(m: Marke
         "ETH-PERP",
         D("0"),
     )
-    with pytest.raises(InvalidPrice):
+    with pytest.raises(InvalidAmount):
         set_funding_index(m, "ETH-PERP", "inf")
     with pytest.raises(UnknownPerp):
         set_funding_index(m, "SOL-PERP", "1")

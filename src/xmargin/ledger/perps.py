@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from xmargin.errors import InvalidPrice
+from xmargin.errors import InvalidAmount
 from xmargin.ledger.actions import draw_insurance_fund
 from xmargin.ledger.events import LedgerEvent
 from xmargin.mathlib import ZERO, exact
@@ -116,7 +116,7 @@ def set_funding_index(market: Market, perp: str, index: Decimal | str) -> Ledger
     try:
         value = parse_number(index)
     except NumberError as exc:
-        raise InvalidPrice(f"{perp} funding index", index, exc.reason) from None
+        raise InvalidAmount(f"perps.{perp}.funding_index", index, exc.reason) from None
     market.perps = {**market.perps, perp: params.model_copy(update={"funding_index": value})}
     return LedgerEvent("set_funding_index", "", perp, value, {"previous": params.funding_index})
 
