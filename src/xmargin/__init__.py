@@ -16,9 +16,11 @@ from xmargin.errors import (
     InvalidPrice,
     IsolationViolation,
     MarketFileError,
+    NoPosition,
     NotBorrowable,
     NothingToLiquidate,
     NotLiquidatable,
+    OpenInterestCapExceeded,
     PermissionDenied,
     PriceDeviation,
     Problem,
@@ -28,6 +30,7 @@ from xmargin.errors import (
     UnknownAccount,
     UnknownAsset,
     UnknownCategory,
+    UnknownPerp,
     WouldLeaveDust,
     XmarginError,
 )
@@ -40,10 +43,27 @@ from xmargin.ledger.actions import (
     execute_withdraw,
 )
 from xmargin.ledger.events import LedgerEvent
-from xmargin.model import Account, AssetParams, BonusPolicy, CategoryParams, Market, MarketParams
+from xmargin.ledger.perps import (
+    execute_liquidate_perp,
+    execute_settle,
+    execute_trade,
+    set_funding_index,
+)
+from xmargin.model import (
+    Account,
+    AssetParams,
+    BonusPolicy,
+    CategoryParams,
+    Market,
+    MarketParams,
+    PerpParams,
+    PerpPosition,
+)
 from xmargin.risk.health import AccountHealth, account_health, weighted_sums
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
 from xmargin.risk.liquidation_price import LiquidationPrice, liquidation_price
+from xmargin.risk.perp_liquidation import PerpLiquidationQuote, quote_perp_liquidation
+from xmargin.risk.trading import SettleQuote, TradeQuote, quote_settle, quote_trade
 
 __version__ = "0.1.0"
 
@@ -67,20 +87,28 @@ __all__ = [
     "Market",
     "MarketFileError",
     "MarketParams",
+    "NoPosition",
     "NotBorrowable",
     "NotLiquidatable",
     "NothingToLiquidate",
+    "OpenInterestCapExceeded",
     "PermissionDenied",
+    "PerpLiquidationQuote",
+    "PerpParams",
+    "PerpPosition",
     "PriceDeviation",
     "Problem",
     "RuleViolation",
+    "SettleQuote",
     "StalePrice",
     "StoreError",
     "StressResult",
     "StressSummary",
+    "TradeQuote",
     "UnknownAccount",
     "UnknownAsset",
     "UnknownCategory",
+    "UnknownPerp",
     "WouldLeaveDust",
     "XmarginError",
     "__version__",
@@ -89,7 +117,10 @@ __all__ = [
     "execute_borrow",
     "execute_deposit",
     "execute_liquidate",
+    "execute_liquidate_perp",
     "execute_repay",
+    "execute_settle",
+    "execute_trade",
     "execute_withdraw",
     "liquidation_price",
     "load_market",
@@ -97,6 +128,10 @@ __all__ = [
     "parse_market",
     "parse_shock",
     "quote_liquidation",
+    "quote_perp_liquidation",
+    "quote_settle",
+    "quote_trade",
+    "set_funding_index",
     "stress",
     "weighted_sums",
 ]

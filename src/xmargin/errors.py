@@ -11,6 +11,7 @@ message that names what is wrong and where. Front ends map the class to an exit 
         UnknownAsset                    unknown_asset
         UnknownAccount                  unknown_account
         UnknownCategory                 unknown_category
+        UnknownPerp                     unknown_perp
         InvalidAmount                   invalid_amount
         InvalidPrice                    invalid_price
         StalePrice                      stale_price
@@ -27,6 +28,8 @@ message that names what is wrong and where. Front ends map the class to an exit 
         IsolationViolation              isolation_violation
         CategoryViolation               category_violation
         NotBorrowable                   not_borrowable
+        OpenInterestCapExceeded         open_interest_cap_exceeded
+        NoPosition                      no_position
       PermissionDenied                  permission_denied
         NotAuthenticated                not_authenticated
       RequestError (service requests)
@@ -56,10 +59,12 @@ __all__ = [
     "JournalMismatch",
     "MalformedRequest",
     "MarketFileError",
+    "NoPosition",
     "NotAuthenticated",
     "NotBorrowable",
     "NotLiquidatable",
     "NothingToLiquidate",
+    "OpenInterestCapExceeded",
     "PermissionDenied",
     "PriceDeviation",
     "PriceOutOfOrder",
@@ -72,6 +77,7 @@ __all__ = [
     "UnknownAccount",
     "UnknownAsset",
     "UnknownCategory",
+    "UnknownPerp",
     "WouldLeaveDust",
     "XmarginError",
 ]
@@ -179,6 +185,14 @@ class UnknownCategory(InputError):
     def __init__(self, category: str) -> None:
         self.category = category
         super().__init__(f"unknown category {category!r}")
+
+
+class UnknownPerp(InputError):
+    code = "unknown_perp"
+
+    def __init__(self, perp: str) -> None:
+        self.perp = perp
+        super().__init__(f"unknown perp {perp!r}")
 
 
 class InvalidAmount(InputError):
@@ -350,6 +364,22 @@ class NotBorrowable(RuleViolation):
     def __init__(self, asset: str) -> None:
         self.asset = asset
         super().__init__(f"{asset} is not borrowable")
+
+
+class OpenInterestCapExceeded(RuleViolation):
+    code = "open_interest_cap_exceeded"
+
+    def __init__(self, perp: str, side: str, total_after: Decimal, cap: Decimal) -> None:
+        self.perp, self.side, self.total_after, self.cap = perp, side, total_after, cap
+        super().__init__(f"{perp}: open_interest_cap {cap} exceeded, {side} would be {total_after}")
+
+
+class NoPosition(RuleViolation):
+    code = "no_position"
+
+    def __init__(self, account: str, perp: str) -> None:
+        self.account, self.perp = account, perp
+        super().__init__(f"account {account!r} holds no position in {perp}")
 
 
 class PermissionDenied(XmarginError):

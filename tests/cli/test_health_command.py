@@ -32,6 +32,8 @@ FIELDS = [
     "health_factor",
     "available_to_borrow",
     "liquidatable",
+    "perp_notional",  # contract 5.2: "0" without perps
+    "unrealized_pnl",
 ]
 
 EXPECTED = {
@@ -43,7 +45,7 @@ EXPECTED = {
 
 
 def _expected(account: str) -> dict[str, object]:
-    return dict(zip(FIELDS, [account, *EXPECTED[account]], strict=True))
+    return dict(zip(FIELDS, [account, *EXPECTED[account], "0", "0"], strict=True))
 
 
 @pytest.mark.parametrize("name", ["demo.toml", "demo.json"])

@@ -60,6 +60,7 @@ def test_max_liquidation_above_full_liquidation_health_repays_the_close_factor(
         "health_factor_before": "0.971428571428571428",
         "health_factor_after": "1.050357142857142857",
         "bad_debt": {},
+        "insurance_fund_used": {},  # contract 5.5: {} when none
         "bonus": "0.05",
     }
 

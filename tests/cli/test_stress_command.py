@@ -29,6 +29,8 @@ ROW_FIELDS = [
     "health_factor",
     "available_to_borrow",
     "liquidatable",
+    "perp_notional",  # contract 5.2: "0" without perps
+    "unrealized_pnl",
 ]
 
 

@@ -118,4 +118,7 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
         row: dict[str, object] = {"account": acc}
         row.update(zip(_FIELDS, values, strict=True))
         row["liquidatable"] = liq[i]
+        # Contract 5.2's fields: the book holds no perp positions yet (the CLI refuses a
+        # market with perps on the book), so both are 0 for every account.
+        row["perp_notional"] = row["unrealized_pnl"] = "0"
         yield row

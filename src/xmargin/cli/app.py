@@ -1,9 +1,9 @@
 """The ``xmargin`` command: one Typer app, one top-level error handler.
 
-Commands live in ``core_commands`` (contract section 4), ``book_commands`` (the
-columnar risk book), ``service_commands`` (serve, replay, keys) and ``simulate_commands``;
-each registers itself on :data:`app`. ``main`` is the only place that
-turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
+Commands live in ``core_commands`` (contract section 4), ``perp_commands`` (5.7),
+``book_commands`` (the columnar risk book), ``service_commands`` (serve, replay, keys) and
+``simulate_commands``; each registers itself on :data:`app`. ``main`` is the only place
+that turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
 traceback.
 """
 
@@ -30,9 +30,16 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from xmargin.cli import book_commands, core_commands, service_commands, simulate_commands
+    from xmargin.cli import (
+        book_commands,
+        core_commands,
+        perp_commands,
+        service_commands,
+        simulate_commands,
+    )
 
     core_commands.register(app)
+    perp_commands.register(app)
     book_commands.register(app)
     service_commands.register(app)
     simulate_commands.register(app)

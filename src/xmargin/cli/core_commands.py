@@ -69,7 +69,9 @@ def health(
     """Every figure of contract section 2 for each account, at the file's prices."""
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_health
+        from xmargin.cli.perp_commands import refuse_perps_on_book
 
+        refuse_perps_on_book(market_file)
         book_health(market_file, accounts, as_json)
         return
     market = load_market(market_file)
@@ -78,30 +80,50 @@ def health(
     if as_json:
         render.print_json(render.health_doc(rows))
     else:
-        render.print_health(rows, market.params.quote)
+        render.print_health(rows, market.params.quote, bool(market.perps))
 
 
 def liquidate(
     market_file: MarketFile,
     account: AccountOpt,
-    debt: Annotated[str, typer.Option("--debt", help="Debt asset to repay.", show_default=False)],
+    debt: Annotated[
+        str | None, typer.Option("--debt", help="Debt asset to repay.", show_default=False)
+    ] = None,
     collateral: Annotated[
-        str, typer.Option("--collateral", help="Collateral asset to seize.", show_default=False)
-    ],
+        str | None,
+        typer.Option("--collateral", help="Collateral asset to seize.", show_default=False),
+    ] = None,
     amount: Annotated[
         str | None,
         typer.Option("--amount", help="Units of the debt asset to repay (capped by the rules)."),
     ] = None,
     max_: Annotated[
-        bool, typer.Option("--max", help="Repay as much as the rules allow (contract 3.2).")
+        bool, typer.Option("--max", help="Repay (or close) as much as the rules allow (3.2, 5.4).")
     ] = False,
+    perp: Annotated[
+        str | None,
+        typer.Option("--perp", help="Close part of this perp position instead (contract 5.4)."),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="With --perp: base units to close (capped by the rules)."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the market after the liquidation here (input's format)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Liquidate one account as contract section 3 says; refused liquidations exit 1."""
+    """Liquidate one account as contract section 3 (or 5.4, --perp) says; refused
+    liquidations exit 1."""
+    if perp is not None or size is not None:
+        from xmargin.cli.perp_commands import liquidate_perp
+
+        spot = {"--debt": debt, "--collateral": collateral, "--amount": amount}
+        liquidate_perp(market_file, account, perp, size, max_, out, as_json, spot)
+        return
+    if debt is None or collateral is None:
+        raise InputError("liquidate: give --debt ASSET and --collateral ASSET, or --perp NAME")
     if (amount is None) == (not max_):
         raise InputError("liquidate: give exactly one of --amount X or --max")
     if out is not None and out.suffix.lower() != market_file.suffix.lower():
@@ -154,7 +176,9 @@ def stress_command(
         parsed[asset] = shock
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_stress
+        from xmargin.cli.perp_commands import refuse_perps_on_book
 
+        refuse_perps_on_book(market_file)
         book_stress(market_file, parsed, as_json, summary_only)
         return
     market = load_market(market_file)
@@ -167,7 +191,7 @@ def stress_command(
     if as_json:
         render.print_json(render.stress_doc(result))
     else:
-        render.print_stress(result, market.params.quote)
+        render.print_stress(result, market.params.quote, bool(market.perps))
 
 
 _COMMANDS: dict[str, Callable[..., None]] = {

@@ -104,6 +104,7 @@ def liquidation_doc(quote: LiquidationQuote) -> dict[str, Any]:
         "health_factor_before": quote.health_factor_before,
         "health_factor_after": quote.health_factor_after,
         "bad_debt": dict(quote.bad_debt),
+        "insurance_fund_used": dict(quote.insurance_fund_used),
         "bonus": quote.bonus,
     }
 
@@ -195,6 +196,18 @@ def _health_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Tabl
     return table
 
 
+def _perp_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Table:
+    """The two figures of contract 5.2 for the accounts that hold perps (a second table,
+    so that the health table keeps its width)."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(("account", "perp notional", "unrealized pnl")):
+        table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+    for account_id, h in rows:
+        if h.perp_notional or h.unrealized_pnl:
+            table.add_row(account_id, _value(h.perp_notional), _value(h.unrealized_pnl))
+    return table
+
+
 def _pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("field")
@@ -213,9 +226,16 @@ def print_check(doc: Mapping[str, Any]) -> None:
     )
 
 
-def print_health(rows: Iterable[tuple[str, AccountHealth]], quote: str) -> None:
-    """``health`` for people: one row per account, values in ``quote``."""
-    _console().print(_health_table(rows, f"Account health (values in {quote})"))
+def print_health(
+    rows: Iterable[tuple[str, AccountHealth]], quote: str, perps: bool = False
+) -> None:
+    """``health`` for people: one row per account, values in ``quote``; ``perps`` (a
+    market with perps) adds a table of perp notional and unrealised PnL."""
+    rows = list(rows)
+    console = _console()
+    console.print(_health_table(rows, f"Account health (values in {quote})"))
+    if perps:
+        console.print(_perp_table(rows, f"Perp positions (values in {quote})"))
 
 
 def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
@@ -233,6 +253,9 @@ def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
         ("health after", _ratio(quote.health_factor_after)),
         ("bad debt written off", bad or "none"),
     ]
+    if quote.insurance_fund_used:
+        used = ", ".join(f"{_exact(u)} {a}" for a, u in quote.insurance_fund_used.items())
+        pairs.append(("insurance fund used", used))
     title = f"Liquidation of {quote.account} (token units; market quoted in {market.params.quote})"
     _console().print(_pairs_table(title, pairs))
 
@@ -252,7 +275,7 @@ def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
         _console().print("no such price above zero (every other price fixed)")
 
 
-def print_stress(result: StressResult, quote: str) -> None:
+def print_stress(result: StressResult, quote: str, perps: bool = False) -> None:
     """``stress`` for people: shocked prices, every account, and the summary."""
     console = _console()
     console.print(
@@ -264,6 +287,10 @@ def print_stress(result: StressResult, quote: str) -> None:
     console.print(
         _health_table(result.accounts, f"Account health after shocks (values in {quote})")
     )
+    if perps:
+        console.print(
+            _perp_table(result.accounts, f"Perp positions after shocks (values in {quote})")
+        )
     s = result.summary
     console.print(
         _pairs_table(

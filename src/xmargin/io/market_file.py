@@ -18,11 +18,13 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from xmargin.errors import MarketFileError, Problem
+from xmargin.io import perp_tables
 from xmargin.mathlib import ZERO, exact, fmt, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
+from xmargin.model.perps import PerpParams
 
 __all__ = [
     "MarketFormat",
@@ -36,8 +38,8 @@ __all__ = [
 MarketFormat = Literal["toml", "json"]
 M = TypeVar("M", bound=BaseModel)
 
-_SECTIONS = {"market", "assets", "categories", "accounts", "state"}
-_ACCOUNT_KEYS = {"category", "supply", "borrow"}
+_SECTIONS = {"market", "assets", "categories", "accounts", "state", "perps"}
+_ACCOUNT_KEYS = {"category", "supply", "borrow", "perps"}
 
 
 def _loc(*parts: object) -> str:
@@ -194,10 +196,16 @@ def parse_market(
             problems.append(Problem(str(key), "unknown section"))
 
     params: MarketParams | None = None
+    market_raw = raw.get("market")
+    fund_raw: Any = {}
+    if isinstance(market_raw, dict) and "insurance_fund" in market_raw:
+        # The fund is state (liquidations add to it and draw on it), not a parameter.
+        market_raw = dict(market_raw)
+        fund_raw = market_raw.pop("insurance_fund")
     if "market" not in raw:
         problems.append(Problem("market", "required"))
     else:
-        params = _validate(MarketParams, raw["market"], "market", problems)
+        params = _validate(MarketParams, market_raw, "market", problems)
 
     assets_raw = raw.get("assets")
     assets: dict[str, AssetParams | None] = {}
@@ -233,6 +241,11 @@ def parse_market(
                     if a not in assets:
                         problems.append(Problem(_loc(loc, key), f"unknown asset {a!r}"))
 
+    perps: dict[str, PerpParams | None] = {}
+    if "perps" in raw:
+        perps = perp_tables.parse_perps(raw["perps"], assets, _validate, problems)
+    fund = _amount_map(fund_raw, "market.insurance_fund", assets, problems)
+
     accounts: dict[str, Account] = {}
     acc_raw = raw.get("accounts", {})
     if not isinstance(acc_raw, dict):
@@ -252,9 +265,14 @@ def parse_market(
             category = None
         supply = _amount_map(table.get("supply", {}), _loc(loc, "supply"), assets, problems)
         borrow = _amount_map(table.get("borrow", {}), _loc(loc, "borrow"), assets, problems)
-        acc = Account(str(acc_id), supply, borrow, category)
+        positions = {}
+        if "perps" in table:
+            where = _loc(loc, "perps")
+            positions = perp_tables.perps_of_account(table["perps"], where, perps, assets, problems)
+        acc = Account(str(acc_id), supply, borrow, category, positions)
         _check_isolation(acc, loc, assets, problems)
         accounts[acc.id] = acc
+    inline = set(accounts)
 
     if params is not None and params.accounts_file is not None:
         from xmargin.io.positions import read_positions_exact
@@ -266,6 +284,11 @@ def parse_market(
                 continue
             _check_isolation(acc, loc, assets, problems)
             accounts[acc.id] = acc
+
+    if params is not None and params.perps_file is not None:
+        path = (base_dir or Path(".")) / params.perps_file
+        rows = perp_tables.read_perps_file(path, perps, assets, problems)
+        perp_tables.join_perps_file(accounts, inline, rows, problems)
 
     state = raw.get("state", {})
     deficit: dict[str, Decimal] = {}
@@ -289,7 +312,17 @@ def parse_market(
     assert params is not None
     valid_assets = {k: v for k, v in assets.items() if v is not None}
     valid_cats = {k: v for k, v in categories.items() if v is not None}
-    return Market(params, valid_assets, valid_cats, accounts.values(), deficit, isolation_debt)
+    valid_perps = {k: v for k, v in perps.items() if v is not None}
+    return Market(
+        params,
+        valid_assets,
+        valid_cats,
+        accounts.values(),
+        deficit,
+        isolation_debt,
+        valid_perps,
+        fund,
+    )
 
 
 def market_to_dict(market: Market) -> dict[str, Any]:
@@ -310,6 +343,7 @@ def market_to_dict(market: Market) -> dict[str, Any]:
 
     mp = market.params.model_dump(exclude_none=True, mode="python")
     mp.pop("accounts_file", None)  # accounts are written inline
+    mp.pop("perps_file", None)  # and so are their perp positions
     doc: dict[str, Any] = {
         "market": nums({k: (str(v) if k == "bonus_policy" else v) for k, v in mp.items()})
     }
@@ -333,6 +367,7 @@ def market_to_dict(market: Market) -> dict[str, Any]:
         entry["supply"] = nums(acc.supply)
         entry["borrow"] = nums(acc.borrow)
         doc["accounts"][acc.id] = entry
+    perp_tables.dump_perps(market, doc, num)
     state: dict[str, Any] = {}
     deficit = {a: v for a, v in market.deficit.items() if v}
     if deficit:

@@ -47,6 +47,15 @@ def _add(total: dict[str, Decimal], asset: str, delta: Decimal) -> None:
         total.pop(asset, None)
 
 
+def draw_insurance_fund(market: Market, used: dict[str, Decimal]) -> None:
+    """Take what the fund covered out of it (contract 5.5); the mapping is replaced."""
+    if used:
+        fund = dict(market.insurance_fund)
+        for a, units in used.items():
+            fund[a] = fund.get(a, ZERO) - units
+        market.insurance_fund = {a: v for a, v in fund.items() if v}
+
+
 def _reduce_isolation_debt(market: Market, account: Account, value: Decimal) -> None:
     iso = market.isolated_collateral_of(account)
     if iso is not None and value > ZERO:
@@ -121,13 +130,15 @@ def execute_repay(
 
 @exact
 def apply_liquidation(market: Market, quote: LiquidationQuote) -> LedgerEvent:
-    """Commit a quote: balances, totals, isolation debt and the bad-debt deficit."""
+    """Commit a quote: balances, totals, isolation debt, the insurance fund and the
+    bad-debt deficit."""
     account = market.account(quote.account)
     before = account.copy()
     after = quote.account_after
     # Isolation debt falls by the value of debt repaid and written off, valued now.
+    written = [*quote.bad_debt.items(), *quote.insurance_fund_used.items()]
     removed = quote.repaid * market.assets[quote.debt_asset].price + sum(
-        (u * market.assets[a].price for a, u in quote.bad_debt.items()), ZERO
+        (u * market.assets[a].price for a, u in written), ZERO
     )
     _reduce_isolation_debt(market, before, removed)
     for a in set(before.supply) | set(after.supply):
@@ -136,6 +147,7 @@ def apply_liquidation(market: Market, quote: LiquidationQuote) -> LedgerEvent:
         _add(market.total_borrow, a, after.borrowed(a) - before.borrowed(a))
     for a, units in quote.bad_debt.items():
         market.deficit[a] = market.deficit.get(a, ZERO) + units
+    draw_insurance_fund(market, quote.insurance_fund_used)
     account.supply = dict(after.supply)
     account.borrow = dict(after.borrow)
     return LedgerEvent(
@@ -149,6 +161,7 @@ def apply_liquidation(market: Market, quote: LiquidationQuote) -> LedgerEvent:
             "protocol_fee": quote.protocol_fee,
             "liquidator_receives": quote.liquidator_receives,
             "bad_debt": dict(quote.bad_debt),
+            "insurance_fund_used": dict(quote.insurance_fund_used),
         },
     )
 

@@ -1,19 +1,24 @@
-"""An account's balances: token units supplied and borrowed per asset (mutable state)."""
+"""An account's balances (token units supplied and borrowed per asset) and its perp
+positions: the mutable state of one account."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from xmargin.model.perps import PerpPosition
+
 __all__ = ["Account"]
 
 
 class Account:
-    """Balances of one account, in token units, and its optional category.
+    """Balances of one account, in token units, its optional category and its perp
+    positions (contract 5, by perp name).
 
-    Zero balances are dropped, so ``supply`` and ``borrow`` list only held assets.
+    Zero balances and zero-size positions are dropped, so ``supply``, ``borrow`` and
+    ``perps`` list only what is held.
     """
 
-    __slots__ = ("borrow", "category", "id", "supply")
+    __slots__ = ("borrow", "category", "id", "perps", "supply")
 
     def __init__(
         self,
@@ -21,15 +26,32 @@ class Account:
         supply: dict[str, Decimal] | None = None,
         borrow: dict[str, Decimal] | None = None,
         category: str | None = None,
+        perps: dict[str, PerpPosition] | None = None,
     ) -> None:
         self.id = id
         self.category = category
         self.supply: dict[str, Decimal] = {a: v for a, v in (supply or {}).items() if v}
         self.borrow: dict[str, Decimal] = {a: v for a, v in (borrow or {}).items() if v}
+        self.perps: dict[str, PerpPosition] = {
+            n: pos for n, pos in (perps or {}).items() if pos.size
+        }
 
     def copy(self) -> Account:
         """A detached copy, for trying an action before committing it."""
-        return Account(self.id, dict(self.supply), dict(self.borrow), self.category)
+        return Account(
+            self.id, dict(self.supply), dict(self.borrow), self.category, dict(self.perps)
+        )
+
+    def position(self, perp: str) -> PerpPosition | None:
+        """The position in ``perp``, or ``None`` when the account holds none."""
+        return self.perps.get(perp)
+
+    def set_perp(self, perp: str, position: PerpPosition | None) -> None:
+        """Replace the position in ``perp``; ``None`` or a zero size removes it."""
+        if position is not None and position.size:
+            self.perps[perp] = position
+        else:
+            self.perps.pop(perp, None)
 
     def supplied(self, asset: str) -> Decimal:
         return self.supply.get(asset, Decimal(0))
@@ -56,13 +78,15 @@ class Account:
             and self.category == other.category
             and self.supply == other.supply
             and self.borrow == other.borrow
+            and self.perps == other.perps
         )
 
     def __hash__(self) -> int:  # pragma: no cover - accounts are mutable
         raise TypeError("Account is mutable and unhashable")
 
     def __repr__(self) -> str:
+        perps = f", perps={self.perps!r}" if self.perps else ""
         return (
             f"Account({self.id!r}, supply={self.supply!r}, borrow={self.borrow!r}, "
-            f"category={self.category!r})"
+            f"category={self.category!r}{perps})"
         )

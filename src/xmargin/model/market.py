@@ -1,18 +1,21 @@
 """The in-memory market: parameters, prices, accounts, totals and deficits.
 
-Parameters are frozen models; balances, totals, the isolation debt and the bad-debt
-deficit are the mutable state that ledger actions change.
+Parameters are frozen models; balances, perp positions, totals, open interest, the
+isolation debt, the insurance fund and the bad-debt deficit are the mutable state that
+ledger actions change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 
-from xmargin.errors import UnknownAccount, UnknownAsset, UnknownCategory
+from xmargin.errors import UnknownAccount, UnknownAsset, UnknownCategory, UnknownPerp
 from xmargin.mathlib import ZERO, exact
 from xmargin.model.account import Account
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
+from xmargin.model.perps import PerpParams
 
 __all__ = ["Market"]
 
@@ -28,8 +31,23 @@ class Market:
         Per isolated asset, the quote value (at the price when borrowed) of debt drawn by
         accounts that supply it (contract 1.3).
     deficit
-        Per asset, units of debt written off as bad debt (contract 3.7).
+        Per asset, units of debt written off as bad debt and not covered by the insurance
+        fund (contract 3.7, 5.5).
+    perps
+        Perp parameters by name (contract 5); ``funding_index`` is replaced by the oracle.
+    insurance_fund
+        Per asset, units that absorb written-off debt before the deficit (contract 5.5).
+    open_interest
+        Per perp, (long, short) base units summed over all accounts (contract 5.3 step 4).
+
+    ``perps``, ``insurance_fund`` and ``open_interest`` are replaced, never changed in
+    place, so a market assembled attribute by attribute (the store's working copy) reads
+    the class defaults below: no perps, an empty fund.
     """
+
+    perps: Mapping[str, PerpParams] = MappingProxyType({})
+    insurance_fund: Mapping[str, Decimal] = MappingProxyType({})
+    open_interest: Mapping[str, tuple[Decimal, Decimal]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -39,10 +57,14 @@ class Market:
         accounts: Iterable[Account] = (),
         deficit: Mapping[str, Decimal] | None = None,
         isolation_debt: Mapping[str, Decimal] | None = None,
+        perps: Mapping[str, PerpParams] | None = None,
+        insurance_fund: Mapping[str, Decimal] | None = None,
     ) -> None:
         self.params = params
         self.assets: dict[str, AssetParams] = dict(assets)
         self.categories: dict[str, CategoryParams] = dict(categories or {})
+        self.perps = dict(perps or {})
+        self.insurance_fund = {a: v for a, v in (insurance_fund or {}).items() if v}
         self.accounts: dict[str, Account] = {}
         for acc in accounts:
             self.accounts[acc.id] = acc
@@ -80,18 +102,34 @@ class Market:
     def price(self, symbol: str) -> Decimal:
         return self.asset(symbol).price
 
+    def perp(self, name: str) -> PerpParams:
+        try:
+            return self.perps[name]
+        except KeyError:
+            raise UnknownPerp(name) from None
+
+    def perp_price(self, perp: PerpParams) -> Decimal:
+        """P: the oracle price of ``perp``, its underlying's price (contract 5)."""
+        return self.assets[perp.underlying].price
+
     # -- derived state ----------------------------------------------------------------
     @exact
     def _recount_totals(self) -> None:
         ts: dict[str, Decimal] = {}
         tb: dict[str, Decimal] = {}
+        oi: dict[str, tuple[Decimal, Decimal]] = {}
         for acc in self.accounts.values():
             for a, s in acc.supply.items():
                 ts[a] = ts.get(a, ZERO) + s
             for a, b in acc.borrow.items():
                 tb[a] = tb.get(a, ZERO) + b
+            for n, pos in acc.perps.items():
+                long, short = oi.get(n, (ZERO, ZERO))
+                q = pos.size
+                oi[n] = (long + q, short) if q > ZERO else (long, short - q)
         self.total_supply = ts
         self.total_borrow = tb
+        self.open_interest = oi
 
     def isolated_collateral_of(self, account: Account) -> str | None:
         """The isolated asset ``account`` supplies, if any (contract 1.3)."""
@@ -127,6 +165,9 @@ class Market:
         m.total_borrow = self.total_borrow
         m.isolation_debt = self.isolation_debt
         m.source_format = self.source_format
+        m.perps = self.perps
+        m.insurance_fund = self.insurance_fund
+        m.open_interest = self.open_interest
         return m
 
     def copy(self) -> Market:
@@ -138,6 +179,8 @@ class Market:
             (a.copy() for a in self.accounts.values()),
             self.deficit,
             self.isolation_debt,
+            self.perps,
+            self.insurance_fund,
         )
         m.source_format = self.source_format
         return m
@@ -154,4 +197,7 @@ class Market:
             and self.total_supply == other.total_supply
             and self.total_borrow == other.total_borrow
             and self.isolation_debt == other.isolation_debt
+            and dict(self.perps) == dict(other.perps)
+            and dict(self.insurance_fund) == dict(other.insurance_fund)
+            and dict(self.open_interest) == dict(other.open_interest)
         )

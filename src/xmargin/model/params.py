@@ -69,6 +69,10 @@ class MarketParams(BaseModel):
     bonus_policy: BonusPolicy = BonusPolicy.FIXED
     max_bonus: Annotated[Number, AfterValidator(_max_bonus)] = Decimal("0.15")
     accounts_file: StrictStr | None = None
+    # Contract 5 (perpetual futures): cap on weighted positive PnL in initial_collateral,
+    # and the long-form file of perp positions of a large book (extension, 5.8).
+    pnl_initial_cap: NonNegative | None = None
+    perps_file: StrictStr | None = None
 
 
 class LiquidityParams(BaseModel):

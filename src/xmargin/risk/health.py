@@ -1,8 +1,9 @@
-"""The figures of one account (contract section 2), exact.
+"""The figures of one account (contract sections 2 and 5.2), exact.
 
-One ``weighted_sums`` feeds both the initial and the maintenance figures. Sums on the
-collateral side round down and sums on the debt side round up, to ``VALUE_DECIMALS``
-places of the quote: every rounding is in favour of the protocol.
+One ``weighted_sums`` feeds both the initial and the maintenance figures, balances and
+perp positions alike. Sums on the collateral side round down and sums on the debt side
+round up, to ``VALUE_DECIMALS`` places of the quote: every rounding is in favour of the
+protocol.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from xmargin.mathlib import quantize_down as _down
 from xmargin.mathlib import quantize_up as _up
 from xmargin.model.account import Account
 from xmargin.model.market import Market
+from xmargin.risk.perps import PerpSums, perp_sums
 from xmargin.risk.weights import (
     category_weights,
     size_haircut_asset_weight_down,
@@ -28,6 +30,7 @@ __all__ = [
     "available_to_borrow",
     "health_factor",
     "is_liquidatable",
+    "perp_totals",
     "weighted_sums",
 ]
 
@@ -44,7 +47,8 @@ class WeightedSums(NamedTuple):
 
 
 class AccountHealth(NamedTuple):
-    """Every figure of contract section 2 for one account (values in quote)."""
+    """Every figure of contract section 2 for one account, then the two of 5.2 (values
+    in quote): ``perp_notional`` Σ |q|·P and ``unrealized_pnl`` Σ pnl, 0 without perps."""
 
     collateral_value: Decimal
     debt_value: Decimal
@@ -55,15 +59,20 @@ class AccountHealth(NamedTuple):
     health_factor: Decimal | None
     available_to_borrow: Decimal
     liquidatable: bool
+    perp_notional: Decimal = ZERO
+    unrealized_pnl: Decimal = ZERO
 
 
 def weighted_sums(account: Account, market: Market) -> WeightedSums:
-    """Σ s·p, Σ b·p and their weighted forms, with effective weights (contract 1.2, 2).
+    """Σ s·p, Σ b·p and their weighted forms, with effective weights (contract 1.2, 2),
+    plus what perp positions add (contract 5.2).
 
     Notes
     -----
-    cv = Σ s·p;  ic = Σ s·p·cf;  mc = Σ s·p·lt;
-    dv = Σ b·p;  id = Σ b·p·bw;  md = Σ b·p·mbw.
+    cv = Σ s·p + Σ max(pnl, 0);  ic = Σ s·p·cf + min(cap, Σ max(pnl, 0)·w);
+    mc = Σ s·p·lt + Σ max(pnl, 0);
+    dv = Σ b·p + Σ max(−pnl, 0);  id = Σ b·p·bw + Σ (max(−pnl, 0) + notional·r_i_eff);
+    md = Σ b·p·mbw + Σ (max(−pnl, 0) + notional·r_m_eff).
     Products are exact in the 200-digit context; the totals are then rounded, collateral
     down and debt up (in favour of the protocol).
 
@@ -104,6 +113,14 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
             dv += v
             id_ += v * bw
             md += v * mbw
+        if account.perps:  # contract 5.2
+            ps = perp_sums(account, market)
+            cv += ps.positive_pnl
+            mc += ps.positive_pnl
+            ic += ps.initial_pnl
+            dv += ps.negative_pnl
+            id_ += ps.negative_pnl + ps.initial_margin
+            md += ps.negative_pnl + ps.maintenance_margin
     # Rounds in favour of the protocol: collateral down, debt up.
     return WeightedSums(
         _down(cv, VALUE_DECIMALS),
@@ -136,10 +153,17 @@ def is_liquidatable(mc: Decimal, md: Decimal) -> bool:
     return md > ZERO and mc < md
 
 
+def perp_totals(ps: PerpSums) -> tuple[Decimal, Decimal]:
+    """(perp_notional, unrealized_pnl) of contract 5.2: notional rounded up (exposure never
+    looks smaller than it is), pnl rounded down (never looks better than it is)."""
+    return _up(ps.notional, VALUE_DECIMALS), _down(ps.pnl, VALUE_DECIMALS)
+
+
 @exact
 def account_health(account: Account, market: Market) -> AccountHealth:
-    """Every figure of contract section 2 for ``account`` at the market's prices."""
+    """Every figure of contract sections 2 and 5.2 for ``account`` at the market's prices."""
     cv, dv, ic, id_, mc, md = weighted_sums(account, market)
+    notional, upnl = perp_totals(perp_sums(account, market)) if account.perps else (ZERO, ZERO)
     return AccountHealth(
         cv,
         dv,
@@ -150,4 +174,6 @@ def account_health(account: Account, market: Market) -> AccountHealth:
         health_factor(mc, md),
         available_to_borrow(ic, id_),
         is_liquidatable(mc, md),
+        notional,
+        upnl,
     )

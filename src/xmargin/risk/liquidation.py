@@ -31,6 +31,7 @@ from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.params import BonusPolicy, MarketParams
 from xmargin.risk.health import account_health, health_factor, weighted_sums
+from xmargin.risk.insurance import bad_debt_after, has_collateral, write_off_bad_debt
 from xmargin.risk.validation import parse_amount
 from xmargin.risk.weights import effective_weights
 
@@ -64,6 +65,9 @@ class LiquidationQuote:
     health_factor_after: Decimal | None
     bad_debt: dict[str, Decimal]
     bonus: Decimal
+    #: units of written-off debt the insurance fund covered, per asset (contract 5.5);
+    #: ``bad_debt`` is the uncovered rest
+    insurance_fund_used: dict[str, Decimal]
     #: the account's balances after the liquidation and any write-off
     account_after: Account = field(repr=False, compare=False)
 
@@ -145,23 +149,6 @@ def protocol_fee(seized: Decimal, beta: Decimal, fee: Decimal, coll_decimals: in
     return min(seized, quantize_up(CTX.multiply(bonus_part, fee), coll_decimals))
 
 
-def has_collateral(account: Account, market: Market) -> bool:
-    """Whether ``account`` supplies any asset with an effective lt > 0 (contract 3.7)."""
-    category = market.category_of(account)
-    for a, s in account.supply.items():
-        w = effective_weights(market.assets[a], category, s, ZERO)
-        if w.liquidation_threshold > ZERO:
-            return True
-    return False
-
-
-def bad_debt_after(account: Account, market: Market) -> dict[str, Decimal]:
-    """Borrows to write off: all of them when no collateral is left (contract 3.7)."""
-    if account.borrow and not has_collateral(account, market):
-        return dict(account.borrow)
-    return {}
-
-
 @exact
 def quote_liquidation(
     market: Market,
@@ -228,13 +215,11 @@ def quote_liquidation(
         if left_coll < mlv:
             raise WouldLeaveDust(account_id, collateral_asset, left_coll, mlv)
 
-    # Apply to a copy, then 7. bad debt.
+    # Apply to a copy, then 7. bad debt, the insurance fund first (5.5).
     after = account.copy()
     after.set_borrow(debt_asset, d - repaid)
     after.set_supply(collateral_asset, c - seized)
-    bad = bad_debt_after(after, market)
-    for a in bad:
-        after.set_borrow(a, ZERO)
+    used, bad = write_off_bad_debt(after, market)
     sums = weighted_sums(after, market)
     hf_after = health_factor(sums.maintenance_collateral, sums.maintenance_debt)
     return LiquidationQuote(
@@ -249,5 +234,6 @@ def quote_liquidation(
         health_factor_after=hf_after,
         bad_debt=bad,
         bonus=beta,
+        insurance_fund_used=used,
         account_after=after,
     )

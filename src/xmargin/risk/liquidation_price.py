@@ -1,8 +1,11 @@
-"""The price of one asset at which an account's health factor is exactly 1 (contract 4).
+"""The price of one asset at which an account's health factor is exactly 1 (contract 4,
+5.6), solved exactly: no search.
 
 Weights depend on units, not prices, so mc and md are linear in the price p of the asset:
-mc(p) = mc₀ + s·lt·p and md(p) = md₀ + b·mbw·p, and health 1 is reached at
-p* = (md₀ − mc₀) / (s·lt − b·mbw).
+mc(p) = mc₀ + s·lt·p and md(p) = md₀ + b·mbw·p. Perps on that asset move with it (their
+oracle price is p), and their share of mc − md is pnl − |q|·p·r_m, also linear, because
+max(pnl, 0) − max(−pnl, 0) = pnl. So mc − md = net₀ + slope·p and health 1 is reached at
+p* = −net₀ / slope, with slope = s·lt − b·mbw + Σ (q − |q|·r_m) over perps on the asset.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import NamedTuple
 
 from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up, exact
 from xmargin.model.market import Market
+from xmargin.risk.perps import perp_maintenance_line
 from xmargin.risk.weights import effective_weights
 
 __all__ = ["LiquidationPrice", "liquidation_price"]
@@ -33,11 +37,19 @@ def liquidation_price(market: Market, account_id: str, asset: str) -> Liquidatio
 
     Notes
     -----
-    p* = (md₀ − mc₀)/(s·lt − b·mbw), where mc₀, md₀ are the maintenance sums over the
-    other assets. ``None`` when no p* > 0 exists (no exposure, or the account can never
-    reach health 1 through this price). Rounded toward danger: up when a fall in price
-    liquidates (net collateral), down when a rise does (net debt), so the figure warns
-    no later than the exact one. change = p*/current − 1, rounded the same way.
+    p* = (md₀ − mc₀ − Σ perps' net₀)/(s·lt − b·mbw + Σ (q − |q|·r_m)), where mc₀, md₀
+    are the maintenance sums over the other assets and the perps' terms those of
+    :func:`~xmargin.risk.perps.perp_maintenance_line` (contract 5.6: each perp's P moves
+    with its underlying). ``None`` when no p* > 0 exists (no exposure, no debt and no
+    perp, or the account can never reach health 1 through this price). Rounded toward
+    danger: up when a fall in price liquidates (net collateral), down when a rise does
+    (net debt), so the figure warns no later than the exact one. change = p*/current − 1,
+    rounded the same way.
+
+    Examples
+    --------
+    Hyperliquid's: 1 BTC long at 100 with 10 of USDC margin and 2.5 % maintenance margin
+    is liquidated at (q·E − C)/(q·(1 − r)) = 90/0.975 = 92.3077 (the short: 107.3171).
     """
     account = market.account(account_id)
     ap = market.asset(asset)
@@ -56,10 +68,12 @@ def liquidation_price(market: Market, account_id: str, asset: str) -> Liquidatio
         p = market.assets[a].price
         mc0 += CTX.multiply(CTX.multiply(s, p), w.liquidation_threshold)
         md0 += CTX.multiply(CTX.multiply(b, p), w.maintenance_borrow_weight)
+    line = perp_maintenance_line(account, market, asset)
+    slope += line.slope
     current = ap.price
-    if not slope or (not account.borrow):
+    if not slope or not (account.borrow or account.perps):
         return LiquidationPrice(account_id, asset, current, None, None)
-    gap = md0 - mc0
+    gap = md0 - mc0 - line.net0
     if slope > ZERO:
         price = div_up(gap, slope, PRICE_DECIMALS)
         change = div_up(price, current, HF_DECIMALS) - ONE
