@@ -30,12 +30,19 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from xmargin.cli import book_commands, core_commands, service_commands, simulate_commands
+    from xmargin.cli import (
+        analysis_commands,
+        book_commands,
+        core_commands,
+        service_commands,
+        simulate_commands,
+    )
 
     core_commands.register(app)
     book_commands.register(app)
     service_commands.register(app)
     simulate_commands.register(app)
+    analysis_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
