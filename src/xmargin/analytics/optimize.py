@@ -270,7 +270,7 @@ def _chaos(
             if ratio > best_ratio:
                 best, best_ratio = a, ratio
         if best is None:
-            return min(tried, key=lambda e: e.var99), curves, tried
+            return min(tried, key=_least_risk), curves, tried
         pick[best] -= 1
 
 
@@ -298,7 +298,7 @@ def _joint(
         cur = best_ev
         tried.append(cur)
     if not cur.feasible(cfg):
-        return min(tried, key=lambda e: e.var99), tried
+        return min(tried, key=_least_risk), tried
     for a in list(pick):  # a step back up where a trimmed asset left room
         while pick[a] + 1 < len(opts[a]) and ev.count - start < budget:
             cand = ev.evaluate({b: opts[b][pick[b] + (b == a)] for b in pick})
@@ -307,6 +307,11 @@ def _joint(
             pick[a] += 1
             cur = cand
     return cur, tried
+
+
+def _least_risk(e: Evaluation) -> tuple[float, float]:
+    """Order of the best infeasible proposal: least VaR99, then most capacity."""
+    return (e.var99, -e.capacity)
 
 
 def _changes(inputs: MarketInputs, moves: Mapping[str, Move]) -> list[Change]:
@@ -346,8 +351,8 @@ def optimize(
     else:
         best, _ = _joint(ev, opts, base, cfg, budget)
         curves = {a: [] for a in opts}
-    if not best.feasible(cfg) and base.var99 < best.var99:
-        best = base
+    if not best.feasible(cfg):
+        best = min((best, base), key=_least_risk)
     moves = {a: m for a, m in best.moves.items() if m.delta != 0}
     final = ev.evaluate(moves)
     changes = _changes(inputs, moves)
