@@ -29,9 +29,7 @@ def test_first_passage_needs_more_haircut_than_the_terminal_price() -> None:
         assert hc.first_passage_haircut(sigma, days, 0.99) > hc.terminal_haircut(sigma, days, 0.99)
 
 
-@given(
-    st.floats(0.01, 3.0), st.floats(0.05, 60.0), st.floats(0.6, 0.999), st.floats(0.0, 0.2)
-)
+@given(st.floats(0.01, 3.0), st.floats(0.05, 60.0), st.floats(0.6, 0.999), st.floats(0.0, 0.2))
 def test_HC_1_the_recommended_threshold_covers_the_bonus_after_the_haircut(
     sigma: float, days: float, q: float, bonus: float
 ) -> None:

@@ -301,7 +301,8 @@ def optimize_html(result: OptimizeResult, quote: str) -> str:
             cap = np.array([e.capacity for e in curve]) / max(1.0, result.before.capacity) - 1
             var = [e.var99 for e in curve]
             ax.plot(cap * 100, var, "o-", ms=3)
-            ax.axhline(result.config.var99_max, color="#d9534f", lw=1, ls="--")
+            if result.config.var99_max <= 3 * max([*var, 1e-9]):
+                ax.axhline(result.config.var99_max, color="#d9534f", lw=1, ls="--")
             ax.set_title(asset, fontsize=9)
             ax.tick_params(labelsize=7)
             ax.set_xlabel("capacity change (%)", fontsize=7)
@@ -309,7 +310,11 @@ def optimize_html(result: OptimizeResult, quote: str) -> str:
         for ax in list(axes.flat)[len(curves) :]:
             ax.axis("off")
         figures.append(
-            Figure(svg(fig), "VaR99 against capacity, one asset moved at a time; dashed: K.", True)
+            Figure(
+                svg(fig),
+                "VaR99 against capacity, one asset moved at a time; dashed: K (drawn when in range).",
+                True,
+            )
         )
     sections = [
         Section(
