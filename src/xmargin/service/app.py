@@ -27,7 +27,7 @@ from xmargin.service.errors import install_error_handlers
 from xmargin.service.events import Broadcaster
 from xmargin.service.metrics import Metrics
 from xmargin.service.risk_view import RiskView
-from xmargin.service.routes import accounts, assets, liquidations, risk, system
+from xmargin.service.routes import accounts, analysis, assets, liquidations, risk, system
 from xmargin.service.settings import Settings
 from xmargin.service.writer import Writer
 from xmargin.store.engine import acquire_instance_lock, describe_url, make_engine
@@ -186,7 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (assets, accounts, liquidations, risk, system):
+    for module in (assets, accounts, liquidations, risk, system, analysis):
         app.include_router(module.router)
     app.add_middleware(_MetricsMiddleware, ref=ref)
     return app

@@ -17,6 +17,7 @@ read_liquidations  admin, liquidator
 liquidate          liquidator
 read_risk          admin, liquidator
 read_journal       admin
+run_analysis       admin (calibrate, optimize, network: read-only)
 =================  =====================================================================
 """
 
@@ -42,6 +43,7 @@ Permission = Literal[
     "liquidate",
     "read_risk",
     "read_journal",
+    "run_analysis",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -54,6 +56,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "liquidate": frozenset({"liquidator"}),
     "read_risk": frozenset({"admin", "liquidator"}),
     "read_journal": frozenset({"admin"}),
+    "run_analysis": frozenset({"admin"}),
 }
 
 _OWN_ACCOUNT_ONLY: frozenset[Permission] = frozenset({"read_account", "move_balances"})
