@@ -118,10 +118,15 @@ def test_an_issuers_shortfall_depegs_its_token_in_the_book(
         "entities": {
             # The issuer backs 100,000 USDC with 60,000 of assets and a 30,000 claim on
             # a fund that holds 20 WETH: at 1000, the fund pays 20,000; recovery 0.8.
-            "issuer": {"kind": "issuer", "external_assets": 60000, "external_liabilities": 100000, "issues": "USDC"},
-            "fund": {"external_assets": 0, "holdings": {"WETH": 20}, "liabilities": {"issuer": 30000}},
+            "issuer": {
+                "kind": "issuer",
+                "external_assets": 60000,
+                "external_liabilities": 100000,
+                "issues": "USDC",
+            },
+            "fund": {"holdings": {"WETH": 20}, "liabilities": {"issuer": 30000}},
         }
-    }  # fmt: skip
+    }
     ents = parse_entities(doc, "entities.toml", inputs.book.assets)
     cl = clear(ents, inputs.book.assets, inputs.book.price)
     d = cl.to_doc()

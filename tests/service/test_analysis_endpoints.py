@@ -58,9 +58,7 @@ def test_every_other_role_is_refused(server: Server) -> None:
             for name, body in CALLS:
                 r = c.post(f"/v1/analysis/{name}", json=body, headers=server.headers(role))
                 assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
-        r = c.post(
-            "/v1/analysis/network", json=NETWORK, headers=server.headers("account", "alice")
-        )
+        r = c.post("/v1/analysis/network", json=NETWORK, headers=server.headers("account", "alice"))
         assert r.status_code == 403
         assert c.post("/v1/analysis/network", json=NETWORK).status_code == 401
 

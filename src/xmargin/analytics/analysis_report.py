@@ -312,7 +312,7 @@ def optimize_html(result: OptimizeResult, quote: str) -> str:
         figures.append(
             Figure(
                 svg(fig),
-                "VaR99 against capacity, one asset moved at a time; dashed: K (drawn when in range).",
+                "VaR99 against capacity, one asset moved at a time; dashed: K (when in range).",
                 True,
             )
         )

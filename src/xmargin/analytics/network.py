@@ -58,8 +58,8 @@ def _group_top(col: IntArray, values: FloatArray, n_assets: int, k: int) -> Floa
     starts = np.searchsorted(c, np.arange(n_assets))
     rank = np.arange(len(c)) - starts[c]
     keep = rank < k
-    out: FloatArray = np.bincount(c[keep], weights=values[order][keep], minlength=n_assets)
-    return out
+    out = np.bincount(c[keep], weights=values[order][keep], minlength=n_assets)
+    return np.asarray(out, dtype=np.float64)
 
 
 def concentration(book: sim.SimBook, prices: FloatArray) -> list[dict[str, Any]]:
@@ -173,17 +173,21 @@ def contagion(
         seller_parts.append(sell.astype(np.int64))
         reach_parts.append(k)
         mid_parts.append(m2)
-    cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731
     c = Contagion(
         book,
         victims,
         vprice,
-        cat(seller_parts, np.int64),
-        cat(reach_parts, np.int64),
-        cat(mid_parts, np.float64),
+        _cat_int(seller_parts),
+        _cat_int(reach_parts),
+        np.concatenate(mid_parts) if mid_parts else np.zeros(0),
     )
     _largest_cascade(c, max_sources)
     return c
+
+
+def _cat_int(parts: list[IntArray]) -> IntArray:
+    out: IntArray = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return out
 
 
 def _largest_cascade(c: Contagion, max_sources: int) -> None:

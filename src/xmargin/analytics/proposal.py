@@ -216,7 +216,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
+        return bool(a == b)
     try:
         return Decimal(str(a)) == Decimal(str(b))
     except ArithmeticError:

@@ -170,17 +170,17 @@ def calibrate_command(
         "SmartLTV",
     ):
         t.add_column(h, justify="left" if h == "asset" else "right")
-    for a in result.assets:
+    for ac in result.assets:
         t.add_row(
-            a.asset, _pct(a.volatility), _f(a.horizon_days, 2), _pct(a.haircut),
-            _pct(a.haircut_terminal), _f(a.lt_current), str(a.lt_recommended),
-            _f(a.cf_current), str(a.cf_recommended), _f(a.smartltv.get("ltv")),
+            ac.asset, _pct(ac.volatility), _f(ac.horizon_days, 2), _pct(ac.haircut),
+            _pct(ac.haircut_terminal), _f(ac.lt_current), str(ac.lt_recommended),
+            _f(ac.cf_current), str(ac.cf_recommended), _f(ac.smartltv.get("ltv")),
         )  # fmt: skip
     console = _console()
     console.print(t)
-    for a in result.assets:
-        for flag in a.flags:
-            console.print(f"note: {a.asset}: {flag}")
+    for ac in result.assets:
+        for flag in ac.flags:
+            console.print(f"note: {ac.asset}: {flag}")
 
 
 # -- optimize -----------------------------------------------------------------------------
@@ -284,7 +284,12 @@ def optimize_command(
     m = opts.return_model(inputs.book)
     liq = opts.liquidity(inputs)
     show = sys.stderr.isatty() if progress is None else progress
-    tick = (lambda: sys.stderr.write(".") and None) if show else None
+
+    def dot() -> None:
+        sys.stderr.write(".")
+        sys.stderr.flush()
+
+    tick = dot if show else None
 
     def run(runner: Any) -> Any:
         ev = Evaluator(inputs, m, mc_cfg, liq, runner, tick)

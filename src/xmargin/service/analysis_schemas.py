@@ -74,9 +74,9 @@ class NetworkRequest(BaseModel):
 
     model_config = _IN
     shocks: dict[Asset, StrictStr | float] = Field(default_factory=dict, max_length=200)
-    entities: dict[Annotated[StrictStr, Field(min_length=1, max_length=200)], dict[str, object]] | None = (
-        Field(default=None, max_length=1000)
-    )
+    entities: (
+        dict[Annotated[StrictStr, Field(min_length=1, max_length=200)], dict[str, object]] | None
+    ) = Field(default=None, max_length=1000)
     max_edges: Annotated[StrictInt, Field(ge=0, le=100_000)] = 1000
 
 

@@ -82,7 +82,9 @@ async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -
     _check_assets(assets, inputs, "assets")
     missing = [a for a in assets if a not in body.volatility]
     if missing:
-        raise InvalidRequest([Problem("body.volatility", f"no volatility for {', '.join(missing)}")])
+        raise InvalidRequest(
+            [Problem("body.volatility", f"no volatility for {', '.join(missing)}")]
+        )
 
     def run() -> dict[str, Any]:
         from xmargin.analytics.calibration import CalibrationConfig, calibrate
@@ -183,9 +185,7 @@ async def network(request: Request, key: CurrentRole, services: ServicesDep) -> 
     def run() -> dict[str, Any]:
         from xmargin.analytics.network import network as analyse
 
-        res = analyse(
-            inputs.book, inputs.liquidity, shocks, body.max_edges, entities=entities
-        )
+        res = analyse(inputs.book, inputs.liquidity, shocks, body.max_edges, entities=entities)
         return res.to_doc()
 
     return _respond(NetworkResponse, await run_in_threadpool(run))
