@@ -203,6 +203,9 @@ def _largest_cascade(c: Contagion, max_sources: int) -> None:
     acc_ptr = np.zeros(n_acc + 1, np.int64)
     np.cumsum(np.bincount(acc, minlength=n_acc), out=acc_ptr[1:])
     covered = np.zeros(n_acc, np.bool_)
+    # stamp[j] == k: account j is in the cascade of the k-th source examined (no
+    # per-source array of n_accounts is allocated).
+    stamp = np.full(n_acc, -1, np.int64)
     best: IntArray = np.zeros(0, np.int64)
     best_src = -1
     examined = 0
@@ -212,33 +215,33 @@ def _largest_cascade(c: Contagion, max_sources: int) -> None:
             continue
         if examined >= max_sources:
             break
-        examined += 1
-        seen = np.zeros(n_acc, np.bool_)
-        seen[src] = True
+        stamp[src] = examined
         ptr = np.zeros(book.n_assets, np.int64)
         wave = np.array([src], np.int64)
+        members = [wave]
         while len(wave):
             lens = acc_ptr[wave + 1] - acc_ptr[wave]
             idx = np.repeat(acc_ptr[wave], lens) + (
                 np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
             )
             ents = by_acc[idx]
-            new: list[IntArray] = []
-            for a in np.unique(book.col[c.seller_entry[ents]]):
-                on = book.col[c.seller_entry[ents]] == a
-                k = int(c.reach[ents[on]].max())
-                if k > ptr[a]:
-                    new.append(c.victims[a][ptr[a] : k])
-                    ptr[a] = k
-            if not new:
+            cols = book.col[c.seller_entry[ents]]
+            top = np.zeros(book.n_assets, np.int64)
+            np.maximum.at(top, cols, c.reach[ents])
+            grow = np.flatnonzero(top > ptr)
+            if not len(grow):
                 break
-            cand = np.unique(np.concatenate(new))
-            wave = cand[~seen[cand]]
-            seen[wave] = True
-        members = np.flatnonzero(seen)
-        covered[members] = True
-        if len(members) > len(best):
-            best, best_src = members, int(src)
+            cand = np.concatenate([c.victims[a][ptr[a] : top[a]] for a in grow])
+            ptr[grow] = top[grow]
+            cand = np.unique(cand)
+            wave = cand[stamp[cand] != examined]
+            stamp[wave] = examined
+            members.append(wave)
+        examined += 1
+        group = np.concatenate(members)
+        covered[group] = True
+        if len(group) > len(best):
+            best, best_src = np.sort(group), int(src)
     c.largest = best if len(best) else np.zeros(0, np.int64)
     c.largest_source = best_src
     c.sources_examined = examined

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -49,6 +50,11 @@ def _console() -> Console:
     return console
 
 
+def _table(title: str) -> Table:
+    """A compact table: fits 80 columns without wrapping a number."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+
+
 def _f(x: Any, places: int = 4) -> str:
     if x is None:
         return "-"
@@ -56,8 +62,8 @@ def _f(x: Any, places: int = 4) -> str:
     return "-" if not math.isfinite(v) else f"{v:,.{places}f}"
 
 
-def _pct(x: Any) -> str:
-    return "-" if x is None else f"{float(x) * 100:.2f}%"
+def _pct(x: Any, places: int = 2) -> str:
+    return "-" if x is None else f"{float(x) * 100:.{places}f}%"
 
 
 # -- calibrate ----------------------------------------------------------------------------
@@ -156,25 +162,14 @@ def calibrate_command(
     if as_json:
         render.print_json(result.to_doc())
         return
-    t = Table(title=f"Calibration at {confidence:.2%} ({result.source})", title_justify="left")
-    for h in (
-        "asset",
-        "σ",
-        "T days",
-        "haircut",
-        "terminal",
-        "lt now",
-        "lt rec.",
-        "cf now",
-        "cf rec.",
-        "SmartLTV",
-    ):
-        t.add_column(h, justify="left" if h == "asset" else "right")
+    t = _table(f"Calibration at {confidence:.2%} ({result.source})")
+    for h in ("asset", "σ", "T (d)", "haircut", "terminal", "lt", "lt rec.", "cf", "cf rec."):
+        t.add_column(h, justify="left" if h == "asset" else "right", no_wrap=True)
     for ac in result.assets:
         t.add_row(
-            ac.asset, _pct(ac.volatility), _f(ac.horizon_days, 2), _pct(ac.haircut),
+            ac.asset, _pct(ac.volatility, 1), _f(ac.horizon_days, 2), _pct(ac.haircut),
             _pct(ac.haircut_terminal), _f(ac.lt_current), str(ac.lt_recommended),
-            _f(ac.cf_current), str(ac.cf_recommended), _f(ac.smartltv.get("ltv")),
+            _f(ac.cf_current), str(ac.cf_recommended),
         )  # fmt: skip
     console = _console()
     console.print(t)
@@ -328,18 +323,15 @@ def optimize_command(
 
 def _print_optimize(doc: dict[str, Any], quote: str) -> None:
     console = _console()
-    t = Table(
-        title=f"Proposal ({'feasible' if doc['feasible'] else 'NOT feasible'}; values in {quote})",
-        title_justify="left",
-    )
+    t = _table(f"Proposal ({'feasible' if doc['feasible'] else 'NOT feasible'}; values in {quote})")
     for h in ("figure", "before", "after"):
-        t.add_column(h, justify="left" if h == "figure" else "right")
+        t.add_column(h, justify="left" if h == "figure" else "right", no_wrap=True)
     b, a = doc["before"], doc["after"]
     for k in ("var99", "var99_std_error", "liquidations_at_risk", "capacity", "borrowed"):
         t.add_row(k.replace("_", " "), _f(b[k], 2), _f(a[k], 2))
     t.add_row("usage", _pct(b["usage"]), _pct(a["usage"]))
     console.print(t)
-    c = Table(title="Changes", title_justify="left")
+    c = _table("Changes")
     for h in ("asset", "parameter", "from", "to"):
         c.add_column(h)
     for ch in doc["changes"]:
@@ -384,7 +376,7 @@ def network_command(
         render.print_json(doc)
         return
     console = _console()
-    t = Table(title="Concentration", title_justify="left")
+    t = _table("Concentration")
     for h in ("asset", "supply HHI", "top-10 supply", "debt HHI", "top-10 debt", "seized"):
         t.add_column(h, justify="left" if h == "asset" else "right")
     for r in doc["assets"]:
@@ -400,7 +392,7 @@ def network_command(
     )
     if "entities" in doc:
         e = doc["entities"]
-        et = Table(title="Entities (Eisenberg-Noe clearing)", title_justify="left")
+        et = _table("Entities (Eisenberg-Noe clearing)")
         for h in ("entity", "owes", "pays", "shortfall"):
             et.add_column(h, justify="left" if h == "entity" else "right")
         for n, p in e["payments"].items():
