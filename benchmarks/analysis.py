@@ -45,14 +45,10 @@ MAJOR = {"WETH", "wstETH", "rETH", "WBTC"}
 
 
 def _depth_everywhere(market: Path, v1: float) -> None:
-    text = market.read_text()
+    depth = f"[[0.01, {v1:.0f}], [0.1, {10 * v1:.0f}]]"
+    line = f'liquidity = {{ model = "depth", depth = {depth} }}\n'
     text = re.sub(
-        r"(\[assets\.([A-Za-z0-9_.-]+)\]\n)",
-        lambda m: (
-            m.group(1)
-            + f'liquidity = {{ model = "depth", depth = [[0.01, {v1:.0f}], [0.1, {10 * v1:.0f}]] }}\n'
-        ),
-        text,
+        r"(\[assets\.([A-Za-z0-9_.-]+)\]\n)", lambda m: m.group(1) + line, market.read_text()
     )
     market.write_text(text)
 

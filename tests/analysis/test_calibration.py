@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.analysis.conftest import DEMO_VOLS
-from xmargin.analytics.analysis_inputs import load_inputs
+from xmargin.analytics.analysis_inputs import MarketInputs, load_inputs
 from xmargin.analytics.calibration import CalibrationConfig, calibrate, liquidity_within
 from xmargin.analytics.volatility import (
     despike,
@@ -78,10 +78,7 @@ def test_liquidity_within_the_bonus_of_a_constant_product_pool() -> None:
     assert 1 - float(inputs.liquidity.proceeds(0, 2000.0, 0.0, q)) / got == pytest.approx(0.05)
 
 
-_tmp: list[Path] = []
-
-
-def load_inputs_text(text: str) -> object:
+def load_inputs_text(text: str) -> MarketInputs:
     import tempfile
 
     d = Path(tempfile.mkdtemp())
