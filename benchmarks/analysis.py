@@ -15,7 +15,7 @@ measured in this run; asserts nothing about time.
    combined proposal). In one process, then through ``dask_runner`` on a LocalCluster
    of 1 and of 2 worker processes.
 3. Search methods on the same budget: ``chaos`` and ``joint`` on a book where the VaR
-   budget binds (a 6-step cascade with depth liquidity, K = the current VaR99).
+   budget binds (a 4-step, 4-day cascade with depth liquidity, K = the current VaR99).
 4. Network: ``generate_book(1,000,000, 20)`` with a depth curve on every asset, a 15%
    WETH shock: load, then concentration, seizures (the book liquidated at the shocked
    prices), contagion edges and the largest cascade.
@@ -126,14 +126,14 @@ def bench_methods(tmp: Path, accounts: int, paths: int) -> None:
     _depth_everywhere(market, 2e5)
     inputs = load_inputs(market)
     opts = MonteCarloOptions(
-        model="gbm", vols=_vols(inputs.book), paths=paths, corr=0.5, steps=7, horizon="7d"
+        model="gbm", vols=_vols(inputs.book), paths=paths, corr=0.5, steps=4, horizon="4d"
     )
     model = opts.return_model(inputs.book)
     cfg = opts.config()
     liq = opts.liquidity(inputs)
     base = Evaluator(inputs, model, cfg, liq).evaluate({})
     print(
-        f"search methods, same budget: {accounts:,} accounts x 6 assets, 7-step (7 d) cascade "
+        f"search methods, same budget: {accounts:,} accounts x 6 assets, 4-step (4 d) cascade "
         f"with depth curves, {paths} paths, K = today's VaR99 {base.var99:,.0f}"
     )
     for method in ("chaos", "joint"):
@@ -177,8 +177,8 @@ def main() -> None:
     ap.add_argument("--opt-accounts", type=int, default=100_000)
     ap.add_argument("--paths", type=int, default=2000)
     ap.add_argument("--candidates", type=int, default=10)
-    ap.add_argument("--method-accounts", type=int, default=20_000)
-    ap.add_argument("--method-paths", type=int, default=500)
+    ap.add_argument("--method-accounts", type=int, default=5_000)
+    ap.add_argument("--method-paths", type=int, default=200)
     ap.add_argument("--net-accounts", type=int, default=1_000_000)
     ap.add_argument("--only", choices=["calibration", "optimise", "methods", "network"])
     args = ap.parse_args()
