@@ -31,6 +31,7 @@ def _register() -> None:
         return
     _registered = True
     from xmargin.cli import (
+        analysis_commands,
         book_commands,
         core_commands,
         perp_commands,
@@ -43,6 +44,7 @@ def _register() -> None:
     book_commands.register(app)
     service_commands.register(app)
     simulate_commands.register(app)
+    analysis_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

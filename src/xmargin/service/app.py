@@ -30,6 +30,7 @@ from xmargin.service.metrics import Metrics
 from xmargin.service.risk_view import RiskView
 from xmargin.service.routes import (
     accounts,
+    analysis,
     assets,
     liquidations,
     risk,
@@ -195,7 +196,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (assets, accounts, liquidations, risk, system):
+    for module in (assets, accounts, liquidations, risk, system, analysis):
         app.include_router(module.router)
     for view in (views_dashboard, views_accounts, pages):  # the dashboard (issue 12)
         app.include_router(view.router)

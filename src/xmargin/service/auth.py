@@ -19,6 +19,7 @@ read_risk          admin, liquidator
 read_journal       admin
 read_book          admin, oracle, liquidator (the dashboard's book-wide views)
 read_events        admin, oracle, liquidator; account (its own account's events, prices)
+run_analysis       admin (calibrate, optimize, network: read-only)
 =================  =====================================================================
 """
 
@@ -46,6 +47,7 @@ Permission = Literal[
     "read_journal",
     "read_book",
     "read_events",
+    "run_analysis",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -60,6 +62,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "read_journal": frozenset({"admin"}),
     "read_book": frozenset({"admin", "oracle", "liquidator"}),
     "read_events": frozenset({"admin", "oracle", "liquidator", "account"}),
+    "run_analysis": frozenset({"admin"}),
 }
 
 _OWN_ACCOUNT_ONLY: frozenset[Permission] = frozenset({"read_account", "move_balances"})

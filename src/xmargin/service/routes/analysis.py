@@ -1,0 +1,191 @@
+"""``POST /v1/analysis/{calibrate,optimize,network}``: contract 7's analyses of the live
+market. Admin only; read-only (they change nothing and journal nothing).
+
+The market is copied into a simulation book at the request (in the event loop, where
+the writer publishes its changes), then the analysis runs in a worker thread. The
+service holds no price files: volatilities are stated in the body (the CLI calibrates
+from price history). Each response is validated against its schema before it is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from xmargin.errors import InputError, InvalidRequest, Problem
+from xmargin.service.analysis_schemas import (
+    CalibrateRequest,
+    CalibrationResponse,
+    NetworkRequest,
+    NetworkResponse,
+    OptimizeRequest,
+    OptimizeResponse,
+)
+from xmargin.service.auth import authorize
+from xmargin.service.deps import CurrentRole, ServicesDep, read_json, validate_body
+from xmargin.service.routes.common import ERRORS, json_response
+
+router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
+
+
+def _inputs(services: Any) -> Any:
+    """The live market as analysis inputs (a snapshot: later writes do not reach it)."""
+    from xmargin import simulate as sim
+    from xmargin.analytics.analysis_inputs import MarketInputs
+    from xmargin.io import market_to_dict, parse_market
+
+    doc = market_to_dict(services.live.market)
+    market = parse_market(doc, "live market")
+    return MarketInputs(
+        Path("live-market.toml"),
+        sim.SimBook.from_market(market),
+        market,
+        sim.Liquidity.from_params(market.assets),
+        doc,
+        "toml",
+        False,
+    )
+
+
+def _check_assets(names: list[str], inputs: Any, field: str) -> None:
+    unknown = [a for a in names if a not in inputs.market.assets]
+    if unknown:
+        known = ", ".join(inputs.market.assets)
+        raise InvalidRequest(
+            [Problem(f"body.{field}", f"unknown asset(s) {', '.join(unknown)}; known: {known}")]
+        )
+
+
+def _respond(model: type[BaseModel], doc: dict[str, Any]) -> JSONResponse:
+    model.model_validate(doc)
+    return json_response(doc)
+
+
+def _as_request(exc: InputError, field: str) -> InvalidRequest:
+    return InvalidRequest([Problem(f"body.{field}", str(exc))])
+
+
+@router.post("/calibrate", responses={200: {"model": CalibrationResponse}, **ERRORS})
+async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
+    """Haircuts and recommended lt/cf of the live market from stated volatilities. Admin."""
+    authorize(key, "run_analysis")
+    body = validate_body(CalibrateRequest, await read_json(request))
+    inputs = _inputs(services)
+    assets = body.assets or [a for a in body.volatility if a in inputs.market.assets]
+    _check_assets(list(body.volatility), inputs, "volatility")
+    _check_assets(assets, inputs, "assets")
+    missing = [a for a in assets if a not in body.volatility]
+    if missing:
+        raise InvalidRequest(
+            [Problem("body.volatility", f"no volatility for {', '.join(missing)}")]
+        )
+
+    def run() -> dict[str, Any]:
+        from xmargin.analytics.calibration import CalibrationConfig, calibrate
+
+        cfg = CalibrationConfig(
+            confidence=body.confidence,
+            horizon_days=body.horizon_days,
+            recovery=body.recovery,
+            min_horizon_days=body.min_horizon_days,
+            horizon_basis=body.horizon_basis,
+            cf_buffer_sigmas=body.cf_buffer_sigmas,
+            cf_buffer_days=body.cf_buffer_days,
+            check_paths=body.check_paths,
+            seed=body.seed,
+        )
+        return calibrate(inputs, assets, cfg, stated=dict(body.volatility)).to_doc()
+
+    try:
+        doc = await run_in_threadpool(run)
+    except InputError as exc:
+        raise _as_request(exc, "assets") from None
+    return _respond(CalibrationResponse, doc)
+
+
+@router.post("/optimize", responses={200: {"model": OptimizeResponse}, **ERRORS})
+async def optimize(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
+    """A parameter proposal for the live market within a VaR99 budget (nothing changes). Admin."""
+    authorize(key, "run_analysis")
+    body = validate_body(OptimizeRequest, await read_json(request))
+    inputs = _inputs(services)
+    _check_assets(list(body.volatility), inputs, "volatility")
+    _check_assets(list(body.static), inputs, "static")
+    _check_assets(list(body.assets or []), inputs, "assets")
+
+    def run() -> dict[str, Any]:
+        from decimal import Decimal
+
+        from xmargin.analytics.analysis_inputs import MonteCarloOptions
+        from xmargin.analytics.optimize import Evaluator, OptimizeConfig
+        from xmargin.analytics.optimize import optimize as search
+
+        opts = MonteCarloOptions(
+            model="gbm",
+            vols={a: repr(v) for a, v in body.volatility.items()},
+            corr=body.correlation,
+            static=tuple(body.static),
+            paths=body.paths,
+            horizon=body.horizon,
+            steps=body.steps,
+            seed=body.seed,
+            settle_first=body.settle_first,
+            use_liquidity=body.use_liquidity,
+        )
+        cfg = OptimizeConfig(
+            body.var99_max,
+            body.lar_max,
+            Decimal(repr(body.max_step)),
+            body.candidates,
+            body.method,
+        )
+        ev = Evaluator(
+            inputs, opts.return_model(inputs.book), opts.config(), opts.liquidity(inputs)
+        )
+        return search(inputs, ev, body.assets, cfg).to_doc()
+
+    try:
+        doc = await run_in_threadpool(run)
+    except InputError as exc:
+        raise _as_request(exc, "volatility") from None
+    return _respond(OptimizeResponse, doc)
+
+
+@router.post("/network", responses={200: {"model": NetworkResponse}, **ERRORS})
+async def network(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
+    """Concentration, seized share, contagion and entity clearing of the live market. Admin."""
+    authorize(key, "run_analysis")
+    body = validate_body(NetworkRequest, await read_json(request))
+    inputs = _inputs(services)
+    from xmargin.analytics.analysis_inputs import parse_shocks
+    from xmargin.analytics.clearing import parse_entities
+
+    try:
+        shocks = parse_shocks(
+            [f"{a}={v if isinstance(v, str) else repr(v)}" for a, v in body.shocks.items()],
+            inputs.book.assets,
+        )
+    except InputError as exc:
+        raise _as_request(exc, "shocks") from None
+    if any(not math.isfinite(x) for x in shocks.values()):
+        raise InvalidRequest([Problem("body.shocks", "must be finite")])
+    entities = None
+    if body.entities is not None:
+        try:
+            entities = parse_entities({"entities": body.entities}, "body", inputs.book.assets)
+        except InputError as exc:
+            raise _as_request(exc, "entities") from None
+
+    def run() -> dict[str, Any]:
+        from xmargin.analytics.network import network as analyse
+
+        res = analyse(inputs.book, inputs.liquidity, shocks, body.max_edges, entities=entities)
+        return res.to_doc()
+
+    return _respond(NetworkResponse, await run_in_threadpool(run))
