@@ -33,6 +33,7 @@ def _register() -> None:
     from xmargin.cli import (
         book_commands,
         core_commands,
+        liquidation_design_commands,
         perp_commands,
         service_commands,
         simulate_commands,
@@ -40,6 +41,7 @@ def _register() -> None:
 
     core_commands.register(app)
     perp_commands.register(app)
+    liquidation_design_commands.register(app)
     book_commands.register(app)
     service_commands.register(app)
     simulate_commands.register(app)
