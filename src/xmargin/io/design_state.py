@@ -47,7 +47,7 @@ def check_design(
     if params is None:
         return
     sf = params.storefront
-    if params.liquidation is LiquidationDesign.STOREFRONT and sf is None:
+    if params.liquidation == LiquidationDesign.STOREFRONT and sf is None:
         problems.append(
             Problem("market.storefront", "required by liquidation = 'storefront' (its base asset)")
         )
@@ -221,7 +221,7 @@ def dump_design(market: Market, doc: dict[str, Any]) -> None:
     table = doc["market"]
     if market.params.time is not None:
         table["time"] = format_time(market.params.time)
-    if market.params.liquidation is LiquidationDesign.CLOSE_FACTOR:
+    if market.params.liquidation == LiquidationDesign.CLOSE_FACTOR:
         table.pop("liquidation", None)
     else:
         table["liquidation"] = str(market.params.liquidation.value)

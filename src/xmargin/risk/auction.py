@@ -137,7 +137,7 @@ def protocol_payment(
 
 
 def _auction_params(market: Market, command: str) -> AuctionParams:
-    if market.params.liquidation is not LiquidationDesign.AUCTION:
+    if market.params.liquidation != LiquidationDesign.AUCTION:
         raise LiquidationDesignMismatch(command, "'auction'", market.params.liquidation)
     return market.params.auction or AuctionParams()
 

@@ -175,10 +175,10 @@ def quote_liquidation(
         The market liquidates by auction or storefront (contract 8), not by this rule.
     """
     params = market.params
-    if params.liquidation is not LiquidationDesign.CLOSE_FACTOR:  # contract 8
+    if params.liquidation != LiquidationDesign.CLOSE_FACTOR:  # contract 8
         from xmargin.risk.target_health import quote_target_liquidation
 
-        if params.liquidation is LiquidationDesign.TARGET:
+        if params.liquidation == LiquidationDesign.TARGET:
             return quote_target_liquidation(
                 market, account_id, debt_asset, collateral_asset, amount
             )

@@ -3,11 +3,12 @@
 ``market.time`` is the market's valuation time (contract 6); an action given ``at`` runs at
 that instant, which may not be before ``market.time`` (the clock never runs backwards), and
 the ledger then moves ``market.time`` to it. ``at`` is an ISO 8601 instant or an offset
-from the market's time: ``+300`` (seconds), ``+5m``, ``+2h``, ``+1d``.
+from the market's time: ``+300`` (seconds), ``+90s``, ``+5m``, ``+2h30m``, ``+1d``.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +20,22 @@ from xmargin.model.market import Market
 __all__ = ["action_time", "parse_at"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
+
+
+def _offset_seconds(text: str) -> Decimal | None:
+    """``300``, ``90s``, ``5m``, ``2h30m``, ``1d`` as seconds; ``None`` if malformed."""
+    try:
+        return Decimal(text) if text and text[-1].isdigit() else _parts(text)
+    except InvalidOperation:
+        return None
+
+
+def _parts(text: str) -> Decimal | None:
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum((Decimal(n) * _UNITS[u] for n, u in parts), Decimal(0))
 
 
 def parse_at(value: datetime | str, base: datetime | None, field: str = "--at") -> datetime:
@@ -38,11 +55,9 @@ def parse_at(value: datetime | str, base: datetime | None, field: str = "--at") 
             raise InvalidTime(field, str(exc)) from None
     if base is None:
         raise InvalidTime(field, f"{text} is relative, but the market has no time (market.time)")
-    number, unit = (text[1:-1], text[-1]) if text[-1] in _UNITS else (text[1:], "s")
-    try:
-        seconds = Decimal(number) * _UNITS[unit]
-    except InvalidOperation:
-        raise InvalidTime(field, f"must be +SECONDS, +Nm, +Nh or +Nd, was {text!r}") from None
+    seconds = _offset_seconds(text[1:])
+    if seconds is None:
+        raise InvalidTime(field, f"must be +SECONDS or like +90s, +5m, +2h30m, +1d, was {text!r}")
     if not seconds.is_finite() or seconds < ZERO or seconds > Decimal(10**10):
         raise InvalidTime(field, f"must be a finite offset of at most 1e10 seconds, was {text!r}")
     if quantize_down(seconds, 6) != seconds:

@@ -77,7 +77,7 @@ class BuyCollateralQuote:
 
 def _storefront(market: Market, command: str) -> StorefrontParams:
     sf = market.params.storefront
-    if market.params.liquidation is not LiquidationDesign.STOREFRONT or sf is None:
+    if market.params.liquidation != LiquidationDesign.STOREFRONT or sf is None:
         raise LiquidationDesignMismatch(command, "'storefront'", market.params.liquidation)
     return sf
 
@@ -98,7 +98,7 @@ def store_front_price(price: Decimal, spf: Decimal, lf: Decimal) -> Decimal:
     """Comet's discounted price: price·(1 − store_front_price_factor·(1 − lf)), exact.
 
     >>> store_front_price(Decimal(2000), Decimal("0.5"), Decimal("0.93"))
-    Decimal('1930.0000')
+    Decimal('1930.000')
     """
     return CTX.multiply(price, CTX.subtract(ONE, CTX.multiply(spf, CTX.subtract(ONE, lf))))
 

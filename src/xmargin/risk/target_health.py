@@ -85,7 +85,7 @@ def debt_to_target(
     >>> debt_to_target(Decimal(9600), Decimal(10000), Decimal("1.05"),
     ...                Decimal("1.042666666666666666"), Decimal("0.8"), Decimal(1),
     ...                Decimal(1), 6)
-    Decimal('4169.240273')
+    Decimal('4169.240272')
     """
     denominator = CTX.subtract(CTX.multiply(thf, w), CTX.multiply(lb, lt))
     if denominator <= ZERO:
