@@ -40,7 +40,7 @@ from xmargin.model.liquidation_params import (
 )
 from xmargin.risk.health import account_health
 from xmargin.risk.storefront import liquidation_factor
-from xmargin.risk.target_health import debt_to_target, variable_liquidation_bonus
+from xmargin.risk.target_health import debt_to_target
 from xmargin.risk.weights import effective_weights, size_haircut_liability_weight_up
 
 ZERO = Decimal(0)

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from tests.builders import market_doc
 from tests.perp_strategies import SUBJECT, account_value, perp_markets
 from tests.strategies import markets
-from xmargin.io import parse_market
 from xmargin.errors import RuleViolation
+from xmargin.io import parse_market
 from xmargin.ledger.loss_waterfall import (
     execute_deleverage,
     execute_socialize_perp_loss,

@@ -3,8 +3,6 @@ tests/vectors/aave_v4_target.toml (issue 15's numbers) and the dust rules."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from tests.builders import D, load_vector, make_market
@@ -51,10 +49,10 @@ def test_a_bonus_factor_of_one_makes_the_bonus_flat() -> None:
 
 def test_the_debt_to_target_of_the_issue_is_4169_24() -> None:
     # 10,000 x (1.05 - 0.96) / (1.05 - 1.042666666666666666 x 0.8), up to 6 places
-    l = debt_to_target(
+    repay = debt_to_target(
         D(9600), D(10000), D("1.05"), D("1.042666666666666666"), D("0.8"), D(1), D(1), 6
     )
-    assert l == D("4169.240272")
+    assert repay == D("4169.240272")
 
 
 def test_there_is_no_target_when_the_bonus_times_the_threshold_reaches_it() -> None:
