@@ -222,13 +222,23 @@ def _pairs(doc: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield k.replace("_", " "), _cell(k, v)
 
 
+_ROW_NAMES = {"counterparties": "counterparty", "auctions": "auction"}
+
+
 def print_doc(title: str, doc: Mapping[str, Any], quote: str) -> None:
-    """One two-column table of a document's fields, then one table per list of rows
-    (deleverage's counterparties, auction status); values in ``quote``."""
+    """A document for people: its title, a two-column table of its fields, then one table
+    per row of a list (deleverage's counterparties, the running auctions); values in
+    ``quote``. Titles are printed on their own line so that a narrow table never wraps
+    them."""
     console = _console()
-    console.print(_pairs_table(f"{title} (values in {quote})", _pairs(doc)))
+    console.print(f"{title} (values in {quote})")
+    console.print(_pairs_table("", _pairs(doc)))
     for key, rows in doc.items():
-        if isinstance(rows, list) and rows:
-            for row in rows:
-                name = f"{key.rstrip('s')} {row.get('account', row.get('id', ''))}"
-                console.print(_pairs_table(name, _pairs(row)))
+        if not isinstance(rows, list):
+            continue
+        if not rows:
+            console.print(f"no {key.replace('_', ' ')}")
+        for row in rows:
+            name = _ROW_NAMES.get(key, key)
+            console.print(f"{name} {row.get('account', row.get('id', ''))}")
+            console.print(_pairs_table("", _pairs(row)))

@@ -96,12 +96,13 @@ def bankruptcy_price(price: Decimal, value: Decimal, q: Decimal) -> Decimal:
 def adl_score(
     position_pnl: Decimal, q: Decimal, entry: Decimal, price: Decimal, value: Decimal
 ) -> Decimal:
-    """PnL × leverage: (pnl / (|q|·E)) × (|q|·P / V) = pnl·P / (E·V), exact.
+    """PnL × leverage: (pnl / (|q|·E)) × (|q|·P / V) = pnl·P / (E·V), held to 1e-18
+    (down; a ranking, not money: ties are broken by account id).
 
     >>> adl_score(Decimal(100), Decimal(2), Decimal(1000), Decimal(1050), Decimal(500))
-    Decimal('0.21')
+    Decimal('0.210000000000000000')
     """
-    return CTX.divide(CTX.multiply(position_pnl, price), CTX.multiply(entry, value))
+    return div_down(CTX.multiply(position_pnl, price), CTX.multiply(entry, value), PRICE_DECIMALS)
 
 
 def adl_ranking(market: Market, perp_name: str, side: int, skip: str) -> list[tuple[str, Decimal]]:
