@@ -72,13 +72,14 @@ def test_liquidate_under_storefront_absorbs_the_account(xm) -> None:
 
 
 def test_an_auction_from_start_to_end(xm, tmp_path: Path) -> None:
-    one, two, three = (tmp_path / f"{n}.json" for n in ("one", "two", "three"))
     start = [
         "auction", "start", CLIP, "--account", "short", "--debt", "USDC",
         "--collateral", "WETH", "--max", "--out", tmp_path / "m.toml", "--json",
     ]  # fmt: skip
     assert xm(*start).code == 0
     market = tmp_path / "m.toml"
+    iso = xm("auction", "status", market, "--at", "2024-06-01T08:05:00Z", "--json")
+    assert iso.json()["auctions"][0]["age_seconds"] == "300"
     status = xm("auction", "status", market, "--at", "+30m", "--json")
     assert status.code == 0
     row = status.json()["auctions"][0]
@@ -100,7 +101,6 @@ def test_an_auction_from_start_to_end(xm, tmp_path: Path) -> None:
     reset = xm("auction", "reset", tmp_path / "m2.toml", "--id", "1", "--at", "+2h", "--json")
     assert reset.code == 0
     assert reset.json()["auction"]["tic"] == "2024-06-01T10:30:00Z"
-    del one, two, three
 
 
 def test_auction_errors_are_bad_input_or_refusals(xm, tmp_path: Path) -> None:
@@ -145,6 +145,9 @@ def test_absorb_and_buy_collateral(xm, tmp_path: Path) -> None:
     assert too_much.json()["error"]["code"] == "insufficient_reserves"
     safe = xm("absorb", market, "--account", "safe", "--json")
     assert safe.code == 1 and safe.json()["error"]["code"] == "not_liquidatable"
+    every = xm("buy-collateral", market, "--asset", "WBTC", "--max", "--json")
+    assert every.code == 0
+    assert (every.json()["bought"], every.json()["paid"]) == ("0.1", "3895")
 
 
 def test_socialize_over_a_perp_and_over_depositors(xm, tmp_path: Path) -> None:
