@@ -140,7 +140,12 @@ def test_auc_1_and_2_an_auction_conserves_collateral_and_never_takes_more_than_t
     market: Market, data: st.DataObject
 ) -> None:
     curve = data.draw(st.sampled_from(list(AuctionCurve)), label="curve")
-    params = AuctionParams(curve=curve, buf=Decimal(data.draw(st.integers(90, 130))) / 100)
+    params = AuctionParams(
+        curve=curve,
+        buf=Decimal(data.draw(st.integers(90, 130), label="buf %")) / 100,
+        tip=Decimal(data.draw(st.integers(0, 100), label="tip")),
+        chip=Decimal(data.draw(st.integers(0, 10), label="chip per mille")) / 1000,
+    )
     m = _design(
         market,
         liquidation=LiquidationDesign.AUCTION,

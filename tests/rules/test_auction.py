@@ -257,3 +257,19 @@ def test_auctions_and_the_clock_round_trip_through_a_written_market(
         assert again.state_equals(m)
         assert again.params.time == parse_time("2024-06-01T08:30:00Z")
         assert again.auctions[1].lot == D(4)
+
+
+def test_at_offsets_and_their_errors() -> None:
+    from xmargin.risk.market_clock import parse_at
+
+    assert parse_at("+2h30m", T0) == parse_time("2024-06-01T10:30:00Z")
+    assert parse_at("+1.5", T0) == parse_time("2024-06-01T08:00:01.500000Z")
+    assert parse_at("+1d", T0) == parse_time("2024-06-02T08:00:00Z")
+    for bad in ("+", "+5x", "+m5", "+1e-9", "+-5", "+99999999999", "yesterday"):
+        with pytest.raises(InvalidTime):
+            parse_at(bad, T0)
+    with pytest.raises(InvalidTime, match="no time"):
+        parse_at("+5m", None)
+    late = parse_time("9999-12-31T00:00:00Z")
+    with pytest.raises(InvalidTime, match="9999"):
+        parse_at("+2d", late)

@@ -62,7 +62,10 @@ def parse_at(value: datetime | str, base: datetime | None, field: str = "--at") 
         raise InvalidTime(field, f"must be a finite offset of at most 1e10 seconds, was {text!r}")
     if quantize_down(seconds, 6) != seconds:
         raise InvalidTime(field, f"is finer than a microsecond, was {text!r}")
-    return base + timedelta(microseconds=int(seconds.scaleb(6)))
+    try:
+        return base + timedelta(microseconds=int(seconds.scaleb(6)))
+    except OverflowError:
+        raise InvalidTime(field, f"{text} after the market's time is past year 9999") from None
 
 
 def action_time(market: Market, at: datetime | str | None, field: str = "--at") -> datetime:
