@@ -38,6 +38,9 @@ message that names what is wrong and where. Front ends map the class to an exit 
         IdempotencyConflict             idempotency_key_reused
       StoreError                        store_error
         JournalMismatch                 journal_mismatch
+
+The errors of the liquidation designs (contract 8) live in :mod:`xmargin.liquidation_errors`
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -458,3 +461,10 @@ class JournalMismatch(StoreError):
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "message": self.message, "problems": list(self.differences)}
+
+
+# Contract 8: the liquidation designs' errors, defined beside this tree (they subclass it).
+from xmargin import liquidation_errors as _liquidation_errors  # noqa: E402
+from xmargin.liquidation_errors import *  # noqa: E402, F403
+
+__all__ += _liquidation_errors.__all__

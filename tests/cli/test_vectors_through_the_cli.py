@@ -10,8 +10,12 @@ import pytest
 
 from xmargin.errors import RuleViolation
 from xmargin.io import load_market
+from xmargin.mathlib import fmt
+from xmargin.model import Market
+from xmargin.risk.auction import quote_auction_start
 from xmargin.risk.health import account_health
 from xmargin.risk.liquidation import quote_liquidation
+from xmargin.risk.storefront import quote_absorb
 
 VECTORS = sorted((Path(__file__).parents[1] / "vectors").glob("*.toml"))
 
@@ -40,6 +44,9 @@ def test_health_of_every_vector_equals_the_library(xm, path: Path) -> None:
 @pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
 def test_max_liquidations_of_every_vector_equal_the_library(xm, path: Path) -> None:
     market = load_market(path)
+    if market.params.liquidation in ("auction", "storefront"):  # contract 8.5
+        _design_liquidations_equal_the_library(xm, path, market)
+        return
     for account_id, account in market.accounts.items():
         for debt in account.borrow:
             for coll in account.supply:
@@ -58,3 +65,28 @@ def test_max_liquidations_of_every_vector_equal_the_library(xm, path: Path) -> N
                 assert Decimal(doc["protocol_fee"]) == quote.protocol_fee
                 assert _dec(doc["health_factor_after"]) == quote.health_factor_after
                 assert {a: Decimal(u) for a, u in doc["bad_debt"].items()} == quote.bad_debt
+
+
+def _design_liquidations_equal_the_library(xm, path: Path, market: Market) -> None:
+    """``liquidate`` under ``auction`` starts an auction, under ``storefront`` absorbs."""
+    for account_id, account in market.accounts.items():
+        for debt in account.borrow:
+            for coll in account.supply:
+                args = ["--account", account_id, "--debt", debt, "--collateral", coll, "--max"]
+                run = xm("liquidate", path, *args, "--json")
+                try:
+                    if market.params.liquidation == "auction":
+                        start = quote_auction_start(market, account_id, debt, coll, "max")
+                        expected = {"auction": start.auction.to_dict()}
+                    else:
+                        absorb = quote_absorb(market, account_id)
+                        expected = {"excess": fmt(absorb.excess)}
+                except RuleViolation as exc:
+                    assert run.code == 1
+                    assert run.json()["error"]["code"] == exc.code
+                    continue
+                assert run.code == 0, run.err
+                doc = run.json()
+                if "auction" in expected:
+                    doc["auction"].pop("id")
+                assert {k: doc[k] for k in expected} == expected

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
-from hypothesis import event, given
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.perp_strategies import (
@@ -138,6 +138,9 @@ def test_PERP_5_closing_at_entry_with_funding_unchanged_realises_nothing(
     assert perp not in acc.perps
 
 
+# liquidatable_perp_accounts() filters: about 1 run in 15 tripped filter_too_much (seen
+# on the base commit too), so this test tolerates the filtering it is built on.
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(liquidatable_perp_accounts(), st.data())
 def test_PERP_6_a_liquidation_moves_total_value_only_by_the_liquidator_fee(
     pair: tuple[Market, str], data: st.DataObject

@@ -34,6 +34,7 @@ def _register() -> None:
         analysis_commands,
         book_commands,
         core_commands,
+        liquidation_design_commands,
         perp_commands,
         service_commands,
         simulate_commands,
@@ -41,6 +42,7 @@ def _register() -> None:
 
     core_commands.register(app)
     perp_commands.register(app)
+    liquidation_design_commands.register(app)
     book_commands.register(app)
     service_commands.register(app)
     simulate_commands.register(app)

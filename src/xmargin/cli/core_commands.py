@@ -122,6 +122,10 @@ def liquidate(
         spot = {"--debt": debt, "--collateral": collateral, "--amount": amount}
         liquidate_perp(market_file, account, perp, size, max_, out, as_json, spot)
         return
+    from xmargin.cli.liquidation_design_commands import liquidate_by_design
+
+    if liquidate_by_design(market_file, account, debt, collateral, amount, max_, out, as_json):
+        return  # contract 8.5: an auction or storefront market starts an auction / absorbs
     if debt is None or collateral is None:
         raise InputError("liquidate: give --debt ASSET and --collateral ASSET, or --perp NAME")
     if (amount is None) == (not max_):

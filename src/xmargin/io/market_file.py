@@ -18,7 +18,7 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from xmargin.errors import MarketFileError, Problem
-from xmargin.io import perp_tables
+from xmargin.io import design_state, perp_tables
 from xmargin.mathlib import ZERO, exact, fmt, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
@@ -297,7 +297,7 @@ def parse_market(
         problems.append(Problem("state", "must be a table"))
     else:
         for key in state:
-            if key not in ("deficit", "isolation_debt"):
+            if key not in ("deficit", "isolation_debt", *design_state.STATE_KEYS):
                 problems.append(Problem(_loc("state", key), "unknown key"))
         deficit = _amount_map(state.get("deficit", {}), "state.deficit", assets, problems)
         if "isolation_debt" in state:
@@ -307,13 +307,18 @@ def parse_market(
             ).items():
                 isolation_debt[a] = v
 
+    design_state.check_design(params, assets, problems)
+    design = design_state.parse_state(
+        state if isinstance(state, dict) else {}, assets, accounts, problems
+    )
+
     if problems:
         raise MarketFileError(source, problems)
     assert params is not None
     valid_assets = {k: v for k, v in assets.items() if v is not None}
     valid_cats = {k: v for k, v in categories.items() if v is not None}
     valid_perps = {k: v for k, v in perps.items() if v is not None}
-    return Market(
+    market = Market(
         params,
         valid_assets,
         valid_cats,
@@ -323,6 +328,8 @@ def parse_market(
         valid_perps,
         fund,
     )
+    design_state.apply_state(market, design)
+    return market
 
 
 def market_to_dict(market: Market) -> dict[str, Any]:
@@ -377,6 +384,7 @@ def market_to_dict(market: Market) -> dict[str, Any]:
         state["isolation_debt"] = nums(iso)
     if state:
         doc["state"] = state
+    design_state.dump_design(market, doc)
     return doc
 
 

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from xmargin.errors import UnknownAccount, UnknownAsset, UnknownCategory, UnknownPerp
 from xmargin.mathlib import ZERO, exact
 from xmargin.model.account import Account
+from xmargin.model.auction import Auction
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
 
@@ -40,14 +41,24 @@ class Market:
     open_interest
         Per perp, (long, short) base units summed over all accounts (contract 5.3 step 4).
 
-    ``perps``, ``insurance_fund`` and ``open_interest`` are replaced, never changed in
-    place, so a market assembled attribute by attribute (the store's working copy) reads
-    the class defaults below: no perps, an empty fund.
+    auctions, auction_count, reserves, protocol_collateral, supply_index
+        The state of the liquidation designs (contract 8): running auctions by id and
+        how many were ever started; the storefront's reserves (units, may be negative)
+        and absorbed collateral; each asset's supply index (1 when absent).
+
+    ``perps``, ``insurance_fund``, ``open_interest`` and the design state are replaced,
+    never changed in place, so a market assembled attribute by attribute (the store's
+    working copy) reads the class defaults below: no perps, an empty fund, no auctions.
     """
 
     perps: Mapping[str, PerpParams] = MappingProxyType({})
     insurance_fund: Mapping[str, Decimal] = MappingProxyType({})
     open_interest: Mapping[str, tuple[Decimal, Decimal]] = MappingProxyType({})
+    auctions: Mapping[int, Auction] = MappingProxyType({})
+    auction_count: int = 0
+    reserves: Mapping[str, Decimal] = MappingProxyType({})
+    protocol_collateral: Mapping[str, Decimal] = MappingProxyType({})
+    supply_index: Mapping[str, Decimal] = MappingProxyType({})
 
     def __init__(
         self,
@@ -168,7 +179,16 @@ class Market:
         m.perps = self.perps
         m.insurance_fund = self.insurance_fund
         m.open_interest = self.open_interest
+        m.copy_design_state(self)
         return m
+
+    def copy_design_state(self, other: Market) -> None:
+        """Take ``other``'s liquidation-design state (contract 8); mappings are copied."""
+        self.auctions = dict(other.auctions)
+        self.auction_count = other.auction_count
+        self.reserves = dict(other.reserves)
+        self.protocol_collateral = dict(other.protocol_collateral)
+        self.supply_index = dict(other.supply_index)
 
     def copy(self) -> Market:
         """A deep copy of the mutable state (parameters are frozen and shared)."""
@@ -183,6 +203,7 @@ class Market:
             self.insurance_fund,
         )
         m.source_format = self.source_format
+        m.copy_design_state(self)
         return m
 
     def state_equals(self, other: Market) -> bool:
@@ -200,4 +221,9 @@ class Market:
             and dict(self.perps) == dict(other.perps)
             and dict(self.insurance_fund) == dict(other.insurance_fund)
             and dict(self.open_interest) == dict(other.open_interest)
+            and dict(self.auctions) == dict(other.auctions)
+            and self.auction_count == other.auction_count
+            and dict(self.reserves) == dict(other.reserves)
+            and dict(self.protocol_collateral) == dict(other.protocol_collateral)
+            and dict(self.supply_index) == dict(other.supply_index)
         )

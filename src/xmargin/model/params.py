@@ -22,6 +22,13 @@ from pydantic import (
 )
 
 from xmargin.mathlib import ONE, ZERO
+from xmargin.model.liquidation_params import (
+    AuctionParams,
+    LiquidationDesign,
+    MarketTime,
+    StorefrontParams,
+    TargetHealthParams,
+)
 from xmargin.model.numbers import Fraction, MaxOne, NonNegative, Number, Positive
 
 __all__ = ["AssetParams", "BonusPolicy", "CategoryParams", "LiquidityParams", "MarketParams"]
@@ -73,6 +80,12 @@ class MarketParams(BaseModel):
     # and the long-form file of perp positions of a large book (extension, 5.8).
     pnl_initial_cap: NonNegative | None = None
     perps_file: StrictStr | None = None
+    # Contract 8 (liquidation designs, xmargin.model.liquidation_params) and the clock.
+    liquidation: LiquidationDesign = LiquidationDesign.CLOSE_FACTOR
+    time: MarketTime | None = None
+    target_health: TargetHealthParams | None = None
+    auction: AuctionParams | None = None
+    storefront: StorefrontParams | None = None
 
 
 class LiquidityParams(BaseModel):

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from xmargin.errors import NothingToLiquidate, NotLiquidatable, WouldLeaveDust
+from xmargin.errors import (
+    LiquidationDesignMismatch,
+    NothingToLiquidate,
+    NotLiquidatable,
+    WouldLeaveDust,
+)
 from xmargin.mathlib import (
     CTX,
     HF_DECIMALS,
@@ -28,6 +33,7 @@ from xmargin.mathlib import (
     quantize_up,
 )
 from xmargin.model.account import Account
+from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.model.market import Market
 from xmargin.model.params import BonusPolicy, MarketParams
 from xmargin.risk.health import account_health, health_factor, weighted_sums
@@ -165,8 +171,19 @@ def quote_liquidation(
         Bad input.
     NotLiquidatable, NothingToLiquidate, WouldLeaveDust
         Refused by a rule.
+    LiquidationDesignMismatch
+        The market liquidates by auction or storefront (contract 8), not by this rule.
     """
     params = market.params
+    if params.liquidation != LiquidationDesign.CLOSE_FACTOR:  # contract 8
+        from xmargin.risk.target_health import quote_target_liquidation
+
+        if params.liquidation == LiquidationDesign.TARGET:
+            return quote_target_liquidation(
+                market, account_id, debt_asset, collateral_asset, amount
+            )
+        needed = "'close_factor' or 'target' (use the design's own commands)"
+        raise LiquidationDesignMismatch("liquidate", needed, params.liquidation)
     account = market.account(account_id)
     debt_p = market.asset(debt_asset)
     coll_p = market.asset(collateral_asset)

@@ -1,0 +1,312 @@
+"""Commands of the liquidation designs and the loss waterfall (contract 8.5):
+``auction start|take|reset|status``, ``absorb``, ``buy-collateral``, ``socialize``,
+``deleverage``; and ``liquidate`` on a market whose ``liquidation`` is ``auction`` (it
+starts an auction) or ``storefront`` (it absorbs the account).
+
+Each command parses its options, calls one ledger function and renders the result
+(:mod:`xmargin.cli.liquidation_design_render`). Errors are raised as they come; the one
+boundary in :mod:`xmargin.cli.errors` turns them into exit statuses and ``error:`` lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xmargin.cli import liquidation_design_render as show
+from xmargin.cli import render
+from xmargin.cli.core_commands import AccountOpt, Json, MarketFile
+from xmargin.cli.perp_commands import OutOpt
+from xmargin.errors import InputError, NothingToLiquidate
+from xmargin.io.market_file import dump_market, load_market, read_market_document
+from xmargin.ledger.auctions import (
+    execute_auction_reset,
+    execute_auction_start,
+    execute_auction_take,
+)
+from xmargin.ledger.loss_waterfall import (
+    execute_deleverage,
+    execute_socialize_perp_loss,
+    execute_socialize_spot_loss,
+)
+from xmargin.ledger.storefront import execute_absorb, execute_buy_collateral
+from xmargin.model.liquidation_params import format_time
+from xmargin.model.market import Market
+from xmargin.risk.auction_curves import auction_status
+
+__all__ = ["auction_app", "liquidate_by_design", "register"]
+
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="When: ISO 8601 (2024-06-01T08:05:00Z) or +SECONDS, +Nm, +Nh after market.time "
+        "(default market.time).",
+    ),
+]
+IdOpt = Annotated[str, typer.Option("--id", help="Auction id.", show_default=False)]
+AmountOpt = Annotated[str | None, typer.Option("--amount", help="Units (capped by the rules).")]
+MaxOpt = Annotated[bool, typer.Option("--max", help="As much as the rules allow.")]
+
+auction_app = typer.Typer(
+    name="auction",
+    help="Dutch auctions (contract 8.2): start, take, reset, status.",
+    no_args_is_help=True,
+)
+
+
+def _amount(amount: str | None, max_: bool, command: str) -> str:
+    if (amount is None) == (not max_):
+        raise InputError(f"{command}: give exactly one of --amount X or --max")
+    return "max" if max_ else str(amount)
+
+
+def _run(
+    market_file: Path,
+    out: Path | None,
+    as_json: bool,
+    title: str,
+    action: Callable[[Market], dict[str, Any]],
+) -> None:
+    """Load, act, write ``--out`` (in the input's format), print JSON or a table."""
+    if out is not None and out.suffix.lower() != market_file.suffix.lower():
+        raise InputError(f"--out {out}: must end in {market_file.suffix}, the input's format")
+    market = load_market(market_file)
+    doc = action(market)
+    if out is not None:
+        dump_market(market, out)
+    if as_json:
+        render.print_json(doc)
+    else:
+        show.print_doc(title, doc, market.params.quote)
+
+
+@auction_app.command("start")
+def auction_start(
+    market_file: MarketFile,
+    account: AccountOpt,
+    debt: Annotated[str, typer.Option("--debt", help="Debt asset.", show_default=False)],
+    collateral: Annotated[
+        str, typer.Option("--collateral", help="Collateral asset.", show_default=False)
+    ],
+    amount: AmountOpt = None,
+    max_: MaxOpt = False,
+    at: AtOpt = None,
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Start an auction of an account's collateral for its debt (Maker's bark)."""
+    units = _amount(amount, max_, "auction start")
+
+    def act(m: Market) -> dict[str, Any]:
+        return show.auction_start_doc(
+            execute_auction_start(m, account, debt, collateral, units, at)
+        )
+
+    _run(market_file, out, as_json, f"Auction started on {account}", act)
+
+
+@auction_app.command("take")
+def auction_take(
+    market_file: MarketFile,
+    auction_id: IdOpt,
+    amount: AmountOpt = None,
+    max_: MaxOpt = False,
+    max_price: Annotated[
+        str | None,
+        typer.Option("--max-price", help="Refuse above this price (debt units per unit)."),
+    ] = None,
+    at: AtOpt = None,
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Buy collateral from an auction at its current price (Maker's take)."""
+    units = _amount(amount, max_, "auction take")
+
+    def act(m: Market) -> dict[str, Any]:
+        return show.auction_take_doc(execute_auction_take(m, auction_id, units, max_price, at))
+
+    _run(market_file, out, as_json, f"Auction {auction_id} taken", act)
+
+
+@auction_app.command("reset")
+def auction_reset(
+    market_file: MarketFile,
+    auction_id: IdOpt,
+    at: AtOpt = None,
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Restart an expired auction's price from the oracle (Maker's redo)."""
+
+    def act(m: Market) -> dict[str, Any]:
+        return show.auction_reset_doc(execute_auction_reset(m, auction_id, at))
+
+    _run(market_file, out, as_json, f"Auction {auction_id} reset", act)
+
+
+@auction_app.command("status")
+def auction_status_command(
+    market_file: MarketFile, at: AtOpt = None, as_json: Json = False
+) -> None:
+    """Every running auction: its price now, its age, whether it needs a reset."""
+
+    def act(m: Market) -> dict[str, Any]:
+        now, rows = auction_status(m, at)
+        return {
+            "time": format_time(now),
+            "auctions": [
+                {
+                    **show.auction_doc(s.auction),
+                    "price": s.price,
+                    "age_seconds": s.age_seconds,
+                    "needs_reset": s.reset_reason is not None,
+                    "reset_reason": s.reset_reason,
+                }
+                for s in rows
+            ],
+        }
+
+    _run(market_file, None, as_json, "Running auctions", act)
+
+
+def absorb(
+    market_file: MarketFile, account: AccountOpt, out: OutOpt = None, as_json: Json = False
+) -> None:
+    """Absorb an account below maintenance into the protocol (Compound v3)."""
+    _run(
+        market_file,
+        out,
+        as_json,
+        f"Absorb of {account}",
+        lambda m: show.absorb_doc(execute_absorb(m, account), m),
+    )
+
+
+def buy_collateral(
+    market_file: MarketFile,
+    asset: Annotated[str, typer.Option("--asset", help="Collateral to buy.", show_default=False)],
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Units of the base asset to pay.")
+    ] = None,
+    max_: Annotated[bool, typer.Option("--max", help="Buy all the protocol holds.")] = False,
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Buy absorbed collateral at the store-front price while reserves are below target."""
+    units = _amount(amount, max_, "buy-collateral")
+
+    def act(m: Market) -> dict[str, Any]:
+        return show.buy_collateral_doc(execute_buy_collateral(m, asset, units), m)
+
+    _run(market_file, out, as_json, f"Purchase of {asset}", act)
+
+
+def socialize(
+    market_file: MarketFile,
+    perp: Annotated[
+        str | None, typer.Option("--perp", help="Spread over this perp's open interest.")
+    ] = None,
+    asset: Annotated[
+        str | None, typer.Option("--asset", help="Spread over this asset's depositors.")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Units of the deficit (default: all of it).")
+    ] = None,
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Socialise the deficit left after the insurance fund (Drift)."""
+    if (perp is None) == (asset is None):
+        raise InputError("socialize: give exactly one of --perp NAME or --asset ASSET")
+
+    def act(m: Market) -> dict[str, Any]:
+        if perp is not None:
+            return show.perp_loss_doc(execute_socialize_perp_loss(m, perp, amount), m)
+        assert asset is not None
+        return show.spot_loss_doc(execute_socialize_spot_loss(m, asset, amount), m)
+
+    _run(market_file, out, as_json, f"Loss socialised over {perp or asset}", act)
+
+
+def deleverage(
+    market_file: MarketFile,
+    account: AccountOpt,
+    perp: Annotated[str, typer.Option("--perp", help="Perp name.", show_default=False)],
+    out: OutOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Close a bankrupt position against the most profitable opposite ones (ADL)."""
+
+    def act(m: Market) -> dict[str, Any]:
+        return show.deleverage_doc(execute_deleverage(m, account, perp))
+
+    _run(market_file, out, as_json, f"Deleverage of {account} in {perp}", act)
+
+
+def liquidate_by_design(
+    market_file: Path,
+    account: str,
+    debt: str | None,
+    collateral: str | None,
+    amount: str | None,
+    max_: bool,
+    out: Path | None,
+    as_json: bool,
+) -> bool:
+    """``liquidate`` on a market whose ``liquidation`` is ``auction`` (start an auction of
+    the pair) or ``storefront`` (absorb the account: every balance goes; ``--debt`` and
+    ``--collateral`` must still name a debt and a collateral of the account). Returns
+    ``False`` for the other designs, which ``liquidate`` handles itself."""
+    raw, _ = read_market_document(market_file)
+    table = raw.get("market")
+    design = table.get("liquidation") if isinstance(table, dict) else None
+    if design not in ("auction", "storefront"):
+        return False
+    if debt is None or collateral is None:
+        raise InputError("liquidate: give --debt ASSET and --collateral ASSET")
+    if design == "auction":
+        units = _amount(amount, max_, "liquidate")
+
+        def start(m: Market) -> dict[str, Any]:
+            return show.auction_start_doc(
+                execute_auction_start(m, account, debt, collateral, units)
+            )
+
+        _run(market_file, out, as_json, f"Auction started on {account}", start)
+        return True
+    if amount is not None:
+        raise InputError("liquidate: absorb takes every balance; give --max, not --amount")
+
+    def absorb_pair(m: Market) -> dict[str, Any]:
+        acc = m.account(account)
+        m.asset(debt)
+        m.asset(collateral)
+        if not acc.borrowed(debt) or not acc.supplied(collateral):
+            what = f"owes no {debt}" if not acc.borrowed(debt) else f"holds no {collateral}"
+            raise NothingToLiquidate(account, what)
+        return show.absorb_doc(execute_absorb(m, account), m)
+
+    _run(market_file, out, as_json, f"Absorb of {account}", absorb_pair)
+    return True
+
+
+_COMMANDS: dict[str, Callable[..., None]] = {
+    "absorb": absorb,
+    "buy-collateral": buy_collateral,
+    "socialize": socialize,
+    "deleverage": deleverage,
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands and the ``auction`` group to ``app`` (once)."""
+    have = {info.name for info in app.registered_commands}
+    for name, func in _COMMANDS.items():
+        if name not in have:
+            app.command(name)(func)
+    if "auction" not in {g.name for g in app.registered_groups}:
+        app.add_typer(auction_app, name="auction")
