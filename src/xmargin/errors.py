@@ -42,6 +42,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
+from xmargin.mathlib import CTX
+
 __all__ = [
     "CapExceeded",
     "CategoryViolation",
@@ -74,7 +76,26 @@ __all__ = [
     "UnknownCategory",
     "WouldLeaveDust",
     "XmarginError",
+    "shown",
 ]
+
+
+def shown(value: object, limit: int = 48) -> str:
+    """A value as a message shows it: decimals normalised (``1.275``, never
+    ``1.275000000000000000`` or ``1.275E+3``), anything at most about ``limit`` characters
+    (a 10,000-digit amount is shown by its head and its length)."""
+    if isinstance(value, Decimal) and value.is_finite():
+        if value.is_zero():
+            text = "0"
+        elif -40 < value.adjusted() < 40:
+            text = format(value.normalize(CTX), "f")
+        else:
+            text = str(value)
+    else:
+        text = str(value)
+    if len(text) > limit:
+        return f"{text[: limit - 12]}… ({len(text)} characters)"
+    return text
 
 
 class XmarginError(Exception):
@@ -187,7 +208,7 @@ class InvalidAmount(InputError):
     def __init__(self, field: str, value: object, why: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{field}: {why}, was {value!s}")
+        super().__init__(f"{field}: {why}, was {shown(value)}")
 
 
 class InvalidPrice(InputError):
@@ -196,7 +217,7 @@ class InvalidPrice(InputError):
     def __init__(self, asset: str, value: object, why: str) -> None:
         self.asset = asset
         self.value = value
-        super().__init__(f"price of {asset}: {why}, was {value!s}")
+        super().__init__(f"price of {asset}: {why}, was {shown(value)}")
 
 
 class StalePrice(InputError):
@@ -206,7 +227,9 @@ class StalePrice(InputError):
         self.asset = asset
         self.age_seconds = age_seconds
         self.max_age_seconds = max_age_seconds
-        super().__init__(f"price of {asset}: stale, {age_seconds}s old, max age {max_age_seconds}s")
+        super().__init__(
+            f"price of {asset}: stale, {shown(age_seconds)}s old, max age {shown(max_age_seconds)}s"
+        )
 
 
 class PriceDeviation(InputError):
@@ -218,8 +241,8 @@ class PriceDeviation(InputError):
         self.new = new
         self.max_deviation = max_deviation
         super().__init__(
-            f"price of {asset}: moves from {old} to {new}, more than the max deviation "
-            f"{max_deviation} in one step"
+            f"price of {asset}: moves from {shown(old)} to {shown(new)}, more than the max "
+            f"deviation {shown(max_deviation)} in one step"
         )
 
 
@@ -233,8 +256,8 @@ class PriceOutOfOrder(InputError):
         self.timestamp = timestamp
         self.last_timestamp = last_timestamp
         super().__init__(
-            f"price of {asset}: observed at {timestamp}, before the last accepted price "
-            f"(at {last_timestamp})"
+            f"price of {asset}: observed at {shown(timestamp)}, before the last accepted price "
+            f"(at {shown(last_timestamp)})"
         )
 
 
@@ -251,7 +274,7 @@ class NotLiquidatable(RuleViolation):
     def __init__(self, account: str, health_factor: Decimal | None) -> None:
         self.account = account
         self.health_factor = health_factor
-        hf = "none (no debt)" if health_factor is None else str(health_factor)
+        hf = "none (no debt)" if health_factor is None else shown(health_factor)
         super().__init__(f"account {account!r} is not liquidatable: health factor {hf}")
 
 
@@ -274,8 +297,8 @@ class WouldLeaveDust(RuleViolation):
         self.leftover_value = leftover_value
         self.min_leftover_value = min_leftover_value
         super().__init__(
-            f"account {account!r}: liquidation would leave {asset} worth {leftover_value}, "
-            f"below min_leftover_value {min_leftover_value}; repay all of it or leave more"
+            f"account {account!r}: liquidation would leave {asset} worth {shown(leftover_value)}, "
+            f"below min_leftover_value {shown(min_leftover_value)}; repay all of it or leave more"
         )
 
 
@@ -290,8 +313,8 @@ class InsufficientMargin(RuleViolation):
         self.required = initial_debt
         self.actual = initial_collateral
         super().__init__(
-            f"account {account!r}: {action} refused: initial_collateral {initial_collateral} "
-            f"would be below initial_debt {initial_debt}"
+            f"account {account!r}: {action} refused: initial_collateral "
+            f"{shown(initial_collateral)} would be below initial_debt {shown(initial_debt)}"
         )
 
 
@@ -306,7 +329,8 @@ class InsufficientBalance(RuleViolation):
         self.balance = balance
         self.amount = amount
         super().__init__(
-            f"account {account!r}: {side} of {asset} is {balance}, less than the amount {amount}"
+            f"account {account!r}: {side} of {asset} is {shown(balance)}, less than the amount "
+            f"{shown(amount)}"
         )
 
 
@@ -318,7 +342,9 @@ class CapExceeded(RuleViolation):
         self.asset = asset
         self.total_after = total_after
         self.cap = cap
-        super().__init__(f"{asset}: {kind} {cap} exceeded, total would be {total_after}")
+        super().__init__(
+            f"{asset}: {kind} {shown(cap)} exceeded, total would be {shown(total_after)}"
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {"code": f"{self.kind}_exceeded", "message": self.message, "problems": []}
