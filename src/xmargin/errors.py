@@ -29,12 +29,16 @@ message that names what is wrong and where. Front ends map the class to an exit 
         NotBorrowable                   not_borrowable
       PermissionDenied                  permission_denied
         NotAuthenticated                not_authenticated
+          TooManyFailedAuthentications  too_many_failed_authentications
       RequestError (service requests)
         MalformedRequest                malformed_request
         InvalidRequest(.problems)       invalid_request
         IdempotencyConflict             idempotency_key_reused
+        BodyTooLarge                    body_too_large
+        RequestTimeout                  request_timeout
       StoreError                        store_error
         JournalMismatch                 journal_mismatch
+      StartupError                      cannot_start
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import ClassVar
 from xmargin.mathlib import CTX
 
 __all__ = [
+    "BodyTooLarge",
     "CapExceeded",
     "CategoryViolation",
     "IdempotencyConflict",
@@ -67,10 +72,13 @@ __all__ = [
     "PriceOutOfOrder",
     "Problem",
     "RequestError",
+    "RequestTimeout",
     "RuleViolation",
     "ScenarioFileError",
     "StalePrice",
+    "StartupError",
     "StoreError",
+    "TooManyFailedAuthentications",
     "UnknownAccount",
     "UnknownAsset",
     "UnknownCategory",
@@ -394,6 +402,25 @@ class NotAuthenticated(PermissionDenied):
     code = "not_authenticated"
 
 
+class TooManyFailedAuthentications(NotAuthenticated):
+    """Too many unknown, revoked or expired keys from one client: refused for a while."""
+
+    code = "too_many_failed_authentications"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            f"too many failed authentications from this client; retry after {retry_after_seconds} s"
+        )
+
+
+class StartupError(XmarginError):
+    """``xmargin serve`` cannot start (its port is taken, say); nothing was changed."""
+
+    code = "cannot_start"
+    exit_code = 2
+
+
 class RequestError(XmarginError):
     """A service request that cannot be processed as sent; nothing was changed."""
 
@@ -425,6 +452,26 @@ class InvalidRequest(RequestError):
             "message": self.message,
             "problems": [str(p) for p in self.problems],
         }
+
+
+class BodyTooLarge(RequestError):
+    """A request body above the service's limit (HTTP 413); it was not read further."""
+
+    code = "body_too_large"
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"the request body is larger than {limit_bytes} bytes")
+
+
+class RequestTimeout(RequestError):
+    """A request body that did not arrive in time (HTTP 408)."""
+
+    code = "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the request body did not arrive within {seconds:g} s")
 
 
 class IdempotencyConflict(RequestError):

@@ -10,6 +10,7 @@ from xmargin.ledger.actions import execute_liquidate
 from xmargin.store.journal import liquidation_json
 
 FIELDS = {
+    "bonus",  # the CLI's extension (issue 9, item 7)
     "account",
     "debt_asset",
     "collateral_asset",

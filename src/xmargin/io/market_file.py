@@ -315,13 +315,18 @@ def parse_market(
     return Market(params, valid_assets, valid_cats, accounts.values(), deficit, isolation_debt)
 
 
-def market_to_dict(market: Market) -> dict[str, Any]:
-    """The market as a contract document; every number an exact decimal string."""
+def market_to_dict(market: Market, *, exact: bool = False) -> dict[str, Any]:
+    """The market as a contract document; every number an exact decimal string.
+
+    ``exact``: numbers stay Decimals, for validating the document again in-process
+    (figures the engine computed, such as isolation debt, may hold more digits than a
+    number written in a file may; :mod:`xmargin.model.numbers`).
+    """
 
     def num(v: Any) -> Any:
         # Nested tables and arrays (an asset's ``liquidity``) are written the same way.
         if isinstance(v, Decimal):
-            return fmt(v)
+            return v if exact else fmt(v)
         if isinstance(v, Mapping):
             return nums(v)
         if isinstance(v, list | tuple):
