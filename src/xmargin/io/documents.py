@@ -79,12 +79,13 @@ def read_regular_file(path: Path, max_bytes: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+        os.close(fd)
         if not stat.S_ISREG(st.st_mode):
             raise DocumentError(f"is {_kind(st.st_mode)}, not a regular file")
-        if st.st_size > max_bytes:
-            raise DocumentError(f"is larger than {max_bytes // (1024 * 1024)} MiB")
+        raise DocumentError(f"is larger than {max_bytes // (1024 * 1024)} MiB")
+    with os.fdopen(fd, "rb") as f:
         try:
             data = f.read(max_bytes + 1)
         except OSError as exc:

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from xmargin.errors import MarketFileError, Problem
+from xmargin.errors import MarketFileError, Problem, shown
 from xmargin.io.documents import (
     MAX_MARKET_FILE_BYTES,
     DocumentError,
@@ -52,6 +52,11 @@ _ACCOUNT_KEYS = {"category", "supply", "borrow"}
 
 def _loc(*parts: object) -> str:
     return ".".join(str(p) for p in parts if p != "")
+
+
+def _bad_name_loc(section: str, name: str) -> str:
+    """The location of a name that breaks the name rule: printable, and short."""
+    return _loc(section, shown(name if name.isprintable() else repr(name)))
 
 
 def translate_validation_error(exc: ValidationError, prefix: str) -> list[Problem]:
@@ -215,7 +220,7 @@ def parse_market(
         loc = _loc("assets", name)
         why = name_problem(name)
         if why is not None:
-            problems.append(Problem(loc, f"asset symbol {why}"))
+            problems.append(Problem(_bad_name_loc("assets", name), f"asset symbol {why}"))
             assets[name] = None
             continue
         if isinstance(table, dict) and "symbol" in table:
@@ -234,7 +239,7 @@ def parse_market(
         loc = _loc("categories", name)
         why = name_problem(name)
         if why is not None:
-            problems.append(Problem(loc, f"category name {why}"))
+            problems.append(Problem(_bad_name_loc("categories", name), f"category name {why}"))
             categories[name] = None
             continue
         if isinstance(table, dict) and "name" in table:
@@ -259,7 +264,7 @@ def parse_market(
         loc = _loc("accounts", acc_id)
         why = name_problem(acc_id)
         if why is not None:
-            problems.append(Problem(loc, f"account id {why}"))
+            problems.append(Problem(_bad_name_loc("accounts", acc_id), f"account id {why}"))
             continue
         if not isinstance(table, dict):
             problems.append(Problem(loc, f"must be a table, was {type(table).__name__}"))
