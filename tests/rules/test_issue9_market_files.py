@@ -167,7 +167,7 @@ def test_item15_a_repeated_key_in_a_json_market_file_is_refused_with_its_locatio
 def test_item15_a_repeated_key_in_a_toml_market_file_is_refused_with_its_line(
     tmp_path: Path,
 ) -> None:
-    text = HEAD + '\n[accounts.alice]\nsupply = { USDC = 5 }\n[accounts.alice]\nborrow = {}\n'
+    text = HEAD + "\n[accounts.alice]\nsupply = { USDC = 5 }\n[accounts.alice]\nborrow = {}\n"
     (problem,) = _problems(_write(tmp_path, text))
     assert "not valid TOML" in problem and "line" in problem
 
@@ -176,7 +176,7 @@ def test_item15_a_repeated_key_in_a_toml_market_file_is_refused_with_its_line(
 def test_item16_deep_nesting_is_a_located_problem_naming_the_file(
     tmp_path: Path, xm: Callable[..., Run]
 ) -> None:
-    toml = _write(tmp_path, 'x = ' + "[" * 5000 + "]" * 5000 + "\n")
+    toml = _write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
     (problem,) = _problems(toml)
     assert "nested too deeply" in problem
     run = xm("check", toml)
@@ -280,7 +280,7 @@ def test_item18_asset_symbols_and_categories_follow_the_same_rule(tmp_path: Path
         'liquidation_bonus = 0\nassets = ["US DC"]\n'
     )
     problems = _problems(_write(tmp_path, text))
-    assert any(p.startswith('assets.US DC: asset symbol may hold only') for p in problems)
+    assert any(p.startswith("assets.US DC: asset symbol may hold only") for p in problems)
     assert any(p.startswith("categories.e mode: category name may hold only") for p in problems)
 
 
@@ -323,7 +323,7 @@ def test_item19_a_bonus_that_makes_liquidation_lower_health_is_refused(
     tmp_path: Path, xm: Callable[..., Run]
 ) -> None:
     text = HEAD.replace("liquidation_bonus = 0.045", "liquidation_bonus = 5") + (
-        '\n[categories.stable]\ncollateral_factor = 0.9\nliquidation_threshold = 0.97\n'
+        "\n[categories.stable]\ncollateral_factor = 0.9\nliquidation_threshold = 0.97\n"
         'liquidation_bonus = 0.05\nassets = ["USDC"]\n'
     )
     path = _write(tmp_path, text)
@@ -343,10 +343,9 @@ def test_item19_a_bonus_that_makes_liquidation_lower_health_is_refused(
 def test_item19_values_outside_published_practice_load_with_warnings(
     tmp_path: Path, xm: Callable[..., Run]
 ) -> None:
-    text = (
-        HEAD.replace("liquidation_bonus = 0.045", "liquidation_bonus = 0.2\nprotocol_fee = 0.9")
-        .replace("liquidation_threshold = 0.80", "liquidation_threshold = 0.77")
-    )
+    text = HEAD.replace(
+        "liquidation_bonus = 0.045", "liquidation_bonus = 0.2\nprotocol_fee = 0.9"
+    ).replace("liquidation_threshold = 0.80", "liquidation_threshold = 0.77")
     path = _write(tmp_path, text)
     run = xm("check", path)
     assert run.code == 0, run.err

@@ -119,8 +119,7 @@ def sqlite_file(url: str) -> Path | None:
     database = u.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         raise StoreError(
-            "the service needs a SQLite file (sqlite:///path/to/file.db), not an "
-            "in-memory database"
+            "the service needs a SQLite file (sqlite:///path/to/file.db), not an in-memory database"
         )
     return Path(database).expanduser()
 
