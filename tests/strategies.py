@@ -268,8 +268,9 @@ def one_pair_accounts(draw: st.DrawFn) -> tuple[Market, str]:
     lt = _dec(draw, 300, 900, 3)
     mbw = Decimal(1) if draw(st.booleans()) else _dec(draw, 1000, 1200, 3)
     if policy == "fixed":
-        # (1 + beta) x lt / mbw < 1 leaves room for a liquidatable account above the bound
-        top = int((mbw / lt - 1) * 1000) - 1
+        # (1 + beta) x lt / mbw < 1 leaves room for a liquidatable account above the bound;
+        # (1 + beta) x lt <= 1 besides, as the loader requires (a larger bonus is refused)
+        top = int((min(mbw, Decimal(1)) / lt - 1) * 1000) - 1
         assume(top >= 0)
         bonus = _dec(draw, 0, min(top, 200), 3)
         lower = (1 + bonus) * lt / mbw

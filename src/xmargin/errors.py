@@ -43,10 +43,11 @@ message that names what is wrong and where. Front ends map the class to an exit 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from xmargin.mathlib import CTX
+from xmargin.mathlib import shown
 
 __all__ = [
     "BodyTooLarge",
@@ -84,26 +85,7 @@ __all__ = [
     "UnknownCategory",
     "WouldLeaveDust",
     "XmarginError",
-    "shown",
 ]
-
-
-def shown(value: object, limit: int = 48) -> str:
-    """A value as a message shows it: decimals normalised (``1.275``, never
-    ``1.275000000000000000`` or ``1.275E+3``), anything at most about ``limit`` characters
-    (a 10,000-digit amount is shown by its head and its length)."""
-    if isinstance(value, Decimal) and value.is_finite():
-        if value.is_zero():
-            text = "0"
-        elif -40 < value.adjusted() < 40:
-            text = format(value.normalize(CTX), "f")
-        else:
-            text = str(value)
-    else:
-        text = str(value)
-    if len(text) > limit:
-        return f"{text[: limit - 12]}… ({len(text)} characters)"
-    return text
 
 
 class XmarginError(Exception):
@@ -121,7 +103,11 @@ class XmarginError(Exception):
 
     def to_dict(self) -> dict[str, object]:
         """The contract's JSON error object body (``{"code", "message", "problems"}``)."""
-        return {"code": self.code, "message": self.message, "problems": []}
+        return {"code": self.code, "message": self.message, "problems": self.problem_lines()}
+
+    def problem_lines(self) -> list[str]:
+        """The ``problems`` of the JSON error object: every located problem, one a line."""
+        return []
 
 
 class InputError(XmarginError, ValueError):
@@ -131,30 +117,21 @@ class InputError(XmarginError, ValueError):
     exit_code = 2
 
 
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One located problem in a market file: ``location: message``."""
 
-    __slots__ = ("location", "message")
-
-    def __init__(self, location: str, message: str) -> None:
-        self.location = location
-        self.message = message
+    location: str
+    message: str
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
-    def __repr__(self) -> str:
-        return f"Problem({self.location!r}, {self.message!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Problem)
-            and other.location == self.location
-            and other.message == self.message
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.location, self.message))
+def _listed(items: list[str]) -> str:
+    """The first three of ``items``, and how many more."""
+    more = f"; and {len(items) - 3} more" if len(items) > 3 else ""
+    return "; ".join(items[:3]) + more
 
 
 class MarketFileError(InputError):
@@ -167,16 +144,10 @@ class MarketFileError(InputError):
         self.problems = problems
         n = len(problems)
         head = f"{source}: {n} problem{'s' if n != 1 else ''}"
-        first = "; ".join(str(p) for p in problems[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"{head}: {first}{more}")
+        super().__init__(f"{head}: {_listed([str(p) for p in problems])}")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "problems": [str(p) for p in self.problems],
-        }
+    def problem_lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
 
 class ScenarioFileError(MarketFileError):
@@ -441,17 +412,10 @@ class InvalidRequest(RequestError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        n = len(problems)
-        first = "; ".join(str(p) for p in problems[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"invalid request: {first}{more}")
+        super().__init__(f"invalid request: {_listed([str(p) for p in problems])}")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "problems": [str(p) for p in self.problems],
-        }
+    def problem_lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
 
 class BodyTooLarge(RequestError):
@@ -495,9 +459,9 @@ class JournalMismatch(StoreError):
     def __init__(self, differences: list[str]) -> None:
         self.differences = differences
         n = len(differences)
-        head = "; ".join(differences[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"replay differs from the stored state in {n} place(s): {head}{more}")
+        super().__init__(
+            f"replay differs from the stored state in {n} place(s): {_listed(differences)}"
+        )
 
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "problems": list(self.differences)}
+    def problem_lines(self) -> list[str]:
+        return list(self.differences)

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from xmargin.errors import MarketFileError, Problem, shown
+from xmargin.errors import MarketFileError, Problem
 from xmargin.io.documents import (
     MAX_MARKET_FILE_BYTES,
     DocumentError,
@@ -26,7 +26,7 @@ from xmargin.io.documents import (
     loads_toml,
     read_regular_file,
 )
-from xmargin.mathlib import ZERO, exact, fmt, quantize_down
+from xmargin.mathlib import ZERO, exact, fmt, quantize_down, shown
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.names import name_problem

@@ -32,8 +32,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from xmargin.errors import shown
-from xmargin.mathlib import CTX, ONE, ZERO
+from xmargin.mathlib import CTX, ONE, ZERO, shown
 
 __all__ = [
     "MAX_MAGNITUDE",
