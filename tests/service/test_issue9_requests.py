@@ -340,3 +340,67 @@ def test_item18_names_are_case_sensitive_in_the_service(server: Server) -> None:
         alice = c.get("/v1/accounts/alice", headers=server.headers("admin")).json()
         big = c.get("/v1/accounts/Alice", headers=server.headers("admin")).json()
     assert big["supply"] == {"USDC": "7"} and alice["supply"] == {"WETH": "10"}
+
+
+EXTREME_MARKET = """\
+[market]
+quote = "USD"
+
+[assets.TINY]
+price = "123456789012345678901234.123456789012345678901234567890123456"
+decimals = 36
+collateral_factor = 0.5
+liquidation_threshold = 0.6
+liquidation_bonus = 0.05
+
+[assets.USDC]
+price = "0.000000000000000000000000000000000001"
+decimals = 6
+collateral_factor = 0.8
+liquidation_threshold = 0.85
+liquidation_bonus = 0.04
+
+[accounts.edge]
+supply = { TINY = "999999999999999999999999.999999999999999999999999999999999999" }
+borrow = { USDC = "0.000001" }
+"""
+
+
+def test_item14_the_extremes_of_the_window_are_stored_exactly_in_both_databases(
+    server_factory: Any, tmp_path: Path
+) -> None:
+    market = tmp_path / "extreme.toml"
+    market.write_text(EXTREME_MARKET, encoding="utf-8")
+    with server_factory(market=market) as server, server.client() as c:
+        assets = {
+            a["asset"]: a
+            for a in c.get("/v1/assets", headers=server.headers("admin")).json()["assets"]
+        }
+        assert (
+            assets["TINY"]["price"]
+            == "123456789012345678901234.123456789012345678901234567890123456"
+        )
+        assert assets["USDC"]["price"] == "0.000000000000000000000000000000000001"
+        edge = c.get("/v1/accounts/edge", headers=server.headers("admin")).json()
+        assert edge["supply"] == {
+            "TINY": "999999999999999999999999.999999999999999999999999999999999999"
+        }
+        r = c.post(
+            "/v1/accounts/edge/deposit",
+            json={"asset": "USDC", "amount": "0.000001"},
+            headers=server.headers("account", "edge"),
+        )
+        assert r.status_code == 200, r.text
+        r = c.post(
+            "/v1/accounts/edge/deposit",
+            json={"asset": "TINY", "amount": "0.000000000000000000000000000000000002"},
+            headers=server.headers("account", "edge"),
+        )
+        assert r.status_code == 422 and "above 1e24 units" in r.json()["error"]["message"]
+    from xmargin.store import make_engine, replay_database
+
+    engine = make_engine(server.db_url)
+    try:
+        assert replay_database(engine).entries == 2
+    finally:
+        engine.dispose()
