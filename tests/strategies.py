@@ -97,7 +97,8 @@ def _asset_table(draw: st.DrawFn, symbol: str) -> dict[str, Any]:
         "decimals": DECIMALS[symbol],
         "collateral_factor": cf,
         "liquidation_threshold": lt,
-        "liquidation_bonus": x.dec(200, 3),  # 0 .. 0.2
+        # 0 .. 0.2, with lt x (1 + bonus) <= 1 (a bonus above that is refused at load)
+        "liquidation_bonus": _bonus_within(x.dec(200, 3), lt),
         "protocol_fee": x.dec(500, 3) if x.take(2) else Decimal(0),  # 0 .. 0.5
         "borrow_weight": mbw + (x.dec(200, 3) if x.take(2) else Decimal(0)),
         "maintenance_borrow_weight": mbw,
@@ -129,6 +130,12 @@ def _market_table(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def _bonus_within(bonus: Decimal, lt: Decimal) -> Decimal:
+    """``bonus``, lowered where needed so that lt x (1 + bonus) <= 1 (contract extension:
+    a larger bonus makes liquidation lower health, and the loader refuses it)."""
+    return min(bonus, quantize_down(1 / lt - 1, 3)) if lt else bonus
+
+
 def _close_factor(x: _Digits) -> Decimal:
     return [Decimal("0.5"), Decimal(1), Decimal(1 + x.take(100)).scaleb(-2)][x.take(3)]
 
@@ -142,7 +149,7 @@ def _category_tables(draw: st.DrawFn) -> dict[str, Any]:
         out[name] = {
             "collateral_factor": quantize_down(lt * Decimal(1000 - x.take(201)).scaleb(-3), 3),
             "liquidation_threshold": lt,
-            "liquidation_bonus": x.dec(50, 3),
+            "liquidation_bonus": _bonus_within(x.dec(50, 3), lt),
             "assets": members,
         }
         if x.take(2):
@@ -261,8 +268,9 @@ def one_pair_accounts(draw: st.DrawFn) -> tuple[Market, str]:
     lt = _dec(draw, 300, 900, 3)
     mbw = Decimal(1) if draw(st.booleans()) else _dec(draw, 1000, 1200, 3)
     if policy == "fixed":
-        # (1 + beta) x lt / mbw < 1 leaves room for a liquidatable account above the bound
-        top = int((mbw / lt - 1) * 1000) - 1
+        # (1 + beta) x lt / mbw < 1 leaves room for a liquidatable account above the bound;
+        # (1 + beta) x lt <= 1 besides, as the loader requires (a larger bonus is refused)
+        top = int((min(mbw, Decimal(1)) / lt - 1) * 1000) - 1
         assume(top >= 0)
         bonus = _dec(draw, 0, min(top, 200), 3)
         lower = (1 + bonus) * lt / mbw

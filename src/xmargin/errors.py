@@ -32,12 +32,16 @@ message that names what is wrong and where. Front ends map the class to an exit 
         NoPosition                      no_position
       PermissionDenied                  permission_denied
         NotAuthenticated                not_authenticated
+          TooManyFailedAuthentications  too_many_failed_authentications
       RequestError (service requests)
         MalformedRequest                malformed_request
         InvalidRequest(.problems)       invalid_request
         IdempotencyConflict             idempotency_key_reused
+        BodyTooLarge                    body_too_large
+        RequestTimeout                  request_timeout
       StoreError                        store_error
         JournalMismatch                 journal_mismatch
+      StartupError                      cannot_start
 
 The errors of the liquidation designs (contract 8) live in :mod:`xmargin.liquidation_errors`
 and are re-exported here.
@@ -45,10 +49,14 @@ and are re-exported here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
+from xmargin.mathlib import shown
+
 __all__ = [
+    "BodyTooLarge",
     "CapExceeded",
     "CategoryViolation",
     "IdempotencyConflict",
@@ -73,10 +81,13 @@ __all__ = [
     "PriceOutOfOrder",
     "Problem",
     "RequestError",
+    "RequestTimeout",
     "RuleViolation",
     "ScenarioFileError",
     "StalePrice",
+    "StartupError",
     "StoreError",
+    "TooManyFailedAuthentications",
     "UnknownAccount",
     "UnknownAsset",
     "UnknownCategory",
@@ -101,7 +112,11 @@ class XmarginError(Exception):
 
     def to_dict(self) -> dict[str, object]:
         """The contract's JSON error object body (``{"code", "message", "problems"}``)."""
-        return {"code": self.code, "message": self.message, "problems": []}
+        return {"code": self.code, "message": self.message, "problems": self.problem_lines()}
+
+    def problem_lines(self) -> list[str]:
+        """The ``problems`` of the JSON error object: every located problem, one a line."""
+        return []
 
 
 class InputError(XmarginError, ValueError):
@@ -111,30 +126,21 @@ class InputError(XmarginError, ValueError):
     exit_code = 2
 
 
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One located problem in a market file: ``location: message``."""
 
-    __slots__ = ("location", "message")
-
-    def __init__(self, location: str, message: str) -> None:
-        self.location = location
-        self.message = message
+    location: str
+    message: str
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
-    def __repr__(self) -> str:
-        return f"Problem({self.location!r}, {self.message!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Problem)
-            and other.location == self.location
-            and other.message == self.message
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.location, self.message))
+def _listed(items: list[str]) -> str:
+    """The first three of ``items``, and how many more."""
+    more = f"; and {len(items) - 3} more" if len(items) > 3 else ""
+    return "; ".join(items[:3]) + more
 
 
 class MarketFileError(InputError):
@@ -147,16 +153,10 @@ class MarketFileError(InputError):
         self.problems = problems
         n = len(problems)
         head = f"{source}: {n} problem{'s' if n != 1 else ''}"
-        first = "; ".join(str(p) for p in problems[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"{head}: {first}{more}")
+        super().__init__(f"{head}: {_listed([str(p) for p in problems])}")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "problems": [str(p) for p in self.problems],
-        }
+    def problem_lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
 
 class ScenarioFileError(MarketFileError):
@@ -204,7 +204,7 @@ class InvalidAmount(InputError):
     def __init__(self, field: str, value: object, why: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{field}: {why}, was {value!s}")
+        super().__init__(f"{field}: {why}, was {shown(value)}")
 
 
 class InvalidPrice(InputError):
@@ -213,7 +213,7 @@ class InvalidPrice(InputError):
     def __init__(self, asset: str, value: object, why: str) -> None:
         self.asset = asset
         self.value = value
-        super().__init__(f"price of {asset}: {why}, was {value!s}")
+        super().__init__(f"price of {asset}: {why}, was {shown(value)}")
 
 
 class StalePrice(InputError):
@@ -223,7 +223,9 @@ class StalePrice(InputError):
         self.asset = asset
         self.age_seconds = age_seconds
         self.max_age_seconds = max_age_seconds
-        super().__init__(f"price of {asset}: stale, {age_seconds}s old, max age {max_age_seconds}s")
+        super().__init__(
+            f"price of {asset}: stale, {shown(age_seconds)}s old, max age {shown(max_age_seconds)}s"
+        )
 
 
 class PriceDeviation(InputError):
@@ -235,8 +237,8 @@ class PriceDeviation(InputError):
         self.new = new
         self.max_deviation = max_deviation
         super().__init__(
-            f"price of {asset}: moves from {old} to {new}, more than the max deviation "
-            f"{max_deviation} in one step"
+            f"price of {asset}: moves from {shown(old)} to {shown(new)}, more than the max "
+            f"deviation {shown(max_deviation)} in one step"
         )
 
 
@@ -250,8 +252,8 @@ class PriceOutOfOrder(InputError):
         self.timestamp = timestamp
         self.last_timestamp = last_timestamp
         super().__init__(
-            f"price of {asset}: observed at {timestamp}, before the last accepted price "
-            f"(at {last_timestamp})"
+            f"price of {asset}: observed at {shown(timestamp)}, before the last accepted price "
+            f"(at {shown(last_timestamp)})"
         )
 
 
@@ -268,7 +270,7 @@ class NotLiquidatable(RuleViolation):
     def __init__(self, account: str, health_factor: Decimal | None) -> None:
         self.account = account
         self.health_factor = health_factor
-        hf = "none (no debt)" if health_factor is None else str(health_factor)
+        hf = "none (no debt)" if health_factor is None else shown(health_factor)
         super().__init__(f"account {account!r} is not liquidatable: health factor {hf}")
 
 
@@ -291,8 +293,8 @@ class WouldLeaveDust(RuleViolation):
         self.leftover_value = leftover_value
         self.min_leftover_value = min_leftover_value
         super().__init__(
-            f"account {account!r}: liquidation would leave {asset} worth {leftover_value}, "
-            f"below min_leftover_value {min_leftover_value}; repay all of it or leave more"
+            f"account {account!r}: liquidation would leave {asset} worth {shown(leftover_value)}, "
+            f"below min_leftover_value {shown(min_leftover_value)}; repay all of it or leave more"
         )
 
 
@@ -307,8 +309,8 @@ class InsufficientMargin(RuleViolation):
         self.required = initial_debt
         self.actual = initial_collateral
         super().__init__(
-            f"account {account!r}: {action} refused: initial_collateral {initial_collateral} "
-            f"would be below initial_debt {initial_debt}"
+            f"account {account!r}: {action} refused: initial_collateral "
+            f"{shown(initial_collateral)} would be below initial_debt {shown(initial_debt)}"
         )
 
 
@@ -323,7 +325,8 @@ class InsufficientBalance(RuleViolation):
         self.balance = balance
         self.amount = amount
         super().__init__(
-            f"account {account!r}: {side} of {asset} is {balance}, less than the amount {amount}"
+            f"account {account!r}: {side} of {asset} is {shown(balance)}, less than the amount "
+            f"{shown(amount)}"
         )
 
 
@@ -335,7 +338,9 @@ class CapExceeded(RuleViolation):
         self.asset = asset
         self.total_after = total_after
         self.cap = cap
-        super().__init__(f"{asset}: {kind} {cap} exceeded, total would be {total_after}")
+        super().__init__(
+            f"{asset}: {kind} {shown(cap)} exceeded, total would be {shown(total_after)}"
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {"code": f"{self.kind}_exceeded", "message": self.message, "problems": []}
@@ -401,6 +406,25 @@ class NotAuthenticated(PermissionDenied):
     code = "not_authenticated"
 
 
+class TooManyFailedAuthentications(NotAuthenticated):
+    """Too many unknown, revoked or expired keys from one client: refused for a while."""
+
+    code = "too_many_failed_authentications"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            f"too many failed authentications from this client; retry after {retry_after_seconds} s"
+        )
+
+
+class StartupError(XmarginError):
+    """``xmargin serve`` cannot start (its port is taken, say); nothing was changed."""
+
+    code = "cannot_start"
+    exit_code = 2
+
+
 class RequestError(XmarginError):
     """A service request that cannot be processed as sent; nothing was changed."""
 
@@ -421,17 +445,30 @@ class InvalidRequest(RequestError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        n = len(problems)
-        first = "; ".join(str(p) for p in problems[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"invalid request: {first}{more}")
+        super().__init__(f"invalid request: {_listed([str(p) for p in problems])}")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "problems": [str(p) for p in self.problems],
-        }
+    def problem_lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class BodyTooLarge(RequestError):
+    """A request body above the service's limit (HTTP 413); it was not read further."""
+
+    code = "body_too_large"
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"the request body is larger than {limit_bytes} bytes")
+
+
+class RequestTimeout(RequestError):
+    """A request body that did not arrive in time (HTTP 408)."""
+
+    code = "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the request body did not arrive within {seconds:g} s")
 
 
 class IdempotencyConflict(RequestError):
@@ -455,12 +492,12 @@ class JournalMismatch(StoreError):
     def __init__(self, differences: list[str]) -> None:
         self.differences = differences
         n = len(differences)
-        head = "; ".join(differences[:3])
-        more = f"; and {n - 3} more" if n > 3 else ""
-        super().__init__(f"replay differs from the stored state in {n} place(s): {head}{more}")
+        super().__init__(
+            f"replay differs from the stored state in {n} place(s): {_listed(differences)}"
+        )
 
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "problems": list(self.differences)}
+    def problem_lines(self) -> list[str]:
+        return list(self.differences)
 
 
 # Contract 8: the liquidation designs' errors, defined beside this tree (they subclass it).

@@ -28,6 +28,7 @@ __all__ = [
     "mul_div_up",
     "quantize_down",
     "quantize_up",
+    "shown",
     "sqrt_down",
     "sqrt_up",
 ]
@@ -138,3 +139,21 @@ def fmt(x: Decimal | None) -> str | None:
         return "0"
     s = format(x.normalize(CTX), "f")
     return s
+
+
+def shown(value: object, limit: int = 48) -> str:
+    """A value as a message shows it: decimals normalised (``1.275``, never
+    ``1.275000000000000000`` or ``1.275E+3``), anything at most about ``limit`` characters
+    (a 10,000-digit amount is shown by its head and its length)."""
+    if isinstance(value, Decimal) and value.is_finite():
+        if value.is_zero():
+            text = "0"
+        elif -40 < value.adjusted() < 40:
+            text = format(value.normalize(CTX), "f")
+        else:
+            text = str(value)
+    else:
+        text = str(value)
+    if len(text) > limit:
+        return f"{text[: limit - 12]}… ({len(text)} characters)"
+    return text

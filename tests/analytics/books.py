@@ -54,7 +54,8 @@ def random_market(
             "price": _dec(prices[j], 8),
             "collateral_factor": _dec(cf, 4),
             "liquidation_threshold": _dec(lt, 4),
-            "liquidation_bonus": _dec(rng.uniform(0.02, 0.12), 4),
+            # lt x (1 + bonus) <= 1: a larger bonus is refused at load
+            "liquidation_bonus": _dec(min(rng.uniform(0.02, 0.12), 1 / lt - 1 - 1e-4), 4),
             "protocol_fee": _dec(rng.uniform(0.0, 0.2), 3),
             "maintenance_borrow_weight": _dec(mbw, 4),
             "borrow_weight": _dec(mbw + rng.uniform(0.0, 0.1), 4),

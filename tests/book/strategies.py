@@ -44,6 +44,16 @@ def amounts(draw: st.DrawFn, decimals: int) -> str:
     return _dec(mantissa, -places)
 
 
+def _bonus_within(bonus: str, lt: object) -> str:
+    """``bonus``, lowered where needed so that lt x (1 + bonus) <= 1 (a larger bonus makes
+    liquidation lower health, and the loader refuses it)."""
+    lt_d = Decimal(str(lt))
+    if not lt_d:
+        return bonus
+    most = (1 / lt_d - 1).quantize(Decimal("1e-6"), rounding="ROUND_FLOOR")
+    return str(min(Decimal(bonus), most))
+
+
 @st.composite
 def markets(draw: st.DrawFn, max_accounts: int = 12) -> Market:
     """A valid market of 1 to 5 assets, 0 to 2 categories and up to ``max_accounts``."""
@@ -61,7 +71,7 @@ def markets(draw: st.DrawFn, max_accounts: int = 12) -> Market:
             "price": draw(prices()),
             "collateral_factor": cf,
             "liquidation_threshold": lt,
-            "liquidation_bonus": "0.05",
+            "liquidation_bonus": _bonus_within("0.05", lt),
             "borrow_weight": _dec(bw, -2),
             "maintenance_borrow_weight": _dec(mbw, -2),
             "decimals": dec,
@@ -76,7 +86,7 @@ def markets(draw: st.DrawFn, max_accounts: int = 12) -> Market:
         categories[f"cat{c}"] = {
             "collateral_factor": cf,
             "liquidation_threshold": lt,
-            "liquidation_bonus": "0.02",
+            "liquidation_bonus": _bonus_within("0.02", lt),
             "assets": members,
         }
     accounts: dict[str, dict[str, Any]] = {}
@@ -101,7 +111,7 @@ def boundary_markets(draw: st.DrawFn) -> Market:
     lt = _dec(draw(st.integers(1, 10_000)), -4)
     assets = {
         "COLL": {"price": price_a, "collateral_factor": "0", "liquidation_threshold": lt,
-                 "liquidation_bonus": "0.05", "decimals": 36},
+                 "liquidation_bonus": _bonus_within("0.05", lt), "decimals": 36},
         "DEBT": {"price": price_b, "collateral_factor": "0", "liquidation_threshold": "0",
                  "liquidation_bonus": "0.05", "decimals": 36},
     }  # fmt: skip

@@ -174,9 +174,18 @@ def test_a_bad_market_table_is_refused_with_every_problem(write_book: WriteBook)
     assert len(book.value.problems) == 2  # the asset table and the positions file
 
 
-def test_a_file_only_the_exact_loader_can_parse_still_loads(write_book: WriteBook) -> None:
-    # Decimal reads "1_000" (Python's digit grouping); Arrow cannot, so the book falls
-    # back to the exact loader, which accepts it.
+def test_item14_digit_grouping_is_refused_by_the_book_and_the_exact_loader_alike(
+    write_book: WriteBook,
+) -> None:
+    # Decimal reads "1_000" (Python's digit grouping) and the exact loader used to accept
+    # it; the contract's decimal syntax has no separators (issue 9, item 14). Arrow cannot
+    # read it either, so the book falls back to the exact loader, which names the cell.
     market = write_book([["a", "USDC", "1_000", "0", ""]])
-    book = RiskBook.load(market)
-    assert book.exact_account("a").supply == {"USDC": Decimal("1000")}
+    with pytest.raises(MarketFileError) as book:
+        RiskBook.load(market)
+    with pytest.raises(MarketFileError) as exact:
+        load_market(market)
+    assert book.value.problems == exact.value.problems
+    (problem,) = exact.value.problems
+    assert problem.location.endswith(":row 2.supply")
+    assert "decimal notation" in problem.message and "'1_000'" in problem.message

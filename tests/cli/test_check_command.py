@@ -12,8 +12,16 @@ def test_check_prints_name_quote_and_counts_as_json(xm, demo_toml: Path) -> None
     assert run.code == 0
     assert run.err == ""
     doc = run.json()
-    assert list(doc) == ["market", "quote", "assets", "categories", "accounts"]
-    assert doc == {"market": "demo", "quote": "USD", "assets": 2, "categories": 0, "accounts": 4}
+    # the contract's counts, then the extension "warnings" (issue 9, item 19)
+    assert list(doc) == ["market", "quote", "assets", "categories", "accounts", "warnings"]
+    assert doc == {
+        "market": "demo",
+        "quote": "USD",
+        "assets": 2,
+        "categories": 0,
+        "accounts": 4,
+        "warnings": [],
+    }
 
 
 def test_check_of_an_unnamed_market_gives_a_null_name(xm, tmp_path: Path) -> None:
@@ -25,7 +33,14 @@ def test_check_of_an_unnamed_market_gives_a_null_name(xm, tmp_path: Path) -> Non
         'liquidation_bonus = 0.01\nassets = ["X"]\n'
     )
     doc = xm("check", path, "--json").json()
-    assert doc == {"market": None, "quote": "EUR", "assets": 1, "categories": 1, "accounts": 0}
+    assert doc == {
+        "market": None,
+        "quote": "EUR",
+        "assets": 1,
+        "categories": 1,
+        "accounts": 0,
+        "warnings": [],
+    }
 
 
 @pytest.mark.parametrize("name", ["demo.toml", "demo.json"])

@@ -102,9 +102,11 @@ def markets(draw: st.DrawFn) -> str:
     for asset in ("AAA", "BBB"):
         cf, lt = sorted([draw(_decimal(4, "0", "1")), draw(_decimal(4, "0", "1"))])
         price = draw(_decimal(draw(st.integers(0, 18)), "0.000000000000000001", "1000000"))
+        # lt x (1 + bonus) <= 1: a larger bonus makes liquidation lower health (refused)
+        bonus = "0.05" if lt * Decimal("1.05") <= 1 else "0"
         lines.append(
             f'[assets.{asset}]\nprice = "{fmt(price)}"\ncollateral_factor = "{fmt(cf)}"\n'
-            f'liquidation_threshold = "{fmt(lt)}"\nliquidation_bonus = 0.05\n'
+            f'liquidation_threshold = "{fmt(lt)}"\nliquidation_bonus = {bonus}\n'
         )
     for i in range(draw(st.integers(1, 4))):
         amounts = [draw(_decimal(draw(st.integers(0, 18)), "0", "1000000000")) for _ in range(4)]

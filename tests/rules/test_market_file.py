@@ -222,12 +222,18 @@ def test_the_contract_example_message_for_threshold_below_collateral_factor() ->
 @pytest.mark.parametrize(
     ("where", "value", "message"),
     [
-        ("price", "1e25", "assets.WETH.price: magnitude must be <= 1e24, was 1E+25"),
+        ("price", "1e25", "assets.WETH.price: magnitude must be <= 1e24, was 1e25"),
         ("price", "-1", "assets.WETH.price: must be > 0, was -1"),
         ("price", "NaN", "assets.WETH.price: must be a finite number, was NaN"),
         ("price", "Infinity", "assets.WETH.price: must be a finite number, was Infinity"),
         ("price", True, "assets.WETH.price: must be a number, was true"),
-        ("price", "abc", "assets.WETH.price: must be a number, was 'abc'"),
+        (
+            "price",
+            "abc",
+            "assets.WETH.price: must be a number in decimal notation such as 12.5 or -1e-3 "
+            "(ASCII digits, nothing around it: no spaces, separators or other characters), "
+            "was 'abc'",
+        ),
         ("liquidation_threshold", "1.01", "assets.WETH.liquidation_threshold: must be between"),
         ("liquidation_bonus", "-0.01", "assets.WETH.liquidation_bonus: must be >= 0, was -0.01"),
         ("maintenance_borrow_weight", "0.9", "assets.WETH.maintenance_borrow_weight: must be >= 1"),

@@ -61,11 +61,11 @@ def _problems(doc: dict[str, Any]) -> list[str]:
         ({"open_interest_cap": -1}, "perps.ETH-PERP.open_interest_cap: must be >= 0, was -1"),
         (
             {"funding_index": "nan"},
-            "perps.ETH-PERP.funding_index: must be a finite number, was NaN",
+            "perps.ETH-PERP.funding_index: must be a finite number, was nan",
         ),
         (
             {"funding_index": "1e25"},
-            "perps.ETH-PERP.funding_index: magnitude must be <= 1e24, was 1E+25",
+            "perps.ETH-PERP.funding_index: magnitude must be <= 1e24, was 1e25",
         ),
         ({"colour": "red"}, "perps.ETH-PERP.colour: unknown key"),
         ({"name": "x"}, "perps.ETH-PERP.name: unknown key"),
@@ -103,7 +103,9 @@ def test_the_required_perp_keys_are_required(key: str) -> None:
         ),
         (
             {"size": "x", "entry_price": 5},
-            "accounts.t.perps.ETH-PERP.size: must be a number, was 'x'",
+            "accounts.t.perps.ETH-PERP.size: must be a number in decimal notation such as "
+            "12.5 or -1e-3 (ASCII digits, nothing around it: no spaces, separators or other "
+            "characters), was 'x'",
         ),
         ({"size": 1, "entry_price": 5, "f": 0}, "accounts.t.perps.ETH-PERP.f: unknown key"),
         (
@@ -129,7 +131,7 @@ def test_the_insurance_fund_and_pnl_cap_are_validated() -> None:
         "market.pnl_initial_cap: must be >= 0, was -5",
         "market.insurance_fund.FOO: unknown asset 'FOO'",
         "market.insurance_fund.USDC: must be >= 0, was -1",
-        "market.insurance_fund.ETH: has more than 8 decimal places, was 1E-9",
+        "market.insurance_fund.ETH: has more than 8 decimal places, was 0.000000001",
     ]
 
 
@@ -238,7 +240,9 @@ def test_every_problem_of_a_perps_file_is_located_by_row_and_column(tmp_path: Pa
         "perps.csv:row 4: repeats account 'a' and perp 'BTC-PERP'",
         "perps.csv:row 5.account: must not be empty",
         "perps.csv:row 6.perp: unknown perp 'ETH-PERP'",
-        "perps.csv:row 7.size: must be a number, was 'abc'",
+        "perps.csv:row 7.size: must be a number in decimal notation such as 12.5 or -1e-3 "
+        "(ASCII digits, nothing around it: no spaces, separators or other characters), "
+        "was 'abc'",
         "perps.csv:row 8: account 'inline' is written inline",
     ]
 

@@ -25,6 +25,7 @@ import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
 from xmargin.service import Settings, create_app
+from xmargin.service.server import uvicorn_config
 from xmargin.store import make_engine
 from xmargin.store.repositories import create_api_key, journal_count
 
@@ -129,9 +130,9 @@ class ThreadedServer:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(settings), log_level="warning", timeout_graceful_shutdown=2
-        )
+        # The service's own uvicorn configuration (its connection timeouts included).
+        config = uvicorn_config(create_app(settings), settings, log_level="warning")
+        config.timeout_graceful_shutdown = 2
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

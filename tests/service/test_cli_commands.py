@@ -60,26 +60,26 @@ def test_keys_create_refuses_a_bad_role_with_exit_2(
 
 
 def test_keys_create_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(
-        ["keys", "create", "--role", "admin", "--db", f"sqlite:///{tmp_path}/k.db", "--json"],
-        capsys,
-    )
+    url = f"sqlite:///{tmp_path}/k.db"
+    prepare_database(Settings(database_url=url, market_file=MARKET))
+    code, out, _ = _run(["keys", "create", "--role", "admin", "--db", url, "--json"], capsys)
     assert code == 0
     doc = json.loads(out)
     assert doc["role"] == "admin" and doc["account"] is None and doc["key"].startswith("xm_")
 
 
-def test_serve_refuses_a_bad_market_file_before_listening(
+def test_serve_refuses_a_bad_market_file_before_serving(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[market]\nquote = "USD"\n[assets.X]\nprice = 0\n', encoding="utf-8")
     code, _, err = _run(
-        ["serve", "--market", str(bad), "--db", f"sqlite:///{tmp_path}/s.db", "--port", "1"], capsys
+        ["serve", "--market", str(bad), "--db", f"sqlite:///{tmp_path}/s.db", "--port", "0"], capsys
     )
     assert code == 2
     assert err.startswith("error: ") and "assets.X.price" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "serving on" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]  # nothing created
 
 
 def test_the_first_start_needs_a_market_file(tmp_path: Path) -> None:
@@ -100,4 +100,5 @@ def test_replay_of_an_empty_database_is_a_clear_error(
 ) -> None:
     code, _, err = _run(["replay", "--db", f"sqlite:///{tmp_path}/none.db"], capsys)
     assert code == 2
-    assert "holds no xmargin store" in err
+    assert "no xmargin database at" in err and "xmargin serve --market" in err
+    assert list(tmp_path.iterdir()) == []  # nothing created

@@ -10,6 +10,7 @@ from xmargin.ledger.actions import execute_liquidate
 from xmargin.store.journal import liquidation_json
 
 FIELDS = {
+    "bonus",  # the CLI's extension (issue 9, item 7)
     "account",
     "debt_asset",
     "collateral_asset",
@@ -20,6 +21,7 @@ FIELDS = {
     "health_factor_before",
     "health_factor_after",
     "bad_debt",
+    "insurance_fund_used",  # contract 5.5
 }
 
 

@@ -15,13 +15,14 @@ from tests.service.conftest import MARKET
 from xmargin.errors import StoreError
 from xmargin.io.market_file import load_market
 from xmargin.store import make_engine
-from xmargin.store.engine import acquire_instance_lock, write_transaction
+from xmargin.store.engine import acquire_instance_lock, create_database, write_transaction
 from xmargin.store.migrations import current_revision, head_revision, upgrade
 from xmargin.store.models import AssetRow, BalanceRow, Base
 from xmargin.store.repositories import initialize_market, load_state
 
 
 def test_the_migrations_create_exactly_the_models(db_url: str) -> None:
+    create_database(db_url)  # only `serve` creates a database
     engine = make_engine(db_url)
     try:
         assert current_revision(engine) is None
@@ -39,6 +40,7 @@ EXTREMES = ["0.000000000000000001", "999999999999999999999999", "123456789.12345
 
 
 def test_decimals_are_stored_exactly_never_as_floats(db_url: str) -> None:
+    create_database(db_url)  # only `serve` creates a database
     engine = make_engine(db_url)
     try:
         upgrade(engine)
@@ -84,6 +86,7 @@ def test_decimals_are_stored_exactly_never_as_floats(db_url: str) -> None:
 
 
 def test_a_second_server_on_one_database_is_refused(db_url: str) -> None:
+    create_database(db_url)  # only `serve` creates a database
     engine = make_engine(db_url)
     try:
         upgrade(engine)

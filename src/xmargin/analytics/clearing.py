@@ -26,10 +26,8 @@ scenario is endogenous.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,9 @@ from numpy.typing import NDArray
 
 from xmargin.analytics.analysis_inputs import number
 from xmargin.errors import InputError
+from xmargin.io.documents import DocumentError, DuplicateKeys, read_document
+from xmargin.mathlib import fmt
+from xmargin.model.numbers import NumberError, parse_number
 
 __all__ = ["ClearingResult", "Entity", "clear", "clearing_vector", "load_entities"]
 
@@ -56,14 +57,13 @@ class Entity:
 
 
 def _amount(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        raise InputError(f"{where}: must be a number, was {value!r}")
+    """A quote amount >= 0 in the contract's number syntax and window, as a float."""
     try:
-        d = Decimal(str(value))
-    except ArithmeticError:
-        raise InputError(f"{where}: must be a number, was {value!r}") from None
-    if not d.is_finite() or d < 0 or abs(d) > Decimal("1e24"):
-        raise InputError(f"{where}: must be a finite number from 0 to 1e24, was {value}")
+        d = parse_number(value)
+    except NumberError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    if d < 0:
+        raise InputError(f"{where}: must be >= 0, was {fmt(d)}")
     return float(d)
 
 
@@ -135,11 +135,15 @@ def load_entities(path: str | Path, assets: Sequence[str]) -> list[Entity]:
     """Read and validate an entities file (TOML)."""
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise InputError(f"--entities {p}: cannot read: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--entities {p}: not valid TOML: {exc}") from exc
+        doc = read_document(p)
+    except DuplicateKeys as exc:
+        where = "; ".join(f"{e.location}: {e.message}" for e in exc.errors)
+        raise InputError(f"--entities {p}: {where}") from None
+    except DocumentError as exc:
+        at = f"{exc.location}: " if exc.location else ""
+        raise InputError(f"--entities {p}: {at}{exc.message}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"--entities {p}: the top level must be a table")
     return parse_entities(doc, str(p), assets)
 
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xmargin._typing import AnyArray, BoolArray, Float64Array1D, Int64Array1D, UInt16Array1D
-from xmargin.io.positions import read_positions_table
+from xmargin.io.positions import names_valid, read_positions_table
 from xmargin.mathlib import ZERO, quantize_down
 from xmargin.model.numbers import MAX_MAGNITUDE, parse_number
 from xmargin.model.params import AssetParams
@@ -245,6 +245,8 @@ def read_position_columns(
     if acc.null_count or bool(_np(pc.equal(acc, "")).any()):
         raise NeedsExactLoad("empty account id")
     ids, pos_row, order = _group_accounts(acc)
+    if not names_valid(ids):
+        raise NeedsExactLoad("an account id breaks the name rule")
     if inline_ids and bool(_np(pc.is_in(ids, value_set=pa.array(list(inline_ids)))).any()):
         raise NeedsExactLoad("an account is written inline too")
     names = list(assets)

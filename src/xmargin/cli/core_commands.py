@@ -20,6 +20,7 @@ from xmargin.cli import render
 from xmargin.errors import InputError
 from xmargin.io.market_file import dump_market, load_market
 from xmargin.ledger.actions import execute_liquidate
+from xmargin.model.practice import practice_warnings
 from xmargin.risk.health import account_health
 from xmargin.risk.liquidation_price import liquidation_price
 
@@ -48,8 +49,16 @@ AccountOpt = Annotated[str, typer.Option("--account", help="Account ID.", show_d
 
 
 def check(market_file: MarketFile, as_json: Json = False) -> None:
-    """Validate a market file; print the counts of its assets, categories and accounts."""
-    doc = render.check_doc(load_market(market_file))
+    """Validate a market file; print the counts of its assets, categories and accounts.
+
+    Values outside published practice are loaded, and warned: one ``warning:`` line each
+    on stderr, and ``warnings`` in the JSON (contract extension "Parameter checks").
+    """
+    market = load_market(market_file)
+    warnings = [str(w) for w in practice_warnings(market.params, market.assets, market.categories)]
+    for line in warnings:
+        typer.echo(f"warning: {line}", err=True)
+    doc = {**render.check_doc(market), "warnings": warnings}
     if as_json:
         render.print_json(doc)
     else:

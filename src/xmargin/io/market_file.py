@@ -8,7 +8,6 @@ half-loaded. pydantic's errors are translated here, at this one boundary.
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +18,23 @@ from pydantic import BaseModel, ValidationError
 
 from xmargin.errors import MarketFileError, Problem
 from xmargin.io import design_state, perp_tables
-from xmargin.mathlib import ZERO, exact, fmt, quantize_down
+from xmargin.io.documents import (
+    MAX_MARKET_FILE_BYTES,
+    DocumentError,
+    DuplicateKeys,
+    decode_utf8,
+    loads_json,
+    loads_toml,
+    read_regular_file,
+)
+from xmargin.mathlib import ZERO, exact, fmt, quantize_down, shown
 from xmargin.model.account import Account
 from xmargin.model.market import Market
+from xmargin.model.names import name_problem
 from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
+from xmargin.model.practice import liquidation_problems
 
 __all__ = [
     "MarketFormat",
@@ -44,6 +54,11 @@ _ACCOUNT_KEYS = {"category", "supply", "borrow", "perps"}
 
 def _loc(*parts: object) -> str:
     return ".".join(str(p) for p in parts if p != "")
+
+
+def _bad_name_loc(section: str, name: str) -> str:
+    """The location of a name that breaks the name rule: printable, and short."""
+    return _loc(section, shown(name if name.isprintable() else repr(name)))
 
 
 def translate_validation_error(exc: ValidationError, prefix: str) -> list[Problem]:
@@ -79,45 +94,40 @@ def _validate(model: type[M], data: Any, loc: str, problems: list[Problem]) -> M
 
 
 def read_market_document(path: Path) -> tuple[dict[str, Any], MarketFormat]:
-    """Parse a ``.toml`` or ``.json`` file with every float read as a Decimal."""
+    """Parse a ``.toml`` or ``.json`` market file; every number kept as its text.
+
+    Only a regular UTF-8 file of at most :data:`MAX_MARKET_FILE_BYTES` is read; a JSON
+    file with a repeated key is refused (TOML refuses those itself). Every failure names
+    the file (:class:`~xmargin.errors.MarketFileError`).
+    """
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise MarketFileError(source, [Problem("", "a market file must end in .toml or .json")])
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MarketFileError(source, [Problem("", f"cannot read: {exc.strerror}")]) from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MarketFileError(source, [Problem("", f"not UTF-8 text: {exc}")]) from exc
     raw: Any
-    if suffix == ".toml":
-        try:
-            raw = tomllib.loads(text, parse_float=Decimal)
-        except tomllib.TOMLDecodeError as exc:
-            raise MarketFileError(source, [Problem("", f"not valid TOML: {exc}")]) from exc
-        fmt_: MarketFormat = "toml"
-    else:
-        try:
-            # NaN and +-Infinity are read as non-finite Decimals, so that validation
-            # refuses them with their location, as TOML's nan and inf are.
-            raw = json.loads(text, parse_float=Decimal, parse_constant=Decimal)
-        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
-            raise MarketFileError(source, [Problem("", f"not valid JSON: {exc}")]) from exc
-        fmt_ = "json"
+    try:
+        text = decode_utf8(read_regular_file(path, MAX_MARKET_FILE_BYTES))
+        # NaN and +-Infinity are kept as tokens (TOML's nan and inf too), so that
+        # validation refuses them with their location.
+        raw = loads_toml(text) if suffix == ".toml" else loads_json(text)
+    except DuplicateKeys as exc:
+        raise MarketFileError(
+            source, [Problem(e.location, e.message) for e in exc.errors]
+        ) from None
+    except DocumentError as exc:
+        raise MarketFileError(source, [Problem(exc.location, exc.message)]) from None
     if not isinstance(raw, dict):
         raise MarketFileError(source, [Problem("", "the top level must be a table/object")])
-    return raw, fmt_
+    market_format: MarketFormat = "toml" if suffix == ".toml" else "json"
+    return raw, market_format
 
 
 def load_market(path: str | Path) -> Market:
     """Load and validate a market file (and its ``accounts_file``); raise on any problem."""
     p = Path(path)
-    raw, fmt_ = read_market_document(p)
+    raw, market_format = read_market_document(p)
     market = parse_market(raw, str(p), base_dir=p.parent)
-    market.source_format = fmt_
+    market.source_format = market_format
     return market
 
 
@@ -144,11 +154,13 @@ def _amount_map(
             problems.append(Problem(here, str(exc)))
             continue
         if d < ZERO:
-            problems.append(Problem(here, f"must be >= 0, was {d}"))
+            problems.append(Problem(here, f"must be >= 0, was {fmt(d)}"))
             continue
         ap = assets[asset]
         if ap is not None and quantize_down(d, ap.decimals) != d:
-            problems.append(Problem(here, f"has more than {ap.decimals} decimal places, was {d}"))
+            problems.append(
+                Problem(here, f"has more than {ap.decimals} decimal places, was {fmt(d)}")
+            )
             continue
         out[asset] = d
     return out
@@ -214,6 +226,11 @@ def parse_market(
         assets_raw = assets_raw if isinstance(assets_raw, dict) else {}
     for name, table in assets_raw.items():
         loc = _loc("assets", name)
+        why = name_problem(name)
+        if why is not None:
+            problems.append(Problem(_bad_name_loc("assets", name), f"asset symbol {why}"))
+            assets[name] = None
+            continue
         if isinstance(table, dict) and "symbol" in table:
             problems.append(Problem(_loc(loc, "symbol"), "unknown key"))
             assets[name] = None
@@ -228,6 +245,11 @@ def parse_market(
         cats_raw = {}
     for name, table in cats_raw.items():
         loc = _loc("categories", name)
+        why = name_problem(name)
+        if why is not None:
+            problems.append(Problem(_bad_name_loc("categories", name), f"category name {why}"))
+            categories[name] = None
+            continue
         if isinstance(table, dict) and "name" in table:
             problems.append(Problem(_loc(loc, "name"), "unknown key"))
             categories[name] = None
@@ -253,6 +275,10 @@ def parse_market(
         acc_raw = {}
     for acc_id, table in acc_raw.items():
         loc = _loc("accounts", acc_id)
+        why = name_problem(acc_id)
+        if why is not None:
+            problems.append(Problem(_bad_name_loc("accounts", acc_id), f"account id {why}"))
+            continue
         if not isinstance(table, dict):
             problems.append(Problem(loc, f"must be a table, was {type(table).__name__}"))
             continue
@@ -312,11 +338,13 @@ def parse_market(
         state if isinstance(state, dict) else {}, assets, accounts, problems
     )
 
+    valid_assets = {k: v for k, v in assets.items() if v is not None}
+    valid_cats = {k: v for k, v in categories.items() if v is not None}
+    if params is not None:
+        problems.extend(liquidation_problems(params, valid_assets, valid_cats))
     if problems:
         raise MarketFileError(source, problems)
     assert params is not None
-    valid_assets = {k: v for k, v in assets.items() if v is not None}
-    valid_cats = {k: v for k, v in categories.items() if v is not None}
     valid_perps = {k: v for k, v in perps.items() if v is not None}
     market = Market(
         params,
@@ -332,13 +360,18 @@ def parse_market(
     return market
 
 
-def market_to_dict(market: Market) -> dict[str, Any]:
-    """The market as a contract document; every number an exact decimal string."""
+def market_to_dict(market: Market, *, exact: bool = False) -> dict[str, Any]:
+    """The market as a contract document; every number an exact decimal string.
+
+    ``exact``: numbers stay Decimals, for validating the document again in-process
+    (figures the engine computed, such as isolation debt, may hold more digits than a
+    number written in a file may; :mod:`xmargin.model.numbers`).
+    """
 
     def num(v: Any) -> Any:
         # Nested tables and arrays (an asset's ``liquidity``) are written the same way.
         if isinstance(v, Decimal):
-            return fmt(v)
+            return v if exact else fmt(v)
         if isinstance(v, Mapping):
             return nums(v)
         if isinstance(v, list | tuple):

@@ -16,12 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from xmargin.errors import Problem
-from xmargin.mathlib import ZERO, quantize_down
+from xmargin.io.documents import DocumentError, require_regular_file
+from xmargin.mathlib import ZERO, fmt, quantize_down
 from xmargin.model.account import Account
+from xmargin.model.names import MAX_NAME_LENGTH, name_problem
 from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams, CategoryParams
 
-__all__ = ["REQUIRED_COLUMNS", "read_positions_exact", "read_positions_table"]
+__all__ = ["REQUIRED_COLUMNS", "names_valid", "read_positions_exact", "read_positions_table"]
 
 REQUIRED_COLUMNS = ("account", "asset", "supply", "borrow")
 
@@ -33,6 +35,12 @@ def read_positions_table(path: Path, strings: bool = False) -> pa.Table:
     for a missing column; callers turn those into located problems.
     """
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise ValueError("accounts_file must end in .csv or .parquet")
+    try:
+        require_regular_file(path)
+    except DocumentError as exc:
+        raise ValueError(exc.message) from None
     if suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -53,6 +61,29 @@ def read_positions_table(path: Path, strings: bool = False) -> pa.Table:
     if missing:
         raise ValueError(f"missing column(s): {', '.join(missing)}")
     return table
+
+
+_ASCII_NAME = r"^[A-Za-z0-9_.:@+#~-]*[A-Za-z0-9][A-Za-z0-9_.:@+#~-]*$"
+
+
+def names_valid(names: pa.Array) -> bool:
+    """Whether every cell of a string column is a valid name (:mod:`xmargin.model.names`).
+
+    Arrow compute checks the ASCII names in bulk; the rest, if any, go through the rule
+    one by one. Nulls are not names.
+    """
+    import pyarrow.compute as pc
+
+    if names.null_count:
+        return False
+    ok = pc.and_(
+        pc.match_substring_regex(names, _ASCII_NAME),
+        pc.less_equal(pc.utf8_length(names), MAX_NAME_LENGTH),
+    )
+    if bool(pc.all(ok).as_py()):
+        return True
+    rest = names.filter(pc.invert(ok)).to_pylist()
+    return all(name_problem(x) is None for x in rest)
 
 
 def _cell_number(value: Any) -> Decimal:
@@ -88,8 +119,9 @@ def read_positions_exact(
         row = i + 2  # 1-based, after the header line
         loc = f"{name}:row {row}"
         asset = cols["asset"][i]
-        if acc_id is None or acc_id == "":
-            problems.append(Problem(f"{loc}.account", "must not be empty"))
+        why = name_problem(acc_id)
+        if why is not None:
+            problems.append(Problem(f"{loc}.account", f"account id {why}"))
             continue
         acc_id = str(acc_id)
         category = cols["category"][i] if has_cat else None
@@ -113,10 +145,13 @@ def read_positions_exact(
                 continue
             ap = assets[asset]
             if d < ZERO:
-                problems.append(Problem(f"{loc}.{col}", f"must be >= 0, was {d}"))
+                problems.append(Problem(f"{loc}.{col}", f"must be >= 0, was {fmt(d)}"))
             elif ap is not None and quantize_down(d, ap.decimals) != d:
                 problems.append(
-                    Problem(f"{loc}.{col}", f"has more than {ap.decimals} decimal places, was {d}")
+                    Problem(
+                        f"{loc}.{col}",
+                        f"has more than {ap.decimals} decimal places, was {fmt(d)}",
+                    )
                 )
             else:
                 amounts.append(d)

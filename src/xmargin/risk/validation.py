@@ -18,10 +18,10 @@ from xmargin.errors import (
     IsolationViolation,
     NotBorrowable,
 )
-from xmargin.mathlib import ZERO, exact, quantize_down
+from xmargin.mathlib import ZERO, exact, fmt, quantize_down
 from xmargin.model.account import Account
 from xmargin.model.market import Market
-from xmargin.model.numbers import NumberError, parse_number
+from xmargin.model.numbers import MAX_MAGNITUDE, NumberError, parse_number
 from xmargin.risk.health import weighted_sums
 
 __all__ = [
@@ -66,10 +66,20 @@ def _isolation_conflict(market: Market, account: Account, asset: str) -> str | N
     return None
 
 
+def _check_balance_bound(account: Account, asset: str, side: str, after: Decimal) -> None:
+    """A balance stays within the contract's 1e24 units, so every stored balance can be
+    read back as a market file's number is."""
+    if after > MAX_MAGNITUDE:
+        raise InvalidAmount(
+            "amount", fmt(after), f"would take {account.id}'s {side} of {asset} above 1e24 units"
+        )
+
+
 @exact
 def validate_deposit(market: Market, account: Account, asset: str, amount: Decimal) -> None:
     """Supply cap and isolation; a deposit is never refused for margin."""
     ap = market.asset(asset)
+    _check_balance_bound(account, asset, "supply", account.supplied(asset) + amount)
     if ap.supply_cap is not None:
         total = market.total_supply.get(asset, ZERO) + amount
         if total > ap.supply_cap:
@@ -94,6 +104,7 @@ def validate_borrow(market: Market, account: Account, asset: str, amount: Decima
     ap = market.asset(asset)
     if not ap.borrowable:
         raise NotBorrowable(asset)
+    _check_balance_bound(account, asset, "borrow", account.borrowed(asset) + amount)
     if ap.borrow_cap is not None:
         total = market.total_borrow.get(asset, ZERO) + amount
         if total > ap.borrow_cap:

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+
+from xmargin.model.numbers import NumberToken, parse_number
 
 __all__ = [
     "CalibrateRequest",
@@ -26,7 +36,19 @@ _OUT = ConfigDict(extra="forbid")
 Dec = Annotated[str, Field(description="An exact decimal as a string.", examples=["0.855"])]
 OptDec = Dec | None
 Asset = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-Vol = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+
+
+def _real(value: object) -> object:
+    """A JSON number of the body (kept as its text by the reader) as a float, through the
+    contract's number syntax (:func:`~xmargin.model.numbers.parse_number`)."""
+    if isinstance(value, NumberToken):
+        return float(parse_number(value))
+    return value
+
+
+#: A float read from a request body: the contract's number syntax, then a float.
+Real = Annotated[float, BeforeValidator(_real)]
+Vol = Annotated[Real, Field(ge=0, le=10, allow_inf_nan=False)]
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -36,13 +58,13 @@ class CalibrateRequest(BaseModel):
     model_config = _IN
     volatility: dict[Asset, Vol] = Field(min_length=1, max_length=200)
     assets: list[Asset] | None = Field(default=None, max_length=200)
-    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
-    horizon_days: Annotated[float, Field(gt=0, le=3650)] | None = None
-    recovery: Annotated[float, Field(gt=0, le=1e6)] = 1.0
-    min_horizon_days: Annotated[float, Field(gt=0, le=3650)] = 1.0
+    confidence: Annotated[Real, Field(gt=0.5, lt=1)] = 0.99
+    horizon_days: Annotated[Real, Field(gt=0, le=3650)] | None = None
+    recovery: Annotated[Real, Field(gt=0, le=1e6)] = 1.0
+    min_horizon_days: Annotated[Real, Field(gt=0, le=3650)] = 1.0
     horizon_basis: Literal["account", "market"] = "account"
-    cf_buffer_sigmas: Annotated[float, Field(ge=0, le=20)] = 1.0
-    cf_buffer_days: Annotated[float, Field(ge=0, le=365)] = 1.0
+    cf_buffer_sigmas: Annotated[Real, Field(ge=0, le=20)] = 1.0
+    cf_buffer_days: Annotated[Real, Field(ge=0, le=365)] = 1.0
     check_paths: Annotated[StrictInt, Field(ge=100, le=20_000)] = 4000
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
@@ -52,13 +74,13 @@ class OptimizeRequest(BaseModel):
     holds no price files); a proposal only, nothing is changed."""
 
     model_config = _IN
-    var99_max: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    var99_max: Annotated[Real, Field(ge=0, allow_inf_nan=False)]
     volatility: dict[Asset, Vol] = Field(min_length=1, max_length=200)
-    correlation: Annotated[float, Field(ge=-1, le=1)] | None = None
+    correlation: Annotated[Real, Field(ge=-1, le=1)] | None = None
     static: list[Asset] = Field(default_factory=list, max_length=200)
     assets: list[Asset] | None = Field(default=None, max_length=200)
-    lar_max: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    max_step: Annotated[float, Field(gt=0, le=0.5)] = 0.03
+    lar_max: Annotated[Real, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_step: Annotated[Real, Field(gt=0, le=0.5)] = 0.03
     candidates: Annotated[StrictInt, Field(ge=1, le=20)] = 10
     method: Literal["chaos", "joint"] = "chaos"
     paths: Annotated[StrictInt, Field(ge=100, le=20_000)] = 2000
@@ -73,7 +95,7 @@ class NetworkRequest(BaseModel):
     """Body of ``POST /v1/analysis/network``: shocks and, optionally, entities."""
 
     model_config = _IN
-    shocks: dict[Asset, StrictStr | float] = Field(default_factory=dict, max_length=200)
+    shocks: dict[Asset, StrictStr | Real] = Field(default_factory=dict, max_length=200)
     entities: (
         dict[Annotated[StrictStr, Field(min_length=1, max_length=200)], dict[str, object]] | None
     ) = Field(default=None, max_length=1000)

@@ -1,9 +1,10 @@
 """``create_app(settings)``: the FastAPI application of the xmargin service.
 
-Nothing connects at import time or in ``create_app``: the database is opened by the
-app's lifespan (at server start), which takes the database's single-server lock, brings
-the schema up to date, loads the market file into an empty database (its genesis), or
-resumes from the database, and starts the writer.
+Nothing connects at import time or in ``create_app``: the database is opened by
+:func:`~xmargin.service.startup.open_store` (``xmargin serve`` calls it before it starts
+the server; otherwise the app's lifespan does), which takes the database's single-server
+lock, brings the schema up to date, loads the market file into an empty database (its
+genesis), or resumes from the database; the lifespan then starts the writer.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from xmargin import __version__
-from xmargin.errors import StoreError
-from xmargin.io.market_file import load_market
-from xmargin.service.auth import KeyCache
+from xmargin.service.auth import Authenticator, FailureLimiter
 from xmargin.service.dashboard import pages
 from xmargin.service.deps import Services
 from xmargin.service.errors import install_error_handlers
 from xmargin.service.events import Broadcaster
 from xmargin.service.metrics import Metrics
+from xmargin.service.openapi import install_docs, install_openapi
 from xmargin.service.risk_view import RiskView
 from xmargin.service.routes import (
     accounts,
@@ -38,11 +38,18 @@ from xmargin.service.routes import (
     views_accounts,
     views_dashboard,
 )
+from xmargin.service.schemas import (
+    ActionRequest,
+    AssetParamsBody,
+    LiquidationRequest,
+    PriceMap,
+    PricesRequest,
+)
 from xmargin.service.settings import Settings
+from xmargin.service.startup import OpenedStore, open_store
 from xmargin.service.writer import Writer
-from xmargin.store.engine import acquire_instance_lock, describe_url, make_engine
-from xmargin.store.migrations import upgrade
-from xmargin.store.repositories import initialize_market, is_initialized, load_state, utcnow
+from xmargin.store.api_keys import KeyLookup
+from xmargin.store.records import utcnow
 from xmargin.store.state import LiveState
 
 __all__ = ["create_app", "prepare_database"]
@@ -56,46 +63,16 @@ def prepare_database(settings: Settings) -> str:
     Returns a one-line description of what was done. Safe to call on a database that is
     already prepared (it then only checks the schema). Raises the store's and the
     market file's errors (:class:`~xmargin.errors.StoreError`,
-    :class:`~xmargin.errors.MarketFileError`).
+    :class:`~xmargin.errors.MarketFileError`); a failure leaves nothing behind.
     """
-    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    try:
-        upgrade(engine)
-        where = describe_url(settings.database_url)
-        if is_initialized(engine):
-            with engine.connect() as conn:
-                state = load_state(conn)
-            note = " (--market ignored: the database already holds a market)"
-            return (
-                f"resuming from {where}: {len(state.market.accounts)} accounts, journal at "
-                f"{state.last_seq}{note if settings.market_file else ''}"
-            )
-        if settings.market_file is None:
-            raise StoreError(
-                f"database {where} holds no market yet: give --market FILE for the first start"
-            )
-        market = load_market(settings.market_file)
-        initialize_market(engine, market, str(settings.market_file))
-        return (
-            f"loaded {settings.market_file} into {where}: {len(market.assets)} assets, "
-            f"{len(market.accounts)} accounts (journal entry 1, the genesis)"
-        )
-    finally:
-        engine.dispose()
+    store = open_store(settings)
+    store.close()
+    return store.note
 
 
-def _open(settings: Settings) -> Services:
-    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    lock = acquire_instance_lock(engine)
-    try:
-        log.info(prepare_database(settings))
-        with engine.connect() as conn:
-            stored = load_state(conn)
-    except BaseException:
-        lock.release()
-        engine.dispose()
-        raise
-    live = LiveState.from_stored(stored)
+def _services(settings: Settings, store: OpenedStore) -> Services:
+    engine = store.engine
+    live = LiveState.from_stored(store.stored)
     risk_view = RiskView(settings.at_risk_below, settings.book_backend)
     risk_view.rebuild(live.market)
     metrics = Metrics()
@@ -111,15 +88,19 @@ def _open(settings: Settings) -> Services:
         max_batch=settings.max_batch,
         on_batch=metrics.observe_batch,
     )
+    keys = Authenticator(
+        KeyLookup(engine),
+        FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds),
+    )
     return Services(
         settings=settings,
         engine=engine,
-        lock=lock,
+        lock=store.lock,
         live=live,
         risk=risk_view,
         events=events,
         writer=writer,
-        keys=KeyCache(engine, settings.key_cache_seconds),
+        keys=keys,
         metrics=metrics,
         started_at=utcnow(),
     )
@@ -162,13 +143,23 @@ class _MetricsMiddleware:
                 m.latency.labels(path).observe(time.perf_counter() - started)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The service's FastAPI app for ``settings`` (see :mod:`xmargin.service`)."""
+def create_app(settings: Settings, store: OpenedStore | None = None) -> FastAPI:
+    """The service's FastAPI app for ``settings`` (see :mod:`xmargin.service`).
+
+    ``store``: a database already opened (and locked) by :func:`open_store`, as
+    ``xmargin serve`` does before it starts the server; else the app's start opens it.
+    """
     ref = _MetricsRef()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = _open(settings)
+        opened = store if store is not None else open_store(settings)
+        log.info(opened.note)
+        try:
+            services = _services(settings, opened)
+        except BaseException:
+            opened.close()
+            raise
         app.state.services = services
         loop = asyncio.get_running_loop()
         # Called by `xmargin serve` on SIGINT/SIGTERM, before uvicorn waits for open
@@ -181,8 +172,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             services.events.close()
             await services.writer.stop()
-            services.lock.release()
-            services.engine.dispose()
+            services.keys.close()
+            opened.close()
 
     app = FastAPI(
         title="xmargin",
@@ -194,7 +185,20 @@ def create_app(settings: Settings) -> FastAPI:
             'strings. Errors: `{"error": {"code", "message", "problems"}}`.'
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_openapi(
+        app,
+        [
+            ActionRequest,
+            LiquidationRequest,
+            PricesRequest,
+            PriceMap,
+            AssetParamsBody,
+        ],
+    )
+    install_docs(app)
     install_error_handlers(app)
     for module in (assets, accounts, liquidations, risk, system, analysis):
         app.include_router(module.router)

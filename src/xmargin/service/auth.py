@@ -1,7 +1,9 @@
 """Roles and API keys: who may do what.
 
 A request carries ``Authorization: Bearer KEY``; keys are created with
-``xmargin keys create`` and only their SHA-256 is stored. Each endpoint needs one
+``xmargin keys create`` (optionally expiring), listed with ``xmargin keys list`` and
+revoked with ``xmargin keys revoke ID``; only their SHA-256 is stored. Every request reads
+its key from the database, so a revocation works from the next request on. Each endpoint needs one
 permission; :data:`PERMISSIONS` says which roles hold it. An ``account`` key acts on its
 own account only.
 
@@ -25,15 +27,23 @@ run_analysis       admin (calibrate, optimize, network: read-only)
 
 from __future__ import annotations
 
+import math
 import time
+from collections import OrderedDict, deque
 from typing import Literal
 
-from sqlalchemy import Engine
+from xmargin.errors import NotAuthenticated, PermissionDenied, TooManyFailedAuthentications
+from xmargin.store.api_keys import KeyLookup
+from xmargin.store.records import ApiKey, Role, utcnow
 
-from xmargin.errors import NotAuthenticated, PermissionDenied
-from xmargin.store.repositories import ApiKey, Role, find_api_key, hash_secret
-
-__all__ = ["PERMISSIONS", "KeyCache", "Permission", "authorize", "bearer_key"]
+__all__ = [
+    "PERMISSIONS",
+    "Authenticator",
+    "FailureLimiter",
+    "Permission",
+    "authorize",
+    "bearer_key",
+]
 
 Permission = Literal[
     "read_assets",
@@ -97,25 +107,86 @@ def bearer_key(header: str | None) -> str:
     return key
 
 
-class KeyCache:
-    """Verified keys by hash, remembered for ``ttl`` seconds (unknown keys are not)."""
+class FailureLimiter:
+    """Failed authentications per client: after ``limit`` within ``window`` seconds, the
+    client's requests are refused (429) until the oldest of them is ``window`` old.
 
-    def __init__(self, engine: Engine, ttl: float) -> None:
-        self.engine = engine
-        self.ttl = ttl
-        self._known: dict[str, tuple[ApiKey, float]] = {}
+    Only a key that was tried and failed counts (unknown, revoked or expired): a request
+    without a key guesses nothing. In memory, per server process; at most ``max_clients``
+    clients are tracked (the oldest are dropped first).
+    """
 
-    def resolve(self, key: str) -> ApiKey:
-        digest = hash_secret(key)
-        hit = self._known.get(digest)
+    def __init__(self, limit: int, window: float, max_clients: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, client: str, now: float) -> deque[float] | None:
+        times = self._failures.get(client)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del self._failures[client]
+            return None
+        return times
+
+    def check(self, client: str) -> None:
+        """Raise :class:`TooManyFailedAuthentications` while ``client`` is blocked."""
+        if self.limit <= 0:
+            return
         now = time.monotonic()
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        found = find_api_key(self.engine, key)
+        times = self._recent(client, now)
+        if times is not None and len(times) >= self.limit:
+            raise TooManyFailedAuthentications(max(1, math.ceil(times[0] + self.window - now)))
+
+    def failed(self, client: str) -> None:
+        if self.limit <= 0:
+            return
+        now = time.monotonic()
+        times = self._recent(client, now)
+        if times is None:
+            times = self._failures[client] = deque()
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+        times.append(now)
+
+
+class Authenticator:
+    """Who is calling: the key of ``Authorization: Bearer KEY``, read from the database on
+    every request (:class:`~xmargin.store.api_keys.KeyLookup`), so that a revocation or an
+    expiry takes effect at once; failed keys are rate-limited per client."""
+
+    def __init__(self, lookup: KeyLookup, limiter: FailureLimiter) -> None:
+        self.lookup = lookup
+        self.limiter = limiter
+
+    def resolve(self, header: str | None, client: str) -> ApiKey:
+        """The caller's active key; else 401 (or 429 while the client is blocked)."""
+        self.limiter.check(client)
+        key = bearer_key(header)
+        found = self.lookup.find(key)
+        why: str | None = None
         if found is None:
-            raise NotAuthenticated("unknown API key")
-        if self.ttl > 0:
-            if len(self._known) > 10_000:
-                self._known.clear()
-            self._known[digest] = (found, now + self.ttl)
+            why = "unknown API key"
+        else:
+            status = found.status(utcnow())
+            if status == "revoked":
+                why = f"API key {found.id} was revoked"
+            elif status == "expired":
+                assert found.expires_at is not None
+                why = f"API key {found.id} expired at {found.expires_at.isoformat()}"
+        if why is not None:
+            self.limiter.failed(client)
+            raise NotAuthenticated(why)
+        assert found is not None
         return found
+
+    def is_active(self, key: ApiKey) -> bool:
+        """Whether ``key`` may still be used (for long-lived responses: event streams)."""
+        return self.lookup.find_id(key.id) == "active"
+
+    def close(self) -> None:
+        self.lookup.close()

@@ -7,23 +7,21 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from xmargin.errors import InvalidRequest, MalformedRequest, Problem
-from xmargin.service.auth import KeyCache, bearer_key
+from xmargin.service.auth import Authenticator
+from xmargin.service.bodies import read_json, validate_body
 from xmargin.service.events import Broadcaster
 from xmargin.service.metrics import Metrics
 from xmargin.service.risk_view import RiskView
 from xmargin.service.settings import Settings
 from xmargin.service.writer import Writer
 from xmargin.store.engine import InstanceLock
-from xmargin.store.repositories import ApiKey
+from xmargin.store.records import ApiKey
 from xmargin.store.state import LiveState
 from xmargin.store.types import to_jsonable
 
@@ -38,9 +36,6 @@ __all__ = [
     "validate_body",
 ]
 
-MAX_BODY_BYTES = 1 << 20
-M = TypeVar("M", bound=BaseModel)
-
 
 @dataclass
 class Services:
@@ -53,7 +48,7 @@ class Services:
     risk: RiskView
     events: Broadcaster
     writer: Writer
-    keys: KeyCache
+    keys: Authenticator
     metrics: Metrics
     started_at: datetime
 
@@ -67,8 +62,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def current_key(request: Request, services: ServicesDep) -> ApiKey:
-    """The caller's API key (``Authorization: Bearer KEY``); 401 when missing or unknown."""
-    return services.keys.resolve(bearer_key(request.headers.get("authorization")))
+    """The caller's active API key (``Authorization: Bearer KEY``); 401 when missing,
+    unknown, revoked or expired; 429 after too many failures from this client."""
+    client = request.client.host if request.client is not None else "unknown"
+    return services.keys.resolve(request.headers.get("authorization"), client)
 
 
 CurrentRole = Annotated[ApiKey, Depends(current_key)]
@@ -92,37 +89,6 @@ IdempotencyKey = Annotated[
         "result and applies nothing.",
     ),
 ]
-
-
-async def read_json(request: Request) -> Any:
-    """The body as JSON with every number an exact Decimal; 400 when it is not JSON."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise MalformedRequest(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if not raw.strip():
-        raise MalformedRequest("the request needs a JSON body")
-    try:
-        # NaN and Infinity come back as text, so the number check names them.
-        return json.loads(raw, parse_float=Decimal, parse_constant=str)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
-
-
-def validate_body(model: type[M], data: Any) -> M:
-    """``data`` as ``model``; every problem located, as 422 ``invalid_request``."""
-    if not isinstance(data, dict):
-        raise InvalidRequest([Problem("body", f"must be a JSON object, was {type(data).__name__}")])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = ".".join(str(p) for p in ("body", *err["loc"]))
-            msg = "required" if err["type"] == "missing" else str(err["msg"])
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field"
-            problems.append(Problem(loc, msg.removeprefix("Value error, ")))
-        raise InvalidRequest(problems) from None
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:

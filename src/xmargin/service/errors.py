@@ -24,6 +24,7 @@ from xmargin.errors import (
     RequestError,
     RuleViolation,
     StoreError,
+    TooManyFailedAuthentications,
     XmarginError,
 )
 
@@ -46,6 +47,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "price_deviation": 409,
     "price_out_of_order": 409,
     "invalid_request": 422,
+    "request_timeout": 408,
+    "body_too_large": 413,
+    "too_many_failed_authentications": 429,
 }
 
 
@@ -79,7 +83,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_xmargin(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, XmarginError)
         status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers: dict[str, str] | None = None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(exc, TooManyFailedAuthentications):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        elif status in (408, 413):
+            headers = {"Connection": "close"}  # the rest of the body is not read
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -118,20 +119,37 @@ class Broadcaster:
         max_events: int | None,
         heartbeat_s: float = 15.0,
         accept: Callable[[Event], bool] | None = None,
+        alive: Callable[[], bool] | None = None,
+        alive_every_s: float = 1.0,
     ) -> AsyncIterator[bytes]:
         """SSE bytes for ``sub``: events, ``: keep-alive`` comments, then the end.
 
         ``accept``: only the events it accepts are sent (an account key's own events).
+        ``alive`` (checked at most every ``alive_every_s`` seconds, and at least at every
+        heartbeat): when it turns false (the caller's key was revoked or expired), the
+        stream sends ``event: unauthorized`` and ends.
         """
         sent = 0
+        checked = time.monotonic()
+        wait = min(heartbeat_s, alive_every_s) if alive is not None else heartbeat_s
+        idle = 0.0
         try:
             yield b"retry: 2000\n: connected\n\n"
             while max_events is None or sent < max_events:
+                if alive is not None and time.monotonic() - checked >= alive_every_s:
+                    checked = time.monotonic()
+                    if not alive():
+                        yield b'event: unauthorized\ndata: {"reason":"key revoked or expired"}\n\n'
+                        return
                 try:
-                    ev = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
+                    ev = await asyncio.wait_for(sub.queue.get(), wait)
                 except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    idle += wait
+                    if idle >= heartbeat_s:
+                        idle = 0.0
+                        yield b": keep-alive\n\n"
                     continue
+                idle = 0.0
                 if ev is None:
                     if sub.lagged:
                         yield b'event: lagged\ndata: {"reason":"client too slow"}\n\n'

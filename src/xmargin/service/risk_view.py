@@ -20,7 +20,16 @@ from xmargin.book import RiskBook, RiskEvent, Status
 from xmargin.book.events import float_text
 from xmargin.book.oracle import OracleState, check_price
 from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
-from xmargin.mathlib import CTX, ZERO, fmt
+from xmargin.mathlib import (
+    CTX,
+    HF_DECIMALS,
+    VALUE_DECIMALS,
+    ZERO,
+    div_up,
+    fmt,
+    quantize_down,
+    quantize_up,
+)
 from xmargin.model.market import Market
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import AccountHealth, account_health
@@ -33,6 +42,10 @@ __all__ = [
     "parse_prices",
     "risk_level",
 ]
+
+#: Places of every ratio in the service's JSON (utilisation; health factors and bonuses
+#: are held to the same 18 by the exact engine).
+RATIO_DECIMALS = HF_DECIMALS
 
 #: Risk levels (the book's statuses), from safest to worst.
 LEVELS = tuple(s.label for s in Status)
@@ -231,8 +244,11 @@ class RiskView:
             ts = market.total_supply.get(sym, ZERO)
             tb = market.total_borrow.get(sym, ZERO)
             d = market.deficit.get(sym, ZERO)
-            sv, bv = CTX.multiply(ts, ap.price), CTX.multiply(tb, ap.price)
-            dv = CTX.multiply(d, ap.price)
+            # Quote values held to 1e-18 as the account figures are (supply rounds down,
+            # borrow and deficit up); utilisation, a ratio, to 18 places, rounded up.
+            sv = quantize_down(CTX.multiply(ts, ap.price), VALUE_DECIMALS)
+            bv = quantize_up(CTX.multiply(tb, ap.price), VALUE_DECIMALS)
+            dv = quantize_up(CTX.multiply(d, ap.price), VALUE_DECIMALS)
             supply_value += sv
             borrow_value += bv
             deficit_value += dv
@@ -244,7 +260,7 @@ class RiskView:
                 "borrow_value": fmt(bv),
                 "deficit": fmt(d),
                 "deficit_value": fmt(dv),
-                "utilization": fmt(CTX.divide(tb, ts)) if ts else None,
+                "utilization": fmt(div_up(tb, ts, RATIO_DECIMALS)) if ts else None,
             }
         s = self._book().summary()
         return {

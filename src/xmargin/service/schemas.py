@@ -1,24 +1,51 @@
 """API schemas: what requests carry and responses hold (separate from ORM rows and
-domain models). Bodies are read with every number as an exact Decimal and then validated
-with these models; responses are documented with them. Decimals travel as strings.
+domain models). Bodies are read with every number kept as its text and then validated
+with the domain's rules; these models document them exactly (the OpenAPI document at
+``/openapi.json``). Decimals travel as strings; every response object is closed
+(``additionalProperties: false``).
+
+The asset parameter models are derived from :class:`~xmargin.model.params.AssetParams`
+field by field, so a parameter added to the market file is documented here too.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from decimal import Decimal
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    create_model,
+    model_validator,
+)
+
+from xmargin.model.names import MAX_NAME_LENGTH
+from xmargin.model.params import AssetParams, LiquidityParams
 
 __all__ = [
+    "MAX_SEQ",
     "AccountPublic",
     "ActionRequest",
     "ActionResult",
+    "AssetChangeResult",
     "AssetList",
+    "AssetParamsBody",
+    "AssetParamsPublic",
     "AssetPublic",
+    "AssetRisk",
     "ErrorResponse",
+    "HealthPublic",
+    "JournalEntryPublic",
     "JournalPage",
     "LiquidationRequest",
     "LiquidationResult",
+    "PriceMap",
     "PricesRequest",
     "PricesResult",
     "QueueEntry",
@@ -26,16 +53,33 @@ __all__ = [
     "RiskSummary",
 ]
 
+#: The largest journal sequence number or event id a request may name (2^53 - 1: every
+#: JSON reader holds it exactly, and both databases store it).
+MAX_SEQ = 2**53 - 1
+
 _IN = ConfigDict(extra="forbid")
+_OUT = ConfigDict(extra="forbid")
 
 DecimalText = Annotated[
     Any,
     Field(
-        description="An exact decimal: a JSON string (preferred) or number; never a float.",
-        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["1.5"]},
+        description="An exact decimal: a JSON string (preferred) or number; never a float. "
+        "Contract syntax, at most 60 significant digits, magnitude 0 or 1e-36..1e24.",
+        json_schema_extra={
+            "anyOf": [{"type": "string", "maxLength": 100}, {"type": "number"}],
+            "examples": ["1.5"],
+        },
     ),
 ]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Name = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="An account id, asset symbol or category name (contract: Names).",
+    ),
+]
+Decimal_ = Annotated[str, Field(description="An exact decimal, as a string")]
 
 
 # -- requests --------------------------------------------------------------------------
@@ -73,21 +117,100 @@ class LiquidationRequest(BaseModel):
 
 
 class PricesRequest(BaseModel):
-    """Body of ``POST /v1/prices``: ``{asset: price}``, or this form with a timestamp."""
+    """Body of ``POST /v1/prices`` with a timestamp: ``{"prices": {...}, "timestamp"}``."""
 
     model_config = _IN
     prices: dict[StrictStr, DecimalText]
-    timestamp: StrictStr | int | None = Field(
+    timestamp: (
+        Annotated[StrictStr, Field(max_length=64)]
+        | Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+        | None
+    ) = Field(
         default=None,
-        description="When the prices were observed: ISO-8601 with a zone, or unix seconds. "
-        "Default: now. Checked against each asset's max_price_age_seconds.",
+        description="When the prices were observed: ISO-8601 with a zone, or unix seconds "
+        "(an integer). Default: now. Checked against each asset's max_price_age_seconds.",
     )
+
+
+class PriceMap(BaseModel):
+    """Body of ``POST /v1/prices`` in its short form: ``{asset: price}``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {}})
+
+
+# -- asset parameters, derived from AssetParams ------------------------------------------
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not NoneType]
+        if len(args) == 1 and len(get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def _field_types(kind: Literal["in", "out"]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, info in AssetParams.model_fields.items():
+        if name in ("symbol", "price"):
+            continue
+        base, optional = _strip_optional(info.annotation)
+        typ: Any
+        if base is Decimal:
+            typ = DecimalText if kind == "in" else Decimal_
+        elif base is bool:
+            typ = StrictBool if kind == "in" else bool
+        elif base is int:
+            typ = StrictInt if kind == "in" else int
+        elif base is LiquidityParams:
+            typ = LiquidityBody if kind == "in" else LiquidityPublic
+        else:  # a parameter of a kind this module does not know: documented as any value
+            typ = Any
+        required = info.is_required()
+        if (optional or not required) and typ is not Any:
+            typ = typ | None
+        default: Any = ... if required else None
+        fields[name] = (typ, Field(default, description=info.description))
+    return fields
+
+
+class LiquidityBody(BaseModel):
+    """An asset's ``liquidity`` table (hypothetical modeling, see the market file)."""
+
+    model_config = _IN
+    model: Literal["cpmm", "depth"]
+    reserve_units: DecimalText = None
+    reserve_quote: DecimalText = None
+    depth: list[list[DecimalText]] | None = None
+
+
+class LiquidityPublic(BaseModel):
+    model_config = _OUT
+    model: Literal["cpmm", "depth"]
+    reserve_units: Decimal_ | None = None
+    reserve_quote: Decimal_ | None = None
+    depth: list[list[Decimal_]] | None = None
+
+
+AssetParamsBody: type[BaseModel] = create_model(
+    "AssetParamsBody",
+    __config__=_IN,
+    __doc__="Body of ``PUT /v1/assets/{asset}``: the asset's table as in a market file, "
+    "without ``price`` (set by the oracle); omitted optional fields take their defaults.",
+    **_field_types("in"),
+)
+AssetParamsPublic: type[BaseModel] = create_model(
+    "AssetParamsPublic",
+    __config__=_OUT,
+    __doc__="An asset's parameters (every field of its market-file table but price); "
+    "optional fields that are not set are absent.",
+    **_field_types("out"),
+)
 
 
 # -- responses -------------------------------------------------------------------------
 class AccountPublic(BaseModel):
     """Balances and every figure of contract section 2."""
 
+    model_config = _OUT
     account: str
     category: str | None
     supply: dict[str, str]
@@ -105,6 +228,7 @@ class AccountPublic(BaseModel):
 
 
 class ActionResult(BaseModel):
+    model_config = _OUT
     seq: int = Field(description="The journal sequence number of this action")
     action: str
     asset: str
@@ -113,8 +237,10 @@ class ActionResult(BaseModel):
 
 
 class LiquidationResult(BaseModel):
-    """The contract's ``liquidate`` JSON (section 4), plus the journal ``seq``."""
+    """The contract's ``liquidate`` JSON (section 4), the CLI's ``bonus``, and, for a
+    liquidation done, the journal ``seq`` and the ``liquidator`` key."""
 
+    model_config = _OUT
     account: str
     debt_asset: str
     collateral_asset: str
@@ -125,31 +251,47 @@ class LiquidationResult(BaseModel):
     health_factor_before: str | None
     health_factor_after: str | None
     bad_debt: dict[str, str]
+    insurance_fund_used: dict[str, str] = Field(
+        description="Units of written-off debt the insurance fund covered (contract 5.5)"
+    )
+    bonus: str = Field(description="The bonus β applied (contract 3.3), as a fraction")
     seq: int | None = None
     liquidator: str | None = None
 
 
 class PricesResult(BaseModel):
+    model_config = _OUT
     seq: int
     accepted: dict[str, str]
 
 
 class AssetPublic(BaseModel):
+    model_config = _OUT
     asset: str
     price: str
     price_at: str | None
-    params: dict[str, Any]
+    params: AssetParamsPublic
     total_supply: str
     total_borrow: str
     deficit: str
 
 
+class AssetChangeResult(BaseModel):
+    """The answer to ``PUT /v1/assets/{asset}``: its journal entry and the asset now."""
+
+    model_config = _OUT
+    seq: int
+    asset: AssetPublic
+
+
 class AssetList(BaseModel):
+    model_config = _OUT
     quote: str
     assets: list[AssetPublic]
 
 
 class QueueEntry(BaseModel):
+    model_config = _OUT
     account: str
     health_factor: str | None
     debt_value: str
@@ -161,41 +303,78 @@ class QueueEntry(BaseModel):
 
 
 class QueuePublic(BaseModel):
+    model_config = _OUT
     accounts: list[QueueEntry]
     liquidatable_accounts: int
 
 
+class AssetRisk(BaseModel):
+    """One asset's totals in ``GET /v1/risk/summary``."""
+
+    model_config = _OUT
+    price: str
+    total_supply: str
+    total_borrow: str
+    supply_value: str
+    borrow_value: str
+    deficit: str
+    deficit_value: str
+    utilization: str | None = Field(
+        description="total_borrow / total_supply, 18 decimal places (rounded up); null "
+        "without supply"
+    )
+
+
 class RiskSummary(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = _OUT
     quote: str
     accounts: int
     by_level: dict[str, int]
     liquidatable_accounts: int
+    liquidatable_debt: str
+    insolvent_debt: str
+    total_supply_value: str
+    total_borrow_value: str
+    deficit_value: str
     deficit: dict[str, str]
+    assets: dict[str, AssetRisk]
     journal_seq: int
 
 
 class JournalEntryPublic(BaseModel):
+    model_config = _OUT
     seq: int
     at: str
     kind: str
     account: str | None
     actor: str | None
     idempotency_key: str | None
-    command: dict[str, Any]
-    result: dict[str, Any]
+    command: dict[str, Any] = Field(description="The command as journalled (by kind)")
+    result: dict[str, Any] = Field(description="Its result as journalled (by kind)")
 
 
 class JournalPage(BaseModel):
+    model_config = _OUT
     entries: list[JournalEntryPublic]
     last_seq: int
 
 
+class HealthPublic(BaseModel):
+    model_config = _OUT
+    status: Literal["ok", "degraded"]
+    database: str
+    journal_seq: int
+    accounts: int
+    writer_queue: int
+
+
 class ErrorDetail(BaseModel):
+    model_config = _OUT
     code: str
     message: str
     problems: list[str]
 
 
 class ErrorResponse(BaseModel):
+    model_config = _OUT
     error: ErrorDetail

@@ -33,7 +33,19 @@ class Settings(BaseModel):
     book_backend: Literal["auto", "numpy", "numba"] = "numpy"
     #: most commands committed in one transaction
     max_batch: int = Field(default=256, ge=1, le=10_000)
-    #: seconds a verified API key is remembered before it is looked up again
-    key_cache_seconds: float = Field(default=30.0, ge=0)
     #: events kept for clients that reconnect with Last-Event-ID
     event_history: int = Field(default=1000, ge=0)
+    #: largest request body read; a larger one is refused (413) without being read
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    #: seconds a request body may take to arrive (408 after that)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: seconds a connection may take to send a request's headers; idle or slow
+    #: connections are closed after that
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    #: seconds an idle keep-alive connection is kept open after a response
+    keep_alive_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: failed authentications (unknown, revoked or expired keys) one client may make
+    #: within ``auth_failure_window_seconds`` before its requests are refused (429);
+    #: 0 turns the limit off
+    auth_failure_limit: int = Field(default=20, ge=0)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)

@@ -14,8 +14,9 @@ batches; for each batch, on one database thread, it
 
 and then, back on the event loop, publishes the batch to the in-memory market, answers
 the requests, refreshes the risk view and sends events. Nothing is answered before its
-transaction has committed, and nothing is published if the commit fails (the mirror is
-then reloaded from the database, the durable truth).
+transaction has committed, and nothing of a batch whose commit fails is published (no
+event, no sequence number): the batch is written again in halves, so that only the
+command the database refuses fails and the other clients' commands are committed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ from xmargin.store.repositories import (
     IdempotentResult,
     JournalEntry,
     find_idempotent,
-    load_state,
     utcnow,
     write_batch,
 )
@@ -107,6 +107,12 @@ class _Item:
     outcome: Outcome | None = None
     error: BaseException | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Forget a preparation whose batch did not commit (it is prepared again)."""
+        self.outcome = None
+        self.error = None
+        self.events.clear()
 
 
 class Writer:
@@ -173,7 +179,6 @@ class Writer:
 
     # -- the writer task ----------------------------------------------------------------
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
                 if self._stopping:
@@ -182,34 +187,49 @@ class Writer:
                 await self._wake.wait()
                 continue
             items = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
-            started = time.perf_counter()
-            try:
-                batch = await loop.run_in_executor(self._thread, self._prepare_and_commit, items)
-            except Exception as exc:
-                await self._failed(items, exc)
-                continue
-            self._finish(batch, items, time.perf_counter() - started)
+            await self._write(items)
 
-    async def _failed(self, items: list[_Item], exc: BaseException) -> None:
-        """The batch's transaction failed: nothing of it is published; reload the mirror."""
+    async def _write(self, items: list[_Item]) -> None:
+        """Prepare and commit ``items`` as one batch; publish it only once committed.
+
+        A batch whose commit fails is split in halves and each half written again, down
+        to the single command the database refuses: that command alone fails (503), the
+        others of its batch are committed and answered as if nothing had happened.
+        """
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        try:
+            batch = await loop.run_in_executor(self._thread, self._prepare_and_commit, items)
+        except Exception as exc:
+            if len(items) == 1:
+                self._failed(items, exc)
+                return
+            log.warning(
+                "write batch of %d failed (%s); retrying it in halves without the command "
+                "the database refuses",
+                len(items),
+                exc,
+            )
+            for item in items:
+                item.reset()
+            half = len(items) // 2
+            await self._write(items[:half])
+            await self._write(items[half:])
+            return
+        self._finish(batch, items, time.perf_counter() - started)
+
+    def _failed(self, items: list[_Item], exc: BaseException) -> None:
+        """A command whose transaction failed: it is answered with the error, and nothing
+        of it is published (no event, no sequence number). The mirror needs no reload: it
+        changes only when a committed batch is published."""
         err = exc if isinstance(exc, XmarginError) else StoreError(f"write failed: {exc}")
-        log.error("write batch of %d failed: %s", len(items), err)
+        log.error("write of %d command(s) failed: %s", len(items), err)
         for item in items:
+            item.events.clear()
             if not item.future.done():
                 item.future.set_exception(err)
-        self._publish_events(items)
-        loop = asyncio.get_running_loop()
-        try:
-            stored = await loop.run_in_executor(self._thread, self._load)
-        except XmarginError as reload_exc:
-            log.error("cannot reload the market after a failed write: %s", reload_exc)
-            return
-        self.live.reset(stored)
-        self.risk.rebuild(self.live.market)
-
-    def _load(self) -> Any:
-        with self.engine.connect() as conn:
-            return load_state(conn)
+        if self.on_batch is not None:
+            self.on_batch(len(items), 0.0, [(i.request.kind, "error") for i in items])
 
     def _finish(self, batch: BatchState, items: list[_Item], seconds: float) -> None:
         pub = batch.publish()
@@ -377,7 +397,7 @@ class Writer:
             )
         view = batch.accounts_view()
         view.assets[params.symbol] = params.model_copy(update={"price": current.price})
-        parse_market(market_to_dict(view), f"PUT /v1/assets/{params.symbol}")
+        parse_market(market_to_dict(view, exact=True), f"PUT /v1/assets/{params.symbol}")
 
 
 def unknown_account_guard(live: LiveState, account: str) -> None:

@@ -9,6 +9,11 @@ transaction (see :mod:`xmargin.store.repositories`).
 One server process owns a database at a time (:func:`acquire_instance_lock`): it keeps
 the in-memory mirror of the market, so a second writer would act on stale state.
 Nothing here connects at import time.
+
+Only :func:`create_database` creates a SQLite file (and its folders), readable by its
+owner only (0600; SQLite gives its ``-wal`` and ``-shm`` files the same mode, and the
+lock file is created 0600 too). Engines open SQLite with ``mode=rw``, so a command given
+a mistyped ``--db`` fails with a clear error and leaves no empty database behind.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +38,13 @@ __all__ = [
     "InstanceLock",
     "SqliteSync",
     "acquire_instance_lock",
+    "create_database",
     "database_url_from_env",
     "describe_url",
     "make_engine",
+    "remove_created",
+    "require_database",
+    "sqlite_file",
     "write_transaction",
 ]
 
@@ -71,20 +81,16 @@ def make_engine(url: str, *, sqlite_synchronous: SqliteSync = "FULL", echo: bool
         raise StoreError(f"database URL {url!r} is not valid: {exc}") from exc
     backend = u.get_backend_name()
     if backend == "sqlite":
-        database = u.database or ""
-        if database in ("", ":memory:") or database.startswith("file:"):
-            raise StoreError(
-                "the service needs a SQLite file (sqlite:///path/to/file.db), not an "
-                "in-memory database"
-            )
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            u,
-            echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
-        )
+        path = sqlite_file(url)
+        assert path is not None
+        # mode=rw: connecting never creates the file (create_database does, 0600, and
+        # only `xmargin serve` calls it), so a mistyped --db leaves nothing behind.
+        uri = f"{path.absolute().as_uri()}?mode=rw"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+
+        engine = create_engine(u, echo=echo, creator=connect, pool_size=8, max_overflow=8)
         _sqlite_events(engine, sqlite_synchronous)
         return engine
     if backend == "postgresql":
@@ -96,6 +102,78 @@ def make_engine(url: str, *, sqlite_synchronous: SqliteSync = "FULL", echo: bool
         u = u.set(drivername="postgresql+psycopg")
         return create_engine(u, echo=echo, pool_size=8, max_overflow=8, pool_pre_ping=True)
     raise StoreError(f"database {describe_url(url)!r}: only SQLite and PostgreSQL are supported")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///FILE`` URL (``None`` for another database).
+
+    Raises :class:`StoreError` for an in-memory or URI-form SQLite database: the service
+    keeps its state in a file.
+    """
+    try:
+        u = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"database URL {url!r} is not valid: {exc}") from exc
+    if u.get_backend_name() != "sqlite":
+        return None
+    database = u.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        raise StoreError(
+            "the service needs a SQLite file (sqlite:///path/to/file.db), not an in-memory database"
+        )
+    return Path(database).expanduser()
+
+
+def _missing(path: Path) -> StoreError:
+    return StoreError(
+        f"no xmargin database at {path}: start `xmargin serve --market FILE --db "
+        f"sqlite:///{path}` once to create it"
+    )
+
+
+def require_database(url: str) -> None:
+    """Raise :class:`StoreError` unless the database of ``url`` exists (SQLite: the file;
+    PostgreSQL databases are created by their administrator). Creates nothing."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise _missing(path)
+
+
+def create_database(url: str) -> list[Path]:
+    """Create the SQLite file of ``url`` (and its missing folders), readable by its owner
+    only (0600); a no-op for PostgreSQL or an existing file.
+
+    Returns what was created, deepest last, so that a failed start can remove it.
+    """
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return []
+    created: list[Path] = []
+    missing = [p for p in reversed(path.parents) if not p.exists()]
+    try:
+        for folder in missing:
+            folder.mkdir(mode=0o700)
+            created.append(folder)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        created.append(path)
+    except OSError as exc:
+        remove_created(created)
+        raise StoreError(f"cannot create the database {path}: {exc.strerror}") from exc
+    return created
+
+
+def remove_created(paths: list[Path]) -> None:
+    """Remove what :func:`create_database` created (with SQLite's side files), deepest
+    first; folders only when empty."""
+    for p in reversed(paths):
+        if p.is_dir():
+            with contextlib.suppress(OSError):
+                p.rmdir()
+            continue
+        for side in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{p}{side}").unlink()
 
 
 def _sqlite_events(engine: Engine, synchronous: SqliteSync) -> None:
@@ -139,15 +217,27 @@ def _short(exc: BaseException) -> str:
 
 
 class InstanceLock:
-    """Held by the one server process that owns a database; released on close or death."""
+    """Held by the one server process that owns a database; released on close or death.
 
-    def __init__(self, release: Any) -> None:
+    ``created``: the lock file, when taking the lock created it (a failed start removes
+    it with :meth:`release_and_remove`).
+    """
+
+    def __init__(self, release: Any, created: Path | None = None) -> None:
         self._release = release
+        self.created = created
 
     def release(self) -> None:
         if self._release is not None:
             self._release()
             self._release = None
+
+    def release_and_remove(self) -> None:
+        """Release the lock, removing its file if taking it created the file."""
+        if self.created is not None and self._release is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.created.unlink()
+        self.release()
 
 
 def acquire_instance_lock(engine: Engine, wait_seconds: float = 5.0) -> InstanceLock:
@@ -176,7 +266,8 @@ def _try_instance_lock(engine: Engine) -> InstanceLock:
     if engine.dialect.name == "sqlite":
         database = engine.url.database or ""
         path = Path(database).expanduser().resolve().with_name(Path(database).name + ".lock")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -189,7 +280,7 @@ def _try_instance_lock(engine: Engine) -> InstanceLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-        return InstanceLock(_release_file)
+        return InstanceLock(_release_file, path if created else None)
     try:
         conn = engine.connect()
         got = conn.execute(

@@ -120,7 +120,7 @@ class JournalRow(Base):
 
 
 class ApiKeyRow(Base):
-    """An API key: only the SHA-256 of its secret is stored."""
+    """An API key: only the SHA-256 of its secret is stored; it may expire or be revoked."""
 
     __tablename__ = "api_keys"
 
@@ -129,6 +129,10 @@ class ApiKeyRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     account: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: the key stops working from this moment (migration 0002); ``None``: never
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: set by ``xmargin keys revoke`` (migration 0002)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class IdempotencyRow(Base):

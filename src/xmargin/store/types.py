@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from xmargin.mathlib import fmt
+from xmargin.model.numbers import NumberToken
 
 __all__ = ["DecimalJSON", "ExactDecimal", "dumps", "loads", "to_jsonable"]
 
@@ -55,6 +56,8 @@ def to_jsonable(value: Any) -> Any:
     """``value`` with every Decimal written as the contract writes it (a string)."""
     if isinstance(value, Decimal):
         return fmt(value)
+    if isinstance(value, NumberToken):  # a number as a request wrote it
+        return value.text
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

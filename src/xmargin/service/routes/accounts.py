@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from xmargin.errors import UnknownAccount
+from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.risk.validation import parse_amount
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
@@ -18,14 +19,27 @@ from xmargin.service.deps import (
     read_json,
     validate_body,
 )
-from xmargin.service.routes.common import ERRORS, json_response, outcome_response
+from xmargin.service.routes.common import (
+    BODY_ERRORS,
+    ERRORS,
+    check_name,
+    json_response,
+    outcome_response,
+)
 from xmargin.service.schemas import AccountPublic, ActionRequest, ActionResult
 from xmargin.service.views import account_json
 from xmargin.store.journal import ACCOUNT_ACTIONS, AccountAction, AccountActionKind
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
-AccountId = Annotated[str, Path(min_length=1, max_length=200)]
+AccountId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
+    ),
+]
 
 _DOC = {
     "deposit": "Supply `amount` units of `asset`; opens the account if it is new.",
@@ -40,6 +54,7 @@ async def get_account(
     account_id: AccountId, key: CurrentRole, services: ServicesDep
 ) -> JSONResponse:
     """Balances and every health figure. Admin, liquidator, or the account's own key."""
+    check_name(account_id, "path.account_id")
     authorize(key, "read_account", account_id)
     m = services.live.market
     acc = m.account(account_id)
@@ -54,6 +69,7 @@ def _action_route(kind: AccountActionKind) -> None:
         services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        check_name(account_id, "path.account_id")
         authorize(key, "move_balances", account_id)
         data = await read_json(request)
         body = validate_body(ActionRequest, data)
@@ -78,13 +94,13 @@ def _action_route(kind: AccountActionKind) -> None:
         methods=["POST"],
         name=kind,
         summary=kind.capitalize(),
-        responses={200: {"model": ActionResult}, **ERRORS},
+        responses={200: {"model": ActionResult}, **BODY_ERRORS},
         openapi_extra={
             "requestBody": {
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": ActionRequest.model_json_schema(),
+                        "schema": {"$ref": "#/components/schemas/ActionRequest"},
                         "example": {"asset": "USDC", "amount": "1500.25"},
                     }
                 },

@@ -29,7 +29,7 @@ from xmargin.service.analysis_schemas import (
 )
 from xmargin.service.auth import authorize
 from xmargin.service.deps import CurrentRole, ServicesDep, read_json, validate_body
-from xmargin.service.routes.common import ERRORS, json_response
+from xmargin.service.routes.common import BODY_ERRORS, json_response
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
@@ -71,7 +71,7 @@ def _as_request(exc: InputError, field: str) -> InvalidRequest:
     return InvalidRequest([Problem(f"body.{field}", str(exc))])
 
 
-@router.post("/calibrate", responses={200: {"model": CalibrationResponse}, **ERRORS})
+@router.post("/calibrate", responses={200: {"model": CalibrationResponse}, **BODY_ERRORS})
 async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """Haircuts and recommended lt/cf of the live market from stated volatilities. Admin."""
     authorize(key, "run_analysis")
@@ -109,7 +109,7 @@ async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -
     return _respond(CalibrationResponse, doc)
 
 
-@router.post("/optimize", responses={200: {"model": OptimizeResponse}, **ERRORS})
+@router.post("/optimize", responses={200: {"model": OptimizeResponse}, **BODY_ERRORS})
 async def optimize(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """A parameter proposal for the live market within a VaR99 budget (nothing changes). Admin."""
     authorize(key, "run_analysis")
@@ -157,7 +157,7 @@ async def optimize(request: Request, key: CurrentRole, services: ServicesDep) ->
     return _respond(OptimizeResponse, doc)
 
 
-@router.post("/network", responses={200: {"model": NetworkResponse}, **ERRORS})
+@router.post("/network", responses={200: {"model": NetworkResponse}, **BODY_ERRORS})
 async def network(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """Concentration, seized share, contagion and entity clearing of the live market. Admin."""
     authorize(key, "run_analysis")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from xmargin.errors import InvalidRequest, MarketFileError, Problem
 from xmargin.io.market_file import translate_validation_error
+from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.model.params import AssetParams
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
@@ -22,15 +23,21 @@ from xmargin.service.deps import (
     validate_body,
 )
 from xmargin.service.risk_view import parse_prices
-from xmargin.service.routes.common import ERRORS, json_response, outcome_response
-from xmargin.service.schemas import AssetList, AssetPublic, PricesRequest, PricesResult
+from xmargin.service.routes.common import (
+    BODY_ERRORS,
+    ERRORS,
+    check_name,
+    json_response,
+    outcome_response,
+)
+from xmargin.service.schemas import AssetChangeResult, AssetList, PricesRequest, PricesResult
 from xmargin.service.views import asset_json
 from xmargin.service.writer import PriceRequest
 from xmargin.store.journal import AssetParamsChange
 
 router = APIRouter(prefix="/v1", tags=["assets and prices"])
 
-AssetName = Annotated[str, Path(min_length=1, max_length=64)]
+AssetName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_LENGTH)]
 _FUTURE_SLACK = timedelta(seconds=5)
 
 
@@ -50,7 +57,7 @@ async def list_assets(key: CurrentRole, services: ServicesDep) -> JSONResponse:
 
 @router.put(
     "/assets/{asset}",
-    responses={200: {"model": AssetPublic}, **ERRORS},
+    responses={200: {"model": AssetChangeResult}, **BODY_ERRORS},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -58,7 +65,7 @@ async def list_assets(key: CurrentRole, services: ServicesDep) -> JSONResponse:
             "omitted optional fields take their defaults.",
             "content": {
                 "application/json": {
-                    "schema": {"type": "object"},
+                    "schema": {"$ref": "#/components/schemas/AssetParamsBody"},
                     "example": {
                         "collateral_factor": "0.8",
                         "liquidation_threshold": "0.83",
@@ -78,6 +85,7 @@ async def set_asset_params(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Replace an asset's risk parameters, validated as a market file is. Admin only."""
+    check_name(asset, "path.asset")
     authorize(key, "set_asset_params")
     data = await read_json(request)
     current = services.live.market.asset(asset)
@@ -106,11 +114,11 @@ async def set_asset_params(
     return outcome_response(outcome)
 
 
-def _observed_at(value: Any) -> datetime | None:
+def _observed_at(value: str | int | None) -> datetime | None:
     if value is None:
         return None
     try:
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int):
             at = datetime.fromtimestamp(value, UTC)
         else:
             at = datetime.fromisoformat(str(value))
@@ -127,7 +135,7 @@ def _observed_at(value: Any) -> datetime | None:
 
 @router.post(
     "/prices",
-    responses={200: {"model": PricesResult}, **ERRORS},
+    responses={200: {"model": PricesResult}, **BODY_ERRORS},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -135,7 +143,12 @@ def _observed_at(value: Any) -> datetime | None:
             '"timestamp": ...}. Prices in quote per unit, as strings.',
             "content": {
                 "application/json": {
-                    "schema": {"type": "object"},
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/PricesRequest"},
+                            {"$ref": "#/components/schemas/PriceMap"},
+                        ]
+                    },
                     "example": {"WETH": "1790.25", "WBTC": "34100"},
                 }
             },

@@ -6,23 +6,43 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from xmargin.errors import InvalidRequest, Problem
+from xmargin.model.names import name_problem
 from xmargin.service.schemas import ErrorResponse
 from xmargin.service.writer import Outcome
 
-__all__ = ["ERRORS", "json_response", "outcome_response"]
+__all__ = ["BODY_ERRORS", "ERRORS", "check_name", "json_response", "outcome_response"]
 
-#: Error responses documented on every route.
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in (
-        (400, "The body is not JSON"),
-        (401, "Missing or unknown API key"),
-        (403, "This key's role may not do this"),
-        (404, "Unknown account or asset"),
-        (409, "Refused by a rule; nothing changed"),
-        (422, "Invalid input; nothing changed"),
-    )
+_ERROR_TEXT = {
+    400: "The body is not JSON, or not UTF-8",
+    401: "Missing, unknown, revoked or expired API key",
+    403: "This key's role may not do this",
+    404: "Unknown account or asset",
+    408: "The body did not arrive in time",
+    409: "Refused by a rule; nothing changed",
+    413: "The body is larger than the limit",
+    422: "Invalid input; nothing changed",
+    429: "Too many failed authentications from this client (see Retry-After)",
+    503: "The store cannot write or read now; retry",
 }
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorResponse, "description": _ERROR_TEXT[s]} for s in statuses}
+
+
+#: Error responses documented on every route with a key (and no body).
+ERRORS = _errors(401, 403, 404, 409, 422, 429, 503)
+#: ... and on the routes that read a body.
+BODY_ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 503)
+
+
+def check_name(value: str, location: str) -> str:
+    """``value`` if it is a valid name (contract: Names); else 422 at ``location``."""
+    why = name_problem(value)
+    if why is not None:
+        raise InvalidRequest([Problem(location, why)])
+    return value
 
 
 def json_response(body: Any, status: int = 200) -> JSONResponse:

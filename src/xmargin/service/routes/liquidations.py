@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from xmargin.errors import UnknownAccount
 from xmargin.mathlib import ZERO, fmt
 from xmargin.model.market import Market
+from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.risk.liquidation import quote_liquidation
 from xmargin.risk.validation import parse_amount
 from xmargin.service.auth import authorize
@@ -22,13 +23,13 @@ from xmargin.service.deps import (
     read_json,
     validate_body,
 )
-from xmargin.service.routes.common import ERRORS, json_response, outcome_response
+from xmargin.service.routes.common import BODY_ERRORS, ERRORS, json_response, outcome_response
 from xmargin.service.schemas import LiquidationRequest, LiquidationResult, QueuePublic
 from xmargin.store.journal import Liquidation, liquidation_json
 
 router = APIRouter(prefix="/v1", tags=["liquidations"])
 
-Name = Annotated[str, Query(min_length=1, max_length=200)]
+Name = Annotated[str, Query(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 def _largest(market: Market, units: dict[str, Decimal]) -> str | None:
@@ -100,13 +101,13 @@ async def liquidation_quote(
 
 @router.post(
     "/liquidations",
-    responses={200: {"model": LiquidationResult}, **ERRORS},
+    responses={200: {"model": LiquidationResult}, **BODY_ERRORS},
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": LiquidationRequest.model_json_schema(),
+                    "schema": {"$ref": "#/components/schemas/LiquidationRequest"},
                     "example": {
                         "account": "eth-underwater",
                         "debt_asset": "USDC",

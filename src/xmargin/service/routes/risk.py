@@ -13,7 +13,7 @@ from xmargin.service.auth import authorize
 from xmargin.service.deps import CurrentRole, ServicesDep, SessionDep
 from xmargin.service.events import Event
 from xmargin.service.routes.common import ERRORS, json_response
-from xmargin.service.schemas import JournalPage, RiskSummary
+from xmargin.service.schemas import MAX_SEQ, JournalPage, RiskSummary
 from xmargin.store.repositories import journal_after
 
 router = APIRouter(prefix="/v1", tags=["risk"])
@@ -49,12 +49,20 @@ async def events(
     key: CurrentRole,
     services: ServicesDep,
     kinds: Annotated[
-        str | None, Query(description="Comma-separated kinds to receive (default: all)")
+        str | None,
+        Query(max_length=200, description="Comma-separated kinds to receive (default: all)"),
     ] = None,
     max_events: Annotated[
         int | None, Query(ge=1, le=1_000_000, description="Close after this many events")
     ] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=20,
+            description="Resume after this event id (an integer from 0 to 2^53 - 1)",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """The live event stream. Admin, oracle and liquidator: every event; an account key:
     prices, parameter changes and its own account's events."""
@@ -75,16 +83,27 @@ async def events(
             )
     after: int | None = None
     if last_event_id is not None:
-        try:
-            after = int(last_event_id)
-        except ValueError:
+        if (
+            not (last_event_id.isascii() and last_event_id.isdigit())
+            or int(last_event_id) > MAX_SEQ
+        ):
             raise InvalidRequest(
-                [Problem("header.Last-Event-ID", f"must be an event id, was {last_event_id!r}")]
-            ) from None
+                [
+                    Problem(
+                        "header.Last-Event-ID",
+                        f"must be an event id from 0 to {MAX_SEQ}, was {last_event_id!r}",
+                    )
+                ]
+            )
+        after = int(last_event_id)
     accept = _own_events(key.account) if key.role == "account" else None
     sub = services.events.subscribe(after)
+    keys = services.keys
     return StreamingResponse(
-        services.events.stream(sub, wanted, max_events, accept=accept),
+        # A key revoked (or expired) while its stream is open ends the stream.
+        services.events.stream(
+            sub, wanted, max_events, accept=accept, alive=lambda: keys.is_active(key)
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -106,7 +125,9 @@ def journal(
     key: CurrentRole,
     services: ServicesDep,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="Entries with seq > after")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="Entries with seq > after (0 to 2^53 - 1)")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     """Journal entries in order (entry 1 is the genesis market). Admin only."""

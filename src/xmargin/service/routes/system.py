@@ -10,11 +10,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from xmargin.mathlib import ZERO
 from xmargin.service.deps import ServicesDep
+from xmargin.service.schemas import HealthPublic
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={
+        200: {"model": HealthPublic, "description": "Ready"},
+        503: {"model": HealthPublic, "description": "The database does not answer"},
+    },
+)
 def healthz(services: ServicesDep) -> JSONResponse:
     """Liveness and readiness: the database answers and the writer runs."""
     try:
@@ -34,7 +41,16 @@ def healthz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if db == "ok" else 503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        }
+    },
+)
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format."""
     m = services.metrics
