@@ -34,6 +34,7 @@ FIELDS = [
     "liquidatable",
     "perp_notional",  # contract 5.2: "0" without perps
     "unrealized_pnl",
+    "option_value",  # contract 6.2: "0" without options
 ]
 
 EXPECTED = {
@@ -45,7 +46,7 @@ EXPECTED = {
 
 
 def _expected(account: str) -> dict[str, object]:
-    return dict(zip(FIELDS, [account, *EXPECTED[account], "0", "0"], strict=True))
+    return dict(zip(FIELDS, [account, *EXPECTED[account], "0", "0", "0"], strict=True))
 
 
 @pytest.mark.parametrize("name", ["demo.toml", "demo.json"])

@@ -22,13 +22,15 @@ def test_a_fall_in_collateral_price_is_rounded_up_toward_danger(xm, demo_toml: P
     run = _price(xm, demo_toml, "alice", "WETH")
     assert run.code == 0
     doc = run.json()
-    assert list(doc) == ["account", "asset", "current_price", "price", "change"]
+    assert list(doc)[:5] == ["account", "asset", "current_price", "price", "change"]
     assert doc == {
         "account": "alice",
         "asset": "WETH",
         "current_price": "2000",
         "price": "1176.470588235294117648",
         "change": "-0.411764705882352941",
+        "method": "closed_form",  # extension (docs/contract.md 6.5)
+        "tolerance": None,
     }
 
 
@@ -56,6 +58,8 @@ def test_an_account_without_debt_has_no_liquidation_price(xm, demo_toml: Path) -
         "current_price": "1",
         "price": None,
         "change": None,
+        "method": "closed_form",
+        "tolerance": None,
     }
 
 

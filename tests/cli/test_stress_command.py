@@ -31,6 +31,7 @@ ROW_FIELDS = [
     "liquidatable",
     "perp_notional",  # contract 5.2: "0" without perps
     "unrealized_pnl",
+    "option_value",  # contract 6.2: "0" without options
 ]
 
 

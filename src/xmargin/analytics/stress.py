@@ -1,10 +1,15 @@
-"""Deterministic price shocks (contract 4 ``stress``): re-price, then every figure again."""
+"""Deterministic price shocks (contract 4 ``stress``): re-price, then every figure again.
+
+Volatility shocks (contract 6.4, ``--vol-shock``) multiply the volatility of the options on
+an underlying, σ → σ·(1 + x) floored at 0, after the prices moved.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import NamedTuple
 
 from xmargin.errors import InputError, UnknownAsset
@@ -12,6 +17,7 @@ from xmargin.mathlib import ONE, ZERO, exact
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.risk.health import AccountHealth, account_health
+from xmargin.risk.options import with_vol_shocks
 
 __all__ = ["StressResult", "StressSummary", "parse_shock", "shocked_prices", "stress"]
 
@@ -30,6 +36,8 @@ class StressResult(NamedTuple):
     prices: dict[str, Decimal]
     accounts: list[tuple[str, AccountHealth]]
     summary: StressSummary
+    #: the volatility shocks applied, by underlying (fractions)
+    vol_shocks: Mapping[str, Decimal] = MappingProxyType({})
 
 
 @exact
@@ -71,9 +79,16 @@ def summarize(rows: list[tuple[str, AccountHealth]]) -> StressSummary:
 
 
 @exact
-def stress(market: Market, shocks: Mapping[str, Decimal]) -> StressResult:
-    """Apply ``shocks`` (fractions, -0.3 = -30%) and recompute every account exactly."""
+def stress(
+    market: Market,
+    shocks: Mapping[str, Decimal],
+    vol_shocks: Mapping[str, Decimal] | None = None,
+) -> StressResult:
+    """Apply ``shocks`` (fractions, -0.3 = -30%) and ``vol_shocks`` (by underlying, 0.5 =
+    +50 % volatility) and recompute every account exactly."""
     prices = shocked_prices(market, shocks)
     shocked = market.with_prices(prices)
+    if vol_shocks:
+        shocked = with_vol_shocks(shocked, vol_shocks)
     rows = [(acc.id, account_health(acc, shocked)) for acc in shocked.accounts.values()]
-    return StressResult(prices, rows, summarize(rows))
+    return StressResult(prices, rows, summarize(rows), dict(vol_shocks or {}))

@@ -121,4 +121,5 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
         # Contract 5.2's fields: the book holds no perp positions yet (the CLI refuses a
         # market with perps on the book), so both are 0 for every account.
         row["perp_notional"] = row["unrealized_pnl"] = "0"
+        row["option_value"] = "0"  # contract 6.2; options are refused on the book too
         yield row

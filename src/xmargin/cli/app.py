@@ -1,6 +1,7 @@
 """The ``xmargin`` command: one Typer app, one top-level error handler.
 
 Commands live in ``core_commands`` (contract section 4), ``perp_commands`` (5.7),
+``greeks_commands`` (6.5; options trade and liquidate through ``trade`` and ``liquidate``),
 ``book_commands`` (the columnar risk book), ``service_commands`` (serve, replay, keys) and
 ``simulate_commands``; each registers itself on :data:`app`. ``main`` is the only place
 that turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
@@ -34,6 +35,7 @@ def _register() -> None:
         analysis_commands,
         book_commands,
         core_commands,
+        greeks_commands,
         liquidation_design_commands,
         perp_commands,
         service_commands,
@@ -42,6 +44,7 @@ def _register() -> None:
 
     core_commands.register(app)
     perp_commands.register(app)
+    greeks_commands.register(app)
     liquidation_design_commands.register(app)
     book_commands.register(app)
     service_commands.register(app)

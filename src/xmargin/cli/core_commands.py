@@ -23,6 +23,7 @@ from xmargin.ledger.actions import execute_liquidate
 from xmargin.model.practice import practice_warnings
 from xmargin.risk.health import account_health
 from xmargin.risk.liquidation_price import liquidation_price
+from xmargin.risk.options import parse_vol_shock
 
 __all__ = [
     "check",
@@ -78,9 +79,11 @@ def health(
     """Every figure of contract section 2 for each account, at the file's prices."""
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_health
+        from xmargin.cli.option_commands import refuse_options_on_book
         from xmargin.cli.perp_commands import refuse_perps_on_book
 
         refuse_perps_on_book(market_file)
+        refuse_options_on_book(market_file)
         book_health(market_file, accounts, as_json)
         return
     market = load_market(market_file)
@@ -89,7 +92,7 @@ def health(
     if as_json:
         render.print_json(render.health_doc(rows))
     else:
-        render.print_health(rows, market.params.quote, bool(market.perps))
+        render.print_health(rows, market.params.quote, bool(market.perps), bool(market.options))
 
 
 def liquidate(
@@ -117,14 +120,28 @@ def liquidate(
         str | None,
         typer.Option("--size", help="With --perp: base units to close (capped by the rules)."),
     ] = None,
+    options: Annotated[
+        bool,
+        typer.Option(
+            "--options",
+            help="Close option positions at mark, shorts first, until health >= 1 (6.5).",
+        ),
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the market after the liquidation here (input's format)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Liquidate one account as contract section 3 (or 5.4, --perp) says; refused
-    liquidations exit 1."""
+    """Liquidate one account as contract section 3 (or 5.4, --perp; 6.5, --options) says;
+    refused liquidations exit 1."""
+    if options:
+        from xmargin.cli.option_commands import liquidate_options
+
+        others = {"--debt": debt, "--collateral": collateral, "--amount": amount}
+        others |= {"--perp": perp, "--size": size, "--max": "" if max_ else None}
+        liquidate_options(market_file, account, out, as_json, others)
+        return
     if perp is not None or size is not None:
         from xmargin.cli.perp_commands import liquidate_perp
 
@@ -180,22 +197,39 @@ def stress_command(
     summary_only: Annotated[
         bool, typer.Option("--summary", help="Only the summary (and prices): no account rows.")
     ] = False,
+    vol_shocks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vol-shock",
+            help="ASSET=+50%: multiply the volatility of options on ASSET by 1 + shock "
+            "(floored at 0). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Shock prices, then every account's figures and a summary of what is liquidatable."""
+    """Shock prices (and option volatilities), then every account's figures and a
+    summary of what is liquidatable."""
     parsed: dict[str, Decimal] = {}
     for asset, shock in map(parse_shock, shocks):
         if asset in parsed:
             raise InputError(f"--shock: {asset} is shocked more than once")
         parsed[asset] = shock
+    vols: dict[str, Decimal] = {}
+    for asset, shock in map(parse_vol_shock, vol_shocks or []):
+        if asset in vols:
+            raise InputError(f"--vol-shock: {asset} is shocked more than once")
+        vols[asset] = shock
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_stress
+        from xmargin.cli.option_commands import refuse_options_on_book
         from xmargin.cli.perp_commands import refuse_perps_on_book
 
         refuse_perps_on_book(market_file)
+        refuse_options_on_book(market_file, bool(vols))
         book_stress(market_file, parsed, as_json, summary_only)
         return
     market = load_market(market_file)
-    result = stress(market, parsed)
+    result = stress(market, parsed, vols)
     if summary_only:
         from xmargin.cli.book_commands import print_stress_summary
 
@@ -204,7 +238,7 @@ def stress_command(
     if as_json:
         render.print_json(render.stress_doc(result))
     else:
-        render.print_stress(result, market.params.quote, bool(market.perps))
+        render.print_stress(result, market.params.quote, bool(market.perps), bool(market.options))
 
 
 _COMMANDS: dict[str, Callable[..., None]] = {

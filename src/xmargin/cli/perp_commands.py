@@ -49,7 +49,6 @@ def _check_out(market_file: Path, out: Path | None) -> None:
 def trade(
     market_file: MarketFile,
     account: AccountOpt,
-    perp: PerpOpt,
     size: Annotated[
         str,
         typer.Option(
@@ -58,14 +57,30 @@ def trade(
             show_default=False,
         ),
     ],
+    perp: Annotated[str | None, typer.Option("--perp", help="Perp name.")] = None,
+    option: Annotated[
+        str | None, typer.Option("--option", help="Option name instead (contract 6.4).")
+    ] = None,
     price: Annotated[
         str | None,
-        typer.Option("--price", help="Execution price in quote (default: the oracle price)."),
+        typer.Option(
+            "--price",
+            help="Execution price in quote (default: the oracle price; an option's mark value).",
+        ),
     ] = None,
     out: OutOpt = None,
     as_json: Json = False,
 ) -> None:
-    """Trade a perp (contract 5.3): settle funding, move the position, margin-check."""
+    """Trade a perp (contract 5.3: settle funding, move the position, margin-check) or an
+    option (6.4: the premium moves through the settlement asset)."""
+    if (perp is None) == (option is None):
+        raise InputError("trade: give exactly one of --perp NAME or --option NAME")
+    if option is not None:
+        from xmargin.cli.option_commands import trade_option
+
+        trade_option(market_file, account, option, size, price, out, as_json)
+        return
+    assert perp is not None
     _check_out(market_file, out)
     market = load_market(market_file)
     quote = execute_trade(market, account, perp, size, price)

@@ -110,23 +110,30 @@ def liquidation_doc(quote: LiquidationQuote) -> dict[str, Any]:
 
 
 def liquidation_price_doc(lp: LiquidationPrice) -> dict[str, Any]:
-    """``liquidation-price``: ``{"account", "asset", "current_price", "price", "change"}``."""
+    """``liquidation-price``: ``{"account", "asset", "current_price", "price", "change"}``,
+    then the extensions ``method`` and ``tolerance`` (docs/contract.md 6.5)."""
     return {
         "account": lp.account,
         "asset": lp.asset,
         "current_price": lp.current_price,
         "price": lp.price,
         "change": lp.change,
+        "method": lp.method,
+        "tolerance": lp.tolerance,
     }
 
 
 def stress_doc(result: StressResult) -> dict[str, Any]:
-    """``stress``: accounts and summary (contract), then the shocked ``prices`` (extension)."""
-    return {
+    """``stress``: accounts and summary (contract), then the shocked ``prices`` and, when
+    given, the ``vol_shocks`` (extensions)."""
+    doc = {
         **health_doc(result.accounts),
         "summary": result.summary._asdict(),
         "prices": dict(result.prices),
     }
+    if result.vol_shocks:
+        doc["vol_shocks"] = dict(result.vol_shocks)
+    return doc
 
 
 # -- tables -------------------------------------------------------------------------------
@@ -208,6 +215,17 @@ def _perp_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Table:
     return table
 
 
+def _option_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Table:
+    """``option_value`` of contract 6.2 for the accounts whose options are worth anything."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(("account", "option value")):
+        table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+    for account_id, h in rows:
+        if h.option_value:
+            table.add_row(account_id, _value(h.option_value))
+    return table
+
+
 def _pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("field")
@@ -227,15 +245,21 @@ def print_check(doc: Mapping[str, Any]) -> None:
 
 
 def print_health(
-    rows: Iterable[tuple[str, AccountHealth]], quote: str, perps: bool = False
+    rows: Iterable[tuple[str, AccountHealth]],
+    quote: str,
+    perps: bool = False,
+    options: bool = False,
 ) -> None:
     """``health`` for people: one row per account, values in ``quote``; ``perps`` (a
-    market with perps) adds a table of perp notional and unrealised PnL."""
+    market with perps) adds a table of perp notional and unrealised PnL, ``options`` (a
+    market with options) one of option values."""
     rows = list(rows)
     console = _console()
     console.print(_health_table(rows, f"Account health (values in {quote})"))
     if perps:
         console.print(_perp_table(rows, f"Perp positions (values in {quote})"))
+    if options:
+        console.print(_option_table(rows, f"Option positions (values in {quote})"))
 
 
 def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
@@ -260,6 +284,12 @@ def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
     _console().print(_pairs_table(title, pairs))
 
 
+def _method(lp: LiquidationPrice) -> str:
+    if lp.tolerance is None:
+        return "closed form (linear)"
+    return f"root finder, to {fmt(lp.tolerance)} relative"
+
+
 def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
     """``liquidation-price`` for people."""
     pairs = [
@@ -268,6 +298,7 @@ def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
         (f"current price ({quote})", _exact(lp.current_price)),
         (f"liquidation price ({quote})", _exact(lp.price)),
         ("change", _pct(lp.change)),
+        ("method", _method(lp)),
     ]
     title = f"Price of {lp.asset} at which {lp.account} reaches health 1"
     _console().print(_pairs_table(title, pairs))
@@ -275,8 +306,11 @@ def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
         _console().print("no such price above zero (every other price fixed)")
 
 
-def print_stress(result: StressResult, quote: str, perps: bool = False) -> None:
-    """``stress`` for people: shocked prices, every account, and the summary."""
+def print_stress(
+    result: StressResult, quote: str, perps: bool = False, options: bool = False
+) -> None:
+    """``stress`` for people: shocked prices (and volatilities), every account, and the
+    summary."""
     console = _console()
     console.print(
         _pairs_table(
@@ -284,12 +318,23 @@ def print_stress(result: StressResult, quote: str, perps: bool = False) -> None:
             ((a, _exact(p)) for a, p in result.prices.items()),
         )
     )
+    if result.vol_shocks:
+        console.print(
+            _pairs_table(
+                "Volatility shocks (options on the asset: σ × (1 + shock), floored at 0)",
+                ((a, _pct(x)) for a, x in result.vol_shocks.items()),
+            )
+        )
     console.print(
         _health_table(result.accounts, f"Account health after shocks (values in {quote})")
     )
     if perps:
         console.print(
             _perp_table(result.accounts, f"Perp positions after shocks (values in {quote})")
+        )
+    if options:
+        console.print(
+            _option_table(result.accounts, f"Option positions after shocks (values in {quote})")
         )
     s = result.summary
     console.print(

@@ -17,7 +17,7 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from xmargin.errors import MarketFileError, Problem
-from xmargin.io import design_state, perp_tables
+from xmargin.io import design_state, option_tables, perp_tables
 from xmargin.io.documents import (
     MAX_MARKET_FILE_BYTES,
     DocumentError,
@@ -32,6 +32,7 @@ from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.names import name_problem
 from xmargin.model.numbers import parse_number
+from xmargin.model.options import MarginMethod, OptionParams
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
 from xmargin.model.practice import liquidation_problems
@@ -48,8 +49,18 @@ __all__ = [
 MarketFormat = Literal["toml", "json"]
 M = TypeVar("M", bound=BaseModel)
 
-_SECTIONS = {"market", "assets", "categories", "accounts", "state", "perps"}
-_ACCOUNT_KEYS = {"category", "supply", "borrow", "perps"}
+_SECTIONS = {
+    "market",
+    "assets",
+    "categories",
+    "accounts",
+    "state",
+    "perps",
+    "options",
+    "option_margin",
+    "portfolio_margin",
+}
+_ACCOUNT_KEYS = {"category", "supply", "borrow", "perps", "options", "margin"}
 
 
 def _loc(*parts: object) -> str:
@@ -267,6 +278,16 @@ def parse_market(
     if "perps" in raw:
         perps = perp_tables.parse_perps(raw["perps"], assets, _validate, problems)
     fund = _amount_map(fund_raw, "market.insurance_fund", assets, problems)
+    options: dict[str, OptionParams | None] = {}
+    if "options" in raw:
+        options = option_tables.parse_options(raw["options"], assets, _validate, problems)
+    option_tables.check_option_time(params, options, problems)
+    option_margin = option_tables.parse_option_margin(
+        raw.get("option_margin", {}), _validate, problems
+    )
+    portfolio_margin = option_tables.parse_portfolio_margin(
+        raw.get("portfolio_margin", {}), assets, _validate, problems
+    )
 
     accounts: dict[str, Account] = {}
     acc_raw = raw.get("accounts", {})
@@ -295,7 +316,16 @@ def parse_market(
         if "perps" in table:
             where = _loc(loc, "perps")
             positions = perp_tables.perps_of_account(table["perps"], where, perps, assets, problems)
-        acc = Account(str(acc_id), supply, borrow, category, positions)
+        held: dict[str, Decimal] = {}
+        if "options" in table:
+            where = _loc(loc, "options")
+            held = option_tables.options_of_account(
+                table["options"], where, options, assets, problems
+            )
+        margin = MarginMethod.STANDARD
+        if "margin" in table:
+            margin = option_tables.margin_of_account(table["margin"], _loc(loc, "margin"), problems)
+        acc = Account(str(acc_id), supply, borrow, category, positions, held, margin)
         _check_isolation(acc, loc, assets, problems)
         accounts[acc.id] = acc
     inline = set(accounts)
@@ -315,6 +345,11 @@ def parse_market(
         path = (base_dir or Path(".")) / params.perps_file
         rows = perp_tables.read_perps_file(path, perps, assets, problems)
         perp_tables.join_perps_file(accounts, inline, rows, problems)
+
+    if params is not None and params.options_file is not None:
+        path = (base_dir or Path(".")) / params.options_file
+        held_rows = option_tables.read_options_file(path, options, assets, problems)
+        option_tables.join_options_file(accounts, inline, held_rows, problems)
 
     state = raw.get("state", {})
     deficit: dict[str, Decimal] = {}
@@ -346,6 +381,7 @@ def parse_market(
         raise MarketFileError(source, problems)
     assert params is not None
     valid_perps = {k: v for k, v in perps.items() if v is not None}
+    valid_options = {k: v for k, v in options.items() if v is not None}
     market = Market(
         params,
         valid_assets,
@@ -355,8 +391,15 @@ def parse_market(
         isolation_debt,
         valid_perps,
         fund,
+        valid_options,
+        option_margin,
+        portfolio_margin,
     )
     design_state.apply_state(market, design)
+    if valid_options:  # contract 6.1: expired positions settle before any figure
+        from xmargin.ledger.options import settle_expired_options
+
+        settle_expired_options(market)
     return market
 
 
@@ -384,6 +427,7 @@ def market_to_dict(market: Market, *, exact: bool = False) -> dict[str, Any]:
     mp = market.params.model_dump(exclude_none=True, mode="python")
     mp.pop("accounts_file", None)  # accounts are written inline
     mp.pop("perps_file", None)  # and so are their perp positions
+    mp.pop("options_file", None)  # and their option positions
     doc: dict[str, Any] = {
         "market": nums({k: (str(v) if k == "bonus_policy" else v) for k, v in mp.items()})
     }
@@ -408,6 +452,7 @@ def market_to_dict(market: Market, *, exact: bool = False) -> dict[str, Any]:
         entry["borrow"] = nums(acc.borrow)
         doc["accounts"][acc.id] = entry
     perp_tables.dump_perps(market, doc, num)
+    option_tables.dump_options(market, doc, num)
     state: dict[str, Any] = {}
     deficit = {a: v for a, v in market.deficit.items() if v}
     if deficit:

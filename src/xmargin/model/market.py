@@ -1,7 +1,7 @@
 """The in-memory market: parameters, prices, accounts, totals and deficits.
 
-Parameters are frozen models; balances, perp positions, totals, open interest, the
-isolation debt, the insurance fund and the bad-debt deficit are the mutable state that
+Parameters are frozen models; balances, perp and option positions, totals, open interest,
+the isolation debt, the insurance fund and the bad-debt deficit are the mutable state that
 ledger actions change.
 """
 
@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
 from xmargin.errors import UnknownAccount, UnknownAsset, UnknownCategory, UnknownPerp
-from xmargin.mathlib import ZERO, exact
+from xmargin.mathlib import CTX, ZERO, exact
 from xmargin.model.account import Account
 from xmargin.model.auction import Auction
+from xmargin.model.options import OptionMarginParams, OptionParams
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
+from xmargin.model.portfolio_params import PortfolioMarginParams
+from xmargin.option_errors import UnknownOption
 
 __all__ = ["Market"]
 
@@ -46,9 +50,15 @@ class Market:
         how many were ever started; the storefront's reserves (units, may be negative)
         and absorbed collateral; each asset's supply index (1 when absent).
 
-    ``perps``, ``insurance_fund``, ``open_interest`` and the design state are replaced,
-    never changed in place, so a market assembled attribute by attribute (the store's
-    working copy) reads the class defaults below: no perps, an empty fund, no auctions.
+    options, option_margin, portfolio_margin
+        Option parameters by name and the standard and portfolio margin parameters
+        (contract 6); an option's ``volatility`` and ``forward`` are market data, replaced
+        as a price is.
+
+    ``perps``, ``options``, ``insurance_fund``, ``open_interest`` and the design state are
+    replaced, never changed in place, so a market assembled attribute by attribute (the
+    store's working copy) reads the class defaults below: no perps or options, default
+    margin parameters, an empty fund, no auctions.
     """
 
     perps: Mapping[str, PerpParams] = MappingProxyType({})
@@ -59,6 +69,9 @@ class Market:
     reserves: Mapping[str, Decimal] = MappingProxyType({})
     protocol_collateral: Mapping[str, Decimal] = MappingProxyType({})
     supply_index: Mapping[str, Decimal] = MappingProxyType({})
+    options: Mapping[str, OptionParams] = MappingProxyType({})
+    option_margin: OptionMarginParams = OptionMarginParams()
+    portfolio_margin: PortfolioMarginParams = PortfolioMarginParams()
 
     def __init__(
         self,
@@ -70,8 +83,17 @@ class Market:
         isolation_debt: Mapping[str, Decimal] | None = None,
         perps: Mapping[str, PerpParams] | None = None,
         insurance_fund: Mapping[str, Decimal] | None = None,
+        options: Mapping[str, OptionParams] | None = None,
+        option_margin: OptionMarginParams | None = None,
+        portfolio_margin: PortfolioMarginParams | None = None,
     ) -> None:
         self.params = params
+        if options:
+            self.options = dict(options)
+        if option_margin is not None:
+            self.option_margin = option_margin
+        if portfolio_margin is not None:
+            self.portfolio_margin = portfolio_margin
         self.assets: dict[str, AssetParams] = dict(assets)
         self.categories: dict[str, CategoryParams] = dict(categories or {})
         self.perps = dict(perps or {})
@@ -120,8 +142,17 @@ class Market:
             raise UnknownPerp(name) from None
 
     def perp_price(self, perp: PerpParams) -> Decimal:
-        """P: the oracle price of ``perp``, its underlying's price (contract 5)."""
+        """P: the oracle price of ``perp``, its underlying's price (contract 5), or its
+        ``mark_price`` where one is given (extension, docs/contract.md 6.5)."""
+        if perp.mark_price is not None:
+            return perp.mark_price
         return self.assets[perp.underlying].price
+
+    def option(self, name: str) -> OptionParams:
+        try:
+            return self.options[name]
+        except KeyError:
+            raise UnknownOption(name) from None
 
     # -- derived state ----------------------------------------------------------------
     @exact
@@ -162,10 +193,18 @@ class Market:
         return out
 
     def with_prices(self, prices: Mapping[str, Decimal]) -> Market:
-        """A copy of this market with some prices replaced (balances shared read-only)."""
+        """A copy of this market with some prices replaced (balances shared read-only).
+
+        An option's forward and a perp's mark price on a re-priced asset follow its price
+        proportionally, F·S′/S (contract 6.1).
+        """
         assets = dict(self.assets)
+        ratio: dict[str, Decimal] = {}
         for sym, p in prices.items():
-            assets[sym] = self.asset(sym).model_copy(update={"price": p})
+            old = self.asset(sym).price
+            assets[sym] = self.assets[sym].model_copy(update={"price": p})
+            if p != old:
+                ratio[sym] = CTX.divide(p, old)
         m = Market.__new__(Market)
         m.params = self.params
         m.assets = assets
@@ -180,6 +219,16 @@ class Market:
         m.insurance_fund = self.insurance_fund
         m.open_interest = self.open_interest
         m.copy_design_state(self)
+        m.option_margin = self.option_margin
+        m.portfolio_margin = self.portfolio_margin
+        m.options = self.options
+        if ratio:
+            m.perps = {
+                n: _moved(p, p.underlying, "mark_price", ratio) for n, p in self.perps.items()
+            }
+            m.options = {
+                n: _moved(o, o.underlying, "forward", ratio) for n, o in self.options.items()
+            }
         return m
 
     def copy_design_state(self, other: Market) -> None:
@@ -201,6 +250,9 @@ class Market:
             self.isolation_debt,
             self.perps,
             self.insurance_fund,
+            self.options,
+            self.option_margin,
+            self.portfolio_margin,
         )
         m.source_format = self.source_format
         m.copy_design_state(self)
@@ -226,4 +278,20 @@ class Market:
             and dict(self.reserves) == dict(other.reserves)
             and dict(self.protocol_collateral) == dict(other.protocol_collateral)
             and dict(self.supply_index) == dict(other.supply_index)
+            and dict(self.options) == dict(other.options)
+            and self.option_margin == other.option_margin
+            and self.portfolio_margin == other.portfolio_margin
         )
+
+
+_P = TypeVar("_P", PerpParams, OptionParams)
+
+
+def _moved(params: _P, underlying: str, key: str, ratio: Mapping[str, Decimal]) -> _P:
+    """``params`` with its ``key`` (a perp's mark price, an option's forward) moved by the
+    ratio of its underlying's new price to the old, when it has one and it moved."""
+    r = ratio.get(underlying)
+    value = getattr(params, key)
+    if r is None or value is None:
+        return params
+    return params.model_copy(update={key: CTX.multiply(value, r)})

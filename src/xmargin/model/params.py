@@ -80,6 +80,8 @@ class MarketParams(BaseModel):
     # and the long-form file of perp positions of a large book (extension, 5.8).
     pnl_initial_cap: NonNegative | None = None
     perps_file: StrictStr | None = None
+    # Contract 6 (options): the long-form file of option positions (extension, 6.5).
+    options_file: StrictStr | None = None
     # Contract 8 (liquidation designs, xmargin.model.liquidation_params) and the clock.
     liquidation: LiquidationDesign = LiquidationDesign.CLOSE_FACTOR
     time: MarketTime | None = None

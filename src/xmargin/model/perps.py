@@ -15,7 +15,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from xmargin.mathlib import ONE, ZERO
-from xmargin.model.numbers import Fraction, NonNegative, Number
+from xmargin.model.numbers import Fraction, NonNegative, Number, Positive
 
 __all__ = ["PerpParams", "PerpPosition"]
 
@@ -53,6 +53,9 @@ class PerpParams(BaseModel):
     funding_index: Number = ZERO
     pnl_initial_weight: Fraction = ONE
     open_interest_cap: NonNegative | None = None
+    # Extension (docs/contract.md 6.5): a mark price P apart from the underlying's price
+    # (a basis). Price shocks move it with the underlying, as an option's forward.
+    mark_price: Positive | None = None
 
     @model_validator(mode="after")
     def _cross_fields(self) -> Self:

@@ -1,7 +1,7 @@
-"""The figures of one account (contract sections 2 and 5.2), exact.
+"""The figures of one account (contract sections 2, 5.2 and 6.2–6.3), exact.
 
-One ``weighted_sums`` feeds both the initial and the maintenance figures, balances and
-perp positions alike. Sums on the collateral side round down and sums on the debt side
+One ``weighted_sums`` feeds both the initial and the maintenance figures, balances, perp
+and option positions alike. Sums on the collateral side round down and sums on the debt side
 round up, to ``VALUE_DECIMALS`` places of the quote: every rounding is in favour of the
 protocol.
 """
@@ -16,7 +16,11 @@ from xmargin.mathlib import quantize_down as _down
 from xmargin.mathlib import quantize_up as _up
 from xmargin.model.account import Account
 from xmargin.model.market import Market
+from xmargin.model.options import MarginMethod
+from xmargin.risk.option_margin import NO_OPTIONS, OptionSums, standard_option_sums
+from xmargin.risk.options import portfolio_underlyings
 from xmargin.risk.perps import PerpSums, perp_sums
+from xmargin.risk.portfolio_margin import portfolio_sums
 from xmargin.risk.weights import (
     category_weights,
     size_haircut_asset_weight_down,
@@ -30,6 +34,7 @@ __all__ = [
     "available_to_borrow",
     "health_factor",
     "is_liquidatable",
+    "option_sums",
     "perp_totals",
     "weighted_sums",
 ]
@@ -47,8 +52,9 @@ class WeightedSums(NamedTuple):
 
 
 class AccountHealth(NamedTuple):
-    """Every figure of contract section 2 for one account, then the two of 5.2 (values
-    in quote): ``perp_notional`` Σ |q|·P and ``unrealized_pnl`` Σ pnl, 0 without perps."""
+    """Every figure of contract section 2 for one account, then the two of 5.2 and the
+    one of 6.2 (values in quote): ``perp_notional`` Σ |q|·P and ``unrealized_pnl`` Σ pnl,
+    0 without perps; ``option_value`` Σ mtm, 0 without options."""
 
     collateral_value: Decimal
     debt_value: Decimal
@@ -61,11 +67,22 @@ class AccountHealth(NamedTuple):
     liquidatable: bool
     perp_notional: Decimal = ZERO
     unrealized_pnl: Decimal = ZERO
+    option_value: Decimal = ZERO
+
+
+def option_sums(account: Account, market: Market) -> OptionSums:
+    """What ``account``'s options add to its sums: standard margin (contract 6.2), or
+    portfolio margin (6.3) for an account with ``margin = "portfolio"``."""
+    if account.margin is MarginMethod.PORTFOLIO and (account.options or account.perps):
+        return portfolio_sums(account, market)
+    if account.options:
+        return standard_option_sums(account, market)
+    return NO_OPTIONS
 
 
 def weighted_sums(account: Account, market: Market) -> WeightedSums:
     """Σ s·p, Σ b·p and their weighted forms, with effective weights (contract 1.2, 2),
-    plus what perp positions add (contract 5.2).
+    plus what perp positions add (contract 5.2) and option positions add (6.2, 6.3).
 
     Notes
     -----
@@ -73,19 +90,34 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
     mc = Σ s·p·lt + Σ max(pnl, 0);
     dv = Σ b·p + Σ max(−pnl, 0);  id = Σ b·p·bw + Σ (max(−pnl, 0) + notional·r_i_eff);
     md = Σ b·p·mbw + Σ (max(−pnl, 0) + notional·r_m_eff).
-    Products are exact in the 200-digit context; the totals are then rounded, collateral
-    down and debt up (in favour of the protocol).
+    Options add :func:`option_sums`. Under portfolio margin the balances of the
+    underlyings margined by scenarios are valued there (at full value) instead, and the
+    perps' notional margins are replaced by the scenario requirement.
+    Products are exact in the 200-digit context (Black-76 values are held to it); the
+    totals are then rounded, collateral down and debt up (in favour of the protocol).
 
     This is the hot loop of the exact path. It runs its operators inside
     ``localcontext(CTX)`` (exact, as ``CTX.multiply`` is, but about five times cheaper
     per operation) and calls ``category_weights`` only for the category's members.
     """
+    return _sums(account, market)[0]
+
+
+def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
+    """:func:`weighted_sums` and ``option_value`` (exact), from one pass over the options."""
     assets = market.assets
     category = market.category_of(account)
     members = category.assets if category is not None else ()
+    scenario = (
+        portfolio_underlyings(account, market)
+        if account.margin is not MarginMethod.STANDARD
+        else frozenset()
+    )
     with localcontext(CTX):
         cv = ic = mc = ZERO
         for a, s in account.supply.items():
+            if scenario and a in scenario:  # valued by portfolio margin (6.3)
+                continue
             ap = assets[a]
             if a in members:  # contract 1.2: the category's weights replace the asset's
                 cf, lt, _ = category_weights(ap, category)
@@ -102,6 +134,8 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
             mc += v * lt
         dv = id_ = md = ZERO
         for a, b in account.borrow.items():
+            if scenario and a in scenario:
+                continue
             ap = assets[a]
             bw = ap.borrow_weight
             mbw = ap.maintenance_borrow_weight
@@ -119,10 +153,20 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
             mc += ps.positive_pnl
             ic += ps.initial_pnl
             dv += ps.negative_pnl
-            id_ += ps.negative_pnl + ps.initial_margin
-            md += ps.negative_pnl + ps.maintenance_margin
+            id_ += ps.negative_pnl
+            md += ps.negative_pnl
+            if not scenario:  # under portfolio margin the scenarios replace these
+                id_ += ps.initial_margin
+                md += ps.maintenance_margin
+        os_ = option_sums(account, market) if account.options or scenario else NO_OPTIONS
+        cv += os_.collateral_value
+        dv += os_.debt_value
+        ic += os_.initial_collateral
+        id_ += os_.initial_debt
+        mc += os_.maintenance_collateral
+        md += os_.maintenance_debt
     # Rounds in favour of the protocol: collateral down, debt up.
-    return WeightedSums(
+    sums = WeightedSums(
         _down(cv, VALUE_DECIMALS),
         _up(dv, VALUE_DECIMALS),
         _down(ic, VALUE_DECIMALS),
@@ -130,6 +174,7 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
         _down(mc, VALUE_DECIMALS),
         _up(md, VALUE_DECIMALS),
     )
+    return sums, os_.option_value
 
 
 def health_factor(mc: Decimal, md: Decimal) -> Decimal | None:
@@ -161,8 +206,9 @@ def perp_totals(ps: PerpSums) -> tuple[Decimal, Decimal]:
 
 @exact
 def account_health(account: Account, market: Market) -> AccountHealth:
-    """Every figure of contract sections 2 and 5.2 for ``account`` at the market's prices."""
-    cv, dv, ic, id_, mc, md = weighted_sums(account, market)
+    """Every figure of contract sections 2, 5.2 and 6.2 for ``account`` at the market's
+    prices. ``option_value`` (Σ mtm) rounds down: it never looks better than it is."""
+    (cv, dv, ic, id_, mc, md), mtm = _sums(account, market)
     notional, upnl = perp_totals(perp_sums(account, market)) if account.perps else (ZERO, ZERO)
     return AccountHealth(
         cv,
@@ -176,4 +222,5 @@ def account_health(account: Account, market: Market) -> AccountHealth:
         is_liquidatable(mc, md),
         notional,
         upnl,
+        _down(mtm, VALUE_DECIMALS),
     )

@@ -38,10 +38,12 @@ def has_collateral(account: Account, market: Market) -> bool:
 
 def bad_debt_after(account: Account, market: Market) -> dict[str, Decimal]:
     """Borrows to write off: all of them when the account holds no collateral, no open
-    perp position (contract 3.7, 5.4 step 4) and no running auction (8.2); else none."""
+    perp or option position (contract 3.7, 5.4 step 4) and no running auction (8.2);
+    else none."""
     if (
         account.borrow
         and not account.perps
+        and not account.options
         and not has_collateral(account, market)
         and not any(a.account == account.id for a in market.auctions.values())
     ):

@@ -6,6 +6,10 @@ mc(p) = mc₀ + s·lt·p and md(p) = md₀ + b·mbw·p. Perps on that asset move
 oracle price is p), and their share of mc − md is pnl − |q|·p·r_m, also linear, because
 max(pnl, 0) − max(−pnl, 0) = pnl. So mc − md = net₀ + slope·p and health 1 is reached at
 p* = −net₀ / slope, with slope = s·lt − b·mbw + Σ (q − |q|·r_m) over perps on the asset.
+
+An account with options, portfolio margin or a perp with its own mark price is not linear
+in p: it is solved by a bracketing root finder to 1e-12 relative
+(:mod:`xmargin.risk.option_liquidation_price`), and the result says so (``method``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from typing import NamedTuple
 
 from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up, exact
 from xmargin.model.market import Market
+from xmargin.risk.option_liquidation_price import (
+    ROOT_TOLERANCE,
+    liquidation_price_by_root,
+    needs_root_finder,
+)
 from xmargin.risk.perps import perp_maintenance_line
 from xmargin.risk.weights import effective_weights
 
@@ -29,6 +38,10 @@ class LiquidationPrice(NamedTuple):
     current_price: Decimal
     price: Decimal | None
     change: Decimal | None
+    #: ``"closed_form"`` (the linear solution) or ``"root_finder"`` (contract 6.4)
+    method: str = "closed_form"
+    #: relative width of the root finder's bracket; ``None`` for the closed form
+    tolerance: Decimal | None = None
 
 
 @exact
@@ -53,6 +66,11 @@ def liquidation_price(market: Market, account_id: str, asset: str) -> Liquidatio
     """
     account = market.account(account_id)
     ap = market.asset(asset)
+    if needs_root_finder(account, market):
+        price, change = liquidation_price_by_root(market, account_id, asset)
+        return LiquidationPrice(
+            account_id, asset, ap.price, price, change, "root_finder", ROOT_TOLERANCE
+        )
     category = market.category_of(account)
     mc0 = md0 = ZERO
     slope = ZERO  # d(mc − md)/dp, in units

@@ -1,0 +1,150 @@
+"""What the option commands print: JSON documents (contract 6.4, docs/contract.md 6.5) and
+tables.
+
+As :mod:`xmargin.cli.render`: every Decimal in JSON is a full-precision string (``null``
+where undefined); tables round quote values for display only and name the quote unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from rich.table import Table
+
+from xmargin.cli.render import _console, _exact, _pairs_table, _ratio, _value
+from xmargin.model.market import Market
+from xmargin.risk.greeks import Greeks
+from xmargin.risk.option_liquidation import OptionLiquidationQuote
+from xmargin.risk.option_trading import OptionTradeQuote
+
+__all__ = [
+    "greeks_doc",
+    "option_liquidation_doc",
+    "option_trade_doc",
+    "print_greeks",
+    "print_option_liquidation",
+    "print_option_trade",
+]
+
+
+def option_trade_doc(q: OptionTradeQuote) -> dict[str, Any]:
+    """``trade --option``: 5.7's fields with ``option`` in place of ``perp`` (6.4), then
+    the extensions ``price`` (quote per contract) and ``premium`` (> 0: the account paid)."""
+    return {
+        "account": q.account,
+        "option": q.option,
+        "size_before": q.size_before,
+        "size_after": q.size_after,
+        "entry_price": q.entry_price,
+        "realized_pnl": q.realized_pnl,
+        "funding_paid": q.funding_paid,
+        "health_factor_before": q.health_factor_before,
+        "health_factor_after": q.health_factor_after,
+        "price": q.price,
+        "premium": q.premium,
+    }
+
+
+def print_option_trade(q: OptionTradeQuote, market: Market) -> None:
+    """``trade --option`` for people."""
+    option = market.options[q.option]
+    quote = market.params.quote
+    pairs = [
+        ("account", q.account),
+        ("option", q.option),
+        ("contracts before", _exact(q.size_before)),
+        ("contracts after", _exact(q.size_after)),
+        (f"price ({quote} per contract)", _exact(q.price)),
+        (f"premium paid ({quote})", _value(q.premium)),
+        (f"{option.settlement_asset} moved (units)", _exact(q.settlement_units)),
+        ("health before", _ratio(q.health_factor_before)),
+        ("health after", _ratio(q.health_factor_after)),
+    ]
+    _console().print(_pairs_table(f"Option trade of {q.account}", pairs))
+
+
+def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
+    """``liquidate --options`` (docs/contract.md 6.5)."""
+    return {
+        "account": q.account,
+        "options": [
+            {
+                "option": c.option,
+                "size_before": c.size_before,
+                "closed": c.closed,
+                "value": c.value,
+                "liquidator_fee": c.liquidator_fee,
+                "insurance_fee": c.insurance_fee,
+            }
+            for c in q.closed
+        ],
+        "liquidator_fee": q.liquidator_fee,
+        "insurance_fee": q.insurance_fee,
+        "health_factor_before": q.health_factor_before,
+        "health_factor_after": q.health_factor_after,
+        "bad_debt": dict(q.bad_debt),
+        "insurance_fund_used": dict(q.insurance_fund_used),
+    }
+
+
+def print_option_liquidation(q: OptionLiquidationQuote, market: Market) -> None:
+    """``liquidate --options`` for people: each position closed, then the totals."""
+    quote = market.params.quote
+    table = Table(title=f"Options closed for {q.account} (values in {quote})", title_justify="left")
+    for i, name in enumerate(("option", "contracts", "closed", "value each", "fees")):
+        table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+    for c in q.closed:
+        table.add_row(
+            c.option,
+            _exact(c.size_before),
+            _exact(c.closed),
+            _value(c.value),
+            _value(c.liquidator_fee + c.insurance_fee),
+        )
+    console = _console()
+    console.print(table)
+    bad = ", ".join(f"{_exact(u)} {a}" for a, u in q.bad_debt.items())
+    pairs = [
+        ("health before", _ratio(q.health_factor_before)),
+        ("health after", _ratio(q.health_factor_after)),
+        (f"liquidator fee ({quote})", _value(q.liquidator_fee)),
+        (f"insurance fee ({quote})", _value(q.insurance_fee)),
+        ("bad debt written off", bad or "none"),
+    ]
+    if q.insurance_fund_used:
+        used = ", ".join(f"{_exact(u)} {a}" for a, u in q.insurance_fund_used.items())
+        pairs.append(("insurance fund used", used))
+    console.print(_pairs_table(f"Liquidation of {q.account}", pairs))
+
+
+def greeks_doc(rows: Iterable[tuple[str, list[Greeks]]]) -> dict[str, Any]:
+    """``greeks``: ``{"accounts": [{"account", "greeks": [{"underlying", "spot", "delta",
+    "gamma", "vega", "theta"}]}]}`` (docs/contract.md 6.5)."""
+    return {
+        "accounts": [
+            {"account": acc, "greeks": [g._asdict() for g in greeks]} for acc, greeks in rows
+        ]
+    }
+
+
+def _greek(x: Decimal) -> str:
+    """A greek for display only: 6 places (JSON carries them all)."""
+    return f"{x:,.6f}"
+
+
+def print_greeks(rows: Iterable[tuple[str, list[Greeks]]], quote: str) -> None:
+    """``greeks`` for people: one row per account and underlying."""
+    table = Table(
+        title=f"Greeks (delta in units, vega in {quote} per 1.00 of vol, theta in {quote}/day)",
+        title_justify="left",
+    )
+    for i, name in enumerate(("account", "underlying", "delta", "gamma", "vega", "theta")):
+        table.add_column(name, justify="left" if i < 2 else "right", overflow="fold")
+    for acc, greeks in rows:
+        for g in greeks:
+            table.add_row(
+                acc, g.underlying, _greek(g.delta), _greek(g.gamma), _greek(g.vega), _greek(g.theta)
+            )
+    _console().print(table)
