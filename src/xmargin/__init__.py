@@ -65,6 +65,11 @@ from xmargin.ledger.loss_waterfall import (
     execute_socialize_perp_loss,
     execute_socialize_spot_loss,
 )
+from xmargin.ledger.options import (
+    execute_liquidate_options,
+    execute_trade_option,
+    settle_expired_options,
+)
 from xmargin.ledger.perps import (
     execute_liquidate_perp,
     execute_settle,
@@ -90,6 +95,9 @@ from xmargin.model.liquidation_params import (
     StorefrontParams,
     TargetHealthParams,
 )
+from xmargin.model.options import MarginMethod, OptionKind, OptionMarginParams, OptionParams
+from xmargin.model.portfolio_params import PortfolioMarginParams, Scenario, VolShock
+from xmargin.option_errors import OptionExpired, UnknownOption
 from xmargin.risk.adl import DeleverageQuote, quote_deleverage
 from xmargin.risk.auction import (
     AuctionResetQuote,
@@ -100,10 +108,16 @@ from xmargin.risk.auction import (
     quote_auction_take,
 )
 from xmargin.risk.auction_curves import auction_status, buffer_margin, max_fraction
+from xmargin.risk.black76 import black76, norm_cdf
+from xmargin.risk.greeks import Greeks, account_greeks
 from xmargin.risk.health import AccountHealth, account_health, weighted_sums
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
 from xmargin.risk.liquidation_price import LiquidationPrice, liquidation_price
+from xmargin.risk.option_liquidation import OptionLiquidationQuote, quote_option_liquidation
+from xmargin.risk.option_trading import OptionTradeQuote, SettledOption, quote_trade_option
+from xmargin.risk.options import mark_value, with_vol_shocks
 from xmargin.risk.perp_liquidation import PerpLiquidationQuote, quote_perp_liquidation
+from xmargin.risk.portfolio_margin import PortfolioMargin, portfolio_margins
 from xmargin.risk.socialized_loss import (
     PerpLossQuote,
     SpotLossQuote,
@@ -140,6 +154,7 @@ __all__ = [
     "CategoryParams",
     "CategoryViolation",
     "DeleverageQuote",
+    "Greeks",
     "InputError",
     "InsufficientBalance",
     "InsufficientMargin",
@@ -154,6 +169,7 @@ __all__ = [
     "LiquidationDesignMismatch",
     "LiquidationPrice",
     "LiquidationQuote",
+    "MarginMethod",
     "Market",
     "MarketFileError",
     "MarketParams",
@@ -166,16 +182,26 @@ __all__ = [
     "NothingToLiquidate",
     "NothingToSocialize",
     "OpenInterestCapExceeded",
+    "OptionExpired",
+    "OptionKind",
+    "OptionLiquidationQuote",
+    "OptionMarginParams",
+    "OptionParams",
+    "OptionTradeQuote",
     "PermissionDenied",
     "PerpLiquidationQuote",
     "PerpLossQuote",
     "PerpParams",
     "PerpPosition",
+    "PortfolioMargin",
+    "PortfolioMarginParams",
     "PriceAboveMax",
     "PriceDeviation",
     "Problem",
     "RuleViolation",
+    "Scenario",
     "SettleQuote",
+    "SettledOption",
     "SpotLossQuote",
     "StalePrice",
     "StoreError",
@@ -188,12 +214,16 @@ __all__ = [
     "UnknownAsset",
     "UnknownAuction",
     "UnknownCategory",
+    "UnknownOption",
     "UnknownPerp",
+    "VolShock",
     "WouldLeaveDust",
     "XmarginError",
     "__version__",
+    "account_greeks",
     "account_health",
     "auction_status",
+    "black76",
     "buffer_margin",
     "dump_market",
     "execute_absorb",
@@ -205,19 +235,24 @@ __all__ = [
     "execute_deleverage",
     "execute_deposit",
     "execute_liquidate",
+    "execute_liquidate_options",
     "execute_liquidate_perp",
     "execute_repay",
     "execute_settle",
     "execute_socialize_perp_loss",
     "execute_socialize_spot_loss",
     "execute_trade",
+    "execute_trade_option",
     "execute_withdraw",
     "liquidation_price",
     "load_market",
+    "mark_value",
     "market_to_dict",
     "max_fraction",
+    "norm_cdf",
     "parse_market",
     "parse_shock",
+    "portfolio_margins",
     "quote_absorb",
     "quote_auction_reset",
     "quote_auction_start",
@@ -225,13 +260,17 @@ __all__ = [
     "quote_buy_collateral",
     "quote_deleverage",
     "quote_liquidation",
+    "quote_option_liquidation",
     "quote_perp_liquidation",
     "quote_settle",
     "quote_socialize_perp_loss",
     "quote_socialize_spot_loss",
     "quote_target_liquidation",
     "quote_trade",
+    "quote_trade_option",
     "set_funding_index",
+    "settle_expired_options",
     "stress",
     "weighted_sums",
+    "with_vol_shocks",
 ]

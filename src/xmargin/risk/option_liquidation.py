@@ -19,18 +19,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from xmargin.errors import NothingToLiquidate, NotLiquidatable
-from xmargin.mathlib import CTX, ONE, ZERO, exact
+from xmargin.mathlib import CTX, ONE, ZERO, exact, quantize_down, quantize_up
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.health import account_health, is_liquidatable, weighted_sums
 from xmargin.risk.insurance import write_off_bad_debt
 from xmargin.risk.options import expiry_groups
-from xmargin.risk.settlement import apply_flow
+from xmargin.risk.settlement import PRICE_DECIMALS, apply_flow
 
 __all__ = [
     "MAX_BISECTION_STEPS",
     "ClosedOption",
     "OptionLiquidationQuote",
+    "close_price",
     "liquidation_order",
     "quote_option_liquidation",
 ]
@@ -73,16 +74,25 @@ class OptionLiquidationQuote:
     account_after: Account = field(repr=False, compare=False)
 
 
+def close_price(q: Decimal, value: Decimal) -> Decimal:
+    """The mark value at which the liquidator takes a position over, held to 18 places
+    against the liquidator, who acts: a short's (the account pays it) rounds down, a
+    long's (the account is paid it) up (docs/rounding.md)."""
+    if q < ZERO:
+        return quantize_down(value, PRICE_DECIMALS)
+    return quantize_up(value, PRICE_DECIMALS)
+
+
 def liquidation_order(account: Account, market: Market) -> list[tuple[str, Decimal, Decimal]]:
-    """``(option, q, value per contract)`` in the order positions are closed: shorts
-    first, each side by |q·value| from the largest, then by name."""
+    """``(option, q, close price per contract)`` in the order positions are closed:
+    shorts first, each side by |q·value| from the largest, then by name."""
     legs = [leg for g in expiry_groups(account, market) for leg in g.legs]
 
     def key(leg: tuple[str, Decimal, Decimal]) -> tuple[bool, Decimal, str]:
         name, q, value = leg
         return q > ZERO, -abs(CTX.multiply(q, value)), name
 
-    return sorted(((leg.name, leg.q, leg.value) for leg in legs), key=key)
+    return sorted(((leg.name, leg.q, close_price(leg.q, leg.value)) for leg in legs), key=key)
 
 
 def _close(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from xmargin.errors import InvalidPrice
-from xmargin.mathlib import CTX, ZERO, exact
+from xmargin.mathlib import CTX, ZERO, exact, quantize_down, quantize_up
 from xmargin.model.account import Account
 from xmargin.model.liquidation_params import format_time
 from xmargin.model.market import Market
@@ -23,12 +23,13 @@ from xmargin.model.numbers import NumberError, parse_number
 from xmargin.option_errors import OptionExpired
 from xmargin.risk.health import account_health
 from xmargin.risk.options import is_expired, mark_value, settlement_value
-from xmargin.risk.settlement import apply_flow
+from xmargin.risk.settlement import PRICE_DECIMALS, apply_flow
 from xmargin.risk.trading import check_trade_margin, is_risk_reducing, parse_size
 
 __all__ = [
     "OptionTradeQuote",
     "SettledOption",
+    "default_price",
     "parse_premium_price",
     "quote_trade_option",
     "settle_expired",
@@ -69,6 +70,15 @@ def parse_premium_price(value: object, option: str) -> Decimal:
     if price < ZERO:
         raise InvalidPrice(option, value, "must be >= 0")
     return price
+
+
+def default_price(market: Market, option_name: str, delta: Decimal) -> Decimal:
+    """The mark value (6.1) as an execution price, held to 18 places against the trader,
+    who acts: rounded up for a buy, down for a sell (docs/rounding.md)."""
+    value = mark_value(market, option_name)
+    if delta > ZERO:
+        return quantize_up(value, PRICE_DECIMALS)
+    return quantize_down(value, PRICE_DECIMALS)
 
 
 @exact
