@@ -28,21 +28,36 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 class VolShock(StrEnum):
-    """The volatility of a scenario: each expiry's shocked-up, unchanged or shocked-down σ."""
+    """The volatility of a scenario: each expiry's shocked-up, unchanged or shocked-down σ,
+    or one of the two skew shocks (each strike's σ moved by its log-moneyness, spot
+    unchanged)."""
 
     UP = "up"
     NONE = "none"
     DOWN = "down"
+    SKEW_LINEAR = "skew_linear"
+    SKEW_ABS = "skew_abs"
+
+    @property
+    def is_skew(self) -> bool:
+        return self in (VolShock.SKEW_LINEAR, VolShock.SKEW_ABS)
 
 
 class Scenario(BaseModel):
-    """One scenario: spot × ``spot``, volatility ``vol``, PnL × ``damping``."""
+    """One scenario: spot × ``spot``, volatility ``vol``, PnL × ``damping`` (>= 0). A skew
+    scenario leaves the spot unchanged: its ``spot`` must be 1."""
 
     model_config = _FROZEN
 
     spot: Positive
     vol: VolShock = VolShock.NONE
-    damping: Fraction = ONE
+    damping: NonNegative = ONE
+
+    @model_validator(mode="after")
+    def _skew_spot(self) -> Self:
+        if self.vol.is_skew and self.spot != ONE:
+            raise ValueError(f"@spot: must be 1 in a skew scenario, was {self.spot}")
+        return self
 
 
 def _d(text: str) -> Decimal:
@@ -51,7 +66,7 @@ def _d(text: str) -> Decimal:
 
 def _default_scenarios() -> tuple[Scenario, ...]:
     """Derive's grid: ±18 % (vol up only), ±13.5 %, ±9 %, ±4.5 % and 0 (each with vol up,
-    none and down); then the damped tails, vol up."""
+    none and down); then the damped tails, vol up; then the two skew scenarios."""
     out = [Scenario(spot=_d("1.18"), vol=VolShock.UP)]
     for move in ("1.135", "1.09", "1.045", "1", "0.955", "0.91", "0.865"):
         for vol in (VolShock.DOWN, VolShock.NONE, VolShock.UP):
@@ -67,6 +82,8 @@ def _default_scenarios() -> tuple[Scenario, ...]:
     )
     for move, damping in tails:
         out.append(Scenario(spot=_d(move), vol=VolShock.UP, damping=_d(damping)))
+    out.append(Scenario(spot=ONE, vol=VolShock.SKEW_LINEAR))
+    out.append(Scenario(spot=ONE, vol=VolShock.SKEW_ABS))
     return tuple(out)
 
 
@@ -87,8 +104,9 @@ class PortfolioMarginParams(BaseModel):
     - static discount of a shocked expiry value V: V >= 0: × ``long_static_discount``·
       e^(−τ(r·``long_rate_scale`` + ``long_rate_add``)); V < 0: × min(1/D,
       ``short_static_discount``/e^(−τ(r·``short_rate_scale`` + ``short_rate_add``)));
-    - skew: cap = ``skew_cap_slope``·√τ + ``skew_cap``, k* = max(``min_k_star``,
-      √τ·``k_star_width``·(``k_star_vol`` + ``k_star_vol_slope``·√τ));
+    - skew: cap = ``skew_linear_cap_slope``·√τ + ``skew_linear_cap`` (``skew_abs_*`` for
+      the abs scenario), k* = max(``min_k_star``, √τ·``k_star_width``·(``k_star_vol`` +
+      ``k_star_vol_slope``·√τ));
     - basis contingency: spot × ``basis_spot_up`` and × ``basis_spot_down``, factor
       ``basis_add`` + ``basis_mult``·τ;
     - contingencies, fractions of spot notional: ``perp_maintenance`` (+ ``perp_initial``
@@ -114,8 +132,10 @@ class PortfolioMarginParams(BaseModel):
     long_rate_add: NonNegative = _d("0.08")
     short_rate_scale: NonNegative = _d("0.5")
     short_rate_add: NonNegative = _d("0.08")
-    skew_cap: NonNegative = _d("0.15")
-    skew_cap_slope: Number = _d("-0.05")
+    skew_linear_cap: NonNegative = _d("0.15")
+    skew_linear_cap_slope: Number = _d("-0.05")
+    skew_abs_cap: NonNegative = _d("0.15")
+    skew_abs_cap_slope: Number = _d("-0.05")
     min_k_star: Positive = _d("0.01")
     k_star_width: NonNegative = _d("4")
     k_star_vol: Number = _d("0.6")

@@ -39,16 +39,17 @@ from xmargin.risk.options import ExpiryGroup, expiry_groups, portfolio_underlyin
 
 __all__ = [
     "PortfolioMargin",
+    "basis_contingency",
     "naked_shorts",
     "portfolio_margin",
     "portfolio_margins",
     "portfolio_sums",
+    "scenario_pnls",
     "static_discounts",
     "vol_shock_multipliers",
 ]
 
 _DAY = Decimal(86_400)
-_SKEW = ("linear", "abs")
 
 
 def vol_shock_multipliers(seconds: Decimal, p: PortfolioMarginParams) -> tuple[Decimal, Decimal]:
@@ -101,17 +102,21 @@ def _value(group: ExpiryGroup, spot_move: Decimal, sigmas: list[Decimal]) -> Dec
     return total
 
 
-def _skew_sigmas(group: ExpiryGroup, kind: str, p: PortfolioMarginParams) -> list[Decimal]:
-    """σ_K = σ·max(0, 1 + clamp) with k = ln(K/F) (``abs``: |k|), cap = skew_cap_slope·√τ
-    + skew_cap and k* = max(min_k_star, √τ·k_star_width·(k_star_vol + k_star_vol_slope·√τ))."""
+def _skew_sigmas(group: ExpiryGroup, kind: VolShock, p: PortfolioMarginParams) -> list[Decimal]:
+    """σ_K = σ·max(0, 1 + c) with k = ln(K/F) (abs: |k|), cap = slope·√τ + cap₀ (the
+    linear or abs pair), k* = max(min_k_star, √τ·k_star_width·(k_star_vol +
+    k_star_vol_slope·√τ)), c = min(cap, k·cap/k*) for k >= 0, max(−cap, k·cap/k*) below."""
     root = CTX.sqrt(group.tau)
-    cap = CTX.add(CTX.multiply(p.skew_cap_slope, root), p.skew_cap)
+    if kind is VolShock.SKEW_ABS:
+        cap = CTX.add(CTX.multiply(p.skew_abs_cap_slope, root), p.skew_abs_cap)
+    else:
+        cap = CTX.add(CTX.multiply(p.skew_linear_cap_slope, root), p.skew_linear_cap)
     vol_param = CTX.add(p.k_star_vol, CTX.multiply(p.k_star_vol_slope, root))
     k_star = max(p.min_k_star, CTX.multiply(CTX.multiply(root, p.k_star_width), vol_param))
     out: list[Decimal] = []
     for leg in group.legs:
         k = CTX.ln(CTX.divide(leg.option.strike, group.forward))
-        if kind == "abs":
+        if kind is VolShock.SKEW_ABS:
             k = abs(k)
         scaled = CTX.divide(CTX.multiply(k, cap), k_star)
         shift = min(cap, scaled) if k >= ZERO else max(-cap, scaled)
@@ -120,11 +125,70 @@ def _skew_sigmas(group: ExpiryGroup, kind: str, p: PortfolioMarginParams) -> lis
     return out
 
 
+class _Prepared(NamedTuple):
+    """An expiry ready for the scenarios: its mark, its volatilities (as marked, shocked
+    up and down) and its static discounts."""
+
+    group: ExpiryGroup
+    mtm: Decimal
+    sigmas: list[Decimal]
+    ups: list[Decimal]
+    downs: list[Decimal]
+    pos: Decimal
+    neg: Decimal
+
+    def discounted_change(self, v: Decimal) -> Decimal:
+        """V·disc − mtm: the expiry's scenario PnL before damping."""
+        return CTX.multiply(v, self.pos if v >= ZERO else self.neg) - self.mtm
+
+
+def _scenario_pnls(
+    prepared: list[_Prepared], p: PortfolioMarginParams, linear_value: Decimal
+) -> list[Decimal]:
+    """Each scenario's PnL, damped, in the order of ``p.scenarios``; ``linear_value`` is
+    Σ q·P of the perps plus the balance's value (supply − borrow)·S, which moves with s."""
+    out: list[Decimal] = []
+    for sc in p.scenarios:
+        pnl = ZERO
+        if sc.vol.is_skew:  # spot unchanged; each expiry counts -|ΔV|
+            for e in prepared:
+                pnl -= abs(
+                    e.discounted_change(_value(e.group, ONE, _skew_sigmas(e.group, sc.vol, p)))
+                )
+        else:
+            pnl = CTX.multiply(linear_value, sc.spot - ONE)
+            for e in prepared:
+                if sc.vol is VolShock.NONE and sc.spot == ONE:
+                    v = e.mtm
+                else:
+                    vols = (
+                        e.ups
+                        if sc.vol is VolShock.UP
+                        else e.downs
+                        if sc.vol is VolShock.DOWN
+                        else e.sigmas
+                    )
+                    v = _value(e.group, sc.spot, vols)
+                pnl += e.discounted_change(v)
+        out.append(CTX.multiply(pnl, sc.damping))
+    return out
+
+
+def scenario_pnls(account: Account, market: Market, underlying: str) -> list[Decimal]:
+    """Every scenario's PnL (damped, quote) for ``account``'s positions on ``underlying``,
+    in the order of ``[portfolio_margin].scenarios`` (6.6)."""
+    p = market.portfolio_margin
+    groups = [g for g in expiry_groups(account, market) if g.underlying == underlying]
+    return _scenario_pnls(
+        [_prepare(g, p) for g in groups], p, _linear_value(account, market, underlying)
+    )
+
+
 class PortfolioMargin(NamedTuple):
     """The portfolio margin of one underlying (values in quote).
 
-    ``worst_scenario_loss`` W and ``worst_scenario`` (its index in ``scenarios``, or
-    ``"skew_linear"`` / ``"skew_abs"``; ``None`` when no scenario loses), the
+    ``worst_scenario_loss`` W and ``worst_scenario`` (its index in ``scenarios``;
+    ``None`` when no scenario loses), the
     ``basis_contingency`` B, the contingencies (>= 0: ``maintenance_contingency`` C_MM and
     ``initial_contingency`` C_MM + C_IM), the requirements R_MM and R_IM (<= 0) and the
     options' ``option_value`` (Σ mtm).
@@ -133,13 +197,54 @@ class PortfolioMargin(NamedTuple):
     underlying: str
     spot: Decimal
     worst_scenario_loss: Decimal
-    worst_scenario: int | str | None
+    worst_scenario: int | None
     basis_contingency: Decimal
     maintenance_contingency: Decimal
     initial_contingency: Decimal
     maintenance_requirement: Decimal
     initial_requirement: Decimal
     option_value: Decimal
+
+
+def _prepare(g: ExpiryGroup, p: PortfolioMarginParams) -> _Prepared:
+    sigmas = [leg.option.volatility for leg in g.legs]
+    up, down = vol_shock_multipliers(g.seconds, p)
+    pos, neg = static_discounts(g, p)
+    ups = [max(p.min_vol_up, CTX.multiply(s, up)) for s in sigmas]
+    downs = [CTX.multiply(s, down) for s in sigmas]
+    return _Prepared(g, g.mtm(), sigmas, ups, downs, pos, neg)
+
+
+def _perps_on(account: Account, market: Market, underlying: str) -> list[tuple[Decimal, Decimal]]:
+    """(q, P) of the account's perps on ``underlying``."""
+    return [
+        (pos.size, market.perp_price(market.perps[n]))
+        for n, pos in account.perps.items()
+        if market.perps[n].underlying == underlying
+    ]
+
+
+def _linear_value(account: Account, market: Market, underlying: str) -> Decimal:
+    """Σ q·P over the perps on ``underlying`` plus (supply − borrow)·S: what moves in
+    proportion to the spot in a scenario."""
+    spot = market.assets[underlying].price
+    net_units = account.supplied(underlying) - account.borrowed(underlying)
+    perps = sum(
+        (CTX.multiply(q, price) for q, price in _perps_on(account, market, underlying)), ZERO
+    )
+    return CTX.add(perps, CTX.multiply(net_units, spot))
+
+
+def basis_contingency(e: _Prepared, p: PortfolioMarginParams) -> Decimal:
+    """min(V(F·basis_spot_up) − mtm, V(F·basis_spot_down) − mtm, 0)·(basis_add +
+    basis_mult·τ) of one expiry, undiscounted (Derive's forward contingency)."""
+    g = e.group
+    worst = min(
+        _value(g, p.basis_spot_up, e.sigmas) - e.mtm,
+        _value(g, p.basis_spot_down, e.sigmas) - e.mtm,
+        ZERO,
+    )
+    return CTX.multiply(worst, CTX.add(p.basis_add, CTX.multiply(p.basis_mult, g.tau)))
 
 
 def portfolio_margin(
@@ -154,67 +259,21 @@ def portfolio_margin(
     spot = market.assets[underlying].price
     if groups is None:
         groups = expiry_groups(account, market)
-    groups = [g for g in groups if g.underlying == underlying]
-    perps = [
-        (pos.size, market.perp_price(market.perps[n]))
-        for n, pos in account.perps.items()
-        if market.perps[n].underlying == underlying
-    ]
-    net_units = account.supplied(underlying) - account.borrowed(underlying)
-    spot_value = CTX.multiply(net_units, spot)
-    perp_value = sum((CTX.multiply(q, price) for q, price in perps), ZERO)  # Σ q·P
-
-    prepared = []
-    basis = mtm_total = ZERO
-    for g in groups:
-        mtm = g.mtm()
-        mtm_total += mtm
-        sigmas = [leg.option.volatility for leg in g.legs]
-        up, down = vol_shock_multipliers(g.seconds, p)
-        pos, neg = static_discounts(g, p)
-        ups = [max(p.min_vol_up, CTX.multiply(s, up)) for s in sigmas]
-        downs = [CTX.multiply(s, down) for s in sigmas]
-        prepared.append((g, mtm, sigmas, ups, downs, pos, neg))
-        worst_basis = min(
-            _value(g, p.basis_spot_up, sigmas) - mtm,
-            _value(g, p.basis_spot_down, sigmas) - mtm,
-            ZERO,
-        )
-        basis += CTX.multiply(worst_basis, CTX.add(p.basis_add, CTX.multiply(p.basis_mult, g.tau)))
-
-    def discounted(v: Decimal, pos: Decimal, neg: Decimal) -> Decimal:
-        return CTX.multiply(v, pos if v >= ZERO else neg)
-
+    prepared = [_prepare(g, p) for g in groups if g.underlying == underlying]
+    basis = sum((basis_contingency(e, p) for e in prepared), ZERO)
     worst: Decimal | None = None
-    worst_at: int | str | None = None
-    for i, sc in enumerate(p.scenarios):
-        move = sc.spot - ONE
-        pnl = CTX.multiply(CTX.add(perp_value, spot_value), move)
-        for g, mtm, sigmas, ups, downs, pos, neg in prepared:
-            if sc.vol is VolShock.NONE and sc.spot == ONE:
-                v = mtm
-            else:
-                vols = (
-                    ups if sc.vol is VolShock.UP else downs if sc.vol is VolShock.DOWN else sigmas
-                )
-                v = _value(g, sc.spot, vols)
-            pnl += discounted(v, pos, neg) - mtm
-        pnl = CTX.multiply(pnl, sc.damping)
+    worst_at: int | None = None
+    pnls = _scenario_pnls(prepared, p, _linear_value(account, market, underlying))
+    for i, pnl in enumerate(pnls):
         if worst is None or pnl < worst:
             worst, worst_at = pnl, i
-    for kind in _SKEW:
-        pnl = ZERO
-        for g, mtm, _, _, _, pos, neg in prepared:
-            change = discounted(_value(g, ONE, _skew_sigmas(g, kind, p)), pos, neg) - mtm
-            pnl -= abs(change)
-        if worst is None or pnl < worst:
-            worst, worst_at = pnl, f"skew_{kind}"
     assert worst is not None  # scenarios has at least one entry
     if worst >= ZERO:
         worst_at = None
 
-    naked = sum((naked_shorts(g) for g in groups), ZERO)
-    perp_units = sum((abs(q) for q, _ in perps), ZERO)
+    # Contingencies, of spot notional (quote/unit x units = quote).
+    naked = sum((naked_shorts(e.group) for e in prepared), ZERO)
+    perp_units = sum((abs(q) for q, _ in _perps_on(account, market, underlying)), ZERO)
     supplied = account.supplied(underlying)
     c_mm = CTX.multiply(
         spot,
@@ -231,8 +290,9 @@ def portfolio_margin(
     loss = min(basis, worst)
     r_mm = CTX.multiply(p.maintenance_factor, loss) - c_mm
     r_im = CTX.multiply(p.initial_factor, loss) - c_mm - c_im
+    mtm = sum((e.mtm for e in prepared), ZERO)
     return PortfolioMargin(
-        underlying, spot, worst, worst_at, basis, c_mm, c_mm + c_im, r_mm, r_im, mtm_total
+        underlying, spot, worst, worst_at, basis, c_mm, c_mm + c_im, r_mm, r_im, mtm
     )
 
 
