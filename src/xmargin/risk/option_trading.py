@@ -104,11 +104,10 @@ def quote_trade_option(
     if is_expired(option, market):
         raise OptionExpired(option_name, format_time(option.expiry))
     delta = parse_size(size_delta, market.assets[option.underlying].decimals, "size")
-    x = (
-        mark_value(market, option_name)
-        if price is None
-        else parse_premium_price(price, option_name)
-    )
+    if price is None:
+        x = default_price(market, option_name, delta)
+    else:
+        x = parse_premium_price(price, option_name)
     before = account_health(account, market)
     after = account.copy()
     q = account.option_size(option_name)
