@@ -32,7 +32,6 @@ from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.names import name_problem
 from xmargin.model.numbers import parse_number
-from xmargin.model.options import MarginMethod, OptionParams
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
 from xmargin.model.practice import liquidation_problems
@@ -56,9 +55,7 @@ _SECTIONS = {
     "accounts",
     "state",
     "perps",
-    "options",
-    "option_margin",
-    "portfolio_margin",
+    *option_tables.SECTIONS,
 }
 _ACCOUNT_KEYS = {"category", "supply", "borrow", "perps", "options", "margin"}
 
@@ -278,16 +275,7 @@ def parse_market(
     if "perps" in raw:
         perps = perp_tables.parse_perps(raw["perps"], assets, _validate, problems)
     fund = _amount_map(fund_raw, "market.insurance_fund", assets, problems)
-    options: dict[str, OptionParams | None] = {}
-    if "options" in raw:
-        options = option_tables.parse_options(raw["options"], assets, _validate, problems)
-    option_tables.check_option_time(params, options, problems)
-    option_margin = option_tables.parse_option_margin(
-        raw.get("option_margin", {}), _validate, problems
-    )
-    portfolio_margin = option_tables.parse_portfolio_margin(
-        raw.get("portfolio_margin", {}), assets, _validate, problems
-    )
+    opt = option_tables.parse_option_sections(raw, params, assets, _validate, problems)
 
     accounts: dict[str, Account] = {}
     acc_raw = raw.get("accounts", {})
@@ -316,15 +304,7 @@ def parse_market(
         if "perps" in table:
             where = _loc(loc, "perps")
             positions = perp_tables.perps_of_account(table["perps"], where, perps, assets, problems)
-        held: dict[str, Decimal] = {}
-        if "options" in table:
-            where = _loc(loc, "options")
-            held = option_tables.options_of_account(
-                table["options"], where, options, assets, problems
-            )
-        margin = MarginMethod.STANDARD
-        if "margin" in table:
-            margin = option_tables.margin_of_account(table["margin"], _loc(loc, "margin"), problems)
+        held, margin = option_tables.account_options(table, loc, opt.options, assets, problems)
         acc = Account(str(acc_id), supply, borrow, category, positions, held, margin)
         _check_isolation(acc, loc, assets, problems)
         accounts[acc.id] = acc
@@ -348,7 +328,7 @@ def parse_market(
 
     if params is not None and params.options_file is not None:
         path = (base_dir or Path(".")) / params.options_file
-        held_rows = option_tables.read_options_file(path, options, assets, problems)
+        held_rows = option_tables.read_options_file(path, opt.options, assets, problems)
         option_tables.join_options_file(accounts, inline, held_rows, problems)
 
     state = raw.get("state", {})
@@ -381,7 +361,6 @@ def parse_market(
         raise MarketFileError(source, problems)
     assert params is not None
     valid_perps = {k: v for k, v in perps.items() if v is not None}
-    valid_options = {k: v for k, v in options.items() if v is not None}
     market = Market(
         params,
         valid_assets,
@@ -391,15 +370,10 @@ def parse_market(
         isolation_debt,
         valid_perps,
         fund,
-        valid_options,
-        option_margin,
-        portfolio_margin,
+        *opt.valid(),
     )
     design_state.apply_state(market, design)
-    if valid_options:  # contract 6.1: expired positions settle before any figure
-        from xmargin.ledger.options import settle_expired_options
-
-        settle_expired_options(market)
+    option_tables.settle_at_load(market)  # contract 6.1: before any figure
     return market
 
 

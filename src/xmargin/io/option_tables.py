@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import pyarrow as pa
 from pydantic import BaseModel
@@ -32,17 +32,24 @@ from xmargin.model.portfolio_params import PortfolioMarginParams
 __all__ = [
     "MAX_YEARS_TO_EXPIRY",
     "OPTIONS_FILE_COLUMNS",
+    "SECTIONS",
+    "OptionSections",
+    "account_options",
     "check_option_time",
     "dump_options",
     "join_options_file",
     "margin_of_account",
     "options_of_account",
     "parse_option_margin",
+    "parse_option_sections",
     "parse_options",
     "parse_portfolio_margin",
     "read_options_file",
+    "settle_at_load",
 ]
 
+#: Top-level tables of a market file that hold options (contract 6, 6.6).
+SECTIONS = ("options", "option_margin", "portfolio_margin")
 #: Columns of an ``options_file`` (docs/contract.md 6.5).
 OPTIONS_FILE_COLUMNS = ("account", "option", "size")
 #: An option may expire at most this many years (of 365 days) after ``market.time``.
@@ -55,6 +62,64 @@ class Validate(Protocol):
     def __call__(
         self, model: type[M], data: Any, loc: str, problems: list[Problem]
     ) -> M | None: ...
+
+
+class OptionSections(NamedTuple):
+    """The option parts of a market document, validated (``None`` where invalid)."""
+
+    options: dict[str, OptionParams | None]
+    option_margin: OptionMarginParams | None
+    portfolio_margin: PortfolioMarginParams | None
+
+    def valid(
+        self,
+    ) -> tuple[dict[str, OptionParams], OptionMarginParams | None, PortfolioMarginParams | None]:
+        """What :class:`Market` takes: the valid options and the two margin tables."""
+        options = {k: v for k, v in self.options.items() if v is not None}
+        return options, self.option_margin, self.portfolio_margin
+
+
+def parse_option_sections(
+    raw: Mapping[str, Any],
+    params: MarketParams | None,
+    assets: Mapping[str, AssetParams | None],
+    validate: Validate,
+    problems: list[Problem],
+) -> OptionSections:
+    """``[options.*]`` (with ``market.time``), ``[option_margin]`` and ``[portfolio_margin]``."""
+    options: dict[str, OptionParams | None] = {}
+    if "options" in raw:
+        options = parse_options(raw["options"], assets, validate, problems)
+    check_option_time(params, options, problems)
+    option_margin = parse_option_margin(raw.get("option_margin", {}), validate, problems)
+    portfolio = parse_portfolio_margin(raw.get("portfolio_margin", {}), assets, validate, problems)
+    return OptionSections(options, option_margin, portfolio)
+
+
+def account_options(
+    table: Mapping[str, Any],
+    loc: str,
+    options: Mapping[str, OptionParams | None],
+    assets: Mapping[str, AssetParams | None],
+    problems: list[Problem],
+) -> tuple[dict[str, Decimal], MarginMethod]:
+    """An inline account's ``options`` and ``margin`` (both optional)."""
+    held: dict[str, Decimal] = {}
+    if "options" in table:
+        held = options_of_account(table["options"], f"{loc}.options", options, assets, problems)
+    margin = MarginMethod.STANDARD
+    if "margin" in table:
+        margin = margin_of_account(table["margin"], f"{loc}.margin", problems)
+    return held, margin
+
+
+def settle_at_load(market: Market) -> None:
+    """Settle every expired position of a freshly loaded market (contract 6.1: before any
+    figure is computed), through the ledger."""
+    if market.options:
+        from xmargin.ledger.options import settle_expired_options
+
+        settle_expired_options(market)
 
 
 def parse_options(

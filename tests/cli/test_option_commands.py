@@ -1,0 +1,200 @@
+"""Contract 6.4 and docs/contract.md 6.5 through the CLI: ``trade --option``, ``liquidate
+--options``, ``greeks``, ``option_value`` in ``health`` and ``stress``, ``stress
+--vol-shock``, ``liquidation-price`` with its method; exit codes 0/1/2, JSON errors, never
+a traceback. Vectors are the market files of tests/vectors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.builders import VECTORS
+from xmargin.io.market_file import load_market
+
+BOOK = VECTORS / "option_book.toml"
+SRM = VECTORS / "derive_srm.toml"
+PMRM = VECTORS / "derive_pmrm.toml"
+
+TRADE_FIELDS = [
+    "account",
+    "option",
+    "size_before",
+    "size_after",
+    "entry_price",
+    "realized_pnl",
+    "funding_paid",
+    "health_factor_before",
+    "health_factor_after",
+    "price",
+    "premium",
+]
+
+
+def test_trade_option_prints_the_perp_trade_fields_with_option(xm, tmp_path: Path) -> None:
+    out = tmp_path / "after.toml"
+    run = xm(
+        "trade", BOOK, "--account", "spread", "--option", "ETH-0628-2400-C",
+        "--size", "1", "--price", "35.5", "--out", out, "--json",
+    )  # fmt: skip
+    run.assert_clean()
+    assert run.code == 0, run.err
+    doc = run.json()
+    assert list(doc) == TRADE_FIELDS
+    assert doc["option"] == "ETH-0628-2400-C"
+    assert (doc["size_before"], doc["size_after"]) == ("-3", "-2")
+    assert (doc["entry_price"], doc["realized_pnl"], doc["funding_paid"]) == (None, "0", "0")
+    assert (doc["price"], doc["premium"]) == ("35.5", "35.5")
+    after = load_market(out)
+    assert after.accounts["spread"].options["ETH-0628-2400-C"] == Decimal(-2)
+    assert after.accounts["spread"].supply["USDC"] == Decimal("2964.5")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error"),
+    [
+        (["--option", "NOPE", "--size", "1"], 2, "unknown_option"),
+        (["--option", "ETH-0628-2200-C", "--size", "0"], 2, "invalid_amount"),
+        (["--option", "ETH-0628-2200-C", "--size", "1", "--price", "-1"], 2, "invalid_price"),
+        (["--option", "ETH-0628-2200-C", "--perp", "ETH-PERP", "--size", "1"], 2, "invalid_input"),
+        (["--size", "1"], 2, "invalid_input"),
+        (["--option", "ETH-0628-2200-C", "--size", "-50"], 1, "insufficient_margin"),
+    ],
+)
+def test_bad_or_refused_option_trades_exit_with_their_code(
+    xm, args: list[str], code: int, error: str
+) -> None:
+    run = xm("trade", BOOK, "--account", "writer", *args, "--json")
+    run.assert_clean()
+    assert run.code == code
+    assert run.json()["error"]["code"] == error
+    assert run.error_line
+
+
+def test_health_carries_option_value_and_the_option_table(xm) -> None:
+    doc = xm("health", SRM, "--json").json()
+    rows = {r["account"]: r for r in doc["accounts"]}
+    assert rows["short-1400-call"]["option_value"] == "-100"
+    assert rows["short-1400-call"]["maintenance_debt"] == "212.5"
+    assert rows["call-spread"]["option_value"] == "0"
+    table = xm("health", BOOK).out
+    assert "Option positions (values in USD)" in table
+    assert max(len(line) for line in table.splitlines()) <= 160
+
+
+def test_the_derive_test_29_account_through_health(xm) -> None:
+    (row,) = xm("health", PMRM, "--json").json()["accounts"]
+    assert (row["maintenance_collateral"], row["maintenance_debt"]) == ("10", "491.4")
+    assert (row["initial_collateral"], row["initial_debt"]) == ("10", "618")
+
+
+def test_stress_accepts_volatility_shocks_beside_price_shocks(xm) -> None:
+    plain = xm("stress", BOOK, "--shock", "WETH=-10%", "--json").json()
+    vol = xm("stress", BOOK, "--shock", "WETH=-10%", "--vol-shock", "WETH=+50%", "--json").json()
+    assert "vol_shocks" not in plain
+    assert vol["vol_shocks"] == {"WETH": "0.5"}
+    before = {r["account"]: Decimal(r["option_value"]) for r in plain["accounts"]}
+    after = {r["account"]: Decimal(r["option_value"]) for r in vol["accounts"]}
+    assert after["writer"] < before["writer"]  # short options lose value as volatility rises
+    assert after["spread"] != before["spread"]
+    table = xm("stress", BOOK, "--shock", "WETH=-10%", "--vol-shock", "WETH=+50%").out
+    assert "Volatility shocks" in table and "+50.00%" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--vol-shock", "WETH"], "invalid_input"),
+        (["--vol-shock", "DOGE=+5%"], "unknown_asset"),
+        (["--vol-shock", "WETH=+5%", "--vol-shock", "WETH=1%"], "invalid_input"),
+    ],
+)
+def test_bad_volatility_shocks_exit_2(xm, args: list[str], error: str) -> None:
+    run = xm("stress", BOOK, "--shock", "WETH=-1%", *args, "--json")
+    run.assert_clean()
+    assert run.code == 2
+    assert run.json()["error"]["code"] == error
+
+
+def test_liquidate_options_closes_shorts_at_mark(xm, tmp_path: Path) -> None:
+    out = tmp_path / "after.toml"
+    run = xm("liquidate", BOOK, "--account", "thin", "--options", "--out", out, "--json")
+    run.assert_clean()
+    assert run.code == 0, run.err
+    doc = run.json()
+    assert list(doc) == [
+        "account", "options", "liquidator_fee", "insurance_fee", "health_factor_before",
+        "health_factor_after", "bad_debt", "insurance_fund_used",
+    ]  # fmt: skip
+    (closed,) = doc["options"]
+    assert closed["option"] == "ETH-0628-2200-C"
+    assert Decimal(doc["health_factor_after"]) >= 1
+    after = load_market(out)
+    assert after.insurance_fund["USDC"] > Decimal(1000)  # the insurance fee went in
+
+
+@pytest.mark.parametrize(
+    ("account", "extra", "code", "error"),
+    [
+        ("writer", [], 1, "not_liquidatable"),
+        ("thin", ["--debt", "USDC"], 2, "invalid_input"),
+        ("thin", ["--max"], 2, "invalid_input"),
+        ("nobody", [], 2, "unknown_account"),
+    ],
+)
+def test_refused_option_liquidations_exit_with_their_code(
+    xm, account: str, extra: list[str], code: int, error: str
+) -> None:
+    run = xm("liquidate", BOOK, "--account", account, "--options", *extra, "--json")
+    run.assert_clean()
+    assert run.code == code
+    assert run.json()["error"]["code"] == error
+
+
+def test_greeks_per_account_and_underlying(xm) -> None:
+    doc = xm("greeks", BOOK, "--json").json()
+    assert [a["account"] for a in doc["accounts"]] == [
+        "writer", "spread", "strangle", "strangle-standard", "thin",
+    ]  # fmt: skip
+    (g,) = doc["accounts"][0]["greeks"]
+    assert list(g) == ["underlying", "spot", "delta", "gamma", "vega", "theta"]
+    assert g["underlying"] == "WETH"
+    # the writer: 2 WETH, short calls and puts: delta below 2, short gamma and vega
+    assert Decimal(g["delta"]) < 2 and Decimal(g["gamma"]) < 0 and Decimal(g["vega"]) < 0
+    one = xm("greeks", BOOK, "--account", "spread", "--json").json()
+    assert [a["account"] for a in one["accounts"]] == ["spread"]
+    table = xm("greeks", BOOK).out
+    assert "theta in USD/day" in table
+
+
+def test_liquidation_price_of_an_option_account_says_how_it_was_solved(xm) -> None:
+    doc = xm(
+        "liquidation-price", SRM, "--account", "short-1400-call", "--asset", "ETH", "--json"
+    ).json()
+    assert doc["method"] == "root_finder"
+    assert doc["tolerance"] == "0.000000000001"
+    # 100,000 USDC against (S − 1400) + 0.075·S: S* = 101,400/1.075
+    exact = Decimal(101_400) / Decimal("1.075")
+    assert abs(Decimal(doc["price"]) - exact) <= exact * Decimal("1e-12")
+    text = xm("liquidation-price", SRM, "--account", "short-1400-call", "--asset", "ETH").out
+    assert "root finder" in text
+
+
+def test_the_risk_book_refuses_a_market_with_options(xm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XMARGIN_ENGINE", "book")
+    for command in (["health", SRM], ["stress", SRM, "--shock", "ETH=-1%"]):
+        run = xm(*command, "--json")
+        run.assert_clean()
+        assert run.code == 2
+        assert "does not hold option positions yet" in run.error_line
+
+
+def test_a_bad_option_market_file_exits_2_without_a_traceback(xm_script, tmp_path: Path) -> None:
+    text = BOOK.read_text().replace("strike = 2200", "strike = -2200")
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    run = xm_script("health", path)
+    run.assert_clean()
+    assert run.code == 2
+    assert "options.ETH-0628-2200-C.strike: must be > 0, was -2200" in run.err
