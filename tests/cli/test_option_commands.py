@@ -198,3 +198,16 @@ def test_a_bad_option_market_file_exits_2_without_a_traceback(xm_script, tmp_pat
     run.assert_clean()
     assert run.code == 2
     assert "options.ETH-0628-2200-C.strike: must be > 0, was -2200" in run.err
+
+
+def test_the_readme_shows_a_real_run_of_the_strangle(xm) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    command = (
+        "$ xmargin health tests/vectors/option_book.toml --account strangle-standard "
+        "--account strangle"
+    )
+    shown = readme.split(command + "\n", 1)[1].split("```", 1)[0].splitlines()
+    run = xm("health", BOOK, "--account", "strangle-standard", "--account", "strangle")
+    assert run.code == 0
+    printed = [line.rstrip() for line in run.out.splitlines()][: len(shown)]
+    assert printed == shown

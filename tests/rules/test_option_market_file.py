@@ -204,3 +204,10 @@ def test_a_market_with_options_round_trips_through_its_file(tmp_path: Path) -> N
         assert again.state_equals(m)
         assert again.accounts["a"].margin is MarginMethod.PORTFOLIO
     assert market_to_dict(m)["options"]["C"]["expiry"] == "2024-06-28T08:00:00Z"
+
+
+def test_a_perp_mark_price_must_be_positive() -> None:
+    perp = {"underlying": "ETH", "settlement_asset": "USDC", "initial_margin": "0.1",
+            "maintenance_margin": "0.05", "mark_price": 0}  # fmt: skip
+    found = problems_of(base(perps={"ETH-PERP": perp}))
+    assert "must be > 0" in found["perps.ETH-PERP.mark_price"]
