@@ -110,3 +110,16 @@ def test_a_quote_changes_nothing() -> None:
     before = m.copy()
     quote_option_liquidation(m, "w")
     assert m.state_equals(before)
+
+
+def test_absorb_refuses_an_account_with_option_positions() -> None:
+    from xmargin.risk.storefront import quote_absorb
+
+    m = option_market(
+        {"C": ("call", 1000)},
+        {"w": {"C": "-10"}},
+        usdc=1000,
+        market={"liquidation": "storefront", "storefront": {"base": "USDC"}},
+    )
+    with pytest.raises(NothingToLiquidate, match="option positions"):
+        quote_absorb(m, "w")

@@ -126,17 +126,19 @@ def quote_absorb(market: Market, account_id: str) -> AbsorbQuote:
     UnknownAccount, LiquidationDesignMismatch
         Bad input.
     NotLiquidatable, NothingToLiquidate
-        Refused by a rule (an account with perp positions: liquidate them first).
+        Refused by a rule (an account with perp or option positions: liquidate them
+        first).
     """
     sf = _storefront(market, "absorb")
     account = market.account(account_id)
     before = account_health(account, market)
     if not before.liquidatable:
         raise NotLiquidatable(account_id, before.health_factor)
-    if account.perps:
-        names = ", ".join(sorted(account.perps))
+    if account.perps or account.options:
+        names = ", ".join(sorted([*account.perps, *account.options]))
         raise NothingToLiquidate(
-            account_id, f"absorb takes balances only; liquidate its perp positions first ({names})"
+            account_id,
+            f"absorb takes balances only; liquidate its perp and option positions first ({names})",
         )
     collateral_value = credited = debt_value = ZERO
     for a, s in account.supply.items():
