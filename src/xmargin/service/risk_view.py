@@ -29,6 +29,7 @@ from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
 from xmargin.mathlib import (
     CTX,
     HF_DECIMALS,
+    ONE,
     VALUE_DECIMALS,
     ZERO,
     div_up,
@@ -301,6 +302,7 @@ class RiskView:
                 "deficit": fmt(d),
                 "deficit_value": fmt(dv),
                 "utilization": fmt(div_up(tb, ts, RATIO_DECIMALS)) if ts else None,
+                "supply_index": fmt(market.supply_index.get(sym, ONE)),
             }
         s = self._book().summary()
         by_level = self.counts()
@@ -320,6 +322,7 @@ class RiskView:
             "deficit": {
                 s: fmt(market.deficit[s]) for s in market.assets if market.deficit.get(s, ZERO)
             },
+            "insurance_fund": {a: fmt(u) for a, u in market.insurance_fund.items() if u},
             "assets": assets,
         }
 

@@ -346,6 +346,10 @@ class AssetRisk(BaseModel):
         description="total_borrow / total_supply, 18 decimal places (rounded up); null "
         "without supply"
     )
+    supply_index: str = Field(
+        description="The cumulative factor socialised losses scaled deposits by (contract "
+        "8.4); 1 until a loss is spread over the asset's depositors"
+    )
 
 
 class RiskSummary(BaseModel):
@@ -360,6 +364,9 @@ class RiskSummary(BaseModel):
     total_borrow_value: str
     deficit_value: str
     deficit: dict[str, str]
+    insurance_fund: dict[str, str] = Field(
+        description="Units per asset that absorb written-off debt before the deficit (5.5)"
+    )
     assets: dict[str, AssetRisk]
     journal_seq: int
 
