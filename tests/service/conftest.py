@@ -206,12 +206,12 @@ def server(server_factory: Any) -> Iterator[Server]:
 
 @contextlib.contextmanager
 def module_server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, market: Path
+    backend: str, tmp_path_factory: pytest.TempPathFactory, market: Path, **settings: Any
 ) -> Iterator[Server]:
     """A server on ``market`` in a fresh database of ``backend``, for a whole module."""
     folder = tmp_path_factory.mktemp("shared")
     with empty_database(backend, folder) as url:
-        ts = ThreadedServer(Settings(database_url=url, market_file=market))
+        ts = ThreadedServer(Settings(database_url=url, market_file=market, **settings))
         with ts:
             engine = make_engine(url)
             try:
