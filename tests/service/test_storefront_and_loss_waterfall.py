@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from tests.service.conftest import VECTORS, Server
+from tests.service.conftest import VECTORS
 from tests.service.figures import cli_json, same_figures
 from tests.service.test_prices_and_events import _connected, _events
 from xmargin.errors import JournalMismatch
