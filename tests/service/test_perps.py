@@ -295,3 +295,22 @@ def test_trades_reach_the_traders_own_stream_and_funding_every_stream(server: Se
             got = _events(st.iter_lines(), 2)
     assert [k for k, _ in got] == ["trade", "funding"]
     assert got[0][1]["account"] == "trader" and got[0][1]["size_after"] == "6"
+
+
+def test_a_parameter_change_on_a_market_with_perps_keeps_every_position(server: Server) -> None:
+    params = {
+        "collateral_factor": "0.7",
+        "liquidation_threshold": "0.75",
+        "liquidation_bonus": "0.05",
+    }
+    admin = server.headers("admin")
+    with server.client() as c:
+        before = c.get("/v1/perps", headers=admin).json()
+        r = c.put("/v1/assets/WETH", json=params, headers=admin)
+        assert r.status_code == 200, r.text
+        # hedged's 1 WETH now counts 0.75: mc 1500 + 500 against 1900: at risk.
+        hedged = c.get("/v1/accounts/hedged", headers=admin).json()
+        assert c.get("/v1/perps", headers=admin).json() == before
+    assert hedged["perps"]["ETH-PERP"]["size"] == "-1"
+    assert (hedged["health_factor"], hedged["risk_level"]) == ("1.052631578947368421", "at_risk")
+    replay_database(server.engine)

@@ -151,3 +151,15 @@ def test_the_design_operations_answer_to_their_schemas_on_their_markets(
     assert failures == []
     assert not [s for s in statuses if s.startswith("5")], statuses
     assert statuses["422"] > 0
+
+
+@pytest.mark.slow
+def test_a_thousand_generated_requests_on_the_design_markets_find_no_error_or_violation(
+    design: tuple[Server, set[str]],
+) -> None:
+    server, paths = design
+    statuses, failures = _fuzz(server, examples=30, only=paths, price="USDC=1")
+    print(f"schemathesis ({sorted(paths)}): {sum(statuses.values())} requests, {dict(statuses)}")
+    assert failures == []
+    assert not [s for s in statuses if s.startswith("5")], statuses
+    assert sum(statuses.values()) >= 600
