@@ -50,8 +50,16 @@ STATE_COLUMNS = (
 
 def asset_state(market: Market, sym: str) -> tuple[Decimal | None, ...]:
     """What an asset row holds besides its parameters and price (:data:`STATE_COLUMNS`)."""
-    row = asset_row(market, sym, None)
-    return tuple(row[k] for k in STATE_COLUMNS)
+    return (
+        market.total_supply.get(sym, ZERO),
+        market.total_borrow.get(sym, ZERO),
+        market.deficit.get(sym, ZERO),
+        market.isolation_debt.get(sym, ZERO),
+        market.insurance_fund.get(sym, ZERO),
+        market.reserves.get(sym, ZERO),
+        market.protocol_collateral.get(sym, ZERO),
+        market.supply_index.get(sym),
+    )
 
 
 def asset_row(market: Market, sym: str, price_at: datetime | None) -> dict[str, Any]:
@@ -62,14 +70,7 @@ def asset_row(market: Market, sym: str, price_at: datetime | None) -> dict[str, 
         "params": ap.model_dump(exclude={"symbol", "price"}, exclude_none=True),
         "price": ap.price,
         "price_at": price_at,
-        "total_supply": market.total_supply.get(sym, ZERO),
-        "total_borrow": market.total_borrow.get(sym, ZERO),
-        "deficit": market.deficit.get(sym, ZERO),
-        "isolation_debt": market.isolation_debt.get(sym, ZERO),
-        "insurance_fund": market.insurance_fund.get(sym, ZERO),
-        "reserves": market.reserves.get(sym, ZERO),
-        "protocol_collateral": market.protocol_collateral.get(sym, ZERO),
-        "supply_index": market.supply_index.get(sym),
+        **dict(zip(STATE_COLUMNS, asset_state(market, sym), strict=True)),
     }
 
 

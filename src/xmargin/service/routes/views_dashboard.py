@@ -115,9 +115,8 @@ def _prices(services: Services, now: datetime) -> list[PriceStatus]:
 
 
 def _insurance_fund(market: Market) -> str | None:
-    """The insurance fund's value in quote (contract 5.5); null for a market without
-    perps and without a fund."""
-    if not market.perps and not market.insurance_fund:
+    """The insurance fund's value in quote (contract 5.5); null while it holds nothing."""
+    if not market.insurance_fund:
         return None
     value = sum((u * market.assets[a].price for a, u in market.insurance_fund.items()), ZERO)
     return fmt(value) or "0"
