@@ -184,3 +184,23 @@ def test_replay_names_a_stored_design_state_the_journal_does_not_give(
         with pytest.raises(JournalMismatch) as info:
             replay_database(srv.engine)
     assert any(named in d for d in info.value.differences), info.value.differences
+
+
+def test_a_liquidation_on_a_target_health_market_repays_to_the_target(
+    server_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = VECTORS / "aave_v4_target.toml"
+    cli = cli_json(
+        capsys, "liquidate", target, "--account", "ninety-six", "--debt", "USDC",
+        "--collateral", "WETH", "--max",
+    )  # fmt: skip
+    body = {"account": "ninety-six", "debt_asset": "USDC", "collateral_asset": "WETH"}
+    with server_factory(market=target) as srv, srv.client() as c:
+        liq = srv.headers("liquidator")
+        quote = c.get("/v1/liquidations/quote", params=body, headers=liq)
+        r = c.post("/v1/liquidations", json={**body, "max": True}, headers=liq)
+        replay_database(srv.engine)
+    assert r.status_code == 200, r.text
+    same_figures(r.json(), cli)
+    assert {k: v for k, v in r.json().items() if k not in ("seq", "liquidator")} == quote.json()
+    assert (r.json()["repaid"], r.json()["bonus"]) == ("4169.240272", "0.042666666666666666")
