@@ -13,8 +13,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,9 @@ from xmargin.store import make_engine
 from xmargin.store.repositories import create_api_key, journal_count
 
 MARKET = Path(__file__).parent / "market.toml"
+#: A lending market where a few accounts hold perp positions (contract 5).
+PERP_MARKET = Path(__file__).parent / "perp_market.toml"
+VECTORS = Path(__file__).parent.parent / "vectors"
 PG_ENV = "XMARGIN_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -112,6 +116,10 @@ class Server:
             self.keys[k] = create_api_key(self.engine, role, account)[0]  # type: ignore[arg-type]
         return self.keys[k]
 
+    def key_id(self, role: str, account: str | None = None) -> str:
+        """The id of the key of ``role`` (``xm_<id>_<secret>``): what results name."""
+        return self.key(role, account).split("_")[1]
+
     def headers(self, role: str, account: str | None = None, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key(role, account)}", **extra}
 
@@ -124,14 +132,16 @@ class Server:
 
 
 class ThreadedServer:
-    """uvicorn running ``create_app(settings)`` in a thread, on a socket bound here."""
+    """uvicorn running ``create_app(settings)`` in a thread, on a socket bound here
+    (with ``clock``, the service reads the time from it)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
+        app = create_app(settings) if clock is None else create_app(settings, clock=clock)
         # The service's own uvicorn configuration (its connection timeouts included).
-        config = uvicorn_config(create_app(settings), settings, log_level="warning")
+        config = uvicorn_config(app, settings, log_level="warning")
         config.timeout_graceful_shutdown = 2
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -160,13 +170,18 @@ def server_factory(db_url: str) -> Iterator[Any]:
     engines: list[Engine] = []
 
     class _Factory:
-        def __call__(self, market: Path | None = MARKET, **kw: Any) -> Any:
+        def __call__(
+            self,
+            market: Path | None = MARKET,
+            clock: Callable[[], datetime] | None = None,
+            **kw: Any,
+        ) -> Any:
             settings = Settings(database_url=db_url, market_file=market, **kw)
-            return _Running(settings)
+            return _Running(settings, clock)
 
     class _Running:
-        def __init__(self, settings: Settings) -> None:
-            self.ts = ThreadedServer(settings)
+        def __init__(self, settings: Settings, clock: Callable[[], datetime] | None) -> None:
+            self.ts = ThreadedServer(settings, clock)
 
         def __enter__(self) -> Server:
             self.ts.__enter__()
@@ -189,17 +204,39 @@ def server(server_factory: Any) -> Iterator[Server]:
         yield srv
 
 
-@pytest.fixture(scope="module")
-def shared_server(
-    module_backend: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def module_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, market: Path, **settings: Any
 ) -> Iterator[Server]:
-    """One server for a whole module, for tests that change nothing (or only add)."""
+    """A server on ``market`` in a fresh database of ``backend``, for a whole module."""
     folder = tmp_path_factory.mktemp("shared")
-    with empty_database(module_backend, folder) as url:
-        ts = ThreadedServer(Settings(database_url=url, market_file=MARKET))
+    with empty_database(backend, folder) as url:
+        ts = ThreadedServer(Settings(database_url=url, market_file=market, **settings))
         with ts:
             engine = make_engine(url)
             try:
                 yield Server(f"http://127.0.0.1:{ts.port}", url, engine)
             finally:
                 engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    module_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One server for a whole module, for tests that change nothing (or only add)."""
+    with module_server(module_backend, tmp_path_factory, MARKET) as srv:
+        yield srv
+
+
+class FakeClock:
+    """A clock the test moves: the service reads the time from it (auction ages)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now = self.now + timedelta(seconds=seconds)

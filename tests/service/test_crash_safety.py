@@ -46,11 +46,13 @@ class Proc:
     log: IO[bytes]
 
 
-def _start(db_url: str, tmp: Path, name: str) -> Proc:
+def _start(db_url: str, tmp: Path, name: str, market: Path | None = MARKET) -> Proc:
+    """``xmargin serve`` on ``db_url`` (loading ``market`` into an empty database)."""
     port = free_port()
     log = (tmp / f"{name}.log").open("wb")
+    loads = ["--market", str(market)] if market is not None else []
     proc = subprocess.Popen(
-        [*_xmargin(), "serve", "--market", str(MARKET), "--db", db_url, "--port", str(port)],
+        [*_xmargin(), "serve", *loads, "--db", db_url, "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -29,7 +29,17 @@ from xmargin.liquidation_errors import (
     PriceAboveMax,
     UnknownAuction,
 )
-from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up, exact, quantize_up
+from xmargin.mathlib import (
+    CTX,
+    HF_DECIMALS,
+    ONE,
+    ZERO,
+    div_down,
+    div_up,
+    exact,
+    fmt,
+    quantize_up,
+)
 from xmargin.model.account import Account
 from xmargin.model.auction import Auction
 from xmargin.model.liquidation_params import AuctionParams, LiquidationDesign, seconds_between
@@ -383,7 +393,7 @@ def quote_auction_reset(
     why = needs_reset(params, a.top, price, dur)
     if why is None:
         raise AuctionCannotReset(
-            a.id, f"price {price} after {dur} seconds reaches neither tail nor cusp"
+            a.id, f"price {fmt(price)} after {fmt(dur)} seconds reaches neither tail nor cusp"
         )
     debt_p = market.asset(a.debt_asset)
     mlv = market.params.min_leftover_value

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from xmargin.mathlib import CTX, ONE, ZERO, div_down, exact, quantize_up
+from xmargin.mathlib import CTX, ONE, ZERO, div_down, exact, fmt, quantize_up
 from xmargin.model.auction import Auction
 from xmargin.model.liquidation_params import AuctionCurve, AuctionParams, seconds_between
 from xmargin.model.market import Market
@@ -99,10 +99,14 @@ def needs_reset(params: AuctionParams, top: Decimal, price: Decimal, dur: Decima
     -----
     done = dur > tail or price/top < cusp (a ``tail`` of none never expires by time).
     """
+    # Figures normalised (fmt): the reason is journalled, and a start price read back from
+    # a store must give the same text as the one computed (2400, not 2400.000...).
     if params.tail is not None and dur > params.tail:
-        return f"{dur} seconds old, more than tail {params.tail}"
+        return f"{fmt(dur)} seconds old, more than tail {fmt(params.tail)}"
     if CTX.divide(price, top) < params.cusp:
-        return f"price {price} fell below cusp {params.cusp} of the start price {top}"
+        return (
+            f"price {fmt(price)} fell below cusp {fmt(params.cusp)} of the start price {fmt(top)}"
+        )
     return None
 
 

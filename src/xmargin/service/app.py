@@ -32,7 +32,9 @@ from xmargin.service.routes import (
     accounts,
     analysis,
     assets,
+    designs,
     liquidations,
+    perps,
     risk,
     system,
     views_accounts,
@@ -45,9 +47,23 @@ from xmargin.service.schemas import (
     PriceMap,
     PricesRequest,
 )
+from xmargin.service.schemas_designs import (
+    AbsorbRequest,
+    AuctionStartRequest,
+    AuctionTakeRequest,
+    BuyCollateralRequest,
+    DeleverageRequest,
+    SocializeRequest,
+)
+from xmargin.service.schemas_perps import (
+    FundingRequest,
+    PerpLiquidationRequest,
+    SettleRequest,
+    TradeRequest,
+)
 from xmargin.service.settings import Settings
 from xmargin.service.startup import OpenedStore, open_store
-from xmargin.service.writer import Writer
+from xmargin.service.writer import Clock, Writer
 from xmargin.store.api_keys import KeyLookup
 from xmargin.store.records import utcnow
 from xmargin.store.state import LiveState
@@ -70,7 +86,7 @@ def prepare_database(settings: Settings) -> str:
     return store.note
 
 
-def _services(settings: Settings, store: OpenedStore) -> Services:
+def _services(settings: Settings, store: OpenedStore, clock: Clock) -> Services:
     engine = store.engine
     live = LiveState.from_stored(store.stored)
     risk_view = RiskView(settings.at_risk_below, settings.book_backend)
@@ -87,6 +103,7 @@ def _services(settings: Settings, store: OpenedStore) -> Services:
         events,
         max_batch=settings.max_batch,
         on_batch=metrics.observe_batch,
+        clock=clock,
     )
     keys = Authenticator(
         KeyLookup(engine),
@@ -103,6 +120,7 @@ def _services(settings: Settings, store: OpenedStore) -> Services:
         keys=keys,
         metrics=metrics,
         started_at=utcnow(),
+        clock=clock,
     )
 
 
@@ -143,11 +161,16 @@ class _MetricsMiddleware:
                 m.latency.labels(path).observe(time.perf_counter() - started)
 
 
-def create_app(settings: Settings, store: OpenedStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, store: OpenedStore | None = None, clock: Clock = utcnow
+) -> FastAPI:
     """The service's FastAPI app for ``settings`` (see :mod:`xmargin.service`).
 
     ``store``: a database already opened (and locked) by :func:`open_store`, as
     ``xmargin serve`` does before it starts the server; else the app's start opens it.
+    ``clock``: where the service reads the time (UTC), the wall clock unless a test
+    injects one: every command is journalled at its reading, and auction actions happen
+    at it (never before ``market.time``).
     """
     ref = _MetricsRef()
 
@@ -156,7 +179,7 @@ def create_app(settings: Settings, store: OpenedStore | None = None) -> FastAPI:
         opened = store if store is not None else open_store(settings)
         log.info(opened.note)
         try:
-            services = _services(settings, opened)
+            services = _services(settings, opened, clock)
         except BaseException:
             opened.close()
             raise
@@ -196,11 +219,21 @@ def create_app(settings: Settings, store: OpenedStore | None = None) -> FastAPI:
             PricesRequest,
             PriceMap,
             AssetParamsBody,
+            TradeRequest,
+            SettleRequest,
+            FundingRequest,
+            PerpLiquidationRequest,
+            AuctionStartRequest,
+            AuctionTakeRequest,
+            AbsorbRequest,
+            BuyCollateralRequest,
+            SocializeRequest,
+            DeleverageRequest,
         ],
     )
     install_docs(app)
     install_error_handlers(app)
-    for module in (assets, accounts, liquidations, risk, system, analysis):
+    for module in (assets, accounts, perps, liquidations, designs, risk, system, analysis):
         app.include_router(module.router)
     for view in (views_dashboard, views_accounts, pages):  # the dashboard (issue 12)
         app.include_router(view.router)

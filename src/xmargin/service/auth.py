@@ -15,8 +15,13 @@ set_asset_params   admin
 push_prices        oracle
 read_account       admin, liquidator, account (own account only)
 move_balances      account (own account only)
-read_liquidations  admin, liquidator
-liquidate          liquidator
+trade              account (own account only): perp trades and settlement
+set_funding        oracle: a perp's funding index
+read_liquidations  admin, liquidator (the queue, quotes, auctions, the storefront)
+liquidate          liquidator: liquidations, and the keepers' actions of the designs
+                   (auction start, take, reset; absorb; buy collateral)
+cover_losses       admin: the loss waterfall's actions on other accounts (socialise a
+                   deficit, deleverage a bankrupt position)
 read_risk          admin, liquidator
 read_journal       admin
 read_book          admin, oracle, liquidator (the dashboard's book-wide views)
@@ -51,8 +56,11 @@ Permission = Literal[
     "push_prices",
     "read_account",
     "move_balances",
+    "trade",
+    "set_funding",
     "read_liquidations",
     "liquidate",
+    "cover_losses",
     "read_risk",
     "read_journal",
     "read_book",
@@ -66,8 +74,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "push_prices": frozenset({"oracle"}),
     "read_account": frozenset({"admin", "liquidator", "account"}),
     "move_balances": frozenset({"account"}),
+    "trade": frozenset({"account"}),
+    "set_funding": frozenset({"oracle"}),
     "read_liquidations": frozenset({"admin", "liquidator"}),
     "liquidate": frozenset({"liquidator"}),
+    "cover_losses": frozenset({"admin"}),
     "read_risk": frozenset({"admin", "liquidator"}),
     "read_journal": frozenset({"admin"}),
     "read_book": frozenset({"admin", "oracle", "liquidator"}),
@@ -75,7 +86,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "run_analysis": frozenset({"admin"}),
 }
 
-_OWN_ACCOUNT_ONLY: frozenset[Permission] = frozenset({"read_account", "move_balances"})
+_OWN_ACCOUNT_ONLY: frozenset[Permission] = frozenset({"read_account", "move_balances", "trade"})
 
 
 def authorize(key: ApiKey, permission: Permission, account: str | None = None) -> None:

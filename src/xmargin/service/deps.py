@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from xmargin.service.risk_view import RiskView
 from xmargin.service.settings import Settings
 from xmargin.service.writer import Writer
 from xmargin.store.engine import InstanceLock
-from xmargin.store.records import ApiKey
+from xmargin.store.records import ApiKey, utcnow
 from xmargin.store.state import LiveState
 from xmargin.store.types import to_jsonable
 
@@ -51,6 +51,8 @@ class Services:
     keys: Authenticator
     metrics: Metrics
     started_at: datetime
+    #: the service's clock (UTC): the time auction actions happen at; tests inject one
+    clock: Callable[[], datetime] = utcnow
 
 
 async def get_services(request: Request) -> Services:

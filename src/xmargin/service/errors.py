@@ -40,6 +40,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_asset": 404,
     "unknown_account": 404,
     "unknown_category": 404,
+    "unknown_perp": 404,
+    "unknown_auction": 404,
     "not_found": 404,
     "method_not_allowed": 405,
     "idempotency_key_reused": 409,

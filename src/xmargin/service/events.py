@@ -1,11 +1,15 @@
 """The live event stream: an in-process broadcaster fed after each commit, served as SSE.
 
 Kinds: ``risk_level`` (an account crossed between healthy, at_risk, liquidatable and
-insolvent), ``liquidation``, ``bad_debt``, ``price_rejected`` (an oracle guard refused a
-price) and ``prices`` (prices accepted). Each event has an increasing ``id``; the last
-``history`` events are kept so that a client reconnecting with ``Last-Event-ID`` misses
-nothing that is still held. A subscriber that falls ``queue_size`` events behind is told
-(``event: lagged``) and disconnected rather than slowing the writer.
+insolvent), ``liquidation`` (section 3's or a perp's), ``bad_debt``, ``price_rejected`` (an
+oracle guard refused a price), ``prices`` (prices accepted), ``asset_params``; perps'
+``trade``, ``settle`` and ``funding``; the liquidation designs' ``auction_started``,
+``auction_taken``, ``auction_reset``, ``absorb``, ``collateral_bought``,
+``loss_socialized`` and ``deleverage`` (:mod:`xmargin.service.ledger_commands`). Each
+event has an increasing ``id``; the last ``history`` events are kept so that a client
+reconnecting with ``Last-Event-ID`` misses nothing that is still held. A subscriber that
+falls ``queue_size`` events behind is told (``event: lagged``) and disconnected rather than
+slowing the writer.
 """
 
 from __future__ import annotations

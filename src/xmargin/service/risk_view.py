@@ -6,6 +6,12 @@ of every account and its crossings after each commit (:class:`~xmargin.book.Risk
 events), the liquidation queue and the market summary. Decisions that move money (every
 ledger action and liquidation) stay on the exact Decimal engine; the book only watches,
 and it is updated after each commit, from what was committed.
+
+Perps: the book holds no perp positions yet, so an account that holds one is decided by
+the exact engine instead (:class:`~xmargin.service.perp_watch.PerpWatch`), and that
+decision overrides the book's in every answer below: a perp account's level, the counts,
+the queue, the summary's debts and the crossings. They are few in a lending market; the
+book's own perp columns replace this once the float layer holds them.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
 from xmargin.mathlib import (
     CTX,
     HF_DECIMALS,
+    ONE,
     VALUE_DECIMALS,
     ZERO,
     div_up,
@@ -33,6 +40,7 @@ from xmargin.mathlib import (
 from xmargin.model.market import Market
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import AccountHealth, account_health
+from xmargin.service.perp_watch import PerpWatch
 
 __all__ = [
     "LEVELS",
@@ -150,6 +158,8 @@ class RiskView:
         self.at_risk_below = at_risk_below
         self.backend: Backend = backend
         self.book: RiskBook | None = None
+        #: accounts with perp positions, decided exactly (module docstring)
+        self.perps = PerpWatch(at_risk_below)
 
     def _book(self) -> RiskBook:
         if self.book is None:
@@ -160,20 +170,19 @@ class RiskView:
     def rebuild(self, market: Market) -> list[Crossing]:
         """A new book of the whole market (at start, after a reload or a parameter change);
         the crossings against the previous book, if there was one."""
-        old = self.book
+        before = None if self.book is None else {acc: self.level_of(acc) for acc in market.accounts}
         self.book = RiskBook.from_market(
             market, warning_level=self.at_risk_below, backend=self.backend
         )
-        if old is None:
+        self.perps.rebuild(market)
+        if before is None:
             return []
         out = []
-        for acc in market.accounts:
-            before = old.status(acc).label if _holds(old, acc) else None
-            after = self.book.status(acc)
-            if before != after.label:
-                h = self.book.exact_health(acc)
-                hf = fmt(h.health_factor)
-                out.append(Crossing(acc, before, after.label, hf, True))
+        for acc, was in before.items():
+            now = self.level_of(acc)
+            if now is not None and was != now:
+                h = account_health(market.accounts[acc], market)
+                out.append(Crossing(acc, was, now, fmt(h.health_factor), True))
         return out
 
     def update(
@@ -182,10 +191,18 @@ class RiskView:
         accounts: Iterable[str],
         prices: Mapping[str, Decimal],
         params_changed: bool,
+        funding: Iterable[str] = (),
     ) -> list[Crossing]:
-        """Bring the book to the committed ``market``; returns the crossings it saw."""
+        """Bring the book to the committed ``market``; returns the crossings it saw.
+
+        ``funding``: perps whose funding index moved (their holders' health moved).
+        """
         if params_changed:
             return self.rebuild(market)
+        accounts = list(accounts)
+        # Accounts with perps before or after this commit: decided by the exact engine.
+        watched = set(self.perps.status) | {a for a in accounts if market.accounts[a].perps}
+        was = {a: self.level_of(a) for a in watched}
         book = self._book()
         events: list[RiskEvent] = []
         if prices:
@@ -205,36 +222,60 @@ class RiskView:
                 now = (acc.supplied(a), acc.borrowed(a))
                 if before.get(a, (ZERO, ZERO)) != now:
                     events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
+        moved = watched if prices or list(funding) else watched & set(accounts)
+        self.perps.refresh(market, moved)
         # One crossing per account: from where it stood before this commit to where it is.
         first: dict[str, RiskEvent] = {}
         last: dict[str, RiskEvent] = {}
         for e in events:
-            first.setdefault(e.account, e)
-            last[e.account] = e
+            if e.account not in watched:
+                first.setdefault(e.account, e)
+                last[e.account] = e
         out = []
         for acc_id, e in last.items():
             start = first[acc_id].previous
             if start != e.status:
                 out.append(Crossing.of(e._replace(previous=start)))
+        for acc_id in watched:
+            now_level = self.level_of(acc_id)
+            if now_level is not None and now_level != was[acc_id]:
+                h = account_health(market.accounts[acc_id], market)
+                out.append(Crossing(acc_id, was[acc_id], now_level, fmt(h.health_factor), True))
         out.sort(key=lambda c: c.account)
         return out
 
     # -- what the service reads ---------------------------------------------------------
     def level_of(self, account: str) -> str | None:
+        watched = self.perps.status.get(account)
+        if watched is not None:
+            return watched.label
         book = self._book()
         return book.status(account).label if _holds(book, account) else None
 
     def queue(self, market: Market, limit: int) -> list[tuple[str, AccountHealth, str]]:
-        """Liquidatable accounts, largest shortfall first (the book's queue), each with
-        its exact figures."""
-        rows = []
-        for q in self._book().liquidation_queue(limit):
-            acc = market.accounts[q.account]
-            rows.append((q.account, account_health(acc, market), Status.LIQUIDATABLE.label))
-        return rows
+        """Liquidatable accounts, largest shortfall first (the book's queue, with the perp
+        accounts the exact engine decides in their place), each with its exact figures."""
+        watch = self.perps
+        short: list[tuple[float, str]] = [
+            (q.shortfall_value, q.account)
+            for q in self._book().liquidation_queue(limit + len(watch.status))
+            if q.account not in watch
+        ]
+        short += [(float(s), a) for a, s in watch.liquidatable()]
+        short.sort(key=lambda r: -r[0])  # stable: the book's order breaks ties
+        return [
+            (a, account_health(market.accounts[a], market), Status.LIQUIDATABLE.label)
+            for _, a in short[:limit]
+        ]
 
     def counts(self) -> dict[str, int]:
-        return {s.label: n for s, n in self._book().counts().items()}
+        book = self._book()
+        counts = {s: n for s, n in book.counts().items()}
+        for acc, status in self.perps.status.items():
+            if _holds(book, acc):
+                counts[book.status(acc)] -= 1
+            counts[status] += 1
+        return {s.label: n for s, n in counts.items()}
 
     def summary(self, market: Market) -> dict[str, Any]:
         """Totals per asset (units exact, values in quote), deficit, accounts by level."""
@@ -261,22 +302,27 @@ class RiskView:
                 "deficit": fmt(d),
                 "deficit_value": fmt(dv),
                 "utilization": fmt(div_up(tb, ts, RATIO_DECIMALS)) if ts else None,
+                "supply_index": fmt(market.supply_index.get(sym, ONE)),
             }
         s = self._book().summary()
+        by_level = self.counts()
+        # The perp accounts' debts as the exact engine decides them, in place of the book's.
+        liq, ins, book_liq, book_ins = self.perps.debts(market)
         return {
             "quote": market.params.quote,
             "accounts": len(market.accounts),
-            "by_level": self.counts(),
-            "liquidatable_accounts": s.liquidatable_accounts,
+            "by_level": by_level,
+            "liquidatable_accounts": by_level[Status.LIQUIDATABLE.label],
             # Sums over the whole book, in float64 (the book's), as decimal strings.
-            "liquidatable_debt": float_text(s.liquidatable_debt),
-            "insolvent_debt": float_text(s.insolvent_debt),
+            "liquidatable_debt": float_text(max(s.liquidatable_debt - book_liq + liq, 0.0)),
+            "insolvent_debt": float_text(max(s.insolvent_debt - book_ins + ins, 0.0)),
             "total_supply_value": fmt(supply_value),
             "total_borrow_value": fmt(borrow_value),
             "deficit_value": fmt(deficit_value),
             "deficit": {
                 s: fmt(market.deficit[s]) for s in market.assets if market.deficit.get(s, ZERO)
             },
+            "insurance_fund": {a: fmt(u) for a, u in market.insurance_fund.items() if u},
             "assets": assets,
         }
 

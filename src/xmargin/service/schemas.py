@@ -45,6 +45,7 @@ __all__ = [
     "JournalPage",
     "LiquidationRequest",
     "LiquidationResult",
+    "PositionPublic",
     "PriceMap",
     "PricesRequest",
     "PricesResult",
@@ -207,14 +208,28 @@ AssetParamsPublic: type[BaseModel] = create_model(
 
 
 # -- responses -------------------------------------------------------------------------
+class PositionPublic(BaseModel):
+    """A perp position (contract 5.1): ``size`` signed base units (> 0 long), its entry
+    price and funding snapshot f, and at the oracle price now its ``notional`` and ``pnl``
+    (quote, unsettled funding included)."""
+
+    model_config = _OUT
+    size: str
+    entry_price: str
+    funding_index: str
+    notional: str
+    pnl: str
+
+
 class AccountPublic(BaseModel):
-    """Balances and every figure of contract section 2."""
+    """Balances, perp positions, every figure of contract section 2 and the two of 5.2."""
 
     model_config = _OUT
     account: str
     category: str | None
     supply: dict[str, str]
     borrow: dict[str, str]
+    perps: dict[str, PositionPublic] = Field(description="Perp positions by perp name")
     collateral_value: str
     debt_value: str
     initial_collateral: str
@@ -224,7 +239,12 @@ class AccountPublic(BaseModel):
     health_factor: str | None
     available_to_borrow: str
     liquidatable: bool
-    risk_level: str | None = Field(description="healthy | at_risk | liquidatable (the risk book's)")
+    perp_notional: str = Field(description="Σ |q|·P over the perp positions (contract 5.2)")
+    unrealized_pnl: str = Field(description="Σ pnl over the perp positions (contract 5.2)")
+    risk_level: str | None = Field(
+        description="healthy | at_risk | liquidatable (the risk view's: the book's, and the "
+        "exact engine's for an account with perp positions)"
+    )
 
 
 class ActionResult(BaseModel):
@@ -300,6 +320,9 @@ class QueueEntry(BaseModel):
     insolvent: bool = Field(description="Debt worth more than collateral: bad debt ahead")
     debt_asset: str | None = Field(description="The largest debt by value")
     collateral_asset: str | None = Field(description="The largest collateral by value")
+    perp: str | None = Field(
+        description="The largest perp position by notional (liquidate it with the perp form)"
+    )
 
 
 class QueuePublic(BaseModel):
@@ -323,6 +346,10 @@ class AssetRisk(BaseModel):
         description="total_borrow / total_supply, 18 decimal places (rounded up); null "
         "without supply"
     )
+    supply_index: str = Field(
+        description="The cumulative factor socialised losses scaled deposits by (contract "
+        "8.4); 1 until a loss is spread over the asset's depositors"
+    )
 
 
 class RiskSummary(BaseModel):
@@ -337,6 +364,9 @@ class RiskSummary(BaseModel):
     total_borrow_value: str
     deficit_value: str
     deficit: dict[str, str]
+    insurance_fund: dict[str, str] = Field(
+        description="Units per asset that absorb written-off debt before the deficit (5.5)"
+    )
     assets: dict[str, AssetRisk]
     journal_seq: int
 

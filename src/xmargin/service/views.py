@@ -8,14 +8,16 @@ from typing import Any
 from xmargin.mathlib import fmt
 from xmargin.model.account import Account
 from xmargin.model.market import Market
+from xmargin.model.perps import PerpPosition
 from xmargin.risk.health import AccountHealth, account_health
+from xmargin.risk.perps import notional, pnl
 from xmargin.store.types import to_jsonable
 
-__all__ = ["account_json", "asset_json", "health_json"]
+__all__ = ["account_json", "asset_json", "health_json", "position_json"]
 
 
 def health_json(h: AccountHealth) -> dict[str, Any]:
-    """Every field of contract section 2."""
+    """Every field of contract section 2 (the two of 5.2 are added by the account)."""
     return {
         "collateral_value": fmt(h.collateral_value),
         "debt_value": fmt(h.debt_value),
@@ -39,8 +41,26 @@ def account_json(
         "category": account.category,
         "supply": {a: fmt(v) for a, v in account.supply.items()},
         "borrow": {a: fmt(v) for a, v in account.borrow.items()},
+        "perps": {name: position_json(name, pos, market) for name, pos in account.perps.items()},
         **health_json(h),
+        "perp_notional": fmt(h.perp_notional) or "0",
+        "unrealized_pnl": fmt(h.unrealized_pnl) or "0",
         "risk_level": level,
+    }
+
+
+def position_json(name: str, pos: PerpPosition, market: Market) -> dict[str, Any]:
+    """A perp position (contract 5.1): size, entry price, funding snapshot, and its
+    notional and unrealised pnl (funding included) at the oracle price now."""
+    perp = market.perps[name]
+    price = market.perp_price(perp)
+    return {
+        "size": fmt(pos.size),
+        "entry_price": fmt(pos.entry_price),
+        "funding_index": fmt(pos.funding_index) or "0",
+        "notional": fmt(notional(pos.size, price)),
+        "pnl": fmt(pnl(pos.size, price, pos.entry_price, perp.funding_index, pos.funding_index))
+        or "0",
     }
 
 

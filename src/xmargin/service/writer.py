@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -49,8 +49,15 @@ from xmargin.model.params import AssetParams
 from xmargin.risk.health import account_health
 from xmargin.service.errors import error_body, status_for
 from xmargin.service.events import Broadcaster
+from xmargin.service.ledger_commands import (
+    action_time,
+    ledger_outcome,
+    result_account,
+    touched_accounts,
+)
 from xmargin.service.risk_view import RiskView, risk_level
 from xmargin.service.views import account_json, asset_json
+from xmargin.store.commands_designs import AuctionReset, AuctionStart, AuctionTake
 from xmargin.store.engine import write_transaction
 from xmargin.store.journal import (
     AccountAction,
@@ -69,7 +76,10 @@ from xmargin.store.repositories import (
 )
 from xmargin.store.state import BatchState, LiveState
 
-__all__ = ["Outcome", "PriceRequest", "Writer"]
+__all__ = ["Clock", "Outcome", "PriceRequest", "Writer"]
+
+#: Where the service reads the time: the wall clock (UTC), or a test's clock.
+Clock = Callable[[], datetime]
 
 log = logging.getLogger("xmargin.service")
 
@@ -128,8 +138,10 @@ class Writer:
         max_batch: int = 256,
         max_queue: int = 20_000,
         on_batch: Callable[[int, float, list[tuple[str, str]]], None] | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
+        self.clock = clock
         self.live = live
         self.risk = risk
         self.events = events
@@ -241,7 +253,9 @@ class Writer:
             else:
                 assert item.outcome is not None
                 item.future.set_result(item.outcome)
-        crossings = self.risk.update(self.live.market, pub.accounts, pub.prices, pub.params_changed)
+        crossings = self.risk.update(
+            self.live.market, pub.accounts, pub.prices, pub.params_changed, pub.funding
+        )
         self._publish_events(items)
         for c in crossings:
             self.events.publish("risk_level", {**c.to_json(), "seq": self.live.last_seq})
@@ -275,7 +289,7 @@ class Writer:
         return batch
 
     def _prepare(self, conn: Connection, items: list[_Item]) -> BatchState:
-        now = utcnow()
+        now = self.clock()
         keys = [(i.actor or "", i.idem_key) for i in items if i.idem_key is not None]
         stored: dict[tuple[str, str], IdempotentResult] = find_idempotent(conn, keys)
         batch = BatchState(self.live)
@@ -332,11 +346,16 @@ class Writer:
             cmd = req
         if isinstance(cmd, AssetParamsChange):
             self._check_params_change(batch, cmd.params)
-        if cmd.account is not None:
-            batch.touch(cmd.account)
-            if not isinstance(cmd, AccountAction) or cmd.kind != "deposit":
-                batch.market.account(cmd.account)
-        mark = batch.mark(cmd.account)
+        if isinstance(cmd, AuctionStart | AuctionTake | AuctionReset) and cmd.at is None:
+            cmd = replace(cmd, at=action_time(batch.market, now))
+        touched = touched_accounts(cmd, batch)
+        for acc_id in touched:
+            batch.touch(acc_id)
+        if cmd.account is not None and (
+            not isinstance(cmd, AccountAction) or cmd.kind != "deposit"
+        ):
+            batch.market.account(cmd.account)
+        mark = batch.mark(touched)
         try:
             result = apply_command(batch.market, cmd)
         except BaseException:
@@ -345,7 +364,14 @@ class Writer:
         seq = batch.next_seq()
         batch.journal.append(
             JournalEntry(
-                seq, now, cmd.kind, cmd.account, item.actor, item.idem_key, cmd.to_json(), result
+                seq,
+                now,
+                cmd.kind,
+                cmd.account if cmd.account is not None else result_account(result),
+                item.actor,
+                item.idem_key,
+                cmd.to_json(),
+                result,
             )
         )
         if isinstance(cmd, PriceUpdate):
@@ -366,6 +392,10 @@ class Writer:
             asset = asset_json(batch.market, cmd.asset, batch.price_at.get(cmd.asset))
             item.events.append(("asset_params", {"seq": seq, "asset": cmd.asset}))
             return Outcome(200, {"seq": seq, "asset": asset}, seq)
+        if not isinstance(cmd, AccountAction):
+            body, events = ledger_outcome(cmd, result, seq, item.actor)
+            item.events.extend(events)
+            return Outcome(200, body, seq)
         acc = batch.market.accounts[cmd.account]
         h = account_health(acc, batch.market)
         level = risk_level(h, self.risk.at_risk_below)

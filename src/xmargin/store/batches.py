@@ -9,18 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from xmargin.errors import StoreError
 from xmargin.store.engine import write_transaction
+from xmargin.store.market_rows import STATE_COLUMNS
 from xmargin.store.models import (
     AccountRow,
     AssetRow,
+    AuctionRow,
     BalanceRow,
     IdempotencyRow,
     JournalRow,
+    MarketRow,
+    PerpPositionRow,
+    PerpRow,
 )
 from xmargin.store.records import BatchWrite, IdempotentResult, store_error, utcnow
 
@@ -45,12 +50,29 @@ class _Statements:
             .values(version=bindparam("b_version"))
         )
         self.new_accounts = insert(AccountRow)
-        ins: Any = (
-            postgresql.insert(BalanceRow) if dialect == "postgresql" else sqlite.insert(BalanceRow)
+
+        def upsert(model: Any, keys: list[str], columns: list[str]) -> Any:
+            ins: Any = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+            return ins.on_conflict_do_update(
+                index_elements=keys, set_={c: ins.excluded[c] for c in columns}
+            )
+
+        self.upsert_balances = upsert(BalanceRow, ["account_id", "asset"], ["supply", "borrow"])
+        self.upsert_positions = upsert(
+            PerpPositionRow, ["account_id", "perp"], ["size", "entry_price", "funding_index"]
         )
-        self.upsert_balances = ins.on_conflict_do_update(
-            index_elements=["account_id", "asset"],
-            set_={"supply": ins.excluded.supply, "borrow": ins.excluded.borrow},
+        self.close_positions = delete(PerpPositionRow).where(
+            tuple_(PerpPositionRow.account_id, PerpPositionRow.perp).in_(
+                bindparam("pairs", expanding=True)
+            )
+        )
+        self.upsert_auctions = upsert(
+            AuctionRow,
+            ["id"],
+            ["account", "debt_asset", "collateral_asset", "debt", "tab", "lot", "top", "tic"],
+        )
+        self.end_auctions = delete(AuctionRow).where(
+            AuctionRow.id.in_(bindparam("ids", expanding=True))
         )
         self.update_assets = (
             update(AssetRow)
@@ -59,11 +81,21 @@ class _Statements:
                 params=bindparam("params"),
                 price=bindparam("price"),
                 price_at=bindparam("price_at"),
-                total_supply=bindparam("total_supply"),
-                total_borrow=bindparam("total_borrow"),
-                deficit=bindparam("deficit"),
-                isolation_debt=bindparam("isolation_debt"),
+                **{c: bindparam(c) for c in STATE_COLUMNS},
             )
+        )
+        self.update_perps = (
+            update(PerpRow)
+            .where(PerpRow.name == bindparam("b_name"))
+            .values(
+                params=bindparam("params"),
+                funding_index=bindparam("funding_index"),
+                open_interest_long=bindparam("open_interest_long"),
+                open_interest_short=bindparam("open_interest_short"),
+            )
+        )
+        self.update_market = update(MarketRow).values(
+            auction_count=bindparam("auction_count"), time=bindparam("time")
         )
         self.journal = insert(JournalRow)
         self.idempotency = insert(IdempotencyRow)
@@ -131,6 +163,7 @@ def write_batch(conn: Connection, batch: BatchWrite) -> None:
                 for r in batch.assets
             ],
         )
+    _write_perps_and_designs(conn, st, batch)
     if batch.journal:
         conn.execute(
             st.journal,
@@ -165,6 +198,28 @@ def write_batch(conn: Connection, batch: BatchWrite) -> None:
                 for a, k, f, s, b, q in batch.idempotency
             ],
         )
+
+
+def _write_perps_and_designs(conn: Connection, st: _Statements, batch: BatchWrite) -> None:
+    """Perp rows, positions, auctions and the market row's state of one batch."""
+    if batch.perps:
+        conn.execute(
+            st.update_perps,
+            [
+                {**{k: v for k, v in r.items() if k != "name"}, "b_name": r["name"]}
+                for r in batch.perps
+            ],
+        )
+    if batch.positions_closed:
+        conn.execute(st.close_positions, {"pairs": batch.positions_closed})
+    if batch.positions:
+        conn.execute(st.upsert_positions, batch.positions)
+    if batch.auctions_ended:
+        conn.execute(st.end_auctions, {"ids": batch.auctions_ended})
+    if batch.auctions:
+        conn.execute(st.upsert_auctions, batch.auctions)
+    if batch.market_state is not None:
+        conn.execute(st.update_market, batch.market_state)
 
 
 def commit_batch(engine: Engine, batch: BatchWrite) -> None:

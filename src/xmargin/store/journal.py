@@ -23,11 +23,22 @@ from xmargin.ledger.actions import (
     execute_repay,
     execute_withdraw,
 )
-from xmargin.mathlib import ZERO, fmt
+from xmargin.mathlib import fmt
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
+from xmargin.store.commands_designs import (
+    Absorb,
+    AuctionReset,
+    AuctionStart,
+    AuctionTake,
+    BuyCollateral,
+    Deleverage,
+    Socialize,
+)
+from xmargin.store.commands_perps import PerpLiquidation, SetFunding, Settle, Trade
+from xmargin.store.compare import compare_markets
 from xmargin.store.types import to_jsonable
 
 __all__ = [
@@ -35,6 +46,7 @@ __all__ = [
     "AccountAction",
     "AssetParamsChange",
     "Command",
+    "LedgerCommand",
     "Liquidation",
     "PriceUpdate",
     "ReplayReport",
@@ -118,7 +130,42 @@ class AssetParamsChange:
         return {"asset": self.asset, "params": to_jsonable(doc)}
 
 
-Command = AccountAction | Liquidation | PriceUpdate | AssetParamsChange
+#: Commands of perps and the liquidation designs: each applies itself (``apply``), names
+#: the accounts it touches, and is compared in full on replay.
+LedgerCommand = (
+    Trade
+    | Settle
+    | SetFunding
+    | PerpLiquidation
+    | AuctionStart
+    | AuctionTake
+    | AuctionReset
+    | Absorb
+    | BuyCollateral
+    | Socialize
+    | Deleverage
+)
+Command = AccountAction | Liquidation | PriceUpdate | AssetParamsChange | LedgerCommand
+
+_LEDGER_COMMANDS: dict[str, type[LedgerCommand]] = {
+    c.kind: c
+    for c in (
+        Trade,
+        Settle,
+        SetFunding,
+        PerpLiquidation,
+        AuctionStart,
+        AuctionTake,
+        AuctionReset,
+        Absorb,
+        BuyCollateral,
+        Socialize,
+        Deleverage,
+    )
+}
+#: Kinds whose journalled result replay compares with its own: every kind whose result
+#: says what a rule decided.
+COMPARED_KINDS = frozenset({"liquidate", *_LEDGER_COMMANDS})
 
 
 #: Fields of a liquidation's result that older journal entries may lack (replay compares
@@ -164,6 +211,8 @@ def apply_command(market: Market, command: Command) -> dict[str, Any]:
         )
         apply_liquidation(market, quote)
         return liquidation_json(quote)
+    if not isinstance(command, PriceUpdate | AssetParamsChange):
+        return command.apply(market)
     if isinstance(command, PriceUpdate):
         for asset in command.prices:
             market.asset(asset)
@@ -199,6 +248,8 @@ def decode_command(kind: str, doc: Mapping[str, Any]) -> Command:
                 {**doc["params"], "symbol": doc["asset"], "price": 1}
             )
             return AssetParamsChange(params)
+        if kind in _LEDGER_COMMANDS:
+            return _LEDGER_COMMANDS[kind].from_json(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"journal entry of kind {kind!r} is malformed: {exc}") from exc
     raise InputError(f"journal entry of unknown kind {kind!r}")
@@ -244,66 +295,14 @@ def replay_entries(
             problems.append(f"journal entry {seq} ({kind}): refused on replay: {exc}")
             continue
         compared = [k for k in got if k in result or k not in _ADDED_RESULT_FIELDS]
-        if kind == "liquidate" and {k: got[k] for k in compared} != {
+        if kind in COMPARED_KINDS and {k: got[k] for k in compared} != {
             k: result.get(k) for k in compared
         }:
             problems.append(
-                f"journal entry {seq} (liquidate): replay gives {got}, the journal says {result}"
+                f"journal entry {seq} ({kind}): replay gives {got}, the journal says {result}"
             )
     if market is None:
         raise JournalMismatch(["journal: empty (no genesis entry)"])
     if problems:
         raise JournalMismatch(problems)
     return ReplayReport(count, last, len(market.accounts), market)
-
-
-def compare_markets(replayed: Market, stored: Market) -> list[str]:
-    """Every difference between a replayed market and the stored one, located."""
-    out: list[str] = []
-    if replayed.params != stored.params:
-        out.append("market: parameters differ")
-    if replayed.categories != stored.categories:
-        out.append("categories: differ")
-    for sym in sorted(set(replayed.assets) | set(stored.assets)):
-        a, b = replayed.assets.get(sym), stored.assets.get(sym)
-        if a is None or b is None:
-            out.append(f"assets.{sym}: only in the {'stored state' if a is None else 'journal'}")
-        elif a != b:
-            fields = [f for f in type(a).model_fields if getattr(a, f) != getattr(b, f)]
-            for f in fields:
-                out.append(
-                    f"assets.{sym}.{f}: journal gives {getattr(a, f)}, stored {getattr(b, f)}"
-                )
-    for name, x, y in (
-        ("total_supply", replayed.total_supply, stored.total_supply),
-        ("total_borrow", replayed.total_borrow, stored.total_borrow),
-        ("deficit", replayed.deficit, stored.deficit),
-        ("isolation_debt", replayed.isolation_debt, stored.isolation_debt),
-    ):
-        for sym in sorted(set(x) | set(y)):
-            u, v = x.get(sym, ZERO), y.get(sym, ZERO)
-            if u != v:
-                out.append(f"state.{name}.{sym}: journal gives {fmt(u)}, stored {fmt(v)}")
-    for acc_id in list(replayed.accounts) + [
-        i for i in stored.accounts if i not in replayed.accounts
-    ]:
-        a_acc, b_acc = replayed.accounts.get(acc_id), stored.accounts.get(acc_id)
-        if a_acc is None or b_acc is None:
-            where = "stored state" if a_acc is None else "journal"
-            out.append(f"accounts.{acc_id}: only in the {where}")
-            continue
-        if a_acc.category != b_acc.category:
-            out.append(
-                f"accounts.{acc_id}.category: journal gives {a_acc.category}, "
-                f"stored {b_acc.category}"
-            )
-        for side in ("supply", "borrow"):
-            x_side: dict[str, Decimal] = getattr(a_acc, side)
-            y_side: dict[str, Decimal] = getattr(b_acc, side)
-            for sym in sorted(set(x_side) | set(y_side)):
-                u, v = x_side.get(sym, ZERO), y_side.get(sym, ZERO)
-                if u != v:
-                    out.append(
-                        f"accounts.{acc_id}.{side}.{sym}: journal gives {fmt(u)}, stored {fmt(v)}"
-                    )
-    return out

@@ -2,13 +2,15 @@
 
 The stored state is validated exactly as a market file is when it is read
 (:func:`load_state`), so a database edited by hand cannot feed the engine a market the
-contract forbids.
+contract forbids. Everything a market file holds is stored and read back: balances, perp
+positions, funding indexes, the insurance fund, the liquidation designs' state (running
+auctions, the storefront's reserves and holdings, supply indexes) and the market's clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +22,25 @@ from xmargin.io.market_file import market_to_dict, parse_market
 from xmargin.mathlib import ZERO, fmt
 from xmargin.model.market import Market
 from xmargin.store.engine import write_transaction
+from xmargin.store.market_rows import (
+    asset_row,
+    auction_row,
+    market_state_row,
+    perp_row,
+    position_row,
+    stored_market_params,
+)
 from xmargin.store.models import (
     AccountRow,
     AssetRow,
+    AuctionRow,
     BalanceRow,
     Base,
     IdempotencyRow,
     JournalRow,
     MarketRow,
+    PerpPositionRow,
+    PerpRow,
 )
 from xmargin.store.records import StoredState, store_error, utcnow
 
@@ -65,21 +78,6 @@ def genesis_document(market: Market) -> dict[str, Any]:
     return doc
 
 
-def _asset_row(market: Market, sym: str, ord_: int, at: datetime | None) -> dict[str, Any]:
-    ap = market.assets[sym]
-    return {
-        "symbol": sym,
-        "ord": ord_,
-        "params": ap.model_dump(exclude={"symbol", "price"}, exclude_none=True),
-        "price": ap.price,
-        "price_at": at,
-        "total_supply": market.total_supply.get(sym, ZERO),
-        "total_borrow": market.total_borrow.get(sym, ZERO),
-        "deficit": market.deficit.get(sym, ZERO),
-        "isolation_debt": market.isolation_debt.get(sym, ZERO),
-    }
-
-
 def initialize_market(engine: Engine, market: Market, source: str) -> None:
     """Write a freshly loaded market and its genesis journal entry (seq 1), atomically."""
     now = utcnow()
@@ -93,17 +91,23 @@ def initialize_market(engine: Engine, market: Market, source: str) -> None:
             [
                 {
                     "id": 1,
-                    "params": mp,
+                    "params": stored_market_params(mp),
                     "categories": doc.get("categories", {}),
                     "source": source,
                     "created_at": now,
+                    **market_state_row(market),
                 }
             ],
         )
         conn.execute(
             insert(AssetRow),
-            [_asset_row(market, sym, i, None) for i, sym in enumerate(market.assets)],
+            [{**asset_row(market, sym, None), "ord": i} for i, sym in enumerate(market.assets)],
         )
+        if market.perps:
+            conn.execute(
+                insert(PerpRow),
+                [{**perp_row(market, name), "ord": i} for i, name in enumerate(market.perps)],
+            )
         if market.accounts:
             conn.execute(
                 insert(AccountRow),
@@ -124,6 +128,15 @@ def initialize_market(engine: Engine, market: Market, source: str) -> None:
             ]
             if rows:
                 conn.execute(insert(BalanceRow), rows)
+            positions = [
+                position_row(acc.id, name, pos)
+                for acc in market.accounts.values()
+                for name, pos in acc.perps.items()
+            ]
+            if positions:
+                conn.execute(insert(PerpPositionRow), positions)
+        if market.auctions:
+            conn.execute(insert(AuctionRow), [auction_row(a) for a in market.auctions.values()])
         conn.execute(
             insert(JournalRow),
             [
@@ -141,20 +154,33 @@ def initialize_market(engine: Engine, market: Market, source: str) -> None:
         )
 
 
+def _aware(at: datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime (SQLite hands back naive UTC)."""
+    if at is None:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def load_state(conn: Connection) -> StoredState:
     """The stored market (validated exactly as a market file is) and writer bookkeeping."""
     try:
-        mrow = conn.execute(select(MarketRow.params, MarketRow.categories)).one_or_none()
+        mrow = conn.execute(
+            select(MarketRow.params, MarketRow.categories, MarketRow.auction_count, MarketRow.time)
+        ).one_or_none()
         if mrow is None:
             raise StoreError("the database holds no market: start `xmargin serve --market FILE`")
         assets = _rows(conn, AssetRow, AssetRow.ord)
         accounts = _rows(conn, AccountRow, AccountRow.ord)
         balances = _rows(conn, BalanceRow)
+        perps = _rows(conn, PerpRow, PerpRow.ord)
+        positions = _rows(conn, PerpPositionRow, PerpPositionRow.account_id, PerpPositionRow.perp)
+        auctions = _rows(conn, AuctionRow, AuctionRow.id)
         last_seq = conn.execute(select(func.max(JournalRow.seq))).scalar() or 0
     except SQLAlchemyError as exc:
         raise _err("cannot read the stored market", exc) from exc
     # Stored figures go back in as Decimals: values the engine computed (balances after
-    # a liquidation, isolation debt) are exact, not text to be read (model.numbers).
+    # a liquidation, isolation debt, entry prices, funding indexes) are exact, not text
+    # to be read (model.numbers).
     supply: dict[str, dict[str, Decimal]] = {a.id: {} for a in accounts}
     borrow: dict[str, dict[str, Decimal]] = {a.id: {} for a in accounts}
     for b in balances:
@@ -162,8 +188,22 @@ def load_state(conn: Connection) -> StoredState:
             supply[b.account_id][b.asset] = b.supply
         if b.borrow:
             borrow[b.account_id][b.asset] = b.borrow
+    held: dict[str, dict[str, Any]] = {}
+    for p in positions:
+        held.setdefault(p.account_id, {})[p.perp] = {
+            "size": p.size,
+            "entry_price": p.entry_price,
+            "funding_index": p.funding_index,
+        }
+    table: dict[str, Any] = dict(mrow.params)
+    clock = _aware(mrow.time)
+    if clock is not None:
+        table["time"] = clock
+    fund = {a.symbol: a.insurance_fund for a in assets if a.insurance_fund}
+    if fund:
+        table["insurance_fund"] = fund
     doc: dict[str, Any] = {
-        "market": mrow.params,
+        "market": table,
         "assets": {a.symbol: {**a.params, "price": a.price} for a in assets},
         "categories": mrow.categories,
         "accounts": {
@@ -171,14 +211,38 @@ def load_state(conn: Connection) -> StoredState:
                 **({"category": a.category} if a.category is not None else {}),
                 "supply": supply[a.id],
                 "borrow": borrow[a.id],
+                **({"perps": held[a.id]} if a.id in held else {}),
             }
             for a in accounts
         },
         "state": {
             "deficit": {a.symbol: a.deficit for a in assets if a.deficit},
             "isolation_debt": {a.symbol: a.isolation_debt for a in assets},
+            "auctions": {
+                str(r.id): {
+                    "account": r.account,
+                    "debt_asset": r.debt_asset,
+                    "collateral_asset": r.collateral_asset,
+                    "debt": r.debt,
+                    "tab": r.tab,
+                    "lot": r.lot,
+                    "top": r.top,
+                    "tic": _aware(r.tic),
+                }
+                for r in auctions
+            },
+            "auction_count": mrow.auction_count,
+            "reserves": {a.symbol: a.reserves for a in assets if a.reserves},
+            "protocol_collateral": {
+                a.symbol: a.protocol_collateral for a in assets if a.protocol_collateral
+            },
+            "supply_index": {
+                a.symbol: a.supply_index for a in assets if a.supply_index is not None
+            },
         },
     }
+    if perps:
+        doc["perps"] = {p.name: {**p.params, "funding_index": p.funding_index} for p in perps}
     market = parse_market(doc, "the database")
     return StoredState(
         market=market,
@@ -192,11 +256,14 @@ def load_state(conn: Connection) -> StoredState:
 def stored_totals(conn: Connection) -> dict[str, dict[str, Decimal]]:
     """The totals kept on the asset rows (what replay checks beside the balances)."""
     rows = _rows(conn, AssetRow)
+    perps = _rows(conn, PerpRow)
     return {
         "total_supply": {r.symbol: r.total_supply for r in rows},
         "total_borrow": {r.symbol: r.total_borrow for r in rows},
         "deficit": {r.symbol: r.deficit for r in rows},
         "isolation_debt": {r.symbol: r.isolation_debt for r in rows},
+        "open_interest_long": {p.name: p.open_interest_long for p in perps},
+        "open_interest_short": {p.name: p.open_interest_short for p in perps},
     }
 
 

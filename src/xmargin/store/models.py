@@ -28,11 +28,14 @@ __all__ = [
     "AccountRow",
     "ApiKeyRow",
     "AssetRow",
+    "AuctionRow",
     "BalanceRow",
     "Base",
     "IdempotencyRow",
     "JournalRow",
     "MarketRow",
+    "PerpPositionRow",
+    "PerpRow",
 ]
 
 NAMING = {
@@ -52,15 +55,23 @@ class Base(DeclarativeBase):
 
 
 class MarketRow(Base):
-    """The one market this database holds: its ``[market]`` table and categories."""
+    """The one market this database holds: its ``[market]`` table and categories, and the
+    market-wide state of the liquidation designs (contract 8): how many auctions were ever
+    started and the market's clock (``market.time``, moved by auction actions)."""
 
     __tablename__ = "market"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the ``[market]`` table without ``time`` and ``insurance_fund`` (state, kept below
+    #: and on the asset rows)
     params: Mapped[dict[str, Any]] = mapped_column(DecimalJSON)
     categories: Mapped[dict[str, Any]] = mapped_column(DecimalJSON)
     source: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``state.auction_count`` (migration 0003)
+    auction_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: ``market.time``; ``None`` when the market has no clock (migration 0003)
+    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AssetRow(Base):
@@ -78,6 +89,13 @@ class AssetRow(Base):
     total_borrow: Mapped[Decimal] = mapped_column(ExactDecimal)
     deficit: Mapped[Decimal] = mapped_column(ExactDecimal)
     isolation_debt: Mapped[Decimal] = mapped_column(ExactDecimal)
+    # Migration 0003: the insurance fund (contract 5.5) and the designs' state per asset
+    # (contract 8): the storefront's reserves (signed) and absorbed collateral, units;
+    # the supply index (``None``: absent, read as 1).
+    insurance_fund: Mapped[Decimal] = mapped_column(ExactDecimal, server_default="0")
+    reserves: Mapped[Decimal] = mapped_column(ExactDecimal, server_default="0")
+    protocol_collateral: Mapped[Decimal] = mapped_column(ExactDecimal, server_default="0")
+    supply_index: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
 
 
 class AccountRow(Base):
@@ -102,6 +120,51 @@ class BalanceRow(Base):
     asset: Mapped[str] = mapped_column(String(64), ForeignKey("assets.symbol"), primary_key=True)
     supply: Mapped[Decimal] = mapped_column(ExactDecimal)
     borrow: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class PerpRow(Base):
+    """One perpetual future (contract 5): its parameters, the funding index F the oracle
+    moves, and its open interest per side (base units, kept as the asset totals are)."""
+
+    __tablename__ = "perps"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ord: Mapped[int] = mapped_column(Integer, unique=True)
+    #: every PerpParams field except name and funding_index, decimals as strings
+    params: Mapped[dict[str, Any]] = mapped_column(DecimalJSON)
+    funding_index: Mapped[Decimal] = mapped_column(ExactDecimal)
+    open_interest_long: Mapped[Decimal] = mapped_column(ExactDecimal)
+    open_interest_short: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class PerpPositionRow(Base):
+    """One account's position in one perp: signed size, entry price, funding snapshot."""
+
+    __tablename__ = "perp_positions"
+
+    account_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("accounts.id"), primary_key=True
+    )
+    perp: Mapped[str] = mapped_column(String(64), ForeignKey("perps.name"), primary_key=True)
+    size: Mapped[Decimal] = mapped_column(ExactDecimal)
+    entry_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    funding_index: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class AuctionRow(Base):
+    """A running Dutch auction (contract 8.2), by id; removed when it ends."""
+
+    __tablename__ = "auctions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String(200), ForeignKey("accounts.id"))
+    debt_asset: Mapped[str] = mapped_column(String(64), ForeignKey("assets.symbol"))
+    collateral_asset: Mapped[str] = mapped_column(String(64), ForeignKey("assets.symbol"))
+    debt: Mapped[Decimal] = mapped_column(ExactDecimal)
+    tab: Mapped[Decimal] = mapped_column(ExactDecimal)
+    lot: Mapped[Decimal] = mapped_column(ExactDecimal)
+    top: Mapped[Decimal] = mapped_column(ExactDecimal)
+    tic: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class JournalRow(Base):

@@ -101,6 +101,16 @@ class BatchWrite:
     balances: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
     #: full asset rows to update
     assets: list[dict[str, Any]] = field(default_factory=list)
+    #: full perp rows to update (funding index, open interest)
+    perps: list[dict[str, Any]] = field(default_factory=list)
+    #: perp position rows to write (upserted), and (account, perp) of positions closed
+    positions: list[dict[str, Any]] = field(default_factory=list)
+    positions_closed: list[tuple[str, str]] = field(default_factory=list)
+    #: auction rows to write (upserted), and ids of auctions that ended
+    auctions: list[dict[str, Any]] = field(default_factory=list)
+    auctions_ended: list[int] = field(default_factory=list)
+    #: the market row's state columns (auction count, clock), when they changed
+    market_state: dict[str, Any] | None = None
     #: (actor, key, fingerprint, status, body, seq)
     idempotency: list[tuple[str, str, str, int, dict[str, Any], int | None]] = field(
         default_factory=list

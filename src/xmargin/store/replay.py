@@ -35,7 +35,8 @@ class ReplayResult:
 
 
 def replay_database(engine: Engine) -> ReplayResult:
-    """Replay the whole journal and compare it with the stored balances and totals.
+    """Replay the whole journal and compare it with the stored state: balances, positions,
+    totals, open interest, funding indexes, the insurance fund and the designs' state.
 
     Reads the journal and the state in one transaction (one consistent snapshot), so it
     may run beside a live server.
@@ -85,6 +86,15 @@ def replay_database(engine: Engine) -> ReplayResult:
                 problems.append(
                     f"assets.{sym}.{name}: journal gives {fmt(replayed.get(sym, ZERO))}, "
                     f"the asset row holds {fmt(v)}"
+                )
+    # ... and so must the open interest kept on the perp rows with the positions.
+    for side, i in (("long", 0), ("short", 1)):
+        for name, v in totals[f"open_interest_{side}"].items():
+            got = m.open_interest.get(name, (ZERO, ZERO))[i]
+            if got != v:
+                problems.append(
+                    f"perps.{name}.open_interest_{side}: journal gives {fmt(got)}, "
+                    f"the perp row holds {fmt(v)}"
                 )
     if problems:
         raise JournalMismatch(problems)

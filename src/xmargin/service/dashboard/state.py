@@ -17,12 +17,13 @@ from typing import Any
 from fastapi import Request
 
 from xmargin._typing import Float64Array1D, Int64Array1D
-from xmargin.analytics.overview import classify
+from xmargin.analytics.overview import STATUSES, classify, status_of
 from xmargin.analytics.positions import ColumnSums, PositionColumns, weighted_sums
 from xmargin.model.market import Market
+from xmargin.risk.health import account_health
 from xmargin.service.deps import Services
 
-__all__ = ["DashboardCache", "Snapshot", "dashboard_cache", "figure"]
+__all__ = ["DashboardCache", "Snapshot", "dashboard_cache", "figure", "with_perps"]
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,40 @@ class DashboardCache:
             self._cols.refresh(market)
         cols = self._cols
         p = cols.price_vector({a: ap.price for a, ap in market.assets.items()})
-        sums = weighted_sums(cols, p)
-        status = classify(market, cols, sums, services.settings.at_risk_below)
+        level = services.settings.at_risk_below
+        sums = with_perps(market, cols, weighted_sums(cols, p))
+        status = classify(market, cols, sums, level)
+        for acc_id, h in services.risk.perps.health.items():
+            r = cols.row_of(acc_id)
+            if r is not None:
+                status[r] = STATUSES.index(status_of(h, level))
         self._snap = Snapshot(live.generation, live.last_seq, market, cols, p, sums, status)
         return self._snap
+
+
+def with_perps(market: Market, cols: PositionColumns, sums: ColumnSums) -> ColumnSums:
+    """``sums`` with the rows of accounts that hold perp positions replaced by their exact
+    figures (contract 5.2), as floats.
+
+    The columns hold balances only (the float layer has no perp columns yet); perp
+    accounts are few in a lending market, so the exact engine decides them, as the risk
+    view does (:mod:`xmargin.service.perp_watch`). Every view of the overview (totals,
+    statuses, the health distribution, the accounts nearest to liquidation) then counts
+    their perps. The liquidation map still moves only balances with a price: it does not
+    move a perp's pnl with its underlying.
+    """
+    holders = [a for a, acc in market.accounts.items() if acc.perps]
+    if not holders:
+        return sums
+    out = ColumnSums(*(column.copy() for column in sums))
+    for acc_id in holders:
+        r = cols.row_of(acc_id)
+        if r is None:
+            continue
+        h = account_health(market.accounts[acc_id], market)
+        for column, value in zip(out, h[:6], strict=True):
+            column[r] = float(value)
+    return out
 
 
 def dashboard_cache(request: Request) -> DashboardCache:

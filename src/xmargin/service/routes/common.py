@@ -7,17 +7,28 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from xmargin.errors import InvalidRequest, Problem
+from xmargin.liquidation_errors import LiquidationDesignMismatch
+from xmargin.model.liquidation_params import LiquidationDesign
+from xmargin.model.market import Market
 from xmargin.model.names import name_problem
 from xmargin.service.schemas import ErrorResponse
 from xmargin.service.writer import Outcome
 
-__all__ = ["BODY_ERRORS", "ERRORS", "check_name", "json_response", "outcome_response"]
+__all__ = [
+    "BODY_ERRORS",
+    "ERRORS",
+    "body_doc",
+    "check_name",
+    "json_response",
+    "outcome_response",
+    "require_design",
+]
 
 _ERROR_TEXT = {
     400: "The body is not JSON, or not UTF-8",
     401: "Missing, unknown, revoked or expired API key",
     403: "This key's role may not do this",
-    404: "Unknown account or asset",
+    404: "Unknown account, asset, perp or auction",
     408: "The body did not arrive in time",
     409: "Refused by a rule; nothing changed",
     413: "The body is larger than the limit",
@@ -43,6 +54,30 @@ def check_name(value: str, location: str) -> str:
     if why is not None:
         raise InvalidRequest([Problem(location, why)])
     return value
+
+
+def body_doc(schema: str | list[str], example: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its body by hand: the body's schema (a
+    component, or any of several) and an example."""
+    names = [schema] if isinstance(schema, str) else schema
+    refs = [{"$ref": f"#/components/schemas/{n}"} for n in names]
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": refs[0] if len(refs) == 1 else {"anyOf": refs},
+                    "example": example,
+                }
+            },
+        }
+    }
+
+
+def require_design(market: Market, design: LiquidationDesign, command: str) -> None:
+    """422 ``liquidation_design_mismatch`` unless ``market`` liquidates by ``design``."""
+    if market.params.liquidation != design:
+        raise LiquidationDesignMismatch(command, f"'{design.value}'", market.params.liquidation)
 
 
 def json_response(body: Any, status: int = 200) -> JSONResponse:

@@ -18,10 +18,30 @@ from xmargin.store.repositories import journal_after
 
 router = APIRouter(prefix="/v1", tags=["risk"])
 
-#: What an account key's stream carries besides its own account's events.
-PUBLIC_KINDS = frozenset({"prices", "asset_params"})
+#: What an account key's stream carries besides its own account's events: market-wide
+#: changes every account is exposed to (prices, parameters, funding, a socialised loss).
+PUBLIC_KINDS = frozenset({"prices", "asset_params", "funding", "loss_socialized"})
 EVENT_KINDS = frozenset(
-    {"risk_level", "liquidation", "bad_debt", "price_rejected", "prices", "asset_params"}
+    {
+        "risk_level",
+        "liquidation",
+        "bad_debt",
+        "price_rejected",
+        "prices",
+        "asset_params",
+        # perps (contract 5)
+        "trade",
+        "settle",
+        "funding",
+        # liquidation designs and the loss waterfall (contract 8)
+        "auction_started",
+        "auction_taken",
+        "auction_reset",
+        "absorb",
+        "collateral_bought",
+        "loss_socialized",
+        "deleverage",
+    }
 )
 
 
@@ -40,7 +60,9 @@ async def risk_summary(key: CurrentRole, services: ServicesDep) -> JSONResponse:
         200: {
             "content": {"text/event-stream": {}},
             "description": "Server-Sent Events: risk_level, liquidation, bad_debt, "
-            "price_rejected, prices, asset_params; each `data:` is JSON.",
+            "price_rejected, prices, asset_params, trade, settle, funding, auction_started, "
+            "auction_taken, auction_reset, absorb, collateral_bought, loss_socialized, "
+            "deleverage; each `data:` is JSON.",
         },
         **ERRORS,
     },
@@ -115,7 +137,10 @@ def _own_events(account: str | None) -> Callable[[Event], bool]:
     def accept(ev: Event) -> bool:
         if ev.kind in PUBLIC_KINDS:
             return True
-        return account is not None and ev.data.get("account") == account
+        if account is None:
+            return False
+        # A deleverage also closes its counterparties' positions: each of them hears it.
+        return ev.data.get("account") == account or account in ev.data.get("accounts", ())
 
     return accept
 

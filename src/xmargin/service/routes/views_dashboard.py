@@ -19,7 +19,8 @@ from xmargin.analytics.overview import (
     health_distribution,
     nearest_to_liquidation,
 )
-from xmargin.mathlib import fmt
+from xmargin.mathlib import ZERO, fmt
+from xmargin.model.market import Market
 from xmargin.service.auth import PERMISSIONS, authorize
 from xmargin.service.dashboard.schemas import (
     BookTotals,
@@ -113,6 +114,14 @@ def _prices(services: Services, now: datetime) -> list[PriceStatus]:
     return out
 
 
+def _insurance_fund(market: Market) -> str | None:
+    """The insurance fund's value in quote (contract 5.5); null while it holds nothing."""
+    if not market.insurance_fund:
+        return None
+    value = sum((u * market.assets[a].price for a, u in market.insurance_fund.items()), ZERO)
+    return fmt(value) or "0"
+
+
 def _book_part(services: Services, snap: Snapshot) -> Overview:
     """Everything of the overview that one published state fixes (prices' ages and
     ``computed_at`` are filled in per request)."""
@@ -143,7 +152,7 @@ def _book_part(services: Services, snap: Snapshot) -> Overview:
             liquidatable_debt=figure(o.liquidatable_debt),
             insolvent_shortfall=figure(o.insolvent_shortfall),
             deficit_value=fmt(o.deficit_value) or "0",
-            insurance_fund=fmt(o.insurance_fund),
+            insurance_fund=_insurance_fund(market),
         ),
         prices=[],
         exposure=[_exposure(e) for e in asset_exposure(market, cols)],
