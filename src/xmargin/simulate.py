@@ -24,27 +24,23 @@ from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import (
     MonteCarloConfig,
     MonteCarloResult,
-    RiskFigure,
     SettleResult,
     chunk_layout,
     chunk_size,
     draw_paths,
     monte_carlo,
-    risk_figures,
     settle,
 )
 from xmargin.analytics.prices import (
-    GBM,
-    FilteredBootstrap,
     PriceHistory,
-    ReturnModel,
-    StudentT,
     load_price_file,
     load_prices,
     parse_duration_hours,
     parse_time,
 )
 from xmargin.analytics.report import montecarlo_html, scenario_html, write_report
+from xmargin.analytics.return_models import GBM, FilteredBootstrap, ReturnModel, StudentT
+from xmargin.analytics.risk_figures import RiskFigure, risk_figures
 from xmargin.analytics.scenarios import (
     Correlated,
     Depeg,

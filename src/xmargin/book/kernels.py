@@ -1,18 +1,15 @@
-"""The risk book's kernels: fused Numba loops where available, NumPy otherwise.
+"""The risk book's kernels behind one interface: fused Numba loops, or NumPy columns.
 
-Numba is optional (the ``fast`` extra). Without it, or with ``backend="numpy"`` (or the
-environment variable ``XMARGIN_BOOK_BACKEND=numpy``), the book runs the NumPy kernels of
-:mod:`xmargin.book._numpy_kernels`, with one :class:`RuntimeWarning` when Numba was asked
-for by default but is missing. Both compute the same float64 formulas; decisions come
-out the same either way because the exact re-check covers the band where floats could
-disagree (:mod:`xmargin.book.tolerances`).
+Which backend runs is the package's one policy (:mod:`xmargin.fast.backend`): Numba
+where it is installed, else NumPy with one warning; ``backend="numpy"`` (or
+``XMARGIN_BACKEND=numpy``) picks NumPy. Both backends call the same float rules
+(:mod:`xmargin.fast`) and the same screening rules (:mod:`xmargin.book.screening`);
+decisions come out the same either way because the exact re-check covers the band where
+floats could disagree (:mod:`xmargin.book.tolerances`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +27,7 @@ from xmargin._typing import (
     UInt8Array1D,
     UInt16Array1D,
 )
-from xmargin.errors import InputError
+from xmargin.fast.backend import Backend, resolve
 
 __all__ = [
     "RECOMPUTE",
@@ -45,7 +42,6 @@ __all__ = [
     "kernels_for",
 ]
 
-Backend = Literal["auto", "numba", "numpy"]
 #: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
 Codes = CodeArray1D
 
@@ -73,8 +69,10 @@ class PriceTables:
     ``hp``: quote per unit of the code's asset; ``hw``: maintenance weight after the
     category rule (supply: liquidation threshold; borrow: maintenance borrow weight);
     ``wi``: initial weight (collateral factor; borrow weight); ``hk``: size factor (0 = no
-    haircut); ``tab``: two per code, ``±hp x hw`` (+ supply, − borrow) and ``hp x hw``, or
-    -1 in the second where the code has a size haircut; ``warn``: the warning level.
+    haircut); ``tab``: two per code, ``hp x hw`` on the code's side (``tab[2c]`` supply,
+    ``tab[2c + 1]`` borrow) and 0 on the other, so that a row's maintenance collateral
+    and debt are ``Σ units x tab[2c]`` and ``Σ units x tab[2c + 1]`` (codes without a
+    size haircut); ``warn``: the warning level.
     """
 
     k2: int
@@ -92,14 +90,11 @@ RECOMPUTE, REFERENCE, SCREENED = 0, 1, 2
 
 @dataclass
 class Reference:
-    """The screening reference: each row's ``margin`` at the reference prices, and
-    ``drift``, the largest relative move of any price from those prices since.
-
-    With d = x − y, S = x + y, e = 2 (x − L y) and t the band around a level, a move of
-    every price by at most ``drift`` (relative) moves d by at most drift x S and e by at
-    most 2 L drift x S; so a row cannot have crossed a level, nor entered a band, while
-    drift < margin = min((|d| − 2t) / S, (|e| − 2 (1 + L) t) / (2 L S)). Margins are kept
-    as float32 rounded down; -1 (a row whose balance changed since) is never screened out.
+    """The screening reference: each row's ``margin`` at the reference prices
+    (:func:`xmargin.book.screening.screening_margin`), and ``drift``, the largest relative
+    move of any price from those prices since. A row cannot have crossed a level while
+    drift < margin. Margins are kept as float32 rounded down; -1 (a row whose balance
+    changed since) is never screened out.
     """
 
     margin: Float32Array1D
@@ -125,11 +120,10 @@ class Kernels:
     def __init__(self, name: Literal["numba", "numpy"]) -> None:
         self.name = name
         if name == "numba":
-            import numba
-
             from xmargin.book import _numba_kernels as impl
+            from xmargin.fast.backend import load_numba
 
-            self._numba: Any = numba
+            self._numba: Any = load_numba()
         else:
             from xmargin.book import _numpy_kernels as impl  # type: ignore[no-redef]
         self._impl: Any = impl
@@ -250,39 +244,11 @@ class Kernels:
 
 
 _CACHE: dict[str, Kernels] = {}
-_WARNED: set[str] = set()
-
-
-def numba_available() -> bool:
-    """Whether the ``fast`` extra (Numba) is installed."""
-    return importlib.util.find_spec("numba") is not None
 
 
 def kernels_for(backend: Backend = "auto") -> Kernels:
-    """The kernels of ``backend``; ``auto``: Numba if installed, else NumPy with a warning.
-
-    ``auto`` honours ``XMARGIN_BOOK_BACKEND`` (``numba`` or ``numpy``) when it is set.
-    """
-    choice: str = backend
-    if choice == "auto":
-        choice = os.environ.get("XMARGIN_BOOK_BACKEND", "auto").strip().lower() or "auto"
-        if choice not in ("auto", "numba", "numpy"):
-            raise InputError(f"XMARGIN_BOOK_BACKEND: must be 'numba' or 'numpy', was {choice!r}")
-    if choice == "auto":
-        if numba_available():
-            choice = "numba"
-        else:
-            if "numba" not in _WARNED:
-                warnings.warn(
-                    "numba is not installed (pip install 'xmargin[fast]'); the risk book "
-                    "runs its NumPy kernels, several times slower",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                _WARNED.add("numba")
-            choice = "numpy"
-    if choice == "numba" and not numba_available():
-        raise InputError("backend 'numba': numba is not installed (pip install 'xmargin[fast]')")
+    """The kernels of ``backend`` (the package's policy, :func:`xmargin.fast.backend.resolve`)."""
+    choice = resolve(backend)
     if choice not in _CACHE:
-        _CACHE[choice] = Kernels("numba" if choice == "numba" else "numpy")
+        _CACHE[choice] = Kernels(choice)
     return _CACHE[choice]

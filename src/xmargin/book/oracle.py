@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from xmargin.book.tables import MIN_FLOAT
 from xmargin.errors import (
     InputError,
     InvalidPrice,
@@ -32,6 +31,7 @@ from xmargin.errors import (
     StalePrice,
     UnknownAsset,
 )
+from xmargin.fast.packing import MIN_FLOAT
 from xmargin.mathlib import CTX, ONE, ZERO
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.params import AssetParams
