@@ -60,6 +60,7 @@ from xmargin.analytics.cascade.layout import (
 from xmargin.analytics.cascade.pairs import Pairs
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
+from xmargin.fast.backend import Backend
 
 __all__ = ["Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
 
@@ -155,6 +156,8 @@ class PathEngine:
         Quote a liquidator pays per liquidation.
     impact_half_life_steps
         Price impact decays toward 1 with this half-life in steps (``None``: permanent).
+    backend
+        The kernels (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
     """
 
     def __init__(
@@ -166,8 +169,10 @@ class PathEngine:
         breakers: Breakers | None = None,
         impact_half_life_steps: float | None = None,
         max_rounds_per_step: int = 1000,
+        backend: Backend = "auto",
     ) -> None:
         self.book = book
+        self.kernels = cascade_kernels(backend)
         self.liquidity = liquidity or Liquidity.none(book.assets)
         self.gate = gate
         self.gas = float(gas)
@@ -184,7 +189,7 @@ class PathEngine:
         """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
         bk = self.book
         n_paths, n_steps, n_assets = exo.shape
-        k = cascade_kernels()
+        k = self.kernels
         pairs = Pairs(bk, n_paths)
         det = k.detector(bk, exo[:, 0, :], self.band, self.prune)
         impact = np.ones((n_paths, n_assets))
