@@ -16,6 +16,7 @@ numbers, with or without Dask.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
@@ -29,6 +30,7 @@ from xmargin.analytics.montecarlo import (
     chunk_size,
     draw_paths,
     monte_carlo,
+    series_needed,
     settle,
 )
 from xmargin.analytics.prices import (
@@ -39,20 +41,26 @@ from xmargin.analytics.prices import (
     parse_time,
 )
 from xmargin.analytics.report import montecarlo_html, scenario_html, write_report
-from xmargin.analytics.return_models import GBM, FilteredBootstrap, ReturnModel, StudentT
+from xmargin.analytics.return_models import (
+    GBM,
+    FilteredBootstrap,
+    ReturnModel,
+    StudentT,
+    choose_model,
+)
 from xmargin.analytics.risk_figures import RiskFigure, risk_figures
-from xmargin.analytics.scenarios import (
+from xmargin.analytics.scenario_file import (
     Correlated,
     Depeg,
     Replay,
     Scenario,
-    ScenarioResult,
-    compare_breakers,
+    breakers_of,
     load_scenarios,
+    parse_fraction,
     parse_scenarios,
-    run_scenario,
-    scenario_prices,
 )
+from xmargin.analytics.scenario_paths import scenario_prices
+from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
 from xmargin.analytics.simbook import SimBook, load_simbook
 
 __all__ = [
@@ -76,6 +84,8 @@ __all__ = [
     "SettleResult",
     "SimBook",
     "StudentT",
+    "breakers_of",
+    "choose_model",
     "chunk_layout",
     "chunk_size",
     "compare_breakers",
@@ -89,7 +99,9 @@ __all__ = [
     "load_simbook",
     "monte_carlo",
     "montecarlo_html",
+    "open_book",
     "parse_duration_hours",
+    "parse_fraction",
     "parse_scenarios",
     "parse_time",
     "replay_path",
@@ -97,9 +109,16 @@ __all__ = [
     "run_scenario",
     "scenario_html",
     "scenario_prices",
+    "series_needed",
     "settle",
     "write_report",
 ]
+
+
+def open_book(path: str | Path) -> tuple[SimBook, Liquidity]:
+    """A market file as a simulation book, and where its assets' collateral is sold."""
+    book, market = load_simbook(path)
+    return book, Liquidity.from_params(market.assets)
 
 
 def replay_path(

@@ -25,10 +25,6 @@ from xmargin.fast.backend import numba_available
 REL = 1e-9
 
 
-def _close(a: float, b: float, scale: float) -> bool:
-    return abs(a - b) <= REL * max(abs(a), abs(b), scale)
-
-
 @pytest.mark.parametrize("seed", [0, 3])
 def test_bad_debt_equals_the_sum_of_deficits_the_engine_writes_off(seed: int) -> None:
     # Deep shock: most accounts end with no collateral, so bad debt is written off.

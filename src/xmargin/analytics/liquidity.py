@@ -248,7 +248,9 @@ class Liquidity:
         """The models as the kernels take them."""
         return LiquidityArrays(self.kind, self.k, self.depth_x, self.depth_v, self.depth_n)
 
-    def _of(self, asset: ArrayLike) -> tuple[Any, ...]:
+    def _of(
+        self, asset: ArrayLike
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, IntArray]:
         """Per element of ``asset`` (indices): its model's parameters, points as (W, n)."""
         j = np.asarray(asset, dtype=np.int64).reshape(-1)
         return self.kind[j], self.k[j], self.depth_x[j].T, self.depth_v[j].T, self.depth_n[j]

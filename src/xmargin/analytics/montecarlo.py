@@ -27,7 +27,7 @@ By default the book is first *settled*: liquidated at today's prices as liquidat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
     "draw_paths",
     "monte_carlo",
     "risk_figures",
+    "series_needed",
     "settle",
     "simulate_chunk",
 ]
@@ -167,6 +168,14 @@ def chunk_layout(n_paths: int, n_accounts: int, one_step: bool) -> list[tuple[in
     """``[(first_path, n), ...]``: the fixed chunks of a run (independent of workers)."""
     size = chunk_size(n_accounts, one_step)
     return [(c, min(size, n_paths - c)) for c in range(0, n_paths, size)]
+
+
+def series_needed(book: SimBook, asset_map: Mapping[str, str], static: Sequence[str]) -> list[str]:
+    """The model series the book's assets need: those of the assets held (an asset no
+    account holds cannot change any figure) and not held at today's price."""
+    held = {book.assets[j] for j in np.unique(book.col)}
+    moving = [a for a in book.assets if a not in static and a in held]
+    return list(dict.fromkeys(asset_map.get(a, a) for a in moving))
 
 
 def _columns(book: SimBook, model: ReturnModel, cfg: MonteCarloConfig) -> IntArray:

@@ -32,11 +32,13 @@ from xmargin.errors import InputError
 __all__ = [
     "HOURS_PER_YEAR",
     "PriceHistory",
+    "duration_hours",
     "iso_time",
     "load_price_file",
     "load_prices",
     "parse_duration_hours",
     "parse_time",
+    "time_seconds",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -48,17 +50,18 @@ HOURS_PER_YEAR = 365.0 * 24.0
 MAX_GAP_HOURS = 48.0
 
 
-def parse_time(text: str | int | float, where: str = "time") -> int:
-    """Unix seconds from ISO-8601 UTC text (``2022-05-09``, ``2022-05-09T12:00Z``) or a number.
+def time_seconds(text: str | int | float) -> int:
+    """Unix seconds from ISO-8601 UTC text (``2022-05-09``, ``2022-05-09T12:00Z``) or a
+    number; :class:`ValueError` with the reason otherwise (:func:`parse_time` locates it).
 
-    >>> parse_time("2021-01-11T02:00:30Z"), parse_time("2021-01-11")
+    >>> time_seconds("2021-01-11T02:00:30Z"), time_seconds("2021-01-11")
     (1610330430, 1610323200)
     """
     if isinstance(text, bool):
-        raise InputError(f"{where}: expected an ISO-8601 UTC time, was {text!r}")
+        raise ValueError(f"expected an ISO-8601 UTC time, was {text!r}")
     if isinstance(text, int | float):
         if not math.isfinite(text):
-            raise InputError(f"{where}: must be finite, was {text!r}")
+            raise ValueError(f"must be finite, was {text!r}")
         return int(text)
     s = str(text).strip()
     for suffix in ("Z", "z", "+00:00", "+0000", " UTC"):
@@ -68,20 +71,21 @@ def parse_time(text: str | int | float, where: str = "time") -> int:
     try:
         return int(np.datetime64(s, "s").astype(np.int64))
     except ValueError:
-        raise InputError(
-            f"{where}: expected an ISO-8601 UTC time like 2022-05-09T12:00Z, was {text!r}"
+        raise ValueError(
+            f"expected an ISO-8601 UTC time like 2022-05-09T12:00Z, was {text!r}"
         ) from None
 
 
-def parse_duration_hours(text: str | float | int, where: str = "horizon") -> float:
-    """Hours from ``"24h"``, ``"5m"``, ``"1d"``, ``"30s"`` or a bare number of hours.
+def duration_hours(text: str | float | int) -> float:
+    """Hours from ``"24h"``, ``"5m"``, ``"1d"``, ``"30s"`` or a bare number of hours;
+    :class:`ValueError` with the reason otherwise (:func:`parse_duration_hours` locates it).
 
-    >>> parse_duration_hours("24h"), parse_duration_hours("5m"), parse_duration_hours(2)
+    >>> duration_hours("24h"), duration_hours("5m"), duration_hours(2)
     (24.0, 0.08333333333333333, 2.0)
     """
     units = {"s": 1 / 3600, "m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
     if isinstance(text, bool):
-        raise InputError(f"{where}: expected a duration like 24h or 5m, was {text!r}")
+        raise ValueError(f"expected a duration like 24h or 5m, was {text!r}")
     if isinstance(text, int | float):
         value, unit = float(text), 1.0
     else:
@@ -89,16 +93,32 @@ def parse_duration_hours(text: str | float | int, where: str = "horizon") -> flo
         number = s.rstrip("abcdefghijklmnopqrstuvwxyz")
         suffix = s[len(number) :]
         if suffix and suffix not in units:
-            raise InputError(f"{where}: unknown unit {suffix!r} in {text!r} (s, m, h, d, w)")
+            raise ValueError(f"unknown unit {suffix!r} in {text!r} (s, m, h, d, w)")
         try:
             value = float(number)
         except ValueError:
-            raise InputError(f"{where}: expected a duration like 24h or 5m, was {text!r}") from None
+            raise ValueError(f"expected a duration like 24h or 5m, was {text!r}") from None
         unit = units.get(suffix, 1.0)
     hours = value * unit
     if not math.isfinite(hours) or hours <= 0:
-        raise InputError(f"{where}: must be a positive duration, was {text!r}")
+        raise ValueError(f"must be a positive duration, was {text!r}")
     return hours
+
+
+def parse_time(text: str | int | float, where: str = "time") -> int:
+    """:func:`time_seconds`, or an :class:`InputError` located at ``where``."""
+    try:
+        return time_seconds(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def parse_duration_hours(text: str | float | int, where: str = "horizon") -> float:
+    """:func:`duration_hours`, or an :class:`InputError` located at ``where``."""
+    try:
+        return duration_hours(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,18 @@ Floats are fine here: these are model inputs, never money that moves.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from xmargin.analytics.prices import HOURS_PER_YEAR, PriceHistory, iso_time
+from xmargin.analytics.prices import HOURS_PER_YEAR, PriceHistory, iso_time, load_prices
 from xmargin.errors import InputError
 
-__all__ = ["GBM", "FilteredBootstrap", "ReturnModel", "StudentT"]
+__all__ = ["GBM", "FilteredBootstrap", "ReturnModel", "StudentT", "choose_model"]
 
 FloatArray = NDArray[np.float64]
 
@@ -255,3 +257,44 @@ class FilteredBootstrap:
             "window": [iso_time(int(h.times[0])), iso_time(int(h.times[-1]))],
             "observations": len(h.times),
         }
+
+
+def choose_model(
+    kind: str,
+    series: Sequence[str],
+    prices: Sequence[str | Path],
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    vols: Mapping[str, float] | None = None,
+    corr: float | None = None,
+    dof: float = 4.0,
+    lam: float = 0.94,
+) -> ReturnModel:
+    """The return model ``kind`` (``bootstrap``, ``t`` or ``gbm``) for ``series``.
+
+    Calibrated on the price files ``prices`` (window ``start``..``end``); ``gbm`` may
+    instead take stated annual ``vols`` per series and one common correlation ``corr``.
+    """
+    if kind not in ("bootstrap", "t", "gbm"):
+        raise InputError(f"--model {kind!r}: expected bootstrap, t or gbm")
+    if kind == "gbm" and not prices:
+        if not vols:
+            raise InputError("--model gbm: give --prices to calibrate, or --vol ASSET=0.8 ...")
+        missing = [s for s in series if s not in vols]
+        if missing:
+            raise InputError(f"--vol: no volatility for {', '.join(missing)} (or --static them)")
+        rho = 0.0 if corr is None else corr
+        if len(series) > 1 and not -1.0 / (len(series) - 1) <= rho <= 1.0:
+            raise InputError(f"--corr: {rho} is not a valid common correlation")
+        c = np.full((len(series), len(series)), rho)
+        np.fill_diagonal(c, 1.0)
+        return GBM(tuple(series), np.array([vols[s] for s in series]), None, c)
+    if not prices:
+        raise InputError(f"--model {kind}: needs --prices (price files or a folder)")
+    history = load_prices(list(prices), symbols=list(series), start=start, end=end)
+    if kind == "gbm":
+        return GBM.calibrate(history)
+    if kind == "t":
+        return StudentT.calibrate(history, dof)
+    return FilteredBootstrap(history, lam)

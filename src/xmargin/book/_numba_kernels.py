@@ -15,17 +15,34 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from xmargin._typing import (
+    BoolArray,
+    CodeArray1D,
+    Float64Array1D,
+    Int64Array1D,
+    UInt8Array1D,
+)
 from xmargin.book.screening import near_level, screening_margin
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.fast.backend import jit
 from xmargin.fast.health import LIQUIDATABLE, status_of, weighted_sums
 from xmargin.fast.weights import effective_weight
 
-# The kernels are untyped for mypy; ``xmargin.book.kernels`` gives them typed wrappers.
+# The kernels are untyped for mypy (``xmargin.book.kernels`` gives them typed wrappers);
+# the helpers they inline are typed.
 
 
 @jit(inline=True)
-def _slow_xy(lo, hi, codes, units, tab, hp, hw, hk):  # type: ignore[no-untyped-def]
+def _slow_xy(
+    lo: int,
+    hi: int,
+    codes: CodeArray1D,
+    units: Float64Array1D,
+    tab: Float64Array1D,
+    hp: Float64Array1D,
+    hw: Float64Array1D,
+    hk: Float64Array1D,
+) -> tuple[float, float]:
     """(x, y) of a row holding size-haircut entries."""
     x = 0.0
     y = 0.0
@@ -47,7 +64,9 @@ def _slow_xy(lo, hi, codes, units, tab, hp, hw, hk):  # type: ignore[no-untyped-
 
 
 @jit(inline=True)
-def _fast_xy(lo, n, codes, units, tab):  # type: ignore[no-untyped-def]
+def _fast_xy(
+    lo: int, n: int, codes: CodeArray1D, units: Float64Array1D, tab: Float64Array1D
+) -> tuple[float, float]:
     """(x, y) of a row of ``n`` entries without size haircuts.
 
     Rows are clustered, so neighbours mostly have the same length: rows of up to four
@@ -95,7 +114,17 @@ def _fast_xy(lo, n, codes, units, tab):  # type: ignore[no-untyped-def]
 
 
 @jit(inline=True)
-def _record(r, x, y, warn, status, out_rows, out_prev, out_recheck, at):  # type: ignore[no-untyped-def]
+def _record(
+    r: int,
+    x: float,
+    y: float,
+    warn: float,
+    status: UInt8Array1D,
+    out_rows: Int64Array1D,
+    out_prev: UInt8Array1D,
+    out_recheck: BoolArray,
+    at: int,
+) -> int:
     """Decide row ``r`` from (x, y); update its status if it changed; list it if it changed
     or lies near a level (``recheck``: the exact engine decides, the status is left for
     it). Returns 1 if listed at ``at``, else 0."""

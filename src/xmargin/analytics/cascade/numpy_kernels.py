@@ -75,7 +75,9 @@ def detect(
     return counts, np.concatenate(found)
 
 
-def _liquidity_of(liq: LiquidityArrays, a: IntArray) -> tuple[IntArray, ...]:
+def _liquidity_of(
+    liq: LiquidityArrays, a: IntArray
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, IntArray]:
     return liq.kind[a], liq.k[a], liq.dx[a].T, liq.dv[a].T, liq.dn[a]
 
 
@@ -131,8 +133,16 @@ def one_round(
             _wave(t[w], sub, qw, a[w], mids, pairs, bk, liq, ctl, path_round, room)
 
 
+def _add(
+    path_round: FloatArray, paths: IntArray, column: IntArray | int, x: FloatArray | float
+) -> None:
+    """``path_round[paths, column] += x``, repeated paths adding up (in order)."""
+    flat = path_round.reshape(-1)  # a view: path_round is C-contiguous
+    np.add.at(flat, paths * path_round.shape[1] + column, x)
+
+
 def _count(path_round: FloatArray, paths: IntArray, column: IntArray | int) -> None:
-    np.add.at(path_round, (paths, column), 1.0)
+    _add(path_round, paths, column, 1.0)
 
 
 def _wave(
@@ -213,9 +223,9 @@ def _execute(
     pairs.live[g[~owes[go]]] = 0  # no debt left: never liquidatable again
     np.add.at(ctl.sold, (path[go], a[go]), q.seized[go] - q.fee[go])
     np.add.at(room, path[go], -q.repaid[go] * p_debt[go])
-    np.add.at(path_round, (path[go], R_EXECUTED), 1.0)
-    np.add.at(path_round, (path[go], R_SEIZED), q.seized[go] * p_coll[go])
-    np.add.at(path_round, (path[go], R_REPAID), q.repaid[go] * p_debt[go])
+    _add(path_round, path[go], R_EXECUTED, 1.0)
+    _add(path_round, path[go], R_SEIZED, q.seized[go] * p_coll[go])
+    _add(path_round, path[go], R_REPAID, q.repaid[go] * p_debt[go])
 
 
 def impact(mids: FloatArray, sold: FloatArray, liq: LiquidityArrays) -> FloatArray:
