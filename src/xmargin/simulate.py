@@ -30,6 +30,7 @@ from xmargin.analytics.montecarlo import (
     chunk_size,
     draw_paths,
     monte_carlo,
+    path_engine,
     series_needed,
     settle,
 )
@@ -155,19 +156,7 @@ def replay_path(
             "hf_after": st.book_after.health_factors(exo[-1]),
             "record": None,
         }
-    use_liq = liquidity is not None and liquidity.any and cfg.use_liquidity
-    half = (
-        None if cfg.impact_half_life_hours is None else cfg.impact_half_life_hours / cfg.step_hours
-    )
-    engine = PathEngine(
-        book,
-        liquidity if use_liq else None,
-        gate=use_liq or cfg.gas > 0,
-        gas=cfg.gas,
-        breakers=cfg.breakers,
-        impact_half_life_steps=half,
-    )
-    o, rec = engine.run(exo[None, :, :], record=True)
+    o, rec = path_engine(book, cfg, liquidity).run(exo[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
     after = book.with_balances(rec.final_s, rec.final_b)
     return {

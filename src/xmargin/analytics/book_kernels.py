@@ -11,44 +11,8 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from xmargin.analytics.kernel_layout import (
-    AC_FEES,
-    AC_LIQUIDATIONS,
-    AC_REPAID,
-    AC_RESIDUAL,
-    AC_SEIZED,
-    AC_STATUS,
-    AC_TOXIC,
-    AC_WRITTEN_OFF,
-    E_B,
-    E_S,
-    N_E,
-    N_O,
-    N_Q,
-    NOT_LIQUIDATABLE,
-    O_FEES,
-    O_LIQ,
-    O_REPAID,
-    O_SEIZED,
-    O_TOXIC,
-    O_WRITTEN,
-    P_ACCOUNTS,
-    P_BAD_DEBT,
-    P_DELTA_IC,
-    P_DELTA_ID,
-    P_FEES,
-    P_LIQUIDATIONS,
-    P_REPAID,
-    P_RESIDUAL,
-    P_SEIZED,
-    P_STUCK,
-    P_TOXIC,
-    P_WRITTEN_OFF,
-    FloatArray,
-    IntArray,
-    SimArrays,
-    WatchRows,
-)
+from xmargin.analytics import kernel_layout as kl
+from xmargin.analytics.kernel_layout import FloatArray, IntArray, SimArrays, WatchRows
 from xmargin.analytics.liquidator import account_sums, liquidate_until_done, load_entries
 from xmargin.fast.backend import jit
 
@@ -103,9 +67,9 @@ def liquidate_book(
     n_acc = len(indptr) - 1
     n_blocks = (n_acc + 1023) // 1024
     for blk in prange(n_blocks):
-        ent = np.empty((bk.max_row, N_E))
-        res = np.zeros(N_Q)
-        o = np.zeros(N_O)
+        ent = np.empty((bk.max_row, kl.N_E))
+        res = np.zeros(kl.N_Q)
+        o = np.zeros(kl.N_O)
         for i in range(blk * 1024, min(n_acc, (blk + 1) * 1024)):
             lo = indptr[i]
             hi = indptr[i + 1]
@@ -114,16 +78,16 @@ def liquidate_book(
             status = liquidate_until_done(n, ent, bk.ap, prices, bk.rules, res, o, max_rounds)
             cv, dv, _, _, _, _ = account_sums(n, ent, bk.ap, prices)
             for e in range(n):
-                s[lo + e] = ent[e, E_S]
-                b[lo + e] = ent[e, E_B]
-            out[i, AC_WRITTEN_OFF] = o[O_WRITTEN]
-            out[i, AC_REPAID] = o[O_REPAID]
-            out[i, AC_SEIZED] = o[O_SEIZED]
-            out[i, AC_FEES] = o[O_FEES]
-            out[i, AC_LIQUIDATIONS] = o[O_LIQ]
-            out[i, AC_TOXIC] = o[O_TOXIC]
-            out[i, AC_RESIDUAL] = dv - cv if dv > cv else 0.0
-            out[i, AC_STATUS] = float(status)
+                s[lo + e] = ent[e, kl.E_S]
+                b[lo + e] = ent[e, kl.E_B]
+            out[i, kl.AC_WRITTEN_OFF] = o[kl.O_WRITTEN]
+            out[i, kl.AC_REPAID] = o[kl.O_REPAID]
+            out[i, kl.AC_SEIZED] = o[kl.O_SEIZED]
+            out[i, kl.AC_FEES] = o[kl.O_FEES]
+            out[i, kl.AC_LIQUIDATIONS] = o[kl.O_LIQ]
+            out[i, kl.AC_TOXIC] = o[kl.O_TOXIC]
+            out[i, kl.AC_RESIDUAL] = dv - cv if dv > cv else 0.0
+            out[i, kl.AC_STATUS] = float(status)
 
 
 @jit()
@@ -141,9 +105,9 @@ def _one_step_block(
 ) -> None:
     """Block ``blk`` of :func:`one_step_paths`: one task, run serially."""
     n_paths = prices.shape[0]
-    ent = np.empty((bk.max_row, N_E))
-    res = np.zeros(N_Q)
-    o = np.zeros(N_O)
+    ent = np.empty((bk.max_row, kl.N_E))
+    res = np.zeros(kl.N_Q)
+    o = np.zeros(kl.N_O)
     first = blk * block
     stop = min(n_paths, first + block)
     wptr, wcol, wnet = watch.ptr, watch.col, watch.wnet
@@ -166,19 +130,19 @@ def _one_step_block(
             status = liquidate_until_done(n, ent, bk.ap, pr, bk.rules, res, o, max_rounds)
             cv1, dv1, ic1, id1, _, _ = account_sums(n, ent, bk.ap, pr)
             residual = dv1 - cv1 if dv1 > cv1 else 0.0
-            bad = o[O_WRITTEN] + residual
-            out_path[p, P_BAD_DEBT] += bad
-            out_path[p, P_WRITTEN_OFF] += o[O_WRITTEN]
-            out_path[p, P_RESIDUAL] += residual
-            out_path[p, P_REPAID] += o[O_REPAID]
-            out_path[p, P_SEIZED] += o[O_SEIZED]
-            out_path[p, P_FEES] += o[O_FEES]
-            out_path[p, P_LIQUIDATIONS] += o[O_LIQ]
-            out_path[p, P_ACCOUNTS] += 1.0 if o[O_LIQ] > 0.0 else 0.0
-            out_path[p, P_TOXIC] += o[O_TOXIC]
-            out_path[p, P_STUCK] += 0.0 if status == NOT_LIQUIDATABLE else 1.0
-            out_path[p, P_DELTA_IC] += ic1 - ic0
-            out_path[p, P_DELTA_ID] += id1 - id0
+            bad = o[kl.O_WRITTEN] + residual
+            out_path[p, kl.P_BAD_DEBT] += bad
+            out_path[p, kl.P_WRITTEN_OFF] += o[kl.O_WRITTEN]
+            out_path[p, kl.P_RESIDUAL] += residual
+            out_path[p, kl.P_REPAID] += o[kl.O_REPAID]
+            out_path[p, kl.P_SEIZED] += o[kl.O_SEIZED]
+            out_path[p, kl.P_FEES] += o[kl.O_FEES]
+            out_path[p, kl.P_LIQUIDATIONS] += o[kl.O_LIQ]
+            out_path[p, kl.P_ACCOUNTS] += 1.0 if o[kl.O_LIQ] > 0.0 else 0.0
+            out_path[p, kl.P_TOXIC] += o[kl.O_TOXIC]
+            out_path[p, kl.P_STUCK] += 0.0 if status == kl.NOT_LIQUIDATABLE else 1.0
+            out_path[p, kl.P_DELTA_IC] += ic1 - ic0
+            out_path[p, kl.P_DELTA_ID] += id1 - id0
             out_acct[blk, w] += bad
 
 

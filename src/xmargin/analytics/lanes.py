@@ -16,47 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from xmargin.analytics.kernel_layout import (
-    A_BW,
-    A_FEE,
-    A_KSZ,
-    A_MBW,
-    N_O,
-    NOT_LIQUIDATABLE,
-    O_FEES,
-    O_LIQ,
-    O_REPAID,
-    O_SEIZED,
-    O_TOXIC,
-    O_WRITTEN,
-    OK,
-    STUCK_DUST,
-    STUCK_NO_COLLATERAL,
-    STUCK_ZERO,
-    W_BONUS,
-    W_CF,
-    W_LT,
-    FloatArray,
-    IntArray,
-    SimArrays,
-)
+from xmargin.analytics import kernel_layout as kl
+from xmargin.analytics.kernel_layout import FloatArray, IntArray, SimArrays
+from xmargin.fast import liquidation as rule
+from xmargin.fast import packing as pk
 from xmargin.fast.health import is_liquidatable, weighted_sums
-from xmargin.fast.liquidation import (
-    has_collateral,
-    leaves_dust,
-    liquidation_bonus,
-    max_repayable,
-    protocol_fee,
-    seize,
-)
-from xmargin.fast.packing import (
-    R_CLOSE_FACTOR,
-    R_FULL_HEALTH,
-    R_MAX_BONUS,
-    R_MIN_LEFTOVER,
-    R_POLICY,
-    R_SMALL_VALUE,
-)
 from xmargin.fast.weights import effective_weights
 
 __all__ = [
@@ -122,8 +86,8 @@ class Lanes:
         col = bk.col[entry]
         w = bk.wts[entry]
         return cls(
-            ptr, owner, col, s[src].copy(), b[src].copy(), w[:, W_CF], w[:, W_LT],
-            w[:, W_BONUS], prices[owner, col], src,
+            ptr, owner, col, s[src].copy(), b[src].copy(), w[:, kl.W_CF], w[:, kl.W_LT],
+            w[:, kl.W_BONUS], prices[owner, col], src,
         )  # fmt: skip
 
     def per_lane(self, x: FloatArray) -> FloatArray:
@@ -150,7 +114,7 @@ def sums(lanes: Lanes, ap: FloatArray) -> tuple[FloatArray, ...]:
     c = lanes.col
     with np.errstate(all="ignore"):
         w = effective_weights(
-            lanes.s, lanes.b, lanes.cf, lanes.lt, ap[c, A_BW], ap[c, A_MBW], ap[c, A_KSZ]
+            lanes.s, lanes.b, lanes.cf, lanes.lt, ap[c, kl.A_BW], ap[c, kl.A_MBW], ap[c, kl.A_KSZ]
         )
     terms = weighted_sums(lanes.s, lanes.b, lanes.p, *w)
     return tuple(lanes.per_lane(t) for t in terms)
@@ -212,35 +176,39 @@ def propose(lanes: Lanes, ap: FloatArray, rules: FloatArray, amount_cap: FloatAr
     vs = lanes.s * lanes.p
     vb = lanes.b * lanes.p
     d_e = _first_max(lanes, vb, lanes.b > 0.0)
-    c_e = _first_max(lanes, vs, has_collateral(lanes.s, lanes.lt))
+    c_e = _first_max(lanes, vs, rule.has_collateral(lanes.s, lanes.lt))
     if lanes.col.size == 0:  # no lane holds anything: nothing to liquidate
         zero_f, none = np.zeros(lanes.n), np.full(lanes.n, -1, np.int64)
-        status = np.full(lanes.n, NOT_LIQUIDATABLE, np.int64)
+        status = np.full(lanes.n, kl.NOT_LIQUIDATABLE, np.int64)
         return Proposal(status, none, none, zero_f, zero_f, zero_f, zero_f, dv, cv)
     de, ce = np.maximum(d_e, 0), np.maximum(c_e, 0)
     d, c = lanes.b[de], lanes.s[ce]
     p_debt, p_coll = lanes.p[de], lanes.p[ce]
     bonus_c, lt_c = lanes.bonus[ce], lanes.lt[ce]
-    fee_rate = ap[lanes.col[ce], A_FEE]
+    fee_rate = ap[lanes.col[ce], kl.A_FEE]
     liq = is_liquidatable(mc, md)
     with np.errstate(all="ignore"):
         hf = mc / np.where(md > 0.0, md, 1.0)
-        limit = max_repayable(
-            rules[R_CLOSE_FACTOR], rules[R_FULL_HEALTH], rules[R_SMALL_VALUE], hf, d, c, dv,
-            p_debt, p_coll,
-        )  # fmt: skip
+        close, full, small = (
+            rules[pk.R_CLOSE_FACTOR],
+            rules[pk.R_FULL_HEALTH],
+            rules[pk.R_SMALL_VALUE],
+        )
+        limit = rule.max_repayable(close, full, small, hf, d, c, dv, p_debt, p_coll)
         repaid = np.minimum(limit, amount_cap)
-        beta = liquidation_bonus(int(rules[R_POLICY]), rules[R_MAX_BONUS], bonus_c, lt_c, hf)
-        seized, repaid = seize(repaid, p_debt, p_coll, beta, c)
-        fee = protocol_fee(seized, beta, fee_rate)
-        dust = leaves_dust(rules[R_MIN_LEFTOVER], repaid, d, seized, c, p_debt, p_coll)
+        beta = rule.liquidation_bonus(
+            int(rules[pk.R_POLICY]), rules[pk.R_MAX_BONUS], bonus_c, lt_c, hf
+        )
+        seized, repaid = rule.seize(repaid, p_debt, p_coll, beta, c)
+        fee = rule.protocol_fee(seized, beta, fee_rate)
+        dust = rule.leaves_dust(rules[pk.R_MIN_LEFTOVER], repaid, d, seized, c, p_debt, p_coll)
     zero = ~((repaid > 0.0) & (seized > 0.0))
     status = np.select(
         [~liq, c_e < 0, zero, dust],
-        [NOT_LIQUIDATABLE, STUCK_NO_COLLATERAL, STUCK_ZERO, STUCK_DUST],
-        OK,
+        [kl.NOT_LIQUIDATABLE, kl.STUCK_NO_COLLATERAL, kl.STUCK_ZERO, kl.STUCK_DUST],
+        kl.OK,
     ).astype(np.int64)
-    acted = (status != NOT_LIQUIDATABLE) & (status != STUCK_NO_COLLATERAL)
+    acted = (status != kl.NOT_LIQUIDATABLE) & (status != kl.STUCK_NO_COLLATERAL)
     fee = np.where(acted & ~zero, fee, 0.0)
     repaid, seized, beta = (np.where(acted, x, 0.0) for x in (repaid, seized, beta))
     return Proposal(status, d_e, c_e, repaid, seized, fee, beta, dv, cv)
@@ -254,7 +222,7 @@ def apply(lanes: Lanes, ok: np.ndarray, q: Proposal) -> FloatArray:
     lanes.b[d] = np.where(q.repaid[rows] < lanes.b[d], lanes.b[d] - q.repaid[rows], 0.0)
     lanes.s[c] = np.where(q.seized[rows] < lanes.s[c], lanes.s[c] - q.seized[rows], 0.0)
     owes = lanes.per_lane((lanes.b > 0.0).astype(np.float64)) > 0.0
-    covered = lanes.per_lane(has_collateral(lanes.s, lanes.lt).astype(np.float64)) > 0.0
+    covered = lanes.per_lane(rule.has_collateral(lanes.s, lanes.lt).astype(np.float64)) > 0.0
     wipe = (ok & owes & ~covered)[lanes.owner] & (lanes.b > 0.0)
     written = lanes.per_lane(np.where(wipe, lanes.b * lanes.p, 0.0))
     lanes.b[wipe] = 0.0
@@ -265,10 +233,10 @@ def until_done(
     lanes: Lanes, ap: FloatArray, rules: FloatArray, max_rounds: int
 ) -> tuple[FloatArray, IntArray]:
     """Liquidate "max" on every lane until nothing more can be done (balances of
-    ``lanes`` updated); per lane the totals (``O_*``) and the last status (``OK`` only
+    ``lanes`` updated); per lane the totals (``O_*``) and the last status (``kl.OK`` only
     where ``max_rounds`` ran out)."""
-    out = np.zeros((lanes.n, N_O))
-    status = np.full(lanes.n, NOT_LIQUIDATABLE, np.int64)
+    out = np.zeros((lanes.n, kl.N_O))
+    status = np.full(lanes.n, kl.NOT_LIQUIDATABLE, np.int64)
     live = np.arange(lanes.n, dtype=np.int64)
     for _ in range(max_rounds):
         if live.size == 0:
@@ -276,16 +244,18 @@ def until_done(
         sub = lanes.subset(live)
         q = propose(sub, ap, rules, np.full(sub.n, np.inf))
         status[live] = q.status
-        ok = q.status == OK
+        ok = q.status == kl.OK
         at = live[ok]
         p_debt = sub.p[q.debt[ok]]
         p_coll = sub.p[q.coll[ok]]
-        out[at, O_TOXIC] = np.maximum(out[at, O_TOXIC], q.dv[ok] * (1.0 + q.beta[ok]) > q.cv[ok])
-        out[at, O_REPAID] += q.repaid[ok] * p_debt
-        out[at, O_SEIZED] += q.seized[ok] * p_coll
-        out[at, O_FEES] += q.fee[ok] * p_coll
-        out[at, O_LIQ] += 1.0
-        out[at, O_WRITTEN] += apply(sub, ok, q)[ok]
+        out[at, kl.O_TOXIC] = np.maximum(
+            out[at, kl.O_TOXIC], q.dv[ok] * (1.0 + q.beta[ok]) > q.cv[ok]
+        )
+        out[at, kl.O_REPAID] += q.repaid[ok] * p_debt
+        out[at, kl.O_SEIZED] += q.seized[ok] * p_coll
+        out[at, kl.O_FEES] += q.fee[ok] * p_coll
+        out[at, kl.O_LIQ] += 1.0
+        out[at, kl.O_WRITTEN] += apply(sub, ok, q)[ok]
         lanes.s[sub.src] = sub.s
         lanes.b[sub.src] = sub.b
         live = at

@@ -56,7 +56,7 @@ from xmargin.analytics.kernel_layout import (
     IntArray,
 )
 from xmargin.fast.backend import jit
-from xmargin.fast.health import is_liquidatable, weighted_sums
+from xmargin.fast.health import NO_SUMS, add_sums, is_liquidatable, weighted_sums
 from xmargin.fast.liquidation import (
     has_collateral,
     leaves_dust,
@@ -89,7 +89,7 @@ def account_sums(
     n: int, ent: FloatArray, ap: FloatArray, p: FloatArray
 ) -> tuple[float, float, float, float, float, float]:
     """(cv, dv, ic, id, mc, md) of contract 2 over the first ``n`` entries, in quote."""
-    cv = dv = ic = id_ = mc = md = 0.0
+    sums = NO_SUMS
     for e in range(n):
         a = int(ent[e, E_COL])
         s = ent[e, E_S]
@@ -101,14 +101,8 @@ def account_sums(
         k = ap[a, A_KSZ]
         if k > 0.0:  # k = 0 leaves every weight as it is (contract 1.2)
             cf, lt, bw, mbw = effective_weights(s, b, cf, lt, bw, mbw, k)
-        t = weighted_sums(s, b, p[a], cf, lt, bw, mbw)
-        cv += t[0]
-        dv += t[1]
-        ic += t[2]
-        id_ += t[3]
-        mc += t[4]
-        md += t[5]
-    return cv, dv, ic, id_, mc, md
+        sums = add_sums(sums, weighted_sums(s, b, p[a], cf, lt, bw, mbw))
+    return sums
 
 
 @jit(inline=True)

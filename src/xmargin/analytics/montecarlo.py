@@ -52,6 +52,7 @@ __all__ = [
     "chunk_size",
     "draw_paths",
     "monte_carlo",
+    "path_engine",
     "risk_figures",
     "series_needed",
     "settle",
@@ -275,6 +276,24 @@ def _uses_engine(book: SimBook, cfg: MonteCarloConfig, liquidity: Liquidity | No
     )
 
 
+def path_engine(book: SimBook, cfg: MonteCarloConfig, liquidity: Liquidity | None) -> PathEngine:
+    """The step-by-step engine a Monte Carlo runs: against the liquidity models (the
+    liquidators then act only when profitable) when the run uses them, with gas,
+    breakers and the decay of price impact as configured."""
+    gate = liquidity is not None and liquidity.any and cfg.use_liquidity
+    half = (
+        None if cfg.impact_half_life_hours is None else cfg.impact_half_life_hours / cfg.step_hours
+    )
+    return PathEngine(
+        book,
+        liquidity if gate else None,
+        gate=gate or cfg.gas > 0,
+        gas=cfg.gas,
+        breakers=cfg.breakers,
+        impact_half_life_steps=half,
+    )
+
+
 def simulate_chunk(
     book: SimBook,
     model: ReturnModel,
@@ -291,21 +310,7 @@ def simulate_chunk(
         per, acct = _one_step(book, exo[:, -1, :])
         toxic = np.zeros(book.n_accounts)
     else:
-        gate = liquidity is not None and cfg.use_liquidity
-        half = (
-            None
-            if cfg.impact_half_life_hours is None
-            else cfg.impact_half_life_hours / cfg.step_hours
-        )
-        engine = PathEngine(
-            book,
-            liquidity if gate else None,
-            gate=gate or cfg.gas > 0,
-            gas=cfg.gas,
-            breakers=cfg.breakers,
-            impact_half_life_steps=half,
-        )
-        o, _ = engine.run(exo)
+        o, _ = path_engine(book, cfg, liquidity).run(exo)
         per = {
             "bad_debt": o.bad_debt,
             "written_off": o.written_off,

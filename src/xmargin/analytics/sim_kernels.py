@@ -13,42 +13,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from xmargin.analytics.kernel_layout import (
-    AC_FEES,
-    AC_LIQUIDATIONS,
-    AC_REPAID,
-    AC_RESIDUAL,
-    AC_SEIZED,
-    AC_STATUS,
-    AC_TOXIC,
-    AC_WRITTEN_OFF,
-    N_ACCT_OUT,
-    N_PATH_OUT,
-    NOT_LIQUIDATABLE,
-    O_FEES,
-    O_LIQ,
-    O_REPAID,
-    O_SEIZED,
-    O_TOXIC,
-    O_WRITTEN,
-    P_ACCOUNTS,
-    P_BAD_DEBT,
-    P_DELTA_IC,
-    P_DELTA_ID,
-    P_FEES,
-    P_LIQUIDATIONS,
-    P_REPAID,
-    P_RESIDUAL,
-    P_SEIZED,
-    P_STUCK,
-    P_TOXIC,
-    P_WRITTEN_OFF,
-    FloatArray,
-    IntArray,
-    SimArrays,
-    WatchRows,
-)
-from xmargin.fast.backend import Backend, resolve
+from xmargin.analytics import kernel_layout as kl
+from xmargin.analytics.kernel_layout import FloatArray, IntArray, SimArrays, WatchRows
+from xmargin.fast.backend import per_backend
 
 __all__ = ["SimKernels", "sim_kernels"]
 
@@ -97,7 +64,7 @@ class SimKernels:
         per account ``AC_*`` columns)."""
         n = len(bk.indptr) - 1
         s, b = s.copy(), b.copy()
-        out = np.zeros((n, N_ACCT_OUT))
+        out = np.zeros((n, kl.N_ACCT_OUT))
         if self._nb is not None:
             self._nb.liquidate_book(prices, bk, s, b, max_rounds, out)
             return s, b, out
@@ -111,13 +78,18 @@ class SimKernels:
         cv, dv = ln.sums(lanes, bk.ap)[:2]
         s[lanes.src] = lanes.s
         b[lanes.src] = lanes.b
-        for dst, src in (
-            (AC_WRITTEN_OFF, O_WRITTEN), (AC_REPAID, O_REPAID), (AC_SEIZED, O_SEIZED),
-            (AC_FEES, O_FEES), (AC_LIQUIDATIONS, O_LIQ), (AC_TOXIC, O_TOXIC),
-        ):  # fmt: skip
+        pairs = [
+            (kl.AC_WRITTEN_OFF, kl.O_WRITTEN),
+            (kl.AC_REPAID, kl.O_REPAID),
+            (kl.AC_SEIZED, kl.O_SEIZED),
+            (kl.AC_FEES, kl.O_FEES),
+            (kl.AC_LIQUIDATIONS, kl.O_LIQ),
+            (kl.AC_TOXIC, kl.O_TOXIC),
+        ]
+        for dst, src in pairs:
             out[:, dst] = o[:, src]
-        out[:, AC_RESIDUAL] = np.maximum(dv - cv, 0.0)
-        out[:, AC_STATUS] = status
+        out[:, kl.AC_RESIDUAL] = np.maximum(dv - cv, 0.0)
+        out[:, kl.AC_STATUS] = status
         return s, b, out
 
     def one_step(
@@ -133,7 +105,7 @@ class SimKernels:
         """Every path's liquidations at its prices (rows of ``prices``), each watch account
         on its own: (per path ``P_*`` columns, per watch account its bad debt)."""
         n_paths = prices.shape[0]
-        out_path = np.zeros((n_paths, N_PATH_OUT))
+        out_path = np.zeros((n_paths, kl.N_PATH_OUT))
         if self._nb is not None:
             n_blocks = (n_paths + block - 1) // block
             out_acct = np.zeros((n_blocks, len(watch.accounts)))
@@ -175,20 +147,20 @@ def _one_step_numpy(
         o, status = ln.until_done(lanes, bk.ap, bk.rules, max_rounds)
         cv1, dv1, ic1, id1, _, _ = ln.sums(lanes, bk.ap)
     residual = np.maximum(dv1 - cv1, 0.0)
-    bad = o[:, O_WRITTEN] + residual
+    bad = o[:, kl.O_WRITTEN] + residual
     columns = {
-        P_BAD_DEBT: bad,
-        P_WRITTEN_OFF: o[:, O_WRITTEN],
-        P_RESIDUAL: residual,
-        P_REPAID: o[:, O_REPAID],
-        P_SEIZED: o[:, O_SEIZED],
-        P_FEES: o[:, O_FEES],
-        P_LIQUIDATIONS: o[:, O_LIQ],
-        P_ACCOUNTS: (o[:, O_LIQ] > 0.0).astype(np.float64),
-        P_TOXIC: o[:, O_TOXIC],
-        P_STUCK: (status != NOT_LIQUIDATABLE).astype(np.float64),
-        P_DELTA_IC: ic1 - ic0,
-        P_DELTA_ID: id1 - id0,
+        kl.P_BAD_DEBT: bad,
+        kl.P_WRITTEN_OFF: o[:, kl.O_WRITTEN],
+        kl.P_RESIDUAL: residual,
+        kl.P_REPAID: o[:, kl.O_REPAID],
+        kl.P_SEIZED: o[:, kl.O_SEIZED],
+        kl.P_FEES: o[:, kl.O_FEES],
+        kl.P_LIQUIDATIONS: o[:, kl.O_LIQ],
+        kl.P_ACCOUNTS: (o[:, kl.O_LIQ] > 0.0).astype(np.float64),
+        kl.P_TOXIC: o[:, kl.O_TOXIC],
+        kl.P_STUCK: (status != kl.NOT_LIQUIDATABLE).astype(np.float64),
+        kl.P_DELTA_IC: ic1 - ic0,
+        kl.P_DELTA_ID: id1 - id0,
     }
     for k, v in columns.items():
         out_path[:, k] = np.bincount(p_of, weights=v, minlength=n_paths)
@@ -196,12 +168,5 @@ def _one_step_numpy(
     return out_path, acct
 
 
-_CACHE: dict[str, SimKernels] = {}
-
-
-def sim_kernels(backend: Backend = "auto") -> SimKernels:
-    """The simulation kernels of ``backend`` (the package's policy)."""
-    choice = resolve(backend)
-    if choice not in _CACHE:
-        _CACHE[choice] = SimKernels(choice)
-    return _CACHE[choice]
+#: The kernels of a backend (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+sim_kernels = per_backend(SimKernels)

@@ -25,7 +25,7 @@ from xmargin._typing import (
 from xmargin.book.screening import near_level, screening_margin
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.fast.backend import jit
-from xmargin.fast.health import LIQUIDATABLE, status_of, weighted_sums
+from xmargin.fast.health import LIQUIDATABLE, NO_SUMS, add_sums, status_of, weighted_sums
 from xmargin.fast.weights import effective_weight
 
 # The kernels are untyped for mypy (``xmargin.book.kernels`` gives them typed wrappers);
@@ -255,12 +255,7 @@ def figures(indptr, codes, units, hp, wi, wm, hk, out):  # type: ignore[no-untyp
     """The six sums of contract section 2 for every row, into ``out`` (6 x n)."""
     n = indptr.size - 1
     for r in prange(n):
-        cv = 0.0
-        dv = 0.0
-        ic = 0.0
-        id_ = 0.0
-        mc = 0.0
-        md = 0.0
+        sums = NO_SUMS
         for j in range(indptr[r], indptr[r + 1]):
             c = np.int64(codes[j])
             u = units[j]
@@ -273,19 +268,9 @@ def figures(indptr, codes, units, hp, wi, wm, hk, out):  # type: ignore[no-untyp
                 w_m = effective_weight(side, w_m, k, u)
             s = 0.0 if side else u
             b = u if side else 0.0
-            t = weighted_sums(s, b, hp[c], w_i, w_m, w_i, w_m)
-            cv += t[0]
-            dv += t[1]
-            ic += t[2]
-            id_ += t[3]
-            mc += t[4]
-            md += t[5]
-        out[0, r] = cv
-        out[1, r] = dv
-        out[2, r] = ic
-        out[3, r] = id_
-        out[4, r] = mc
-        out[5, r] = md
+            sums = add_sums(sums, weighted_sums(s, b, hp[c], w_i, w_m, w_i, w_m))
+        for i in range(6):
+            out[i, r] = sums[i]
 
 
 @jit(parallel=True)

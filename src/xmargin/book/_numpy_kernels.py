@@ -8,25 +8,20 @@ its decisions (the exact re-check covers the band where floats could disagree).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from xmargin._typing import (
-    BoolArray,
-    CodeArray1D,
-    Float32Array1D,
-    Float64Array1D,
-    Float64Array2D,
-    Int64Array1D,
-    UInt8Array1D,
-)
+from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D, UInt8Array1D
 from xmargin.book.screening import near_level, screening_margin
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of, weighted_sums
 from xmargin.fast.weights import BORROW, effective_weight
 
-__all__ = ["figures", "read_floor", "reprice_ranges", "row_sums", "summary"]
+if TYPE_CHECKING:
+    from xmargin.book.kernels import BookArrays, PriceTables, Reference
 
-Codes = CodeArray1D
+__all__ = ["figures", "read_floor", "reprice_ranges", "row_sums", "summary"]
 
 
 def _entries_of_rows(rows: Int64Array1D, indptr: Int64Array1D) -> tuple[Int64Array1D, Int64Array1D]:
@@ -57,19 +52,13 @@ def _sums(owner: Int64Array1D, weights: Float64Array1D, n: int) -> Float64Array1
 
 
 def _row_xy(
-    rows: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
+    rows: Int64Array1D, cols: BookArrays, t: PriceTables
 ) -> tuple[Float64Array1D, Float64Array1D]:
     """(maintenance_collateral, maintenance_debt) of each row in ``rows``."""
-    entry, owner = _entries_of_rows(rows, indptr)
-    code = codes[entry].astype(np.int64)
-    u = units[entry]
-    v = u * hp[code] * _weights(code, u, hw, hk)  # quote
+    entry, owner = _entries_of_rows(rows, cols.indptr)
+    code = cols.codes[entry].astype(np.int64)
+    u = cols.units[entry]
+    v = u * t.hp[code] * _weights(code, u, t.hw, t.hk)  # quote
     borrow = (code & 1) == BORROW
     x = _sums(owner, np.where(borrow, 0.0, v), rows.size)
     y = _sums(owner, np.where(borrow, v, 0.0), rows.size)
@@ -86,31 +75,25 @@ def _ranges_rows(starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
 def reprice_ranges(
     starts: Int64Array1D,
     ends: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
-    warn: float,
+    cols: BookArrays,
+    t: PriceTables,
     status: UInt8Array1D,
-    margin: Float32Array1D,
+    ref: Reference,
     mode: int,
-    drift: float,
 ) -> tuple[Int64Array1D, UInt8Array1D, BoolArray]:
     """Recompute the rows of ``[starts, ends)`` (``mode`` 0), and keep each row's
-    screening margin (1), or only the rows whose margin ``drift`` reaches (2); update the
-    status of rows that changed; return (rows, previous status, recheck) of the rows that
-    changed or lie near a level (the exact engine decides those)."""
+    screening margin (1), or only the rows whose margin ``ref.drift`` reaches (2); update
+    the status of rows that changed; return (rows, previous status, recheck) of the rows
+    that changed or lie near a level (the exact engine decides those)."""
     rows = _ranges_rows(starts, ends)
     if mode == 2:
-        rows = rows[~(drift < margin[rows])]
-    x, y = _row_xy(rows, indptr, codes, units, hp, hw, hk)
+        rows = rows[~(ref.drift < ref.margin[rows])]
+    x, y = _row_xy(rows, cols, t)
     if mode == 1:
         with np.errstate(divide="ignore", invalid="ignore"):
-            margin[rows] = screening_margin(x, y, warn).astype(np.float32)
-    new = status_of(x, y, warn).astype(np.int64)
-    recheck = near_level(x, y, warn)
+            ref.margin[rows] = screening_margin(x, y, t.warn).astype(np.float32)
+    new = status_of(x, y, t.warn).astype(np.int64)
+    recheck = near_level(x, y, t.warn)
     byte = status[rows].astype(np.int64)
     old = byte & STATUS_BITS
     moved = (new != old) & ~recheck
@@ -120,55 +103,35 @@ def reprice_ranges(
 
 
 def row_sums(
-    rows: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
+    rows: Int64Array1D, cols: BookArrays, t: PriceTables
 ) -> tuple[Float64Array1D, Float64Array1D]:
     """maintenance_collateral and maintenance_debt of the listed rows."""
-    return _row_xy(rows, indptr, codes, units, hp, hw, hk)
+    return _row_xy(rows, cols, t)
 
 
-def figures(
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    wi: Float64Array1D,
-    wm: Float64Array1D,
-    hk: Float64Array1D,
-) -> Float64Array2D:
+def figures(cols: BookArrays, t: PriceTables) -> Float64Array2D:
     """The six sums of contract section 2 for every row: (cv, dv, ic, id, mc, md) x n."""
-    n = indptr.size - 1
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    code = codes.astype(np.int64)
+    n = cols.indptr.size - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
+    code = cols.codes.astype(np.int64)
     borrow = (code & 1) == BORROW
-    w_i = _weights(code, units, wi, hk)
-    w_m = _weights(code, units, wm, hk)
-    s = np.where(borrow, 0.0, units)
-    b = np.where(borrow, units, 0.0)
-    terms = weighted_sums(s, b, hp[code], w_i, w_m, w_i, w_m)
+    w_i = _weights(code, cols.units, t.wi, t.hk)
+    w_m = _weights(code, cols.units, t.hw, t.hk)
+    s = np.where(borrow, 0.0, cols.units)
+    b = np.where(borrow, cols.units, 0.0)
+    terms = weighted_sums(s, b, t.hp[code], w_i, w_m, w_i, w_m)
     out = np.empty((6, n))
     for i, term in enumerate(terms):
         out[i] = _sums(owner, term, n)
     return out
 
 
-def summary(
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    status: UInt8Array1D,
-) -> tuple[int, float, float]:
+def summary(cols: BookArrays, t: PriceTables, status: UInt8Array1D) -> tuple[int, float, float]:
     """(liquidatable accounts, their debt_value, insolvent debt) over every row."""
-    n = indptr.size - 1
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    code = codes.astype(np.int64)
-    v = units * hp[code]
+    n = cols.indptr.size - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
+    code = cols.codes.astype(np.int64)
+    v = cols.units * t.hp[code]
     borrow = (code & 1) == BORROW
     cv = _sums(owner, np.where(borrow, 0.0, v), n)
     dv = _sums(owner, np.where(borrow, v, 0.0), n)
@@ -176,6 +139,6 @@ def summary(
     return int(liq.sum()), float(dv[liq].sum()), float(np.maximum(dv - cv, 0.0).sum())
 
 
-def read_floor(indptr: Int64Array1D, codes: Codes, units: Float64Array1D) -> float:
+def read_floor(cols: BookArrays) -> float:
     """Read the index and value arrays once (a memory floor for the benchmark)."""
-    return float(indptr.sum()) + float(codes.sum()) + float(units.sum())
+    return float(cols.indptr.sum()) + float(cols.codes.sum()) + float(cols.units.sum())

@@ -27,7 +27,7 @@ from xmargin._typing import (
     UInt8Array1D,
     UInt16Array1D,
 )
-from xmargin.fast.backend import Backend, resolve
+from xmargin.fast.backend import Backend, per_backend
 
 __all__ = [
     "RECOMPUTE",
@@ -160,9 +160,8 @@ class Kernels:
         """
         if self.name == "numpy":
             rows, prev, recheck = self._impl.reprice_ranges(
-                starts, ends, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk, t.warn,
-                status, ref.margin, mode, ref.drift,
-            )  # fmt: skip
+                starts, ends, cols, t, status, ref, mode
+            )
             return Flagged(rows, prev, recheck)
         lengths = ends - starts
         out_off = np.cumsum(lengths) - lengths
@@ -197,9 +196,7 @@ class Kernels:
     ) -> tuple[Float64Array1D, Float64Array1D]:
         """(maintenance_collateral, maintenance_debt) of the listed rows, in quote."""
         if self.name == "numpy":
-            mc, md = self._impl.row_sums(
-                rows, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk
-            )
+            mc, md = self._impl.row_sums(rows, cols, t)
             return mc, md
         mc = np.empty(rows.size)
         md = np.empty(rows.size)
@@ -212,9 +209,7 @@ class Kernels:
     def figures(self, cols: BookArrays, t: PriceTables) -> Float64Array2D:
         """(cv, dv, ic, id, mc, md) x accounts, in quote (contract section 2)."""
         if self.name == "numpy":
-            out: Float64Array2D = self._impl.figures(
-                cols.indptr, cols.codes, cols.units, t.hp, t.wi, t.hw, t.hk
-            )
+            out: Float64Array2D = self._impl.figures(cols, t)
             return out
         out = np.empty((6, cols.indptr.size - 1))
         with self._threads(out.shape[1]):
@@ -226,9 +221,7 @@ class Kernels:
     ) -> tuple[int, float, float]:
         """(liquidatable accounts, their debt_value, insolvent debt), in one pass."""
         if self.name == "numpy":
-            n, liq_debt, insolvent = self._impl.summary(
-                cols.indptr, cols.codes, cols.units, t.hp, status
-            )
+            n, liq_debt, insolvent = self._impl.summary(cols, t, status)
             return int(n), float(liq_debt), float(insolvent)
         chunk = 4096
         out = np.zeros((3, max(1, -(-(cols.indptr.size - 1) // chunk))))
@@ -239,16 +232,11 @@ class Kernels:
 
     def read_floor(self, cols: BookArrays) -> float:
         """Read ``indptr``, ``codes`` and ``units`` once (the benchmark's memory floor)."""
+        if self.name == "numpy":
+            return float(self._impl.read_floor(cols))
         with self._threads(cols.indptr.size - 1):
             return float(self._impl.read_floor(cols.indptr, cols.codes, cols.units))
 
 
-_CACHE: dict[str, Kernels] = {}
-
-
-def kernels_for(backend: Backend = "auto") -> Kernels:
-    """The kernels of ``backend`` (the package's policy, :func:`xmargin.fast.backend.resolve`)."""
-    choice = resolve(backend)
-    if choice not in _CACHE:
-        _CACHE[choice] = Kernels(choice)
-    return _CACHE[choice]
+#: The kernels of a backend (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+kernels_for = per_backend(Kernels)

@@ -31,7 +31,7 @@ import os
 import warnings
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -44,12 +44,15 @@ __all__ = [
     "jit",
     "load_numba",
     "numba_available",
+    "per_backend",
     "process_backend",
     "resolve",
     "select",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 Backend = Literal["auto", "numba", "numpy"]
 Resolved = Literal["numba", "numpy"]
 
@@ -110,6 +113,26 @@ def resolve(backend: Backend = "auto") -> Resolved:
             stacklevel=3,
         )
     return "numpy"
+
+
+class PerBackend(Protocol[T_co]):
+    """What :func:`per_backend` returns: ``get(backend="auto")``."""
+
+    def __call__(self, backend: Backend = "auto") -> T_co: ...
+
+
+def per_backend(make: Callable[[Resolved], T]) -> PerBackend[T]:
+    """``get(backend)``: one ``make(resolved)`` per backend, made at its first use (each
+    family of kernels is one such object: ``kernels_for = per_backend(Kernels)``)."""
+    made: dict[str, T] = {}
+
+    def get(backend: Backend = "auto") -> T:
+        choice = resolve(backend)
+        if choice not in made:
+            made[choice] = make(choice)
+        return made[choice]
+
+    return get
 
 
 def process_backend() -> Resolved:

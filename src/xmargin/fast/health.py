@@ -46,6 +46,24 @@ def weighted_sums(s: Any, b: Any, p: Any, cf: Any, lt: Any, bw: Any, mbw: Any) -
     return vs, vb, vs * cf, vb * bw, vs * lt, vb * mbw
 
 
+#: No positions yet: the six sums of :func:`weighted_sums` at zero.
+NO_SUMS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@elementwise
+def add_sums(total: Any, terms: Any) -> Any:
+    """``total`` plus one position's ``terms`` (both (cv, dv, ic, id, mc, md)): an account's
+    figures are :data:`NO_SUMS` plus each of its positions' :func:`weighted_sums`."""
+    return (
+        total[0] + terms[0],
+        total[1] + terms[1],
+        total[2] + terms[2],
+        total[3] + terms[3],
+        total[4] + terms[4],
+        total[5] + terms[5],
+    )
+
+
 @elementwise
 def health_factor(mc: Any, md: Any) -> Any:
     """mc / md; NaN when md = 0 (the exact twin answers ``None``)."""

@@ -33,30 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
-from xmargin.analytics.cascade.layout import (
-    F_DELTA_IC,
-    F_DELTA_ID,
-    F_LIQUIDATABLE,
-    F_RESIDUAL,
-    N_ROUND,
-    R_CAPPED,
-    R_EXECUTED,
-    R_PAUSED,
-    R_REPAID,
-    R_SEIZED,
-    R_UNPROFITABLE,
-    T_FEES,
-    T_LIQ,
-    T_REPAID,
-    T_SEIZED,
-    T_TOXIC,
-    T_WRITTEN,
-    WATCH_BAND,
-    FloatArray,
-    IntArray,
-    RoundControl,
-)
+from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
 from xmargin.analytics.cascade.pairs import Pairs
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
@@ -98,9 +77,9 @@ class CascadeRecord:
         self.step.append(step)
         self.prices.append(prices.copy())
         for lst, col in (
-            (self.executed, R_EXECUTED),
-            (self.seized_value, R_SEIZED),
-            (self.repaid_value, R_REPAID),
+            (self.executed, lay.R_EXECUTED),
+            (self.seized_value, lay.R_SEIZED),
+            (self.repaid_value, lay.R_REPAID),
         ):
             lst.append(np.zeros(n) if round_ is None else round_[:, col].copy())
 
@@ -183,7 +162,7 @@ class PathEngine:
         self.max_rounds_per_step = max_rounds_per_step
         #: exact pruning of the liquidatable check (off only to test that it is exact)
         self.prune = True
-        self.band = WATCH_BAND
+        self.band = lay.WATCH_BAND
 
     def run(self, exo: FloatArray, record: bool = False) -> tuple[PathOutcome, CascadeRecord]:
         """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
@@ -193,7 +172,7 @@ class PathEngine:
         pairs = Pairs(bk, n_paths)
         det = k.detector(bk, exo[:, 0, :], self.band, self.prune)
         impact = np.ones((n_paths, n_assets))
-        path_tot = np.zeros((n_paths, N_ROUND))
+        path_tot = np.zeros((n_paths, lay.N_ROUND))
         rounds = np.zeros(n_paths)
         rec = CascadeRecord()
         window = max(1, self.breakers.pause_window_steps)
@@ -265,9 +244,9 @@ class PathEngine:
                 ),
                 sold=np.zeros((n_paths, n_assets)),
             )
-            this = np.zeros((n_paths, N_ROUND))
+            this = np.zeros((n_paths, lay.N_ROUND))
             k.one_round(mids, det, pairs.arrays(), bk.arrays(), liq, ctl, this)
-            executed = this[:, R_EXECUTED]
+            executed = this[:, lay.R_EXECUTED]
             path_tot += this
             if not executed.any():
                 break
@@ -300,31 +279,31 @@ class PathEngine:
         def per_path(x: FloatArray) -> FloatArray:
             return np.asarray(np.bincount(pp, weights=x, minlength=n_paths), np.float64)
 
-        written = per_path(po[:, T_WRITTEN])
-        residual = per_path(fin[:, F_RESIDUAL])
+        written = per_path(po[:, lay.T_WRITTEN])
+        residual = per_path(fin[:, lay.F_RESIDUAL])
         ic_by_asset = np.bincount(bk.col, weights=bk.wic, minlength=n_assets)
         id_by_asset = np.bincount(bk.col, weights=bk.wid, minlength=n_assets)
         return PathOutcome(
             bad_debt=written + residual,
             written_off=written,
             residual=residual,
-            repaid=per_path(po[:, T_REPAID]),
-            seized=per_path(po[:, T_SEIZED]),
-            fees=per_path(po[:, T_FEES]),
-            liquidations=per_path(po[:, T_LIQ]),
-            accounts_liquidated=per_path((po[:, T_LIQ] > 0).astype(np.float64)),
-            toxic_accounts=per_path(po[:, T_TOXIC]),
-            unprofitable=path_tot[:, R_UNPROFITABLE],
-            capped=path_tot[:, R_CAPPED],
-            paused=path_tot[:, R_PAUSED],
-            still_liquidatable=per_path(fin[:, F_LIQUIDATABLE]),
+            repaid=per_path(po[:, lay.T_REPAID]),
+            seized=per_path(po[:, lay.T_SEIZED]),
+            fees=per_path(po[:, lay.T_FEES]),
+            liquidations=per_path(po[:, lay.T_LIQ]),
+            accounts_liquidated=per_path((po[:, lay.T_LIQ] > 0).astype(np.float64)),
+            toxic_accounts=per_path(po[:, lay.T_TOXIC]),
+            unprofitable=path_tot[:, lay.R_UNPROFITABLE],
+            capped=path_tot[:, lay.R_CAPPED],
+            paused=path_tot[:, lay.R_PAUSED],
+            still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
             rounds=rounds,
-            borrowing_power=final @ ic_by_asset + per_path(fin[:, F_DELTA_IC]),
-            borrowed=final @ id_by_asset + per_path(fin[:, F_DELTA_ID]),
+            borrowing_power=final @ ic_by_asset + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=final @ id_by_asset + per_path(fin[:, lay.F_DELTA_ID]),
             final_prices=final,
             pair_path=pp.copy(),
             pair_acct=pairs.acct[: pairs.n].copy(),
-            pair_bad=po[:, T_WRITTEN] + fin[:, F_RESIDUAL],
-            pair_toxic=po[:, T_TOXIC].copy(),
-            pair_seized=po[:, T_SEIZED].copy(),
+            pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
+            pair_toxic=po[:, lay.T_TOXIC].copy(),
+            pair_seized=po[:, lay.T_SEIZED].copy(),
         )

@@ -24,7 +24,7 @@ from xmargin.analytics.cascade.layout import (
 from xmargin.analytics.kernel_layout import SimArrays
 from xmargin.analytics.liquidity import LiquidityArrays
 from xmargin.analytics.simbook import SimBook
-from xmargin.fast.backend import Backend, resolve
+from xmargin.fast.backend import per_backend
 
 __all__ = ["CascadeKernels", "Detector", "cascade_kernels"]
 
@@ -152,12 +152,5 @@ class CascadeKernels:
         return final
 
 
-_CACHE: dict[str, CascadeKernels] = {}
-
-
-def cascade_kernels(backend: Backend = "auto") -> CascadeKernels:
-    """The cascade kernels of ``backend`` (the package's policy)."""
-    choice = resolve(backend)
-    if choice not in _CACHE:
-        _CACHE[choice] = CascadeKernels(choice)
-    return _CACHE[choice]
+#: The kernels of a backend (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+cascade_kernels = per_backend(CascadeKernels)

@@ -13,6 +13,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
+from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.cascade.layout import (
     F_DELTA_IC,
     F_DELTA_ID,
@@ -37,24 +38,7 @@ from xmargin.analytics.cascade.layout import (
     PairArrays,
     RoundControl,
 )
-from xmargin.analytics.kernel_layout import (
-    E_B,
-    E_COL,
-    E_S,
-    N_E,
-    N_Q,
-    NOT_LIQUIDATABLE,
-    OK,
-    Q_BETA,
-    Q_COLL,
-    Q_CV,
-    Q_DEBT,
-    Q_DV,
-    Q_FEE,
-    Q_REPAID,
-    Q_SEIZED,
-    SimArrays,
-)
+from xmargin.analytics.kernel_layout import SimArrays
 from xmargin.analytics.liquidator import (
     account_sums,
     apply_liquidation,
@@ -196,8 +180,8 @@ def one_round(
     for p in prange(mids.shape[0]):
         pr = mids[p]
         room = ctl.cap_value
-        ent = np.empty((bk.max_row, N_E))
-        res = np.zeros(N_Q)
+        ent = np.empty((bk.max_row, kl.N_E))
+        res = np.zeros(kl.N_Q)
         d = 0.0
         for a in range(n_assets):
             d = max(d, abs(pr[a] / st.ref[p, a] - 1.0))
@@ -220,25 +204,25 @@ def one_round(
             refused = -1
             for attempt in range(2):
                 status = propose_liquidation(n, ent, ap, pr, rules, amount_cap, res)
-                if status == NOT_LIQUIDATABLE:
+                if status == kl.NOT_LIQUIDATABLE:
                     if not fresh:
                         pr_.slack[t] = _slack(n, ent, ap, st.ref[p])
                         pr_.ver[t] = st.path_ver[p]
                     refused = R_EXECUTED  # nothing to do, nothing to count
                     break
-                if status != OK:
+                if status != kl.OK:
                     refused = R_STUCK if attempt == 0 else R_CAPPED if capped else R_UNPROFITABLE
                     break
                 if attempt == 1:
                     break
-                a = int(ent[int(res[Q_COLL]), E_COL])
+                a = int(ent[int(res[kl.Q_COLL]), kl.E_COL])
                 if ctl.paused[p, a]:
                     refused = R_PAUSED
                     break
-                repaid = res[Q_REPAID]
-                p_debt = pr[int(ent[int(res[Q_DEBT]), E_COL])]
+                repaid = res[kl.Q_REPAID]
+                p_debt = pr[int(ent[int(res[kl.Q_DEBT]), kl.E_COL])]
                 if ctl.gate:
-                    received = res[Q_SEIZED] - res[Q_FEE]
+                    received = res[kl.Q_SEIZED] - res[kl.Q_FEE]
                     floor = repaid * p_debt / received
                     u = units_until(
                         kind[a], lk[a], ldx[a], ldv[a], ldn[a], pr[a], sold[p, a], floor
@@ -255,29 +239,29 @@ def one_round(
             if refused >= 0:
                 path_round[p, refused] += 1.0
                 continue
-            a = int(ent[int(res[Q_COLL]), E_COL])
+            a = int(ent[int(res[kl.Q_COLL]), kl.E_COL])
             p_coll = pr[a]
-            p_debt = pr[int(ent[int(res[Q_DEBT]), E_COL])]
-            repaid = res[Q_REPAID]
-            seized = res[Q_SEIZED]
-            received = seized - res[Q_FEE]
+            p_debt = pr[int(ent[int(res[kl.Q_DEBT]), kl.E_COL])]
+            repaid = res[kl.Q_REPAID]
+            seized = res[kl.Q_SEIZED]
+            received = seized - res[kl.Q_FEE]
             if ctl.gate:
                 got = proceeds(kind[a], lk[a], ldx[a], ldv[a], ldn[a], p_coll, sold[p, a], received)
                 if got - repaid * p_debt - ctl.gas <= 0.0:
                     path_round[p, R_CAPPED if capped else R_UNPROFITABLE] += 1.0
                     continue
-            if res[Q_DV] * (1.0 + res[Q_BETA]) > res[Q_CV]:
+            if res[kl.Q_DV] * (1.0 + res[kl.Q_BETA]) > res[kl.Q_CV]:
                 pr_.out[t, T_TOXIC] = 1.0
             pr_.out[t, T_REPAID] += repaid * p_debt
             pr_.out[t, T_SEIZED] += seized * p_coll
-            pr_.out[t, T_FEES] += res[Q_FEE] * p_coll
+            pr_.out[t, T_FEES] += res[kl.Q_FEE] * p_coll
             pr_.out[t, T_LIQ] += 1.0
             pr_.out[t, T_WRITTEN] += apply_liquidation(n, ent, pr, res)
             owes = False
             for e in range(n):
-                pr_.es[off + e] = ent[e, E_S]
-                pr_.eb[off + e] = ent[e, E_B]
-                owes = owes or ent[e, E_B] > 0.0
+                pr_.es[off + e] = ent[e, kl.E_S]
+                pr_.eb[off + e] = ent[e, kl.E_B]
+                owes = owes or ent[e, kl.E_B] > 0.0
             if not owes:
                 pr_.live[t] = 0  # no debt left: never liquidatable again
             pr_.slack[t] = _slack(n, ent, ap, st.ref[p])
@@ -318,7 +302,7 @@ def final(
     n_pairs = len(pr_.acct)
     n_blocks = (n_pairs + 255) // 256
     for blk in prange(n_blocks):
-        ent = np.empty((bk.max_row, N_E))
+        ent = np.empty((bk.max_row, kl.N_E))
         for t in range(blk * 256, min(n_pairs, (blk + 1) * 256)):
             i = pr_.acct[t]
             lo = bk.indptr[i]

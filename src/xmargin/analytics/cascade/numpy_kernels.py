@@ -15,25 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xmargin.analytics import lanes as ln
+from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.layout import (
-    F_DELTA_IC,
-    F_DELTA_ID,
-    F_LIQUIDATABLE,
-    F_RESIDUAL,
-    N_F,
-    R_CAPPED,
-    R_EXECUTED,
-    R_PAUSED,
-    R_REPAID,
-    R_SEIZED,
-    R_STUCK,
-    R_UNPROFITABLE,
-    T_FEES,
-    T_LIQ,
-    T_REPAID,
-    T_SEIZED,
-    T_TOXIC,
-    T_WRITTEN,
     BoolArray,
     FloatArray,
     IntArray,
@@ -112,10 +95,10 @@ def one_round(
     with np.errstate(all="ignore"):
         q = ln.propose(lanes, bk.ap, bk.rules, np.full(lanes.n, np.inf))
     ok = q.status == OK
-    _count(path_round, path[(q.status != OK) & (q.status != NOT_LIQUIDATABLE)], R_STUCK)
+    _count(path_round, path[(q.status != OK) & (q.status != NOT_LIQUIDATABLE)], lay.R_STUCK)
     a = lanes.col[np.maximum(q.coll, 0)]
     paused = ok & ctl.paused[path, a]
-    _count(path_round, path[paused], R_PAUSED)
+    _count(path_round, path[paused], lay.R_PAUSED)
     act = np.flatnonzero(ok & ~paused)
     if act.size == 0:
         return
@@ -177,7 +160,7 @@ def _wave(
         sub = np.flatnonzero(again)
         q2 = ln.propose(lanes.subset(sub), bk.ap, bk.rules, cap[sub])
         refused = (q2.status != OK) & (q2.status != NOT_LIQUIDATABLE)
-        why = np.where(capped[sub][refused], R_CAPPED, R_UNPROFITABLE)
+        why = np.where(capped[sub][refused], lay.R_CAPPED, lay.R_UNPROFITABLE)
         _count(path_round, path[sub][refused], why)
         go[sub] = q2.status == OK
         repaid[sub], seized[sub], fee[sub] = q2.repaid, q2.seized, q2.fee
@@ -185,7 +168,7 @@ def _wave(
     if ctl.gate:
         got = proceeds(*_liquidity_of(liq, a), p_coll, ctl.sold[path, a], seized - fee)
         loss = go & (got - repaid * p_debt - ctl.gas <= 0.0)
-        _count(path_round, path[loss], np.where(capped[loss], R_CAPPED, R_UNPROFITABLE))
+        _count(path_round, path[loss], np.where(capped[loss], lay.R_CAPPED, lay.R_UNPROFITABLE))
         go &= ~loss
     done = ln.Proposal(q.status, q.debt, q.coll, repaid, seized, fee, q.beta, q.dv, q.cv)
     _execute(t, go, lanes, done, path, a, p_debt, p_coll, pairs, ctl, path_round, room)
@@ -210,12 +193,12 @@ def _execute(
         return
     out = pairs.out
     g = t[go]
-    out[g, T_TOXIC] = np.maximum(out[g, T_TOXIC], q.dv[go] * (1.0 + q.beta[go]) > q.cv[go])
-    out[g, T_REPAID] += q.repaid[go] * p_debt[go]
-    out[g, T_SEIZED] += q.seized[go] * p_coll[go]
-    out[g, T_FEES] += q.fee[go] * p_coll[go]
-    out[g, T_LIQ] += 1.0
-    out[g, T_WRITTEN] += ln.apply(lanes, go, q)[go]
+    out[g, lay.T_TOXIC] = np.maximum(out[g, lay.T_TOXIC], q.dv[go] * (1.0 + q.beta[go]) > q.cv[go])
+    out[g, lay.T_REPAID] += q.repaid[go] * p_debt[go]
+    out[g, lay.T_SEIZED] += q.seized[go] * p_coll[go]
+    out[g, lay.T_FEES] += q.fee[go] * p_coll[go]
+    out[g, lay.T_LIQ] += 1.0
+    out[g, lay.T_WRITTEN] += ln.apply(lanes, go, q)[go]
     done = go[lanes.owner]
     pairs.es[lanes.src[done]] = lanes.s[done]
     pairs.eb[lanes.src[done]] = lanes.b[done]
@@ -223,9 +206,9 @@ def _execute(
     pairs.live[g[~owes[go]]] = 0  # no debt left: never liquidatable again
     np.add.at(ctl.sold, (path[go], a[go]), q.seized[go] - q.fee[go])
     np.add.at(room, path[go], -q.repaid[go] * p_debt[go])
-    _add(path_round, path[go], R_EXECUTED, 1.0)
-    _add(path_round, path[go], R_SEIZED, q.seized[go] * p_coll[go])
-    _add(path_round, path[go], R_REPAID, q.repaid[go] * p_debt[go])
+    _add(path_round, path[go], lay.R_EXECUTED, 1.0)
+    _add(path_round, path[go], lay.R_SEIZED, q.seized[go] * p_coll[go])
+    _add(path_round, path[go], lay.R_REPAID, q.repaid[go] * p_debt[go])
 
 
 def impact(mids: FloatArray, sold: FloatArray, liq: LiquidityArrays) -> FloatArray:
@@ -242,7 +225,7 @@ def final(
     mids: FloatArray, pairs: PairArrays, bk: SimArrays, s0: FloatArray, b0: FloatArray
 ) -> FloatArray:
     """Per pair at the final prices (``F_*``), as ``numba_kernels.final``."""
-    out = np.zeros((len(pairs.acct), N_F))
+    out = np.zeros((len(pairs.acct), lay.N_F))
     if out.shape[0] == 0:
         return out
     acct, prices = pairs.acct, mids[pairs.path]
@@ -251,8 +234,8 @@ def final(
         cv, dv, ic, id_, mc, md = ln.sums(
             ln.Lanes.of(bk, acct, pairs.es, pairs.eb, pairs.off, prices), bk.ap
         )
-    out[:, F_RESIDUAL] = np.maximum(dv - cv, 0.0)
-    out[:, F_DELTA_IC] = ic - before[2]
-    out[:, F_DELTA_ID] = id_ - before[3]
-    out[:, F_LIQUIDATABLE] = is_liquidatable(mc, md)
+    out[:, lay.F_RESIDUAL] = np.maximum(dv - cv, 0.0)
+    out[:, lay.F_DELTA_IC] = ic - before[2]
+    out[:, lay.F_DELTA_ID] = id_ - before[3]
+    out[:, lay.F_LIQUIDATABLE] = is_liquidatable(mc, md)
     return out
