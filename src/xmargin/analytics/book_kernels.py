@@ -63,20 +63,20 @@ def liquidate_book(
     ``out[i]`` (columns ``AC_*``, values in quote): what was done to account ``i``, its
     deficit ``max(0, dv - cv)`` left afterwards, and the last status.
     """
-    indptr = bk.indptr
+    indptr, col, wts, ap, rules, max_row = bk  # read once: no reference counts per loop
     n_acc = len(indptr) - 1
     n_blocks = (n_acc + 1023) // 1024
     for blk in prange(n_blocks):
-        ent = np.empty((bk.max_row, kl.N_E))
+        ent = np.empty((max_row, kl.N_E))
         res = np.zeros(kl.N_Q)
         o = np.zeros(kl.N_O)
         for i in range(blk * 1024, min(n_acc, (blk + 1) * 1024)):
             lo = indptr[i]
             hi = indptr[i + 1]
-            n = load_entries(ent, lo, hi, bk.col, bk.wts, s, b, lo)
+            n = load_entries(ent, lo, hi, col, wts, s, b, lo)
             o[:] = 0.0
-            status = liquidate_until_done(n, ent, bk.ap, prices, bk.rules, res, o, max_rounds)
-            cv, dv, _, _, _, _ = account_sums(n, ent, bk.ap, prices)
+            status = liquidate_until_done(n, ent, ap, prices, rules, res, o, max_rounds)
+            cv, dv, _, _, _, _ = account_sums(n, ent, ap, prices)
             for e in range(n):
                 s[lo + e] = ent[e, kl.E_S]
                 b[lo + e] = ent[e, kl.E_B]
@@ -105,16 +105,17 @@ def _one_step_block(
 ) -> None:
     """Block ``blk`` of :func:`one_step_paths`: one task, run serially."""
     n_paths = prices.shape[0]
-    ent = np.empty((bk.max_row, kl.N_E))
+    indptr, col, wts, ap, rules, max_row = bk  # read once: no reference counts per loop
+    ent = np.empty((max_row, kl.N_E))
     res = np.zeros(kl.N_Q)
     o = np.zeros(kl.N_O)
     first = blk * block
     stop = min(n_paths, first + block)
-    wptr, wcol, wnet = watch.ptr, watch.col, watch.wnet
-    for w in range(len(watch.accounts)):
-        i = watch.accounts[w]
-        lo = bk.indptr[i]
-        hi = bk.indptr[i + 1]
+    accounts, wptr, wcol, wnet = watch
+    for w in range(len(accounts)):
+        i = accounts[w]
+        lo = indptr[i]
+        hi = indptr[i + 1]
         wlo = wptr[w]
         whi = wptr[w + 1]
         for p in range(first, stop):
@@ -124,11 +125,11 @@ def _one_step_block(
             if m >= 0.0:
                 continue
             pr = prices[p]
-            n = load_entries(ent, lo, hi, bk.col, bk.wts, s0, b0, lo)
-            _, _, ic0, id0, _, _ = account_sums(n, ent, bk.ap, pr)
+            n = load_entries(ent, lo, hi, col, wts, s0, b0, lo)
+            _, _, ic0, id0, _, _ = account_sums(n, ent, ap, pr)
             o[:] = 0.0
-            status = liquidate_until_done(n, ent, bk.ap, pr, bk.rules, res, o, max_rounds)
-            cv1, dv1, ic1, id1, _, _ = account_sums(n, ent, bk.ap, pr)
+            status = liquidate_until_done(n, ent, ap, pr, rules, res, o, max_rounds)
+            cv1, dv1, ic1, id1, _, _ = account_sums(n, ent, ap, pr)
             residual = dv1 - cv1 if dv1 > cv1 else 0.0
             bad = o[kl.O_WRITTEN] + residual
             out_path[p, kl.P_BAD_DEBT] += bad

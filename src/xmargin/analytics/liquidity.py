@@ -43,6 +43,7 @@ __all__ = [
     "NO_MODEL",
     "Liquidity",
     "LiquidityArrays",
+    "by_kind",
     "cpmm_average_price_slippage",
     "mid_after",
     "proceeds",
@@ -62,39 +63,27 @@ def cpmm_average_price_slippage(q: float, reserve_units: float) -> float:
     return q / (reserve_units + q)
 
 
-# -- the models, for scalars (Numba kernels) and arrays alike --------------------------
-# Depth points come as ``xs``/``vs`` of shape (W,) for one asset, or (W, lanes) for
-# several, and ``n`` real points of the W (padding beyond them is never read as a point).
+# -- the depth curve, for scalars (Numba kernels) and arrays alike ---------------------------
+# Points come as ``xs``/``vs`` of shape (W,) for one asset, or (W, lanes) for several,
+# padded with NaN beyond the real ones (a NaN point never matches a comparison), and
+# ``tail`` = (x, v) of the last point and the slope of the last segment, which goes on
+# beyond it: shape (3,) or (3, lanes).
 
 
 @elementwise
-def _depth_ends(xs: Any, vs: Any, n: Any) -> Any:
-    """(x, v) of the last real point and of the one before it ((0, 0) if none)."""
-    x_last = v_last = x_before = v_before = 0.0 * xs[0]
-    for i in range(xs.shape[0]):
-        x_last = select(i == n - 1, xs[i], x_last)
-        v_last = select(i == n - 1, vs[i], v_last)
-        x_before = select(i == n - 2, xs[i], x_before)
-        v_before = select(i == n - 2, vs[i], v_before)
-    return x_last, v_last, x_before, v_before
-
-
-@elementwise
-def _depth_fall(xs: Any, vs: Any, n: Any, v: Any) -> Any:
+def _depth_fall(xs: Any, vs: Any, tail: Any, v: Any) -> Any:
     """x(V): the fall of the price after selling notional ``v`` (quote at mid)."""
-    x_last, v_last, x_before, v_before = _depth_ends(xs, vs, n)
-    slope = (x_last - x_before) / (v_last - v_before)
-    out = np.minimum(x_last + slope * (v - v_last), MAX_FALL)
+    out = np.minimum(tail[0] + tail[2] * (v - tail[1]), MAX_FALL)
     for i in range(xs.shape[0] - 1, -1, -1):  # the first point at or above v wins
         x_prev = select(i > 0, xs[i - 1], 0.0)
         v_prev = select(i > 0, vs[i - 1], 0.0)
         inside = x_prev + (xs[i] - x_prev) * (v - v_prev) / (vs[i] - v_prev)
-        out = select((i < n) & (v <= vs[i]), inside, out)
+        out = select(v <= vs[i], inside, out)
     return out
 
 
 @elementwise
-def _depth_area(xs: Any, vs: Any, n: Any, v: Any) -> Any:
+def _depth_area(xs: Any, vs: Any, tail: Any, v: Any) -> Any:
     """∫_0^v (1 - x(u)) du: quote received per unit of mid for notional ``v``."""
     area = 0.0 * v
     for i in range(xs.shape[0]):
@@ -102,10 +91,9 @@ def _depth_area(xs: Any, vs: Any, n: Any, v: Any) -> Any:
         v_prev = select(i > 0, vs[i - 1], 0.0)
         slope = (xs[i] - x_prev) / (vs[i] - v_prev)
         w = np.minimum(v, vs[i]) - v_prev
-        area = area + select((i < n) & (w > 0.0), w * (1.0 - x_prev) - 0.5 * slope * w * w, 0.0)
-    x_last, v_last, x_before, v_before = _depth_ends(xs, vs, n)
+        area = area + select(w > 0.0, w * (1.0 - x_prev) - 0.5 * slope * w * w, 0.0)
+    x_last, v_last, slope = tail[0], tail[1], tail[2]
     extra = v - v_last
-    slope = (x_last - x_before) / (v_last - v_before)
     to_floor = select(slope > 0.0, (MAX_FALL - x_last) / slope, np.inf)
     e1 = np.minimum(extra, to_floor)
     beyond = e1 * (1.0 - x_last) - 0.5 * slope * e1 * e1 + (extra - e1) * (1.0 - MAX_FALL)
@@ -113,51 +101,71 @@ def _depth_area(xs: Any, vs: Any, n: Any, v: Any) -> Any:
 
 
 @elementwise
-def _depth_inverse(xs: Any, vs: Any, n: Any, fall: Any) -> Any:
+def _depth_inverse(xs: Any, vs: Any, tail: Any, fall: Any) -> Any:
     """The notional whose sale moves the price down by ``fall`` (inverse of x(V))."""
-    x_last, v_last, x_before, v_before = _depth_ends(xs, vs, n)
-    slope = (x_last - x_before) / (v_last - v_before)
-    out = select(fall >= MAX_FALL, np.inf, v_last + (fall - x_last) / slope)
+    out = select(fall >= MAX_FALL, np.inf, tail[1] + (fall - tail[0]) / tail[2])
     for i in range(xs.shape[0] - 1, -1, -1):  # the first point at or above the fall wins
         x_prev = select(i > 0, xs[i - 1], 0.0)
         v_prev = select(i > 0, vs[i - 1], 0.0)
         inside = v_prev + (vs[i] - v_prev) * (fall - x_prev) / (xs[i] - x_prev)
-        out = select((i < n) & (fall <= xs[i]), inside, out)
+        out = select(fall <= xs[i], inside, out)
     return select(fall <= 0.0, 0.0, out)
 
 
+# -- one model at a time: ``kind`` is one number for every element (the Numba kernels pass
+# one asset's; :func:`by_kind` calls them once per model present in a column) ----------------
 @elementwise
-def proceeds(kind: Any, k: Any, xs: Any, vs: Any, n: Any, m: Any, q0: Any, q: Any) -> Any:
+def proceeds(kind: int, k: Any, xs: Any, vs: Any, tail: Any, m: Any, q0: Any, q: Any) -> Any:
     """Quote received for ``q`` units sold after ``q0`` units already sold at mid ``m``."""
-    x = np.sqrt(k / m)
-    pool = m * x * (q0 + q) / (x + q0 + q) - m * x * q0 / (x + q0)
-    book = _depth_area(xs, vs, n, (q0 + q) * m) - _depth_area(xs, vs, n, q0 * m)
-    out = select(kind == CPMM, pool, select(kind == DEPTH, book, q * m))
+    if kind == CPMM:
+        x = np.sqrt(k / m)
+        out = m * x * (q0 + q) / (x + q0 + q) - m * x * q0 / (x + q0)
+    elif kind == DEPTH:
+        out = _depth_area(xs, vs, tail, (q0 + q) * m) - _depth_area(xs, vs, tail, q0 * m)
+    else:
+        out = q * m
     return select(q > 0.0, out, 0.0)
 
 
 @elementwise
-def mid_after(kind: Any, k: Any, xs: Any, vs: Any, n: Any, m: Any, q: Any) -> Any:
+def mid_after(kind: int, k: Any, xs: Any, vs: Any, tail: Any, m: Any, q: Any) -> Any:
     """The mid after ``q`` units have been sold into the liquidity at mid ``m``."""
-    x = np.sqrt(k / m)
-    pool = m * x * x / ((x + q) * (x + q))
-    book = m * (1.0 - _depth_fall(xs, vs, n, q * m))
-    out = select(kind == CPMM, pool, select(kind == DEPTH, book, m))
+    if kind == CPMM:
+        x = np.sqrt(k / m)
+        out = m * x * x / ((x + q) * (x + q))
+    elif kind == DEPTH:
+        out = m * (1.0 - _depth_fall(xs, vs, tail, q * m))
+    else:
+        out = m + 0.0 * q
     return select(q > 0.0, out, m)
 
 
 @elementwise
-def units_until(kind: Any, k: Any, xs: Any, vs: Any, n: Any, m: Any, q0: Any, floor: Any) -> Any:
+def units_until(kind: int, k: Any, xs: Any, vs: Any, tail: Any, m: Any, q0: Any, floor: Any) -> Any:
     """Units that sell, after ``q0``, before the marginal price falls to ``floor``.
 
     ``inf`` when the marginal price never gets there (no model and ``floor <= m``).
     """
-    x = np.sqrt(k / m)
-    pool = x * (np.sqrt(m / floor) - 1.0)
-    book = _depth_inverse(xs, vs, n, 1.0 - floor / m) / m
-    none = select(floor <= m, np.inf, 0.0)
-    total = select(kind == CPMM, pool, select(kind == DEPTH, book, none))
+    if kind == CPMM:
+        total = np.sqrt(k / m) * (np.sqrt(m / floor) - 1.0)
+    elif kind == DEPTH:
+        total = _depth_inverse(xs, vs, tail, 1.0 - floor / m) / m
+    else:
+        total = select(floor <= m, np.inf, 0.0)
     return select(floor <= 0.0, np.inf, np.maximum(total - q0, 0.0))
+
+
+def by_kind(fn: Any, kind: IntArray, *args: Any) -> FloatArray:
+    """``fn(kind, *args)`` on columns whose elements have models ``kind``: called once per
+    model present, on its elements (depth points and tails, of shape (W, n) and (3, n),
+    split on their last axis), so that a model's formula runs only where it applies."""
+    out = np.empty(len(kind))
+    with np.errstate(all="ignore"):
+        for model in np.unique(kind).tolist():
+            sel = kind == model
+            part = [a[..., sel] if np.ndim(a) else a for a in args]
+            out[sel] = fn(model, *part)
+    return out
 
 
 class LiquidityArrays(NamedTuple):
@@ -167,7 +175,7 @@ class LiquidityArrays(NamedTuple):
     k: FloatArray
     dx: FloatArray
     dv: FloatArray
-    dn: IntArray
+    tail: FloatArray
 
 
 def _flat(*arrays: ArrayLike) -> list[FloatArray]:
@@ -185,8 +193,10 @@ class Liquidity:
         0 none (sold at mid), 1 constant product, 2 depth curve.
     k
         ``reserve_units * reserve_quote`` of a pool (units x quote).
-    depth_x, depth_v, depth_n
-        Depth-curve points (fractions, quote) and how many of each row are real.
+    depth_x, depth_v
+        Depth-curve points (fractions, quote), padded with NaN beyond the real ones.
+    depth_tail
+        Per asset (x, v) of the last point and the slope of the last segment.
     """
 
     assets: tuple[str, ...]
@@ -194,7 +204,7 @@ class Liquidity:
     k: FloatArray
     depth_x: FloatArray
     depth_v: FloatArray
-    depth_n: IntArray
+    depth_tail: FloatArray
 
     @classmethod
     def none(cls, assets: Sequence[str]) -> Liquidity:
@@ -204,9 +214,9 @@ class Liquidity:
             tuple(assets),
             np.zeros(n, np.int64),
             np.zeros(n),
-            np.zeros((n, 1)),
-            np.ones((n, 1)),
-            np.ones(n, np.int64),
+            np.full((n, 1), np.nan),
+            np.full((n, 1), np.nan),
+            np.zeros((n, 3)),
         )
 
     @classmethod
@@ -229,15 +239,16 @@ class Liquidity:
                 pts = [(float(x), float(v)) for x, v in lp.depth]
             curves.append(pts)
         width = max([1, *(len(c) for c in curves)])
-        dx = np.zeros((n, width))
-        dv = np.ones((n, width))
-        dn = np.ones(n, np.int64)
+        dx = np.full((n, width), np.nan)
+        dv = np.full((n, width), np.nan)
+        tail = np.zeros((n, 3))
         for j, pts in enumerate(curves):
             if pts:
-                dn[j] = len(pts)
                 dx[j, : len(pts)] = [p[0] for p in pts]
                 dv[j, : len(pts)] = [p[1] for p in pts]
-        return cls(syms, kind, k, dx, dv, dn)
+                (x0, v0), (x1, v1) = [(0.0, 0.0), *pts][-2:]
+                tail[j] = (x1, v1, (x1 - x0) / (v1 - v0))
+        return cls(syms, kind, k, dx, dv, tail)
 
     @property
     def any(self) -> bool:
@@ -246,37 +257,34 @@ class Liquidity:
 
     def arrays(self) -> LiquidityArrays:
         """The models as the kernels take them."""
-        return LiquidityArrays(self.kind, self.k, self.depth_x, self.depth_v, self.depth_n)
+        return LiquidityArrays(self.kind, self.k, self.depth_x, self.depth_v, self.depth_tail)
 
     def _of(
         self, asset: ArrayLike
-    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, IntArray]:
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
         """Per element of ``asset`` (indices): its model's parameters, points as (W, n)."""
         j = np.asarray(asset, dtype=np.int64).reshape(-1)
-        return self.kind[j], self.k[j], self.depth_x[j].T, self.depth_v[j].T, self.depth_n[j]
+        return self.kind[j], self.k[j], self.depth_x[j].T, self.depth_v[j].T, self.depth_tail[j].T
 
     def proceeds(self, asset: ArrayLike, mid: ArrayLike, q0: ArrayLike, q: ArrayLike) -> FloatArray:
         """Quote received for ``q`` units of ``asset`` (index) sold after ``q0`` at ``mid``."""
         j, m, a, b = _flat(asset, mid, q0, q)
-        with np.errstate(all="ignore"):
-            out = np.asarray(proceeds(*self._of(j), m, a, b), np.float64)
-        return out.reshape(_shape(asset, mid, q0, q))
+        kind, *model = self._of(j)
+        return by_kind(proceeds, kind, *model, m, a, b).reshape(_shape(asset, mid, q0, q))
 
     def mid_after(self, asset: ArrayLike, mid: ArrayLike, q: ArrayLike) -> FloatArray:
         """The mid after ``q`` units of ``asset`` (index) were sold at ``mid``."""
         j, m, b = _flat(asset, mid, q)
-        with np.errstate(all="ignore"):
-            out = np.asarray(mid_after(*self._of(j), m, b), np.float64)
-        return out.reshape(_shape(asset, mid, q))
+        kind, *model = self._of(j)
+        return by_kind(mid_after, kind, *model, m, b).reshape(_shape(asset, mid, q))
 
     def units_until(
         self, asset: ArrayLike, mid: ArrayLike, q0: ArrayLike, floor: ArrayLike
     ) -> FloatArray:
         """Units of ``asset`` that sell after ``q0`` before the marginal price hits ``floor``."""
         j, m, a, f = _flat(asset, mid, q0, floor)
-        with np.errstate(all="ignore"):
-            out = np.asarray(units_until(*self._of(j), m, a, f), np.float64)
-        return out.reshape(_shape(asset, mid, q0, floor))
+        kind, *model = self._of(j)
+        return by_kind(units_until, kind, *model, m, a, f).reshape(_shape(asset, mid, q0, floor))
 
 
 def _shape(*arrays: ArrayLike) -> tuple[int, ...]:

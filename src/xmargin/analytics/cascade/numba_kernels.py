@@ -85,30 +85,32 @@ def detect(
     candidates do not fit reads the debtors' rows instead (``cptr[p, 0] < 0``).
     """
     n_paths, n_assets = mids.shape
+    # Fields read once: an array read through the tuple inside a loop costs reference counts.
     ref, cand, slack, cand_n, cptr = st.ref, st.cand, st.slack, st.cand_n, st.cptr
     dptr, dcol, dnet, ccol, cnet = st.dptr, st.dcol, st.dnet, st.ccol, st.cnet
+    fresh, path_ver, debtors = st.fresh, st.path_ver, st.debtors
     for p in prange(n_paths):
         d = 0.0
         for a in range(n_assets):
             r = abs(mids[p, a] / ref[p, a] - 1.0)
             d = max(d, r)
-        if not fill and (st.fresh[p] or d >= band):
+        if not fill and (fresh[p] or d >= band):
             for a in range(n_assets):
                 ref[p, a] = mids[p, a]
             d = 0.0
-            st.fresh[p] = False
-            st.path_ver[p] += 1
+            fresh[p] = False
+            path_ver[p] += 1
             k = 0
             used = 0
             room = ccol.shape[1]
-            for j in range(len(st.debtors)):
+            for j in range(len(debtors)):
                 m = 0.0
                 sc = 0.0
                 for e in range(dptr[j], dptr[j + 1]):
                     v = dnet[e] * mids[p, dcol[e]]
                     m += v
                     sc += abs(v)
-                if m < band * sc and pair_of[p, st.debtors[j]] < 0:
+                if m < band * sc and pair_of[p, debtors[j]] < 0:
                     cand[p, k] = j
                     slack[p, k] = m / sc if sc > 0.0 else 0.0
                     length = dptr[j + 1] - dptr[j]
@@ -139,7 +141,7 @@ def detect(
             else:
                 for e in range(dptr[j], dptr[j + 1]):
                     m += dnet[e] * mids[p, dcol[e]]
-            i = st.debtors[j]
+            i = debtors[j]
             if m < 0.0 and pair_of[p, i] < 0:
                 if fill:
                     out[offsets[p] + c] = i
@@ -175,28 +177,30 @@ def one_round(
     pair's ``ver`` against the path's ``st.path_ver``).
     """
     n_assets = mids.shape[1]
-    ap, rules, sold = bk.ap, bk.rules, ctl.sold
-    kind, lk, ldx, ldv, ldn = liq.kind, liq.k, liq.dx, liq.dv, liq.dn
+    # Fields read once: an array read through the tuple inside a loop costs reference counts.
+    indptr, col, wts, ap, rules, max_row = bk
+    kind, lk, ldx, ldv, ltail = liq
+    path_ptr, order, _, acct, offs, live, ver, pslack, es, eb, pout = pr_
+    gate, gas, cap_value, prune, paused, sold = ctl
+    ref, path_ver = st.ref, st.path_ver
     for p in prange(mids.shape[0]):
         pr = mids[p]
-        room = ctl.cap_value
-        ent = np.empty((bk.max_row, kl.N_E))
+        room = cap_value
+        ent = np.empty((max_row, kl.N_E))
         res = np.zeros(kl.N_Q)
         d = 0.0
         for a in range(n_assets):
-            d = max(d, abs(pr[a] / st.ref[p, a] - 1.0))
-        for q in range(pr_.path_ptr[p], pr_.path_ptr[p + 1]):
-            t = pr_.order[q]
-            if pr_.live[t] == 0:
+            d = max(d, abs(pr[a] / ref[p, a] - 1.0))
+        for q in range(path_ptr[p], path_ptr[p + 1]):
+            t = order[q]
+            if live[t] == 0:
                 continue
-            fresh = pr_.ver[t] == st.path_ver[p]
-            if ctl.prune and fresh and pr_.slack[t] > d * (1.0 + 1e-9) + 1e-12:
+            fresh = ver[t] == path_ver[p]
+            if prune and fresh and pslack[t] > d * (1.0 + 1e-9) + 1e-12:
                 continue
-            i = pr_.acct[t]
-            off = pr_.off[t]
-            n = load_entries(
-                ent, bk.indptr[i], bk.indptr[i + 1], bk.col, bk.wts, pr_.es, pr_.eb, off
-            )
+            i = acct[t]
+            off = offs[t]
+            n = load_entries(ent, indptr[i], indptr[i + 1], col, wts, es, eb, off)
             # The most the rules allow, then (second pass) what profit and the round's
             # cap allow; one call site, so that the inlined rules are compiled once.
             amount_cap = math.inf
@@ -206,8 +210,8 @@ def one_round(
                 status = propose_liquidation(n, ent, ap, pr, rules, amount_cap, res)
                 if status == kl.NOT_LIQUIDATABLE:
                     if not fresh:
-                        pr_.slack[t] = _slack(n, ent, ap, st.ref[p])
-                        pr_.ver[t] = st.path_ver[p]
+                        pslack[t] = _slack(n, ent, ap, ref[p])
+                        ver[t] = path_ver[p]
                     refused = R_EXECUTED  # nothing to do, nothing to count
                     break
                 if status != kl.OK:
@@ -216,16 +220,16 @@ def one_round(
                 if attempt == 1:
                     break
                 a = int(ent[int(res[kl.Q_COLL]), kl.E_COL])
-                if ctl.paused[p, a]:
+                if paused[p, a]:
                     refused = R_PAUSED
                     break
                 repaid = res[kl.Q_REPAID]
                 p_debt = pr[int(ent[int(res[kl.Q_DEBT]), kl.E_COL])]
-                if ctl.gate:
+                if gate:
                     received = res[kl.Q_SEIZED] - res[kl.Q_FEE]
                     floor = repaid * p_debt / received
                     u = units_until(
-                        kind[a], lk[a], ldx[a], ldv[a], ldn[a], pr[a], sold[p, a], floor
+                        kind[a], lk[a], ldx[a], ldv[a], ltail[a], pr[a], sold[p, a], floor
                     )
                     if u < received:
                         amount_cap = repaid * u / received
@@ -245,27 +249,29 @@ def one_round(
             repaid = res[kl.Q_REPAID]
             seized = res[kl.Q_SEIZED]
             received = seized - res[kl.Q_FEE]
-            if ctl.gate:
-                got = proceeds(kind[a], lk[a], ldx[a], ldv[a], ldn[a], p_coll, sold[p, a], received)
-                if got - repaid * p_debt - ctl.gas <= 0.0:
+            if gate:
+                got = proceeds(
+                    kind[a], lk[a], ldx[a], ldv[a], ltail[a], p_coll, sold[p, a], received
+                )
+                if got - repaid * p_debt - gas <= 0.0:
                     path_round[p, R_CAPPED if capped else R_UNPROFITABLE] += 1.0
                     continue
             if res[kl.Q_DV] * (1.0 + res[kl.Q_BETA]) > res[kl.Q_CV]:
-                pr_.out[t, T_TOXIC] = 1.0
-            pr_.out[t, T_REPAID] += repaid * p_debt
-            pr_.out[t, T_SEIZED] += seized * p_coll
-            pr_.out[t, T_FEES] += res[kl.Q_FEE] * p_coll
-            pr_.out[t, T_LIQ] += 1.0
-            pr_.out[t, T_WRITTEN] += apply_liquidation(n, ent, pr, res)
+                pout[t, T_TOXIC] = 1.0
+            pout[t, T_REPAID] += repaid * p_debt
+            pout[t, T_SEIZED] += seized * p_coll
+            pout[t, T_FEES] += res[kl.Q_FEE] * p_coll
+            pout[t, T_LIQ] += 1.0
+            pout[t, T_WRITTEN] += apply_liquidation(n, ent, pr, res)
             owes = False
             for e in range(n):
-                pr_.es[off + e] = ent[e, kl.E_S]
-                pr_.eb[off + e] = ent[e, kl.E_B]
+                es[off + e] = ent[e, kl.E_S]
+                eb[off + e] = ent[e, kl.E_B]
                 owes = owes or ent[e, kl.E_B] > 0.0
             if not owes:
-                pr_.live[t] = 0  # no debt left: never liquidatable again
-            pr_.slack[t] = _slack(n, ent, ap, st.ref[p])
-            pr_.ver[t] = st.path_ver[p]
+                live[t] = 0  # no debt left: never liquidatable again
+            pslack[t] = _slack(n, ent, ap, ref[p])
+            ver[t] = path_ver[p]
             sold[p, a] += received
             room -= repaid * p_debt
             path_round[p, R_EXECUTED] += 1.0
@@ -276,13 +282,12 @@ def one_round(
 @jit()
 def impact(mids: FloatArray, sold: FloatArray, liq: LiquidityArrays, out: FloatArray) -> None:
     """``out = mid after the round's sales / mid`` for every path and asset."""
+    kind, lk, ldx, ldv, ltail = liq
     for p in range(mids.shape[0]):
         for a in range(mids.shape[1]):
-            if sold[p, a] > 0.0 and liq.kind[a] != NO_MODEL:
+            if sold[p, a] > 0.0 and kind[a] != NO_MODEL:
                 m = mids[p, a]
-                after = mid_after(
-                    liq.kind[a], liq.k[a], liq.dx[a], liq.dv[a], liq.dn[a], m, sold[p, a]
-                )
+                after = mid_after(kind[a], lk[a], ldx[a], ldv[a], ltail[a], m, sold[p, a])
                 out[p, a] = after / m
             else:
                 out[p, a] = 1.0
@@ -299,19 +304,21 @@ def final(
 ) -> None:
     """Per pair at the final prices (``F_*``): residual deficit, ic/id after minus before,
     and whether it is still liquidatable."""
-    n_pairs = len(pr_.acct)
+    indptr, col, wts, ap, _, max_row = bk
+    paths, acct, offs, es, eb = pr_.path, pr_.acct, pr_.off, pr_.es, pr_.eb
+    n_pairs = len(acct)
     n_blocks = (n_pairs + 255) // 256
     for blk in prange(n_blocks):
-        ent = np.empty((bk.max_row, kl.N_E))
+        ent = np.empty((max_row, kl.N_E))
         for t in range(blk * 256, min(n_pairs, (blk + 1) * 256)):
-            i = pr_.acct[t]
-            lo = bk.indptr[i]
-            hi = bk.indptr[i + 1]
-            pr = mids[pr_.path[t]]
-            n = load_entries(ent, lo, hi, bk.col, bk.wts, s0, b0, lo)
-            _, _, ic0, id0, _, _ = account_sums(n, ent, bk.ap, pr)
-            n = load_entries(ent, lo, hi, bk.col, bk.wts, pr_.es, pr_.eb, pr_.off[t])
-            cv, dv, ic, id_, mc, md = account_sums(n, ent, bk.ap, pr)
+            i = acct[t]
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            pr = mids[paths[t]]
+            n = load_entries(ent, lo, hi, col, wts, s0, b0, lo)
+            _, _, ic0, id0, _, _ = account_sums(n, ent, ap, pr)
+            n = load_entries(ent, lo, hi, col, wts, es, eb, offs[t])
+            cv, dv, ic, id_, mc, md = account_sums(n, ent, ap, pr)
             out[t, F_RESIDUAL] = dv - cv if dv > cv else 0.0
             out[t, F_DELTA_IC] = ic - ic0
             out[t, F_DELTA_ID] = id_ - id0

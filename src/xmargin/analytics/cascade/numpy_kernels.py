@@ -24,7 +24,14 @@ from xmargin.analytics.cascade.layout import (
     RoundControl,
 )
 from xmargin.analytics.kernel_layout import NOT_LIQUIDATABLE, OK, SimArrays
-from xmargin.analytics.liquidity import NO_MODEL, LiquidityArrays, mid_after, proceeds, units_until
+from xmargin.analytics.liquidity import (
+    NO_MODEL,
+    LiquidityArrays,
+    by_kind,
+    mid_after,
+    proceeds,
+    units_until,
+)
 from xmargin.fast.health import is_liquidatable
 
 __all__ = ["detect", "final", "impact", "one_round"]
@@ -60,8 +67,8 @@ def detect(
 
 def _liquidity_of(
     liq: LiquidityArrays, a: IntArray
-) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, IntArray]:
-    return liq.kind[a], liq.k[a], liq.dx[a].T, liq.dv[a].T, liq.dn[a]
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    return liq.kind[a], liq.k[a], liq.dx[a].T, liq.dv[a].T, liq.tail[a].T
 
 
 def _waves(act: IntArray, group: IntArray) -> list[IntArray]:
@@ -149,7 +156,7 @@ def _wave(
     if ctl.gate:
         received = q.seized - q.fee
         floor = q.repaid * p_debt / received
-        u = units_until(*_liquidity_of(liq, a), mids[path, a], ctl.sold[path, a], floor)
+        u = by_kind(units_until, *_liquidity_of(liq, a), mids[path, a], ctl.sold[path, a], floor)
         cap = np.where(u < received, q.repaid * u / received, cap)
     capped = q.repaid * p_debt > room[path]
     cap = np.where(capped, np.minimum(cap, room[path] / p_debt), cap)
@@ -166,7 +173,7 @@ def _wave(
         repaid[sub], seized[sub], fee[sub] = q2.repaid, q2.seized, q2.fee
     p_coll = lanes.p[q.coll]
     if ctl.gate:
-        got = proceeds(*_liquidity_of(liq, a), p_coll, ctl.sold[path, a], seized - fee)
+        got = by_kind(proceeds, *_liquidity_of(liq, a), p_coll, ctl.sold[path, a], seized - fee)
         loss = go & (got - repaid * p_debt - ctl.gas <= 0.0)
         _count(path_round, path[loss], np.where(capped[loss], lay.R_CAPPED, lay.R_UNPROFITABLE))
         go &= ~loss
@@ -217,7 +224,8 @@ def impact(mids: FloatArray, sold: FloatArray, liq: LiquidityArrays) -> FloatArr
     p, a = np.nonzero((sold > 0.0) & (liq.kind != NO_MODEL)[None, :])
     if p.size:
         with np.errstate(all="ignore"):
-            out[p, a] = mid_after(*_liquidity_of(liq, a), mids[p, a], sold[p, a]) / mids[p, a]
+            after = by_kind(mid_after, *_liquidity_of(liq, a), mids[p, a], sold[p, a])
+            out[p, a] = after / mids[p, a]
     return out
 
 
