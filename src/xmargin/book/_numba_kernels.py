@@ -22,7 +22,7 @@ from xmargin._typing import (
     Int64Array1D,
     UInt8Array1D,
 )
-from xmargin.book.screening import near_level, screening_margin
+from xmargin.book.screening import near_level, needs_recheck, screening_margin
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.fast.backend import jit
 from xmargin.fast.health import LIQUIDATABLE, NO_SUMS, add_sums, status_of, weighted_sums
@@ -133,7 +133,7 @@ def _record(
     byte = np.int64(status[r])
     old = byte & STATUS_BITS
     if (new != old) | near:  # rare: only here is the status written
-        if near:
+        if needs_recheck(x, y, warn):
             out_rows[at] = r
             out_prev[at] = old
             out_recheck[at] = True
@@ -166,7 +166,7 @@ def reprice_fast(  # type: ignore[no-untyped-def]
             byte = np.int64(status[r])
             old = byte & STATUS_BITS
             if (new != old) | near:  # rare: only here is the status written
-                if near:
+                if needs_recheck(x, y, warn):
                     out_rows[o + m] = r
                     out_prev[o + m] = old
                     out_recheck[o + m] = True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D, UInt8Array1D
-from xmargin.book.screening import near_level, screening_margin
+from xmargin.book.screening import needs_recheck, screening_margin
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of, weighted_sums
 from xmargin.fast.weights import BORROW, effective_weight
@@ -93,7 +93,7 @@ def reprice_ranges(
         with np.errstate(divide="ignore", invalid="ignore"):
             ref.margin[rows] = screening_margin(x, y, t.warn).astype(np.float32)
     new = status_of(x, y, t.warn).astype(np.int64)
-    recheck = near_level(x, y, t.warn)
+    recheck = needs_recheck(x, y, t.warn)
     byte = status[rows].astype(np.int64)
     old = byte & STATUS_BITS
     moved = (new != old) & ~recheck

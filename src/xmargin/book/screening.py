@@ -4,7 +4,7 @@ must be looked at again: the band and the screening margin, for both kernel back
 With x = maintenance_collateral, y = maintenance_debt (quote, float64) and L the warning
 level, the decisions are :func:`xmargin.fast.health.status_of` (x < y, x < L y). They are
 taken from floats only outside the band of :mod:`xmargin.book.tolerances` around each
-level; inside it the exact engine decides (:func:`near_level`).
+level; inside it the exact engine decides (:func:`needs_recheck`).
 
 The screening margin of a row (:class:`xmargin.book.kernels.Reference`): with
 t = :func:`band`, a relative move of every price by at most δ moves x − y by at most
@@ -21,7 +21,7 @@ import numpy as np
 from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.fast.backend import elementwise, select
 
-__all__ = ["band", "near_level", "screening_margin"]
+__all__ = ["band", "near_level", "needs_recheck", "screening_margin"]
 
 #: Margins are kept a hair below their value, so float32 rounding never widens them.
 _SHRINK = 1.0 - 1e-6
@@ -35,10 +35,16 @@ def band(x: Any, y: Any) -> Any:
 
 @elementwise
 def near_level(x: Any, y: Any, warn: Any) -> Any:
-    """Whether a row with debt lies in the band of either level (1 or ``warn``)."""
+    """Whether a row lies in the band of either level (1 or ``warn``)."""
     t = band(x, y)
-    near = (np.abs(x - y) <= t) | (np.abs(x - warn * y) <= 0.5 * (1.0 + warn) * t)
-    return (y > 0.0) & near
+    return (np.abs(x - y) <= t) | (np.abs(x - warn * y) <= (0.5 + 0.5 * warn) * t)
+
+
+@elementwise
+def needs_recheck(x: Any, y: Any, warn: Any) -> Any:
+    """Whether the exact engine decides a row: it has debt and lies in a level's band
+    (kernels test :func:`near_level` first, and this only for the rows near a level)."""
+    return (y > 0.0) & near_level(x, y, warn)
 
 
 @elementwise
@@ -47,6 +53,8 @@ def screening_margin(x: Any, y: Any, warn: Any) -> Any:
     module docstring), rounded down; -1 where the row must always be re-priced."""
     t = band(x, y)
     s = x + y
-    num = np.minimum(np.abs(x - y) - 2.0 * t, (np.abs(x - warn * y) - (1.0 + warn) * t) / warn)
+    to_one = np.abs(x - y) - 2.0 * t
+    to_warn = (np.abs(x - warn * y) - (1.0 + warn) * t) / warn
+    num = select(to_one < to_warn, to_one, to_warn)
     ok = (s > 0.0) & (num > 0.0)
     return select(ok, num / select(ok, s, 1.0) * _SHRINK, -1.0)

@@ -85,5 +85,9 @@ def is_liquidatable(mc: Any, md: Any) -> Any:
 @elementwise
 def status_of(mc: Any, md: Any, warn: Any) -> Any:
     """:data:`LIQUIDATABLE` if mc < md, :data:`AT_RISK` if mc < warn·md, else
-    :data:`HEALTHY` (``warn`` >= 1: the warning level; mc >= 0, so md > 0 in both)."""
-    return select(mc < md, LIQUIDATABLE, select(mc < warn * md, AT_RISK, HEALTHY))
+    :data:`HEALTHY` (``warn`` >= 1: the warning level; mc >= 0, so md > 0 in both).
+
+    Counted rather than branched (warn >= 1: below 1 is also below ``warn``), with each
+    comparison as a difference's sign: in floats ``a - b < 0`` exactly when ``a < b``.
+    """
+    return ((mc - md) < 0.0) * 1 + ((mc - warn * md) < 0.0) * 1
