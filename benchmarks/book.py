@@ -329,9 +329,7 @@ def main() -> None:
     )
 
     # 5: stress --summary end to end, against the minimal pass
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("XMARGIN_ENGINE", "XMARGIN_BOOK_BACKEND")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("XMARGIN_ENGINE", "XMARGIN_BACKEND")}
     cli: dict[str, float] = {}
     minimal = math.inf
     outputs: dict[str, str] = {}

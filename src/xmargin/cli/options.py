@@ -35,10 +35,7 @@ MarketFile = Annotated[
         show_default=False,
     ),
 ]
-Json = Annotated[
-    bool,
-    typer.Option("--json", help="Print one JSON document (contract section 4) and nothing else."),
-]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 AccountOpt = Annotated[str, typer.Option("--account", help="Account ID.", show_default=False)]
 ShockOpts = Annotated[
     list[str],

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from xmargin.cli.options import Json
 from xmargin.errors import InputError
 
 __all__ = ["demo", "keys_create", "register", "replay", "serve"]
@@ -31,7 +32,6 @@ DbOpt = Annotated[
         show_default=False,
     ),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 
 
 def serve(
