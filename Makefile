@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-cli test install lint typecheck pytest bench clean
+.PHONY: demo demo-cli test install lint typecheck pytest bench clean clean-kernels
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -60,5 +60,10 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python benchmarks/core.py
 
-clean:
+clean: clean-kernels
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+
+# Numba caches each kernel keyed on its own file only: after editing a rule of
+# src/xmargin/fast/ (or any function a kernel calls from another file), drop them.
+clean-kernels:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -3,7 +3,9 @@
 Every float rule (:mod:`xmargin.fast.weights`, :mod:`~xmargin.fast.health`,
 :mod:`~xmargin.fast.liquidation`) is written once, as an :func:`elementwise` function:
 arithmetic, comparisons, ``&``/``|``, ``np.minimum``/``np.maximum``/``np.sqrt`` and
-:func:`select` (no ``if`` on a value). Such a function takes scalars or NumPy arrays alike:
+:func:`select`; an ``if`` only on a parameter that is one number for every element (the
+market's bonus policy, one liquidity model), never on a value. Such a function takes
+scalars or NumPy arrays alike:
 
 - with Numba, the kernels (scalar loops, ``@jit``) call it on scalars and Numba compiles
   it into them (``numba.extending.register_jitable``; :func:`select` becomes a branch);
@@ -22,7 +24,7 @@ A caller may still ask for ``backend="numpy"`` for one object (a risk book price
 where NumPy finishes before Numba would have started); the rules are the same.
 
 Numba's on-disk cache (``cache=True``) is keyed on each kernel's own file: after editing
-a rule in another file, delete the ``__pycache__/*.nbi``/``*.nbc`` files of the kernels.
+a rule in another file, drop the compiled kernels (``make clean-kernels``).
 """
 
 from __future__ import annotations
