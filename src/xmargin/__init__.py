@@ -5,7 +5,7 @@ Exact single-account math (Decimal) for decisions that move money, a columnar ri
 """
 
 from xmargin import mathlib as mathlib  # sets the exact Decimal context first
-from xmargin.analytics.stress import StressResult, StressSummary, parse_shock, stress
+from xmargin.analytics.stress import StressResult, StressSummary, stress
 from xmargin.errors import (
     AuctionCannotReset,
     AuctionNeedsReset,
@@ -104,6 +104,7 @@ from xmargin.risk.health import AccountHealth, account_health, weighted_sums
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
 from xmargin.risk.liquidation_price import LiquidationPrice, liquidation_price
 from xmargin.risk.perp_liquidation import PerpLiquidationQuote, quote_perp_liquidation
+from xmargin.risk.shocks import parse_shock
 from xmargin.risk.socialized_loss import (
     PerpLossQuote,
     SpotLossQuote,

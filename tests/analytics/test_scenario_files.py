@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.builders import make_market
-from xmargin.analytics.scenarios import load_scenarios, parse_scenarios, scenario_prices
+from xmargin.analytics.scenario_file import load_scenarios, parse_scenarios
+from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError, ScenarioFileError
 

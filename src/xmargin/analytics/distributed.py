@@ -15,9 +15,10 @@ from typing import Any
 
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import ChunkResult, MonteCarloConfig, simulate_chunk
-from xmargin.analytics.prices import ReturnModel
+from xmargin.analytics.return_models import ReturnModel
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
+from xmargin.fast.backend import load_numba, process_backend
 
 __all__ = ["dask_client", "dask_runner"]
 
@@ -33,12 +34,9 @@ def _task(
     threads: int,
 ) -> ChunkResult:
     """One chunk on a worker, with as many kernel threads as the worker has slots."""
-    try:
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover
-        pass
+    if process_backend() == "numba":
+        numba = load_numba()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     return simulate_chunk(book, model, cfg, chunk, first, n, liquidity)
 
 

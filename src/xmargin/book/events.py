@@ -1,20 +1,19 @@
 """What the risk book reports: account status, risk events, the liquidation queue.
 
-An account is ``healthy`` (no debt, or health factor at or above the warning level),
-``at_risk`` (health factor from 1 up to the warning level) or ``liquidatable`` (contract
-section 2). A :class:`RiskEvent` is an account crossing from one status to another.
+An account's :class:`Status` (:mod:`xmargin.risk.status`) is ``healthy``, ``at_risk`` or
+``liquidatable``; a :class:`RiskEvent` is an account crossing from one to another.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import IntEnum
 from typing import NamedTuple
 
 import pyarrow as pa
 
 from xmargin._typing import BoolArray, Float64Array1D, UInt8Array1D
 from xmargin.risk.health import AccountHealth
+from xmargin.risk.status import Status
 
 __all__ = [
     "BookFigures",
@@ -25,19 +24,6 @@ __all__ = [
     "RiskEvent",
     "Status",
 ]
-
-
-class Status(IntEnum):
-    """An account's risk status, in order of severity."""
-
-    HEALTHY = 0
-    AT_RISK = 1
-    LIQUIDATABLE = 2
-
-    @property
-    def label(self) -> str:
-        """``healthy``, ``at_risk`` or ``liquidatable``."""
-        return self.name.lower()
 
 
 class RiskEvent(NamedTuple):

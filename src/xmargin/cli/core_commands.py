@@ -8,21 +8,22 @@ Each command parses its options, calls one library function and renders the resu
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from xmargin.analytics.stress import parse_shock, stress
+from xmargin.analytics.stress import stress
 from xmargin.book.routing import prefers_book
 from xmargin.cli import render
+from xmargin.cli.options import AccountOpt, Json, MarketFile, ShockOpts
 from xmargin.errors import InputError
 from xmargin.io.market_file import dump_market, load_market
 from xmargin.ledger.actions import execute_liquidate
 from xmargin.model.practice import practice_warnings
 from xmargin.risk.health import account_health
 from xmargin.risk.liquidation_price import liquidation_price
+from xmargin.risk.shocks import parse_shocks
 
 __all__ = [
     "check",
@@ -32,20 +33,6 @@ __all__ = [
     "register",
     "stress_command",
 ]
-
-MarketFile = Annotated[
-    Path,
-    typer.Argument(
-        metavar="MARKET_FILE",
-        help="Market file, .toml or .json (contract section 1).",
-        show_default=False,
-    ),
-]
-Json = Annotated[
-    bool,
-    typer.Option("--json", help="Print one JSON document (contract section 4) and nothing else."),
-]
-AccountOpt = Annotated[str, typer.Option("--account", help="Account ID.", show_default=False)]
 
 
 def check(market_file: MarketFile, as_json: Json = False) -> None:
@@ -168,25 +155,14 @@ def liquidation_price_command(
 
 def stress_command(
     market_file: MarketFile,
-    shocks: Annotated[
-        list[str],
-        typer.Option(
-            "--shock",
-            help="ASSET=-30% (or ASSET=-0.3): multiply its price by 1 + shock. Repeatable.",
-            show_default=False,
-        ),
-    ],
+    shocks: ShockOpts,
     as_json: Json = False,
     summary_only: Annotated[
         bool, typer.Option("--summary", help="Only the summary (and prices): no account rows.")
     ] = False,
 ) -> None:
     """Shock prices, then every account's figures and a summary of what is liquidatable."""
-    parsed: dict[str, Decimal] = {}
-    for asset, shock in map(parse_shock, shocks):
-        if asset in parsed:
-            raise InputError(f"--shock: {asset} is shocked more than once")
-        parsed[asset] = shock
+    parsed = parse_shocks(shocks)
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_stress
         from xmargin.cli.perp_commands import refuse_perps_on_book
@@ -197,7 +173,7 @@ def stress_command(
     market = load_market(market_file)
     result = stress(market, parsed)
     if summary_only:
-        from xmargin.cli.book_commands import print_stress_summary
+        from xmargin.cli.book_render import print_stress_summary
 
         print_stress_summary(result, market.params.quote, as_json)
         return

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xmargin.analytics.stress import StressResult
+from xmargin.cli.console import console
 from xmargin.mathlib import fmt, quantize_down
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
@@ -131,12 +132,7 @@ def stress_doc(result: StressResult) -> dict[str, Any]:
 
 # -- tables -------------------------------------------------------------------------------
 def _console() -> Console:
-    # Built per call so that it writes to the current sys.stdout. Markup, emoji and
-    # highlighting are off: account and asset names are printed exactly as written.
-    console = Console(markup=False, emoji=False, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
+    return console(width=160)
 
 
 def _value(x: Decimal) -> str:

@@ -42,9 +42,12 @@ from xmargin.risk.validation import parse_amount
 from xmargin.risk.weights import effective_weights
 
 __all__ = [
+    "THRESHOLD_A",
+    "THRESHOLD_B",
     "LiquidationQuote",
     "bad_debt_after",
     "has_collateral",
+    "leaves_dust",
     "liquidation_bonus",
     "max_repayable",
     "protocol_fee",
@@ -52,8 +55,9 @@ __all__ = [
     "seize",
 ]
 
-_THRESHOLD_A = Decimal("0.3")
-_THRESHOLD_B = Decimal("0.7")
+#: Contract 3.3 ``threshold`` policy: beta = min(max_bonus, 1 / (A lt + B) - 1).
+THRESHOLD_A = Decimal("0.3")
+THRESHOLD_B = Decimal("0.7")
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def liquidation_bonus(params: MarketParams, bonus: Decimal, lt: Decimal, hf: Dec
     if policy is BonusPolicy.FIXED:
         return bonus
     if policy is BonusPolicy.THRESHOLD:
-        factor = div_down(ONE, CTX.add(CTX.multiply(_THRESHOLD_A, lt), _THRESHOLD_B), HF_DECIMALS)
+        factor = div_down(ONE, CTX.add(CTX.multiply(THRESHOLD_A, lt), THRESHOLD_B), HF_DECIMALS)
         return min(params.max_bonus, factor - ONE)
     floor = ONE - params.max_bonus
     return div_down(ONE, max(hf, floor), HF_DECIMALS) - ONE
@@ -153,6 +157,34 @@ def protocol_fee(seized: Decimal, beta: Decimal, fee: Decimal, coll_decimals: in
     """(seized − seized/(1+β))·fee, rounded up, in collateral units (contract 3.5)."""
     bonus_part = CTX.subtract(seized, CTX.divide(seized, ONE + beta))
     return min(seized, quantize_up(CTX.multiply(bonus_part, fee), coll_decimals))
+
+
+def leaves_dust(
+    min_leftover_value: Decimal,
+    repaid: Decimal,
+    d: Decimal,
+    seized: Decimal,
+    c: Decimal,
+    p_debt: Decimal,
+    p_coll: Decimal,
+) -> tuple[bool, Decimal] | None:
+    """The side a liquidation would leave as dust, and the value left (contract 3.6).
+
+    Notes
+    -----
+    A liquidation that clears neither side (repaid < d and seized < c) must leave both
+    worth at least min_leftover_value: returns ``(True, (d - repaid)·p_debt)`` for the
+    debt, ``(False, (c - seized)·p_coll)`` for the collateral, ``None`` when neither.
+    """
+    if min_leftover_value <= ZERO or repaid >= d or seized >= c:
+        return None
+    left_debt = (d - repaid) * p_debt
+    if left_debt < min_leftover_value:
+        return True, left_debt
+    left_coll = (c - seized) * p_coll
+    if left_coll < min_leftover_value:
+        return False, left_coll
+    return None
 
 
 @exact
@@ -224,13 +256,10 @@ def quote_liquidation(
 
     # 6. dust.
     mlv = params.min_leftover_value
-    if mlv > ZERO and repaid < d and seized < c:
-        left_debt = (d - repaid) * p_debt
-        left_coll = (c - seized) * p_coll
-        if left_debt < mlv:
-            raise WouldLeaveDust(account_id, debt_asset, left_debt, mlv)
-        if left_coll < mlv:
-            raise WouldLeaveDust(account_id, collateral_asset, left_coll, mlv)
+    dust = leaves_dust(mlv, repaid, d, seized, c, p_debt, p_coll)
+    if dust is not None:
+        on_debt, left = dust
+        raise WouldLeaveDust(account_id, debt_asset if on_debt else collateral_asset, left, mlv)
 
     # Apply to a copy, then 7. bad debt, the insurance fund first (5.5).
     after = account.copy()

@@ -35,13 +35,20 @@ __all__ = [
 
 
 @exact
-def parse_amount(value: object, decimals: int, field: str = "amount") -> Decimal:
-    """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`."""
+def parse_amount(
+    value: object, decimals: int, field: str = "amount", *, zero_ok: bool = False
+) -> Decimal:
+    """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`.
+
+    ``zero_ok``: a balance (>= 0) rather than an amount to move (> 0).
+    """
     try:
         amount = parse_number(value)
     except NumberError as exc:
         raise InvalidAmount(field, value, exc.reason) from None
-    if amount <= ZERO:
+    if zero_ok and amount < ZERO:
+        raise InvalidAmount(field, value, "must be >= 0")
+    if not zero_ok and amount <= ZERO:
         raise InvalidAmount(field, value, "must be > 0")
     if quantize_down(amount, decimals) != amount:
         raise InvalidAmount(field, value, f"has more than {decimals} decimal places")

@@ -1,0 +1,72 @@
+"""Price shocks (contract 4 ``stress``): ``ASSET=-30%`` texts and shocked prices, exact.
+
+A shock is a fraction (-0.3 = -30%); a shocked price is ``price x (1 + shock)`` and must
+stay > 0. The exact ``stress``, the risk book and the simulations' ``cascade`` command all
+read and apply shocks here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from xmargin.errors import InputError, InvalidPrice, UnknownAsset
+from xmargin.mathlib import ONE, ZERO, exact
+from xmargin.model.numbers import NumberError, parse_number
+
+__all__ = ["parse_shock", "parse_shocks", "shocked_prices"]
+
+_PERCENT = Decimal(100)
+_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+)\s*(%?)\s*$")
+
+
+@exact
+def parse_shock(text: str) -> tuple[str, Decimal]:
+    """``"WETH=-30%"`` -> ``("WETH", Decimal("-0.3"))``; a bare number is a fraction."""
+    m = _SHOCK.match(text)
+    if m is None:
+        raise InputError(f"--shock {text!r}: expected ASSET=-30% (or ASSET=-0.3)")
+    asset, number, pct = m.groups()
+    try:
+        value = parse_number(number)
+    except NumberError as exc:
+        raise InputError(f"--shock {text!r}: {exc}") from None
+    shock = value / _PERCENT if pct else value
+    if shock <= -ONE:
+        raise InputError(f"--shock {text!r}: must be above -100% so that the price stays > 0")
+    return asset, shock
+
+
+def parse_shocks(texts: Iterable[str]) -> dict[str, Decimal]:
+    """Several ``--shock`` texts as ``{asset: fraction}``; an asset shocked twice is refused."""
+    out: dict[str, Decimal] = {}
+    for asset, shock in map(parse_shock, texts):
+        if asset in out:
+            raise InputError(f"--shock: {asset} is shocked more than once")
+        out[asset] = shock
+    return out
+
+
+@exact
+def shocked_prices(
+    prices: Mapping[str, Decimal], shocks: Mapping[str, Decimal], where: str = "--shock"
+) -> dict[str, Decimal]:
+    """Each shocked asset's price (``prices``: every asset's) times (1 + shock).
+
+    Raises
+    ------
+    UnknownAsset
+        A shocked asset the market does not list.
+    InvalidPrice
+        A shock that would leave the price at or below zero.
+    """
+    out: dict[str, Decimal] = {}
+    for asset, shock in shocks.items():
+        if asset not in prices:
+            raise UnknownAsset(asset, where)
+        p = prices[asset] * (ONE + shock)
+        if p <= ZERO:
+            raise InvalidPrice(asset, p, "a shock must leave the price > 0")
+        out[asset] = p
+    return out
