@@ -34,6 +34,7 @@ from xmargin.analytics.montecarlo import (
     series_needed,
     settle,
 )
+from xmargin.analytics.montecarlo_options import MonteCarloOptions
 from xmargin.analytics.prices import (
     PriceHistory,
     load_price_file,
@@ -56,6 +57,7 @@ from xmargin.analytics.scenario_file import (
     Replay,
     Scenario,
     breakers_of,
+    breakers_of_options,
     load_scenarios,
     parse_fraction,
     parse_scenarios,
@@ -73,6 +75,7 @@ __all__ = [
     "FilteredBootstrap",
     "Liquidity",
     "MonteCarloConfig",
+    "MonteCarloOptions",
     "MonteCarloResult",
     "PathEngine",
     "PathOutcome",
@@ -86,6 +89,7 @@ __all__ = [
     "SimBook",
     "StudentT",
     "breakers_of",
+    "breakers_of_options",
     "choose_model",
     "chunk_layout",
     "chunk_size",

@@ -27,6 +27,9 @@ __all__ = [
     "STUCK_DUST",
     "STUCK_NO_COLLATERAL",
     "STUCK_ZERO",
+    "W_BONUS",
+    "W_CF",
+    "W_LT",
     "SimArrays",
     "WatchRows",
 ]

@@ -2,25 +2,28 @@
 
 Weights depend on units, never on prices (contract 1.2: the size haircut reads the units
 held), so each position's effective weights are taken once from the exact rule
-(:func:`xmargin.risk.weights.effective_weights`) and kept as *weighted units*; re-pricing
-the whole book is then a matrix-vector product. The columns are accounts x assets:
+(:func:`xmargin.risk.weights.effective_weights`) and kept; re-pricing the whole book is
+then the float rules of :mod:`xmargin.fast` over the columns. The columns are accounts x
+assets:
 
-===========  ===============================================  ======================
-column       per account and asset                             times price gives
-===========  ===============================================  ======================
-``supply``   s, units supplied                                 collateral value cv
-``borrow``   b, units borrowed                                 debt value dv
-``cf``       s · cf_eff                                        initial collateral ic
-``bw``       b · bw_eff                                        initial debt id
-``lt``       s · lt_eff                                        maintenance coll. mc
-``mbw``      b · mbw_eff                                       maintenance debt md
-===========  ===============================================  ======================
+===========  ================================================
+column       per account and asset
+===========  ================================================
+``supply``   s, units supplied
+``borrow``   b, units borrowed
+``cf``       collateral factor, effective (category, size)
+``bw``       borrow weight, effective
+``lt``       liquidation threshold, effective
+``mbw``      maintenance borrow weight, effective
+===========  ================================================
 
 :meth:`PositionColumns.refresh` keeps them current cheaply: an account whose
 :class:`~xmargin.model.account.Account` object was replaced (the service replaces an
 account on every committed change, never edits one in place) is re-read; a change of any
-weight parameter rebuilds the whole table. The float twins below are property-tested
-equal to the exact rules they are named after (``tests/analytics/test_positions.py``).
+weight parameter rebuilds the whole table. The figures are the float rules'
+(:func:`xmargin.fast.health.weighted_sums`,
+:func:`xmargin.fast.liquidation_price.liquidation_price`), property-tested equal to their
+exact twins (``tests/analytics/test_positions.py``).
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D
 from xmargin.errors import UnknownAsset
+from xmargin.fast.health import NO_SUMS, weighted_sums
+from xmargin.fast.liquidation_price import liquidation_price, price_slope
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.weights import effective_weights
 
-__all__ = ["ColumnSums", "PositionColumns", "liquidation_prices", "weighted_sums"]
+__all__ = ["COLUMNS", "ColumnSums", "PositionColumns", "column_sums", "liquidation_prices"]
 
 #: The columns, in the order of the table above.
 COLUMNS = ("supply", "borrow", "cf", "bw", "lt", "mbw")
@@ -108,10 +113,10 @@ class PositionColumns:
             k = self._col[a]
             row[_S, k] = float(s)
             row[_B, k] = float(b)
-            row[_CF, k] = float(s * w.collateral_factor)
-            row[_BW, k] = float(b * w.borrow_weight)
-            row[_LT, k] = float(s * w.liquidation_threshold)
-            row[_MBW, k] = float(b * w.maintenance_borrow_weight)
+            row[_CF, k] = float(w.collateral_factor)
+            row[_BW, k] = float(w.borrow_weight)
+            row[_LT, k] = float(w.liquidation_threshold)
+            row[_MBW, k] = float(w.maintenance_borrow_weight)
 
     def refresh(self, market: Market) -> int:
         """Bring the columns to ``market``; returns how many rows were (re)read.
@@ -182,40 +187,42 @@ class ColumnSums(NamedTuple):
     maintenance_debt: Float64Array1D
 
 
-def weighted_sums(cols: PositionColumns, p: Float64Array1D) -> ColumnSums:
-    """Float twin of :func:`xmargin.risk.health.weighted_sums`, for every row at once.
+#: Rows summed at once: bounds the temporaries of :func:`column_sums` (rows x assets each).
+_CHUNK_ROWS = 1 << 15
 
-    Notes
-    -----
-    cv = Σ s·p;  ic = Σ s·cf·p;  mc = Σ s·lt·p;  dv = Σ b·p;  id = Σ b·bw·p;  md = Σ b·mbw·p,
-    with the weighted units of :class:`PositionColumns` (weights after the category rule
-    and the size haircut). No rounding: float64 throughout.
+
+def column_sums(cols: PositionColumns, p: Float64Array1D) -> ColumnSums:
+    """Every row's six sums of contract section 2 at prices ``p`` (column order).
+
+    Each position's terms are :func:`xmargin.fast.health.weighted_sums` (the float twin of
+    :func:`xmargin.risk.health.weighted_sums`), added over the row's assets; no rounding.
     """
     s, b, cf, bw, lt, mbw = (cols.column(c) for c in COLUMNS)
-    return ColumnSums(s @ p, b @ p, cf @ p, bw @ p, lt @ p, mbw @ p)
+    out = np.empty((len(NO_SUMS), cols.n))
+    for lo in range(0, cols.n, _CHUNK_ROWS):
+        r = slice(lo, lo + _CHUNK_ROWS)
+        terms = weighted_sums(s[r], b[r], p, cf[r], lt[r], bw[r], mbw[r])
+        for i, t in enumerate(terms):
+            out[i, r] = t.sum(axis=1)
+    return ColumnSums(*out)
 
 
 def liquidation_prices(
     cols: PositionColumns, p: Float64Array1D, asset: str, sums: ColumnSums | None = None
 ) -> tuple[Float64Array1D, Float64Array1D]:
-    """Float twin of :func:`xmargin.risk.liquidation_price.liquidation_price`, every row.
-
-    Returns ``(price, slope)``: per row, the price of ``asset`` at which the health factor
-    is exactly 1 with other prices fixed (NaN where the exact rule gives ``None``: no debt,
-    no exposure to the asset, or no positive solution), and the slope
-    d(mc − md)/dp = s·lt − b·mbw in units (> 0: a fall in price liquidates).
-
-    Notes
-    -----
-    mc and md are linear in p: mc − md = (mc₀ − md₀) + slope·p, so with the current sums
-    p* = p − (mc − md)/slope.
-    """
+    """Every row's liquidation price of ``asset`` (:func:`xmargin.fast.liquidation_price.
+    liquidation_price`, NaN where the exact rule gives ``None``) and its slope
+    d(mc − md)/dp in units (> 0: a fall in price liquidates)."""
     k = cols.asset_index(asset)
-    sums = sums if sums is not None else weighted_sums(cols, p)
-    slope = cols.column("lt")[:, k] - cols.column("mbw")[:, k]
-    gap = sums.maintenance_collateral - sums.maintenance_debt
+    sums = sums if sums is not None else column_sums(cols, p)
+    slope = price_slope(
+        cols.column("supply")[:, k],
+        cols.column("borrow")[:, k],
+        cols.column("lt")[:, k],
+        cols.column("mbw")[:, k],
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        price = p[k] - gap / slope
-    ok = (slope != 0.0) & cols.has_debt() & (price > 0.0)
-    out: Float64Array1D = np.where(ok, price, np.nan)
-    return out, slope
+        price: Float64Array1D = liquidation_price(
+            p[k], sums.maintenance_collateral, sums.maintenance_debt, slope
+        )
+    return price, slope

@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 from xmargin.errors import InputError
+from xmargin.model.numbers import NumberToken, parse_number
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -50,7 +51,7 @@ HOURS_PER_YEAR = 365.0 * 24.0
 MAX_GAP_HOURS = 48.0
 
 
-def time_seconds(text: str | int | float) -> int:
+def time_seconds(text: str | int | float | NumberToken) -> int:
     """Unix seconds from ISO-8601 UTC text (``2022-05-09``, ``2022-05-09T12:00Z``) or a
     number; :class:`ValueError` with the reason otherwise (:func:`parse_time` locates it).
 
@@ -59,6 +60,8 @@ def time_seconds(text: str | int | float) -> int:
     """
     if isinstance(text, bool):
         raise ValueError(f"expected an ISO-8601 UTC time, was {text!r}")
+    if isinstance(text, NumberToken):  # a number of a scenario file: the contract's syntax
+        text = float(parse_number(text))
     if isinstance(text, int | float):
         if not math.isfinite(text):
             raise ValueError(f"must be finite, was {text!r}")
@@ -76,7 +79,7 @@ def time_seconds(text: str | int | float) -> int:
         ) from None
 
 
-def duration_hours(text: str | float | int) -> float:
+def duration_hours(text: str | float | int | NumberToken) -> float:
     """Hours from ``"24h"``, ``"5m"``, ``"1d"``, ``"30s"`` or a bare number of hours;
     :class:`ValueError` with the reason otherwise (:func:`parse_duration_hours` locates it).
 
@@ -86,6 +89,8 @@ def duration_hours(text: str | float | int) -> float:
     units = {"s": 1 / 3600, "m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
     if isinstance(text, bool):
         raise ValueError(f"expected a duration like 24h or 5m, was {text!r}")
+    if isinstance(text, NumberToken):
+        text = float(parse_number(text))
     if isinstance(text, int | float):
         value, unit = float(text), 1.0
     else:

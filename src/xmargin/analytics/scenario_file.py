@@ -37,10 +37,8 @@ problem is reported at once with its location (``scenarios.eth-crash.shocks.WETH
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,8 +54,12 @@ from pydantic import (
 
 from xmargin.analytics.cascade import Breakers
 from xmargin.analytics.prices import duration_hours, time_seconds
+from xmargin.analytics.prices import parse_duration_hours as duration_hours_of
 from xmargin.errors import InputError, Problem, ScenarioFileError
-from xmargin.io.market_file import translate_validation_error
+from xmargin.io.documents import DocumentError, DuplicateKeys, read_document
+from xmargin.model.numbers import parse_number
+from xmargin.model.problems import translate_validation_error
+from xmargin.risk import shocks
 
 __all__ = [
     "Correlated",
@@ -65,11 +67,15 @@ __all__ = [
     "Replay",
     "Scenario",
     "breakers_of",
+    "breakers_of_options",
     "fraction_of",
     "load_scenarios",
     "parse_fraction",
     "parse_scenarios",
 ]
+
+#: The largest scenario file read: it holds settings, never accounts.
+MAX_SCENARIO_FILE_BYTES = 16 * 1024 * 1024
 
 
 # -- what a scenario is -------------------------------------------------------------------
@@ -129,18 +135,9 @@ class Scenario:
 
 # -- numbers of scenario files and options --------------------------------------------------
 def fraction_of(value: Any) -> float:
-    """``"-40%"`` -> -0.4, ``-0.4`` -> -0.4; :class:`ValueError` with the reason otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number or a percentage, was {value!r}")
-    text = str(value).strip()
-    pct = text.endswith("%")
-    try:
-        d = Decimal(text[:-1].strip() if pct else text)
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"must be a number or a percentage, was {value!r}") from None
-    if not d.is_finite():
-        raise ValueError(f"must be finite, was {value!r}")
-    return float(d) / 100.0 if pct else float(d)
+    """``"-40%"`` -> -0.4, ``-0.4`` -> -0.4 (:func:`xmargin.risk.shocks.parse_fraction`);
+    :class:`ValueError` with the reason otherwise."""
+    return float(shocks.parse_fraction(value))
 
 
 def parse_fraction(value: Any, where: str) -> float:
@@ -168,6 +165,16 @@ def breakers_of(
     return Breakers(cap, pause_drop, max(1, window))
 
 
+def breakers_of_options(
+    cap: float | None, pause_drop: str | None, pause_window: str, step_hours: float
+) -> Breakers:
+    """:func:`breakers_of` from the command line's texts: ``--cap``, ``--pause-drop 20%``,
+    ``--pause-window 1h`` (every error names its option)."""
+    drop = None if pause_drop is None else parse_fraction(pause_drop, "--pause-drop")
+    window = duration_hours_of(pause_window, "--pause-window")
+    return breakers_of(cap, drop, window, step_hours)
+
+
 def _check(test: Any, text: str, show: bool = True) -> Any:
     def check(x: float) -> float:
         if not test(x):
@@ -178,13 +185,8 @@ def _check(test: Any, text: str, show: bool = True) -> Any:
 
 
 def _positive(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a positive number, was {value!r}")
-    try:
-        x = float(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"must be a number, was {value!r}") from None
-    if not (math.isfinite(x) and x > 0):
+    x = float(parse_number(value))
+    if not x > 0:
         raise ValueError(f"must be a positive number, was {value!r}")
     return x
 
@@ -325,16 +327,20 @@ class _ScenarioTable(_Defaults):
 
 # -- reading ----------------------------------------------------------------------------------
 def load_scenarios(path: str | Path) -> list[Scenario]:
-    """Read a scenario file; every problem is reported at once, with its location."""
+    """Read a scenario file (TOML, or JSON by its suffix) as market files are read
+    (:func:`xmargin.io.documents.read_document`: a regular file of bounded size, numbers
+    kept as their text for :func:`~xmargin.model.numbers.parse_number`, repeated keys
+    refused); every problem is reported at once, with its location."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(str(p), [Problem("", f"cannot read: {exc}")]) from exc
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFileError(str(p), [Problem("", f"not valid TOML: {exc}")]) from exc
+        raw = read_document(p, MAX_SCENARIO_FILE_BYTES)
+    except DuplicateKeys as exc:
+        problems = [Problem(e.location, e.message) for e in exc.errors]
+        raise ScenarioFileError(str(p), problems) from None
+    except DocumentError as exc:
+        raise ScenarioFileError(str(p), [Problem(exc.location, exc.message)]) from None
+    if not isinstance(raw, dict):
+        raise ScenarioFileError(str(p), [Problem("", "the top level must be a table")])
     return parse_scenarios(raw, str(p), p.parent)
 
 

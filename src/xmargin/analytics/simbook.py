@@ -13,7 +13,7 @@ a sparse product over paths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,6 +203,22 @@ class SimBook:
     def with_balances(self, s: FloatArray, b: FloatArray) -> SimBook:
         """The same book with other balances (same entries)."""
         return SimBook(self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat)
+
+    def with_pack(self, pack: MarketPack) -> SimBook:
+        """The same positions under the parameters of ``pack``, which must list the same
+        assets and categories in the same order (a pack derived from this book's, as
+        :meth:`with_asset_params` makes); every weight is packed again from it."""
+        if pack.spot.assets != self.assets or pack.spot.categories != self.pack.spot.categories:
+            raise ValueError("a book re-packed must keep its assets and categories")
+        return SimBook(pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat)
+
+    def with_asset_params(
+        self, changes: Mapping[str, Mapping[str, object]], where: str = "asset"
+    ) -> SimBook:
+        """The same positions with some assets' parameters changed
+        (:meth:`xmargin.fast.packing.MarketPack.with_asset_params`: validated again, the
+        category rule applied again)."""
+        return self.with_pack(self.pack.with_asset_params(changes, where))
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

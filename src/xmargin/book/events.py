@@ -12,6 +12,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from xmargin._typing import BoolArray, Float64Array1D, UInt8Array1D
+from xmargin.mathlib import float_text
 from xmargin.risk.health import AccountHealth
 from xmargin.risk.status import Status
 
@@ -121,23 +122,3 @@ class BookFigures(NamedTuple):
     liquidatable: BoolArray
     status: UInt8Array1D
     exact: dict[int, AccountHealth]
-
-
-def float_text(x: float) -> str:
-    """A float64 as a plain decimal string (shortest repr, no exponent).
-
-    >>> float_text(1.5), float_text(2.5e-07), float_text(1e22), float_text(-0.0)
-    ('1.5', '0.00000025', '10000000000000000000000', '0')
-    """
-    text = repr(float(x))
-    if "e" not in text and "inf" not in text and "nan" not in text:
-        if text.endswith(".0"):
-            text = text[:-2]
-        return "0" if text in ("0", "-0") else text
-    d = Decimal(text)
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {text}")
-    out = format(d, "f")
-    if "." in out:
-        out = out.rstrip("0").rstrip(".")
-    return "0" if out in ("0", "-0") else out

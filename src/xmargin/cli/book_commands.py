@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from xmargin.cli.console import console
+from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import Json, MarketFile
 from xmargin.cli.options import warning_level as warning_level_of
 from xmargin.fast.backend import BACKEND_ENV
+from xmargin.risk.status import DEFAULT_WARNING_LEVEL
 
 if TYPE_CHECKING:  # the book pulls in NumPy and pyarrow: imported when a command runs
     from xmargin.fast.backend import Backend
@@ -94,7 +96,7 @@ def watch(
     warning_level: Annotated[
         str,
         typer.Option("--warning-level", help="Health factor below which an account is at risk."),
-    ] = "1.1",
+    ] = str(DEFAULT_WARNING_LEVEL),
     rebase: Annotated[
         bool,
         typer.Option(
@@ -113,8 +115,6 @@ def watch(
     price the oracle guards refused prints a line of type "rejected" with the asset, the
     price, the error code and message. A progress bar and a summary go to stderr.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from xmargin.book.events import Status
     from xmargin.book.replay import read_price_file, replay
     from xmargin.book.riskbook import RiskBook
@@ -125,17 +125,8 @@ def watch(
     err = console(stderr=True)
     out = sys.stdout
     n_events = n_rejected = 0
-    bar = Progress(
-        TextColumn("replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[events]} events, {task.fields[rejected]} rejected"),
-        console=err,
-        disable=not progress,
-        transient=False,
-    )
-    with bar:
-        task = bar.add_task("replay", total=len(ticks), events=0, rejected=0)
+    status = "{events} events, {rejected} rejected"
+    with progress_bar(len(ticks), "replaying", progress, status, transient=False) as advance:
         for step in replay(book, ticks, rebase=rebase):
             when = step.tick.time_text
             for ev in step.update.events:
@@ -144,8 +135,7 @@ def watch(
                 out.write(json.dumps({"type": "rejected", "timestamp": when, **r.to_dict()}) + "\n")
             n_events += len(step.update.events)
             n_rejected += len(step.update.rejected)
-            bar.update(task, advance=1, events=n_events, rejected=n_rejected)
-        bar.update(task, completed=len(ticks))
+            advance(1, events=n_events, rejected=n_rejected)
     out.flush()
     counts = book.counts()
     head = book.liquidation_queue(1)

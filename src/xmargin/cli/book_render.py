@@ -22,10 +22,10 @@ from rich.table import Table
 
 from xmargin._typing import Float64Array1D
 from xmargin.analytics.stress import StressResult, StressSummary
-from xmargin.book.events import BookFigures, BookSummary, Status, float_text
+from xmargin.book.events import BookFigures, BookSummary, Status
 from xmargin.book.riskbook import RiskBook
 from xmargin.cli.console import console
-from xmargin.mathlib import fmt
+from xmargin.mathlib import float_text, fmt
 from xmargin.risk.health import AccountHealth
 
 __all__ = ["print_book", "print_stress_summary", "summary_doc", "write_health_json"]

@@ -25,21 +25,51 @@ def console(stderr: bool = False, width: int | None = None) -> Console:
 
 
 @contextmanager
-def progress(total: int, label: str, show: bool | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr (``show`` None: if stderr is a terminal); ``advance(n)``."""
+def progress(
+    total: int,
+    label: str,
+    show: bool | None,
+    status: str | None = None,
+    transient: bool = True,
+) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr (``show`` None: if stderr is a terminal); ``advance(n)``.
+
+    ``status``: a text shown after the count, formatted with the keyword fields passed to
+    ``advance(n, **fields)`` (``"{events} events"``). The bar ends full.
+    """
     on = sys.stderr.isatty() if show is None else show
     if not on:
-        yield lambda n: None
+        yield lambda n, **fields: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    with Progress(
+    columns: list[str | ProgressColumn] = [
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
+    ]
+    fields: dict[str, object] = {}
+    if status is not None:
+        columns.append(TextColumn("{task.fields[status]}"))
+    with Progress(
+        *columns,
         TimeElapsedColumn(),
         console=console(stderr=True, width=140),
-        transient=True,
+        transient=transient,
     ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+        task = bar.add_task(label, total=total, status="")
+
+        def advance(n: int, **more: object) -> None:
+            fields.update(more)
+            text = status.format(**fields) if status is not None and fields else ""
+            bar.update(task, advance=n, status=text)
+
+        yield advance
+        bar.update(task, completed=total)

@@ -18,7 +18,37 @@ import typer
 from xmargin.cli import render
 from xmargin.cli import simulate_render as out
 from xmargin.cli.console import progress as progress_bar
-from xmargin.cli.options import Json, MarketFile, Progress, Report, name_values
+from xmargin.cli.options import (
+    Cap,
+    Corr,
+    Dof,
+    End,
+    Gas,
+    Horizon,
+    Json,
+    Lambda,
+    Maps,
+    MarketFile,
+    ModelOpt,
+    Paths,
+    PauseDrop,
+    PauseWindow,
+    Prices,
+    Progress,
+    Report,
+    Scheduler,
+    Seed,
+    Settle,
+    Start,
+    Statics,
+    Steps,
+    UseLiquidity,
+    Vols,
+    Workers,
+    check_workers,
+    name_values,
+)
+from xmargin.cli.options import vols as parse_vols
 from xmargin.errors import InputError
 from xmargin.risk.shocks import parse_shocks
 
@@ -45,34 +75,6 @@ simulate_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-Gas = Annotated[float, typer.Option("--gas", help="Quote a liquidator pays per liquidation.")]
-Cap = Annotated[
-    float | None,
-    typer.Option("--cap", help="Breaker: most debt value (quote) liquidated per round per path."),
-]
-PauseDrop = Annotated[
-    str | None,
-    typer.Option("--pause-drop", help="Breaker: pause an asset's liquidations after a fall (20%)."),
-]
-PauseWindow = Annotated[
-    str, typer.Option("--pause-window", help="Window of the pause's high, e.g. 1h.")
-]
-Maps = Annotated[
-    list[str] | None,
-    typer.Option("--map", help="ASSET=SERIES: price series that drives a market asset."),
-]
-Statics = Annotated[
-    list[str] | None, typer.Option("--static", help="Hold this asset at today's price.")
-]
-
-
-def _breakers(
-    cap: float | None, pause_drop: str | None, window: str, step_h: float
-) -> sim.Breakers:
-    drop = None if pause_drop is None else sim.parse_fraction(pause_drop, "--pause-drop")
-    hours = sim.parse_duration_hours(window, "--pause-window")
-    return sim.breakers_of(cap, drop, hours, step_h)
 
 
 def _check_gas(gas: float) -> None:
@@ -146,7 +148,7 @@ def cascade_command(
     for a in parsed:
         book.asset_index(a, "--shock")
     sc = sim.Scenario(name="cascade", shocks=parsed, steps=steps, cascade=True, gas=gas)
-    full = _breakers(cap, pause_drop, pause_window, 1.0)
+    full = sim.breakers_of_options(cap, pause_drop, pause_window, 1.0)
     variants = {"none": sim.Breakers()}
     if cap is not None:
         variants["cap"] = sim.Breakers(cap, None, full.pause_window_steps)
@@ -211,7 +213,7 @@ def replay_command(
         static=tuple(statics or []),
         cascade=cascade,
         gas=gas,
-        breakers=_breakers(cap, pause_drop, pause_window, step_h),
+        breakers=sim.breakers_of_options(cap, pause_drop, pause_window, step_h),
         step_hours=step_h,
     )
     for p in (start, end):
@@ -226,96 +228,47 @@ def replay_command(
 
 
 # -- montecarlo ---------------------------------------------------------------------------
-def _vols(items: list[str] | None) -> dict[str, float]:
-    """``--vol SERIES=0.8`` options as annual volatilities."""
-    vols: dict[str, float] = {}
-    for s, text in name_values(items or [], "--vol").items():
-        try:
-            v = float(text)
-        except ValueError:
-            raise InputError(f"--vol {s}={text}: not a number") from None
-        if not (math.isfinite(v) and v >= 0):
-            raise InputError(f"--vol {s}={text}: must be >= 0")
-        vols[s] = v
-    return vols
-
-
 @simulate_app.command("montecarlo")
 def montecarlo_command(
     market_file: MarketFile,
-    model: Annotated[
-        str, typer.Option("--model", help="bootstrap (filtered historical), t, or gbm.")
-    ] = "bootstrap",
-    prices: Annotated[
-        list[Path] | None, typer.Option("--prices", help="Price files or folders to calibrate on.")
-    ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="Calibration window start.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Calibration window end.")] = None,
+    model: ModelOpt = "bootstrap",
+    prices: Prices = None,
+    start: Start = None,
+    end: End = None,
     maps: Maps = None,
     statics: Statics = None,
-    vols: Annotated[
-        list[str] | None, typer.Option("--vol", help="gbm without data: SERIES=0.8 (annual).")
-    ] = None,
-    corr: Annotated[
-        float | None, typer.Option("--corr", help="gbm without data: one common correlation.")
-    ] = None,
-    dof: Annotated[float, typer.Option("--dof", help="Degrees of freedom of the t model.")] = 4.0,
-    lam: Annotated[float, typer.Option("--lambda", help="EWMA decay of the bootstrap.")] = 0.94,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.")] = 10_000,
-    horizon: Annotated[str, typer.Option("--horizon", help="Horizon, e.g. 24h.")] = "24h",
-    steps: Annotated[int, typer.Option("--steps", help="Steps over the horizon.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same numbers.")] = 0,
-    settle_first: Annotated[
-        bool, typer.Option("--settle/--no-settle", help="Liquidate at today's prices first.")
-    ] = True,
-    use_liquidity: Annotated[
-        bool,
-        typer.Option("--liquidity/--no-liquidity", help="Use the market's liquidity models."),
-    ] = True,
+    vols: Vols = None,
+    corr: Corr = None,
+    dof: Dof = 4.0,
+    lam: Lambda = 0.94,
+    paths: Paths = 10_000,
+    horizon: Horizon = "24h",
+    steps: Steps = 1,
+    seed: Seed = 0,
+    settle_first: Settle = True,
+    use_liquidity: UseLiquidity = True,
     gas: Gas = 0.0,
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Run on a Dask LocalCluster of N workers.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Run on an existing Dask cluster (address).")
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
     """Monte Carlo over a horizon: VaR and ES of bad debt, Liquidations-at-Risk, usage."""
     _check_gas(gas)
-    if workers is not None and scheduler is not None:
-        raise InputError("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers: must be >= 1, was {workers}")
-    hours = sim.parse_duration_hours(horizon, "--horizon")
-    book, liquidity = sim.open_book(market_file)
-    asset_map = name_values(maps or [], "--map")
-    static = tuple(statics or [])
-    for a in static:
-        book.asset_index(a, "--static")
-    series = sim.series_needed(book, asset_map, static)
-    m = sim.choose_model(
-        model, series, prices or [], start=start, end=end, vols=_vols(vols), corr=corr,
-        dof=dof, lam=lam,
+    check_workers(workers, scheduler)
+    opts = sim.MonteCarloOptions(
+        model, tuple(prices or ()), start, end, name_values(maps or [], "--map"),
+        tuple(statics or ()), parse_vols(vols or []), corr, dof, lam, paths, horizon, steps,
+        seed, settle_first, use_liquidity, gas, cap, pause_drop, pause_window,
     )  # fmt: skip
-    cfg = sim.MonteCarloConfig(
-        n_paths=paths,
-        horizon_hours=hours,
-        steps=steps,
-        seed=seed,
-        settle_first=settle_first,
-        asset_map=asset_map,
-        static=static,
-        use_liquidity=use_liquidity,
-        gas=gas,
-        breakers=_breakers(cap, pause_drop, pause_window, hours / max(1, steps)),
-    )
-    liq = liquidity if use_liquidity else None
+    cfg = opts.config()
+    book, liquidity = sim.open_book(market_file)
+    m = opts.return_model(book)
+    liq = opts.liquidity(liquidity)
     with progress_bar(paths, "paths", progress) as advance:
         if workers is None and scheduler is None:
             result = sim.monte_carlo(book, m, cfg, liq, on_chunk=advance)

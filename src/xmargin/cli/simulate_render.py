@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.table import Table
 
 from xmargin.cli.console import console
-from xmargin.mathlib import fmt
+from xmargin.mathlib import finite_text
 
 if TYPE_CHECKING:
     from xmargin.analytics.montecarlo import MonteCarloConfig, MonteCarloResult
@@ -35,14 +34,9 @@ _WIDE = 140
 
 def decimal_text(x: float | int | None) -> str | int | None:
     """A float as the contract writes numbers: a decimal string; ``null`` if not finite."""
-    if x is None:
-        return None
     if isinstance(x, int | np.integer) and not isinstance(x, bool):
         return int(x)
-    f = float(x)
-    if not math.isfinite(f):
-        return None
-    return fmt(Decimal(float.__repr__(f)))
+    return finite_text(float(x)) if x is not None else None
 
 
 def _figures_doc(figures: dict[str, RiskFigure]) -> dict[str, Any]:

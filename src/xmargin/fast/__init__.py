@@ -8,6 +8,7 @@ exact engine does:
 - :mod:`~xmargin.fast.weights`: the size haircut (contract 1.2);
 - :mod:`~xmargin.fast.health`: the figures of section 2 and the status classification;
 - :mod:`~xmargin.fast.liquidation`: the steps of section 3;
+- :mod:`~xmargin.fast.liquidation_price`: the price of one asset at health 1 (contract 4);
 - :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters;
 - :mod:`~xmargin.fast.backend`: the one optional-Numba policy (Numba kernels, else NumPy).
 

@@ -17,6 +17,11 @@ means "no category"), asset ``a`` (market-file order) and side (0 supply, 1 borr
 
 Flattened in C order, ``initial`` and ``maintenance`` are one value per *code*
 ``c * 2K + 2a + side``, the risk book's entry codes.
+
+A pack keeps the validated parameters it was built from, so that an analysis that asks
+"what if this asset had other parameters" derives a new pack from them
+(:meth:`MarketPack.with_asset_params`: the parameters re-validated, the category rule
+applied again) instead of editing packed weights by hand.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xmargin._typing import Float64Array1D, Int64Array1D
-from xmargin.errors import InputError
+from xmargin.errors import InputError, UnknownAsset
 from xmargin.fast.liquidation import POLICY_CODE
 from xmargin.model.market import Market
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
+from xmargin.model.problems import revalidated
 from xmargin.risk.weights import category_weights
 
 __all__ = [
@@ -193,11 +199,15 @@ class SpotTables:
 
 @dataclass(frozen=True, eq=False)
 class MarketPack:
-    """Everything the float kernels read about a market, by kind of position."""
+    """Everything the float kernels read about a market, by kind of position, and the
+    validated parameters it was packed from (``params``, ``assets``, ``categories``)."""
 
     quote: str
     rules: MarketRules
     spot: SpotTables
+    params: MarketParams
+    assets: Mapping[str, AssetParams]
+    categories: Mapping[str, CategoryParams]
 
     @classmethod
     def of(
@@ -206,7 +216,40 @@ class MarketPack:
         assets: Mapping[str, AssetParams],
         categories: Mapping[str, CategoryParams],
     ) -> MarketPack:
-        return cls(params.quote, MarketRules.of(params), SpotTables.of(assets, categories))
+        return cls(
+            params.quote,
+            MarketRules.of(params),
+            SpotTables.of(assets, categories),
+            params,
+            dict(assets),
+            dict(categories),
+        )
+
+    def with_asset_params(
+        self, changes: Mapping[str, Mapping[str, object]], where: str = "asset"
+    ) -> MarketPack:
+        """The pack of the same market with some assets' parameters changed.
+
+        ``changes`` maps an asset to the fields that change (``{"WETH":
+        {"liquidation_threshold": Decimal("0.8")}}``). Each changed asset is validated
+        again as a market file's is (``cf <= lt <= 1`` ...), and the pack is rebuilt
+        through the category rule, so an account whose category lists the asset keeps the
+        category's weights (contract 1.2). Assets, categories and their order stay.
+
+        Raises
+        ------
+        UnknownAsset
+            An asset the market does not list (``where`` names the option).
+        MarketFileError
+            Parameters a market file's validation would refuse, located
+            (``assets.WETH.liquidation_threshold``); ``where`` is the source.
+        """
+        assets = dict(self.assets)
+        for sym, update in changes.items():
+            if sym not in assets:
+                raise UnknownAsset(sym, where)
+            assets[sym] = revalidated(assets[sym], update, f"assets.{sym}", where)
+        return MarketPack.of(self.params, assets, self.categories)
 
     @classmethod
     def of_market(cls, market: Market) -> MarketPack:

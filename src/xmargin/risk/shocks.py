@@ -1,8 +1,10 @@
 """Price shocks (contract 4 ``stress``): ``ASSET=-30%`` texts and shocked prices, exact.
 
 A shock is a fraction (-0.3 = -30%); a shocked price is ``price x (1 + shock)`` and must
-stay > 0. The exact ``stress``, the risk book and the simulations' ``cascade`` command all
-read and apply shocks here.
+stay > 0. The exact ``stress``, the risk book, the dashboard's what-if, the network
+analysis and the simulations' ``cascade`` command all read and apply shocks here; every
+fraction written as ``-30%`` or ``-0.3`` (scenario files, ``--pause-drop``) is read by
+:func:`parse_fraction`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,30 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from xmargin.errors import InputError, InvalidPrice, UnknownAsset
-from xmargin.mathlib import ONE, ZERO, exact
+from xmargin.mathlib import CTX, ONE, ZERO, exact
 from xmargin.model.numbers import NumberError, parse_number
 
-__all__ = ["parse_shock", "parse_shocks", "shocked_prices"]
+__all__ = ["parse_fraction", "parse_shock", "parse_shocks", "shocked_prices"]
 
 _PERCENT = Decimal(100)
-_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+)\s*(%?)\s*$")
+_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+\s*%?)\s*$")
+
+
+@exact
+def parse_fraction(value: object) -> Decimal:
+    """A fraction written as a percentage (``"-30%"``) or a number (``"-0.3"``, ``-0.3``, a
+    document's number token), exact; :class:`~xmargin.model.numbers.NumberError` (a
+    :class:`ValueError`) with the reason otherwise.
+
+    >>> parse_fraction("-30%"), parse_fraction("0.25")
+    (Decimal('-0.3'), Decimal('0.25'))
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            return CTX.divide(parse_number(text[:-1].rstrip()), _PERCENT)
+        return parse_number(text)
+    return parse_number(value)
 
 
 @exact
@@ -27,12 +46,11 @@ def parse_shock(text: str) -> tuple[str, Decimal]:
     m = _SHOCK.match(text)
     if m is None:
         raise InputError(f"--shock {text!r}: expected ASSET=-30% (or ASSET=-0.3)")
-    asset, number, pct = m.groups()
+    asset, number = m.groups()
     try:
-        value = parse_number(number)
+        shock = parse_fraction(number)
     except NumberError as exc:
         raise InputError(f"--shock {text!r}: {exc}") from None
-    shock = value / _PERCENT if pct else value
     if shock <= -ONE:
         raise InputError(f"--shock {text!r}: must be above -100% so that the price stays > 0")
     return asset, shock

@@ -18,7 +18,7 @@ from fastapi import Request
 
 from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.analytics.overview import classify
-from xmargin.analytics.positions import ColumnSums, PositionColumns, weighted_sums
+from xmargin.analytics.positions import ColumnSums, PositionColumns, column_sums
 from xmargin.model.market import Market
 from xmargin.service.deps import Services
 
@@ -59,7 +59,7 @@ class DashboardCache:
             self._cols.refresh(market)
         cols = self._cols
         p = cols.price_vector({a: ap.price for a, ap in market.assets.items()})
-        sums = weighted_sums(cols, p)
+        sums = column_sums(cols, p)
         status = classify(market, cols, sums, services.settings.at_risk_below)
         self._snap = Snapshot(live.generation, live.last_seq, market, cols, p, sums, status)
         return self._snap
