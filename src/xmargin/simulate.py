@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
-from xmargin.analytics.distributed import dask_client, dask_runner
+from xmargin.analytics.distributed import dask_client, dask_runner, runner_on
 from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import (
     MonteCarloConfig,
@@ -112,6 +112,7 @@ __all__ = [
     "replay_path",
     "risk_figures",
     "run_scenario",
+    "runner_on",
     "scenario_html",
     "scenario_prices",
     "series_needed",

@@ -20,7 +20,7 @@ from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
 from xmargin.fast.backend import load_numba, process_backend
 
-__all__ = ["dask_client", "dask_runner"]
+__all__ = ["dask_client", "dask_runner", "runner_on"]
 
 
 def _task(
@@ -119,3 +119,22 @@ def dask_runner(
         return out
 
     return run
+
+
+@contextlib.contextmanager
+def runner_on(
+    workers: int | None,
+    scheduler: str | None,
+    model: ReturnModel,
+    cfg: MonteCarloConfig,
+    liquidity: Liquidity | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Iterator[Callable[[SimBook, list[tuple[int, int, int]]], list[ChunkResult]] | None]:
+    """Where a Monte Carlo's chunks run: ``None`` (here, one after another) when neither
+    ``workers`` nor ``scheduler`` is given, else a :func:`dask_runner` on a new
+    ``LocalCluster`` of ``workers`` or on the cluster at ``scheduler``, closed on exit."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    with dask_client(workers, scheduler) as client:
+        yield dask_runner(client, model, cfg, liquidity, on_chunk=on_chunk)

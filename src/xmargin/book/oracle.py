@@ -32,9 +32,9 @@ from xmargin.errors import (
     UnknownAsset,
 )
 from xmargin.fast.packing import MIN_FLOAT
-from xmargin.mathlib import CTX, ONE, ZERO
-from xmargin.model.numbers import NumberError, parse_number
+from xmargin.mathlib import CTX, ONE
 from xmargin.model.params import AssetParams
+from xmargin.risk.validation import parse_price
 
 __all__ = ["OracleState", "check_price", "parse_price", "to_seconds"]
 
@@ -68,18 +68,6 @@ def to_seconds(t: object) -> float:
 
 def _seconds(x: float) -> Decimal:
     return Decimal(repr(x))
-
-
-def parse_price(asset: str, raw: object) -> Decimal:
-    """An exact price > 0 (a finite number of magnitude <= 1e24); else :class:`InvalidPrice`
-    with the reason. The book's own floor (:data:`MIN_FLOAT`) is :func:`check_price`'s."""
-    try:
-        p = parse_number(raw)
-    except NumberError as exc:
-        raise InvalidPrice(asset, raw, exc.reason) from None
-    if p <= ZERO:
-        raise InvalidPrice(asset, raw, "must be > 0")
-    return p
 
 
 def check_price(

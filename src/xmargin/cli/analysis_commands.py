@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -143,9 +143,10 @@ def calibrate_command(
         raise InputError("give --prices (price files or a folder) or --vol ASSET=0.8 ...")
     result = cal.calibrate(inputs, chosen, cfg, histories, stated, amap)
     if report is not None:
-        from xmargin.analytics.analysis_report import calibration_html, write_html
+        from xmargin.analytics.analysis_report import calibration_html
+        from xmargin.analytics.report import write_report
 
-        write_html(calibration_html(result), report)
+        write_report(calibration_html(result), report)
     if as_json:
         render.print_json(result.to_doc())
         return
@@ -231,15 +232,9 @@ def optimize_command(
         sys.stderr.write(".")
         sys.stderr.flush()
 
-    def run(runner: Any) -> Any:
+    with sim.runner_on(workers, scheduler, m, mc_cfg, liq) as runner:
         ev = Evaluator(inputs, m, mc_cfg, liq, runner, dot if dots else None)
-        return optimize(inputs, ev, assets, ocfg)
-
-    if workers is None and scheduler is None:
-        result = run(None)
-    else:
-        with sim.dask_client(workers, scheduler) as client:
-            result = run(sim.dask_runner(client, m, mc_cfg, liq))
+        result = optimize(inputs, ev, assets, ocfg)
     if dots:
         sys.stderr.write("\n")
     target = out or market_file.with_name(market_file.stem + ".proposed" + market_file.suffix)
@@ -249,9 +244,10 @@ def optimize_command(
         else render_proposal(inputs, result.changes, target)[1]
     )
     if report is not None:
-        from xmargin.analytics.analysis_report import optimize_html, write_html
+        from xmargin.analytics.analysis_report import optimize_html
+        from xmargin.analytics.report import write_report
 
-        write_html(optimize_html(result, inputs.book.quote), report)
+        write_report(optimize_html(result, inputs.book.quote), report)
     doc = result.to_doc()
     if as_json:
         render.print_json(doc)
@@ -292,10 +288,10 @@ def network_command(
     ents = None if entities is None else load_entities(entities, book.assets)
     result = network(book, inputs.liquidity, parsed, max_edges, entities=ents)
     if report is not None:
-        from xmargin.analytics.analysis_report import write_html
         from xmargin.analytics.network_report import network_html
+        from xmargin.analytics.report import write_report
 
-        write_html(network_html(result), report)
+        write_report(network_html(result), report)
     doc = result.to_doc()
     if as_json:
         render.print_json(doc)

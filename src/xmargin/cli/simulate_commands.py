@@ -269,13 +269,11 @@ def montecarlo_command(
     book, liquidity = sim.open_book(market_file)
     m = opts.return_model(book)
     liq = opts.liquidity(liquidity)
-    with progress_bar(paths, "paths", progress) as advance:
-        if workers is None and scheduler is None:
-            result = sim.monte_carlo(book, m, cfg, liq, on_chunk=advance)
-        else:
-            with sim.dask_client(workers, scheduler) as client:
-                runner = sim.dask_runner(client, m, cfg, liq, on_chunk=advance)
-                result = sim.monte_carlo(book, m, cfg, liq, runner=runner)
+    with (
+        progress_bar(paths, "paths", progress) as advance,
+        sim.runner_on(workers, scheduler, m, cfg, liq, on_chunk=advance) as runner,
+    ):
+        result = sim.monte_carlo(book, m, cfg, liq, runner=runner, on_chunk=advance)
     if report is not None:
         detail = sim.replay_path(result, m, liq, 0.99)
         sim.write_report(sim.montecarlo_html(result, detail), report)
