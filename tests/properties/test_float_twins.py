@@ -18,6 +18,11 @@ FLOAT-4  After a liquidation, the float bad-debt rule (no position counts as col
 FLOAT-5  The float engine's proposals (NumPy lanes) are the exact engine's liquidations,
          step after step until the account is done.
 FLOAT-6  The Numba and the NumPy engines settle a book alike.
+FLOAT-7  An account's liquidation price of an asset (contract 4), from the exact figures
+         through the float twin, equals the exact one; none exactly where there is none
+         (up to a solution within float error of 0).
+FLOAT-8  A pack derived with other asset parameters equals the pack of the market with
+         those parameters (the category rule applied again).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.errors import NothingToLiquidate, WouldLeaveDust
 from xmargin.fast import health as fh
 from xmargin.fast import liquidation as fl
+from xmargin.fast import liquidation_price as flp
 from xmargin.fast import weights as fw
 from xmargin.fast.backend import numba_available
 from xmargin.fast.packing import MarketPack
@@ -54,6 +60,7 @@ from xmargin.risk import health as xh
 from xmargin.risk import liquidation as xl
 from xmargin.risk import status as xs
 from xmargin.risk import weights as xw
+from xmargin.risk.liquidation_price import liquidation_price
 
 ZERO = Decimal(0)
 
@@ -332,3 +339,50 @@ def test_float_6_numba_and_numpy_settle_a_book_alike(market: Market) -> None:
     np.testing.assert_array_equal(out1, out2)
     np.testing.assert_array_equal(s1, s2)
     np.testing.assert_array_equal(b1, b2)
+
+
+# -- FLOAT-7 ------------------------------------------------------------------------------------
+@given(market=markets(), data=st.data())
+def test_float_7_the_liquidation_price_equals_its_exact_twin(
+    market: Market, data: st.DataObject
+) -> None:
+    asset = data.draw(st.sampled_from(sorted(market.assets)), label="asset")
+    p = market.assets[asset].price
+    for acc_id, acc in market.accounts.items():
+        h = xh.account_health(acc, market)
+        s, b = acc.supplied(asset), acc.borrowed(asset)
+        w = xw.effective_weights(market.assets[asset], market.category_of(acc), s, b)
+        slope = flp.price_slope(
+            float(s), float(b), float(w.liquidation_threshold), float(w.maintenance_borrow_weight)
+        )
+        got = flp.liquidation_price(
+            float(p), float(h.maintenance_collateral), float(h.maintenance_debt), slope
+        )
+        exact = liquidation_price(market, acc_id, asset).price
+        if exact is None:
+            assert np.isnan(got) or got <= 1e-9 * float(p), (acc_id, got)
+        else:
+            assert not np.isnan(got), (acc_id, exact)
+            assert abs(got - float(exact)) <= 1e-7 * float(exact) + 1e-12, (acc_id, got, exact)
+
+
+# -- FLOAT-8 ------------------------------------------------------------------------------------
+@given(market=markets(), data=st.data())
+def test_float_8_a_derived_pack_is_the_pack_of_the_changed_market(
+    market: Market, data: st.DataObject
+) -> None:
+    asset = data.draw(st.sampled_from(sorted(market.assets)), label="asset")
+    ap = market.assets[asset]
+    lt = data.draw(st.integers(0, 900).map(lambda i: Decimal(i).scaleb(-3)), label="lt")
+    lt = min(lt, Decimal(1) / (1 + ap.liquidation_bonus)).quantize(Decimal("0.001"), "ROUND_DOWN")
+    cf = min(ap.collateral_factor, lt)
+    change = {"collateral_factor": cf, "liquidation_threshold": lt}
+    derived = MarketPack.of_market(market).with_asset_params({asset: change})
+    moved = {**market.assets, asset: ap.model_copy(update=change)}
+    direct = MarketPack.of(market.params, moved, market.categories)
+    for name in ("initial", "maintenance", "bonus", "size_factor", "protocol_fee", "price"):
+        np.testing.assert_array_equal(getattr(derived.spot, name), getattr(direct.spot, name))
+    book = SimBook.from_market(market)
+    again = book.with_pack(derived)
+    np.testing.assert_array_equal(again.s, book.s)
+    assert again.pack is derived
