@@ -111,18 +111,18 @@ def test_POS_4_refresh_equals_a_fresh_build(market: Market, data: st.DataObject)
 def test_a_changed_weight_rebuilds_the_columns() -> None:
     m = two_assets(a={"supply": {"WETH": 2}, "borrow": {"USDC": 100}})
     cols = PositionColumns(m)
-    assert cols.column("lt")[0, cols.asset_index("WETH")] == 0.85
+    assert cols.column("lt")[0, cols.asset_index("WETH")] == 2 * 0.85
     m.assets["WETH"] = m.assets["WETH"].model_copy(update={"liquidation_threshold": Decimal("0.5")})
     assert cols.refresh(m) == 1
-    assert cols.column("lt")[0, cols.asset_index("WETH")] == 0.5
+    assert cols.column("lt")[0, cols.asset_index("WETH")] == 1.0
     # A price change alone re-reads nothing.
     m.assets["WETH"] = m.assets["WETH"].model_copy(update={"price": Decimal(1000)})
     assert cols.refresh(m) == 0
 
 
-def test_the_columns_hold_effective_weights_after_the_size_haircut() -> None:
+def test_the_columns_hold_units_weighted_after_the_size_haircut() -> None:
     """A size factor lowers the weight of a large position (contract 1.2): the column
-    holds the exact rule's effective weight, and the sums use it."""
+    holds the units times the exact rule's effective weight, and the sums use it."""
     m = make_market(
         assets={
             "WETH": {"price": 2000, "size_factor": "0.01", **W},
@@ -133,6 +133,6 @@ def test_the_columns_hold_effective_weights_after_the_size_haircut() -> None:
     cols = PositionColumns(m)
     k = cols.asset_index("WETH")
     lt = 1.1 / (1 + 0.01 * 100)  # 1.1 / (1 + k sqrt(s)) = 0.55 < 0.85
-    assert cols.column("lt")[0, k] == pytest.approx(lt, rel=1e-15)
+    assert cols.column("lt")[0, k] == pytest.approx(10_000 * lt, rel=1e-15)
     sums = sums_of(m, cols)
     assert sums.maintenance_collateral[0] == pytest.approx(10_000 * 2000 * lt, rel=1e-12)

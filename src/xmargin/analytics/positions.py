@@ -1,29 +1,31 @@
 """Every account's positions as dense float64 columns, for book-wide views of a live market.
 
 Weights depend on units, never on prices (contract 1.2: the size haircut reads the units
-held), so each position's effective weights are taken once from the exact rule
-(:func:`xmargin.risk.weights.effective_weights`) and kept; re-pricing the whole book is
-then the float rules of :mod:`xmargin.fast` over the columns. The columns are accounts x
-assets:
+held), so each position's six terms of contract section 2 are linear in its price: each
+position's effective weights are taken once from the exact rule
+(:func:`xmargin.risk.weights.effective_weights`), and its terms at a price of 1 from the
+float rule :func:`xmargin.fast.health.weighted_sums` are kept as *weighted units*.
+Re-pricing the whole book is then a matrix-vector product per figure. The columns are
+accounts x assets, in the order of ``weighted_sums``' terms:
 
-===========  ================================================
-column       per account and asset
-===========  ================================================
-``supply``   s, units supplied
-``borrow``   b, units borrowed
-``cf``       collateral factor, effective (category, size)
-``bw``       borrow weight, effective
-``lt``       liquidation threshold, effective
-``mbw``      maintenance borrow weight, effective
-===========  ================================================
+===========  ===============================================  ======================
+column       per account and asset                             times price gives
+===========  ===============================================  ======================
+``supply``   s, units supplied                                 collateral value cv
+``borrow``   b, units borrowed                                 debt value dv
+``cf``       s · cf_eff                                        initial collateral ic
+``bw``       b · bw_eff                                        initial debt id
+``lt``       s · lt_eff                                        maintenance coll. mc
+``mbw``      b · mbw_eff                                       maintenance debt md
+===========  ===============================================  ======================
 
 :meth:`PositionColumns.refresh` keeps them current cheaply: an account whose
 :class:`~xmargin.model.account.Account` object was replaced (the service replaces an
 account on every committed change, never edits one in place) is re-read; a change of any
-weight parameter rebuilds the whole table. The figures are the float rules'
-(:func:`xmargin.fast.health.weighted_sums`,
-:func:`xmargin.fast.liquidation_price.liquidation_price`), property-tested equal to their
-exact twins (``tests/analytics/test_positions.py``).
+weight parameter rebuilds the whole table. The liquidation price is the float rule
+:func:`xmargin.fast.liquidation_price.liquidation_price`; both are property-tested equal
+to their exact twins (``tests/analytics/test_positions.py``,
+``tests/properties/test_float_twins.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D
 from xmargin.errors import UnknownAsset
-from xmargin.fast.health import NO_SUMS, weighted_sums
-from xmargin.fast.liquidation_price import liquidation_price, price_slope
+from xmargin.fast.health import weighted_sums
+from xmargin.fast.liquidation_price import liquidation_price
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.weights import effective_weights
@@ -110,13 +112,17 @@ class PositionColumns:
         for a in dict.fromkeys([*acc.supply, *acc.borrow]):
             s, b = acc.supplied(a), acc.borrowed(a)
             w = effective_weights(market.assets[a], category, s, b)
-            k = self._col[a]
-            row[_S, k] = float(s)
-            row[_B, k] = float(b)
-            row[_CF, k] = float(w.collateral_factor)
-            row[_BW, k] = float(w.borrow_weight)
-            row[_LT, k] = float(w.liquidation_threshold)
-            row[_MBW, k] = float(w.maintenance_borrow_weight)
+            # The terms at a price of 1 (quote per unit): each column times a price gives
+            # the term at that price, in the order of COLUMNS.
+            row[:, self._col[a]] = weighted_sums(
+                float(s),
+                float(b),
+                1.0,
+                float(w.collateral_factor),
+                float(w.liquidation_threshold),
+                float(w.borrow_weight),
+                float(w.maintenance_borrow_weight),
+            )
 
     def refresh(self, market: Market) -> int:
         """Bring the columns to ``market``; returns how many rows were (re)read.
@@ -187,24 +193,16 @@ class ColumnSums(NamedTuple):
     maintenance_debt: Float64Array1D
 
 
-#: Rows summed at once: bounds the temporaries of :func:`column_sums` (rows x assets each).
-_CHUNK_ROWS = 1 << 15
-
-
 def column_sums(cols: PositionColumns, p: Float64Array1D) -> ColumnSums:
     """Every row's six sums of contract section 2 at prices ``p`` (column order).
 
-    Each position's terms are :func:`xmargin.fast.health.weighted_sums` (the float twin of
-    :func:`xmargin.risk.health.weighted_sums`), added over the row's assets; no rounding.
+    Notes
+    -----
+    Each column holds a term of :func:`xmargin.fast.health.weighted_sums` at a price of 1
+    (the float twin of :func:`xmargin.risk.health.weighted_sums`); the terms are linear in
+    the price, so a row's sum at ``p`` is its column row times ``p``. No rounding.
     """
-    s, b, cf, bw, lt, mbw = (cols.column(c) for c in COLUMNS)
-    out = np.empty((len(NO_SUMS), cols.n))
-    for lo in range(0, cols.n, _CHUNK_ROWS):
-        r = slice(lo, lo + _CHUNK_ROWS)
-        terms = weighted_sums(s[r], b[r], p, cf[r], lt[r], bw[r], mbw[r])
-        for i, t in enumerate(terms):
-            out[i, r] = t.sum(axis=1)
-    return ColumnSums(*out)
+    return ColumnSums(*(cols.column(c) @ p for c in COLUMNS))
 
 
 def liquidation_prices(
@@ -215,12 +213,9 @@ def liquidation_prices(
     d(mc − md)/dp in units (> 0: a fall in price liquidates)."""
     k = cols.asset_index(asset)
     sums = sums if sums is not None else column_sums(cols, p)
-    slope = price_slope(
-        cols.column("supply")[:, k],
-        cols.column("borrow")[:, k],
-        cols.column("lt")[:, k],
-        cols.column("mbw")[:, k],
-    )
+    # mc and md per unit of price: their difference is the position's price slope
+    # (s·lt − b·mbw, :func:`xmargin.fast.liquidation_price.price_slope`).
+    slope = cols.column("lt")[:, k] - cols.column("mbw")[:, k]
     with np.errstate(divide="ignore", invalid="ignore"):
         price: Float64Array1D = liquidation_price(
             p[k], sums.maintenance_collateral, sums.maintenance_debt, slope

@@ -6,9 +6,10 @@ borrowed (``s``, ``b``). Parameters come from the market's one float packing
 (:class:`xmargin.fast.packing.MarketPack`); per entry the kernels read the weights of
 its account's category (``wts``), per asset the size factor, liability weights and fee
 (``ap``). ``wnet`` (quote per unit of price) is the entry's net maintenance weight at
-today's balances, ``s lt_eff - b mbw_eff``, so that for any prices ``P`` an account's
-``mc - md`` is ``Σ wnet P[col]``: linear in prices, which is what lets one-step risk be
-a sparse product over paths.
+today's balances, ``s lt_eff - b mbw_eff``
+(:func:`xmargin.fast.liquidation_price.price_slope`), so that for any prices ``P`` an
+account's ``mc - md`` is ``Σ wnet P[col]``: linear in prices, which is what lets one-step
+risk be a sparse product over paths.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from xmargin.analytics.kernel_layout import (
 )
 from xmargin.errors import InputError
 from xmargin.fast.health import health_factor
+from xmargin.fast.liquidation_price import price_slope
 from xmargin.fast.packing import MarketPack
 from xmargin.fast.weights import effective_weights
 from xmargin.model.market import Market
@@ -102,7 +104,7 @@ class SimBook:
             ("ap", ap),
             ("wmc", self.s * lt),
             ("wmd", self.b * mbw),
-            ("wnet", self.s * lt - self.b * mbw),
+            ("wnet", price_slope(self.s, self.b, lt, mbw)),
             ("wic", self.s * cf),
             ("wid", self.b * bw),
             ("debtors", np.asarray(owes, dtype=np.bool_)),
