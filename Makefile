@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-cli test install lint typecheck pytest bench clean
+.PHONY: demo demo-cli test install lint typecheck pytest bench clean clean-kernels
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,fast]'
+	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,13 +49,21 @@ typecheck: install
 # Slow scale tests run in CI (CI=true) and with `make test SLOW=1`; skipped otherwise.
 PYTEST_MARK := $(if $(or $(CI),$(SLOW)),,-m "not slow")
 
+# The CLI tests run a second time on the NumPy kernels, as a platform without Numba runs
+# them (XMARGIN_BACKEND=numpy: Numba is never imported), so the fallback cannot rot.
 pytest: install
 	$(BIN)/python -m pytest -q -n 2 $(PYTEST_MARK)
+	XMARGIN_BACKEND=numpy $(BIN)/python -m pytest -q -n 2 $(PYTEST_MARK) tests/cli
 
 test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python benchmarks/core.py
 
-clean:
+clean: clean-kernels
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+
+# Numba caches each kernel keyed on its own file only: after editing a rule of
+# src/xmargin/fast/ (or any function a kernel calls from another file), drop them.
+clean-kernels:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

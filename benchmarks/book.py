@@ -130,7 +130,7 @@ def python_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) -
     market = book.market() if book.n_accounts <= sample else None
     if market is None:
         rows = np.sort(rng.choice(book.n_accounts, size=sample, replace=False))
-        ids = [book._id(int(r)) for r in rows]  # the benchmark reads the book's own rows
+        ids = [book.account_at(int(r)) for r in rows]
         accounts = [book.exact_account(i) for i in ids]
     else:
         accounts = list(market.accounts.values())
@@ -142,11 +142,11 @@ def python_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) -
             "mbw": float(p.maintenance_borrow_weight),
             "k": float(p.size_factor),
         }
-        for s, p in book._exact().assets.items()
+        for s, p in book.exact_market().assets.items()
     }
     cats = {
         name: {"lt": float(c.liquidation_threshold), "assets": set(c.assets)}
-        for name, c in book._exact().categories.items()
+        for name, c in book.exact_market().categories.items()
     }
     bots = [
         {
@@ -188,8 +188,8 @@ def exact_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) ->
     from xmargin.risk.health import account_health
 
     rows = np.sort(rng.choice(book.n_accounts, size=min(sample, book.n_accounts), replace=False))
-    accounts = [book.exact_account(book._id(int(r))) for r in rows]
-    market = book._exact()
+    accounts = [book.exact_account(book.account_at(int(r))) for r in rows]
+    market = book.exact_market()
     t0 = time.perf_counter()
     for acc in accounts:
         account_health(acc, market)
@@ -240,7 +240,7 @@ def main() -> None:
     up = {a: p * Decimal("1.001") for a, p in base.items()}
     flip = [up, base]
     state = {"full": 0, "tick": 0}
-    runs = book._asset_runs()  # the benchmark reads the book's own layout
+    runs = book.asset_runs()
     holders = {a: runs.rows(i) / n for i, a in enumerate(book.assets)}
     tick_asset = min(holders, key=lambda a: abs(holders[a] - 0.25))
     # the tick moves its asset by 0.05% from wherever the full re-prices left it
@@ -329,9 +329,7 @@ def main() -> None:
     )
 
     # 5: stress --summary end to end, against the minimal pass
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("XMARGIN_ENGINE", "XMARGIN_BOOK_BACKEND")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("XMARGIN_ENGINE", "XMARGIN_BACKEND")}
     cli: dict[str, float] = {}
     minimal = math.inf
     outputs: dict[str, str] = {}

@@ -38,7 +38,7 @@ from xmargin.analytics.montecarlo import (
     monte_carlo,
     settle,
 )
-from xmargin.analytics.prices import GBM
+from xmargin.analytics.return_models import GBM
 from xmargin.analytics.simbook import SimBook, load_simbook
 from xmargin.book.generate import generate_book
 from xmargin.model.params import LiquidityParams

@@ -1,4 +1,4 @@
-"""Shared fixtures: the declarative market builder and the hand-checked vectors.
+"""Shared fixtures: the declarative market builder, the hand-checked vectors, a browser.
 
 Hypothesis profiles: ``default`` (modest, for every run) and ``ci`` (more examples);
 choose one with ``HYPOTHESIS_PROFILE``.
@@ -7,12 +7,14 @@ choose one with ``HYPOTHESIS_PROFILE``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.browser import chromium
 from tests.builders import VECTORS, load_vector, make_market
 from xmargin.model import Market
 
@@ -59,3 +61,11 @@ def shared_data_fixture() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data folder {path} is not present")
     return path
+
+
+@pytest.fixture(name="browser", scope="module")
+def browser_fixture() -> Iterator[Any]:
+    """A headless Chromium (Playwright ``Browser``) for the module's tests
+    (:mod:`tests.browser`: skips without one, fails in CI)."""
+    with chromium() as b:
+        yield b

@@ -25,7 +25,6 @@ MODULES = [
     "xmargin.risk.option_liquidation_price",
     "xmargin.risk.greeks",
     "xmargin.ledger.options",
-    "xmargin.cli.option_commands",
     "xmargin.cli.option_render",
     "xmargin.cli.greeks_commands",
 ]

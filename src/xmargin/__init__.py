@@ -5,7 +5,7 @@ Exact single-account math (Decimal) for decisions that move money, a columnar ri
 """
 
 from xmargin import mathlib as mathlib  # sets the exact Decimal context first
-from xmargin.analytics.stress import StressResult, StressSummary, parse_shock, stress
+from xmargin.analytics.stress import StressResult, StressSummary, stress
 from xmargin.errors import (
     AuctionCannotReset,
     AuctionNeedsReset,
@@ -118,6 +118,7 @@ from xmargin.risk.option_trading import OptionTradeQuote, SettledOption, quote_t
 from xmargin.risk.options import mark_value, with_vol_shocks
 from xmargin.risk.perp_liquidation import PerpLiquidationQuote, quote_perp_liquidation
 from xmargin.risk.portfolio_margin import PortfolioMargin, portfolio_margins
+from xmargin.risk.shocks import parse_shock
 from xmargin.risk.socialized_loss import (
     PerpLossQuote,
     SpotLossQuote,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+import math
 from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ParamSpec, TypeVar
@@ -23,6 +24,8 @@ __all__ = [
     "div_down",
     "div_up",
     "exact",
+    "finite_text",
+    "float_text",
     "fmt",
     "mul_div_down",
     "mul_div_up",
@@ -139,6 +142,37 @@ def fmt(x: Decimal | None) -> str | None:
         return "0"
     s = format(x.normalize(CTX), "f")
     return s
+
+
+def float_text(x: float) -> str:
+    """A float64 as a plain decimal string (shortest repr, no exponent).
+
+    >>> float_text(1.5), float_text(2.5e-07), float_text(1e22), float_text(-0.0)
+    ('1.5', '0.00000025', '10000000000000000000000', '0')
+    """
+    text = repr(float(x))
+    if "e" not in text and "inf" not in text and "nan" not in text:
+        if text.endswith(".0"):
+            text = text[:-2]
+        return "0" if text in ("0", "-0") else text
+    d = Decimal(text)
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {text}")
+    out = format(d, "f")
+    if "." in out:
+        out = out.rstrip("0").rstrip(".")
+    return "0" if out in ("0", "-0") else out
+
+
+def finite_text(x: float | None) -> str | None:
+    """:func:`float_text`, or ``None`` (JSON ``null``) for ``None`` and non-finite floats.
+
+    >>> finite_text(0.25), finite_text(float("nan")), finite_text(3)
+    ('0.25', None, '3')
+    """
+    if x is None or not math.isfinite(x):
+        return None
+    return float_text(x)
 
 
 def shown(value: object, limit: int = 48) -> str:

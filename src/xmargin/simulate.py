@@ -16,47 +16,54 @@ numbers, with or without Dask.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
-from xmargin.analytics.distributed import dask_client, dask_runner
+from xmargin.analytics.distributed import dask_client, dask_runner, runner_on
 from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import (
     MonteCarloConfig,
     MonteCarloResult,
-    RiskFigure,
     SettleResult,
     chunk_layout,
     chunk_size,
     draw_paths,
     monte_carlo,
-    risk_figures,
+    path_engine,
+    series_needed,
     settle,
 )
+from xmargin.analytics.montecarlo_options import MonteCarloOptions
 from xmargin.analytics.prices import (
-    GBM,
-    FilteredBootstrap,
     PriceHistory,
-    ReturnModel,
-    StudentT,
     load_price_file,
     load_prices,
     parse_duration_hours,
     parse_time,
 )
 from xmargin.analytics.report import montecarlo_html, scenario_html, write_report
-from xmargin.analytics.scenarios import (
+from xmargin.analytics.return_models import (
+    GBM,
+    FilteredBootstrap,
+    ReturnModel,
+    StudentT,
+    choose_model,
+)
+from xmargin.analytics.risk_figures import RiskFigure, risk_figures
+from xmargin.analytics.scenario_file import (
     Correlated,
     Depeg,
     Replay,
     Scenario,
-    ScenarioResult,
-    compare_breakers,
+    breakers_of,
+    breakers_of_options,
     load_scenarios,
+    parse_fraction,
     parse_scenarios,
-    run_scenario,
-    scenario_prices,
 )
+from xmargin.analytics.scenario_paths import scenario_prices
+from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
 from xmargin.analytics.simbook import SimBook, load_simbook
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
     "FilteredBootstrap",
     "Liquidity",
     "MonteCarloConfig",
+    "MonteCarloOptions",
     "MonteCarloResult",
     "PathEngine",
     "PathOutcome",
@@ -80,6 +88,9 @@ __all__ = [
     "SettleResult",
     "SimBook",
     "StudentT",
+    "breakers_of",
+    "breakers_of_options",
+    "choose_model",
     "chunk_layout",
     "chunk_size",
     "compare_breakers",
@@ -93,17 +104,27 @@ __all__ = [
     "load_simbook",
     "monte_carlo",
     "montecarlo_html",
+    "open_book",
     "parse_duration_hours",
+    "parse_fraction",
     "parse_scenarios",
     "parse_time",
     "replay_path",
     "risk_figures",
     "run_scenario",
+    "runner_on",
     "scenario_html",
     "scenario_prices",
+    "series_needed",
     "settle",
     "write_report",
 ]
+
+
+def open_book(path: str | Path) -> tuple[SimBook, Liquidity]:
+    """A market file as a simulation book, and where its assets' collateral is sold."""
+    book, market = load_simbook(path)
+    return book, Liquidity.from_params(market.assets)
 
 
 def replay_path(
@@ -140,19 +161,7 @@ def replay_path(
             "hf_after": st.book_after.health_factors(exo[-1]),
             "record": None,
         }
-    use_liq = liquidity is not None and liquidity.any and cfg.use_liquidity
-    half = (
-        None if cfg.impact_half_life_hours is None else cfg.impact_half_life_hours / cfg.step_hours
-    )
-    engine = PathEngine(
-        book,
-        liquidity if use_liq else None,
-        gate=use_liq or cfg.gas > 0,
-        gas=cfg.gas,
-        breakers=cfg.breakers,
-        impact_half_life_steps=half,
-    )
-    o, rec = engine.run(exo[None, :, :], record=True)
+    o, rec = path_engine(book, cfg, liquidity).run(exo[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
     after = book.with_balances(rec.final_s, rec.final_b)
     return {

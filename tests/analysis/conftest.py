@@ -1,15 +1,9 @@
-"""Fixtures of the analysis tests: small market files, the CLI in-process, a browser.
-
-The browser is Debian's Chromium driven by Playwright (no browser download): a test that
-needs it skips when either is missing on a developer's machine, and fails in CI
-(``CI=true``), where ``.ci/run`` installs both.
-"""
+"""Fixtures of the analysis tests: small market files, the CLI in-process, a browser page
+(a tab of the shared ``browser`` fixture, :mod:`tests.browser`)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +13,6 @@ import pytest
 
 from xmargin.cli.app import main
 from xmargin.data import data_path
-
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
 @dataclass(frozen=True)
@@ -76,30 +68,11 @@ def write_market_fixture(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def _chromium() -> str | None:
-    for c in CHROMIUM_CANDIDATES:
-        if Path(c).exists():
-            return c
-    found = shutil.which("chromium")
-    return found
-
-
 @pytest.fixture(name="browser_page", scope="module")
-def browser_page_fixture() -> Iterator[Any]:
-    """A headless Chromium page 1400 px wide (Playwright over Debian's Chromium)."""
-    exe = _chromium()
+def browser_page_fixture(browser: Any) -> Iterator[Any]:
+    """A headless Chromium page 1400 px wide."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        exe = None
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Playwright and Chromium (apt-get install -y chromium)")
-        pytest.skip("Playwright or Chromium is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        try:
-            yield page
-        finally:
-            browser.close()
+        yield page
+    finally:
+        page.close()

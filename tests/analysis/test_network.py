@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_seized_share_under_a_shock(write_market: Callable[..., Path]) -> None:
     inputs = load_inputs(write_market(MARKET))
     # At 900 (-10%) only b (950) and c (975) are liquidatable; close factor 1 lets each
     # repay its whole debt: seized (7600 + 7800)·1.05/900 = 17.9667 of 80 WETH.
-    res = network(inputs.book, inputs.liquidity, {"WETH": -0.10})
+    res = network(inputs.book, inputs.liquidity, {"WETH": Decimal("-0.10")})
     weth = next(r for r in res.assets if r["asset"] == "WETH")
     assert float(weth["seized_share"]) == pytest.approx((7600 + 7800) * 1.05 / 900 / 80)
 
@@ -92,7 +93,7 @@ def test_contagion_edges_and_the_largest_cascade(write_market: Callable[..., Pat
 
 def test_no_liquidity_model_means_no_edge(demo: Path) -> None:
     inputs = load_inputs(demo)
-    doc = network(inputs.book, inputs.liquidity, {"WETH": -0.3}).to_doc()
+    doc = network(inputs.book, inputs.liquidity, {"WETH": Decimal("-0.3")}).to_doc()
     assert doc["contagion"]["edges"] == [] and doc["contagion"]["largest_cascade"] == []
 
 

@@ -8,12 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from statistics import NormalDist
 
+import numpy as np
 import pytest
 
 from tests.analysis.conftest import DEMO_VOLS
-from xmargin.analytics.analysis_inputs import MonteCarloOptions, load_inputs
+from xmargin.analytics.analysis_inputs import load_inputs
+from xmargin.analytics.kernel_layout import W_CF, W_LT
 from xmargin.analytics.optimize import Evaluator, OptimizeConfig, optimize
 from xmargin.analytics.proposal import candidate_moves, max_threshold, move_params
+from xmargin.simulate import MonteCarloOptions
 
 # -- a market whose optimum is known in closed form ---------------------------------------
 # One volatile asset (ETH at 1000, GBM σ = 0.8, one step of 7 days, no drift), debt in a
@@ -111,22 +114,33 @@ def test_an_accounts_file_market_written_elsewhere_still_finds_its_positions(
 
 
 def test_category_members_keep_the_categorys_weights(demo: Path) -> None:
+    """A moved asset's weights reach every position in it but those of accounts whose
+    category lists it (contract 1.2: the category's weights replace the asset's)."""
     inputs = load_inputs(demo)
-    own = inputs.asset_level_entries()
     book = inputs.book
-    cat = {a for a, acc in inputs.market.accounts.items() if acc.category == "eth-correlated"}
-    weth = book.asset_index("WETH")
-    for e in range(len(book.col)):
-        if book.col[e] == weth:
-            assert own[e] == (book.account_ids[book.row[e]] not in cat)
-    opts = MonteCarloOptions(model="gbm", vols=dict(v.split("=") for v in DEMO_VOLS[1::2]))
+    cat = inputs.market.categories["eth-correlated"]
+    assert "WETH" in cat.assets
+    members = np.array(
+        [inputs.market.accounts[a].category == "eth-correlated" for a in book.account_ids]
+    )
+    weth = book.col == book.asset_index("WETH")
+    opts = MonteCarloOptions(model="gbm", vols={"WETH": 0.8, "WBTC": 0.6, "USDC": 0.02,
+                             "USDT": 0.03, "wstETH": 0.85, "STG": 1.2})  # fmt: skip
     ev = Evaluator(inputs, opts.return_model(book), opts.config(), None)
     mv = move_params(Decimal("0.805"), Decimal("0.83"), Decimal("0.05"), Decimal("0.03"),
                      "WETH", Decimal("0.03"))  # fmt: skip
     assert mv is not None
     moved = ev.book_for({"WETH": mv})
-    changed = moved.lt != book.lt
-    assert changed.any() and (changed == (own & (book.col == weth))).all()
+    changed = moved.wts[:, W_LT] != book.wts[:, W_LT]
+    own = weth & ~members[book.row]
+    assert own.any() and (weth & members[book.row]).any()
+    assert (changed == own).all()
+    assert (moved.wts[own, W_LT] == float(mv.lt)).all()
+    assert (moved.wts[own, W_CF] == float(mv.cf)).all()
+    # The category's members keep its weights, and nothing else moved.
+    keep = ~own
+    assert (moved.wts[keep] == book.wts[keep]).all()
+    assert (moved.wts[weth & members[book.row], W_LT] == float(cat.liquidation_threshold)).all()
 
 
 def test_moves_respect_the_step_cf_below_lt_and_the_bonus_rule() -> None:
@@ -160,7 +174,7 @@ def test_both_methods_meet_the_budget_and_joint_measures_interactions(
     write_market: Callable[..., Path],
 ) -> None:
     inputs = load_inputs(write_market(closed_form_market()))
-    opts = MonteCarloOptions(model="gbm", vols={"ETH": "0.8"}, static=("USD",), horizon="7d",
+    opts = MonteCarloOptions(model="gbm", vols={"ETH": 0.8}, static=("USD",), horizon="7d",
                              paths=4000)  # fmt: skip
     out = {}
     for method in ("chaos", "joint"):
@@ -175,7 +189,7 @@ def test_cap_search_finds_the_largest_scale_within_the_budget(
     write_market: Callable[..., Path],
 ) -> None:
     inputs = load_inputs(write_market(closed_form_market()))
-    opts = MonteCarloOptions(model="gbm", vols={"ETH": "0.8"}, static=("USD",), horizon="7d",
+    opts = MonteCarloOptions(model="gbm", vols={"ETH": 0.8}, static=("USD",), horizon="7d",
                              paths=4000)  # fmt: skip
     ev = Evaluator(inputs, opts.return_model(inputs.book), opts.config(), None)
     cfg = OptimizeConfig(150.0, candidates=2, caps=("supply", "borrow"), cap_iterations=14)

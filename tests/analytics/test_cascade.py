@@ -19,7 +19,8 @@ from tests.analytics.books import random_market
 from tests.builders import make_market
 from xmargin.analytics.cascade import Breakers, PathEngine
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.scenarios import Scenario, run_scenario
+from xmargin.analytics.scenario_file import Scenario
+from xmargin.analytics.scenarios import run_scenario
 from xmargin.analytics.simbook import SimBook
 from xmargin.model import Market
 

@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 
 from tests.builders import make_market
-from xmargin.analytics import kernels as kn
+from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import MonteCarloConfig, monte_carlo, settle
-from xmargin.analytics.prices import GBM, HOURS_PER_YEAR
+from xmargin.analytics.prices import HOURS_PER_YEAR
+from xmargin.analytics.return_models import GBM
 from xmargin.analytics.simbook import SimBook
 from xmargin.ledger.actions import execute_liquidate
 from xmargin.model.params import AssetParams, LiquidityParams
@@ -131,7 +132,7 @@ def test_the_toxic_boundary_is_one_over_one_plus_the_bonus(bonus: str, side: int
         assert ratio_after > ratio_before  # liquidating made it worse: toxic
     else:
         assert ratio_after < ratio_before
-    flagged = settle(book).per_account[0, kn.A_TOXIC]
+    flagged = settle(book).per_account[0, kl.AC_TOXIC]
     assert flagged == (1.0 if side > 0 else 0.0)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tests.builders import make_market
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.scenarios import Replay, Scenario, run_scenario
+from xmargin.analytics.scenario_file import Replay, Scenario
+from xmargin.analytics.scenarios import run_scenario
 from xmargin.analytics.simbook import SimBook
 from xmargin.model import Market
 

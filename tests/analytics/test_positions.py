@@ -1,8 +1,9 @@
-"""The dashboard's book-wide columns equal the exact engine (float twins).
+"""The dashboard's book-wide columns, through the float rule source, equal the exact engine.
 
-POS-1  weighted_sums over the columns equals account_health's six sums for every account.
-POS-2  liquidation_prices equals liquidation_price (None exactly where NaN) for every
-       account and asset.
+POS-1  column_sums (the float twin xmargin.fast.health.weighted_sums over the columns)
+       equals account_health's six sums for every account.
+POS-2  liquidation_prices (the float twin xmargin.fast.liquidation_price) equals
+       liquidation_price (None exactly where NaN) for every account and asset.
 POS-3  classify gives every account the status the exact figures give.
 POS-4  refresh after changes equals a fresh build (only replaced accounts are re-read).
 """
@@ -13,6 +14,7 @@ import math
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +118,21 @@ def test_a_changed_weight_rebuilds_the_columns() -> None:
     # A price change alone re-reads nothing.
     m.assets["WETH"] = m.assets["WETH"].model_copy(update={"price": Decimal(1000)})
     assert cols.refresh(m) == 0
+
+
+def test_the_columns_hold_units_weighted_after_the_size_haircut() -> None:
+    """A size factor lowers the weight of a large position (contract 1.2): the column
+    holds the units times the exact rule's effective weight, and the sums use it."""
+    m = make_market(
+        assets={
+            "WETH": {"price": 2000, "size_factor": "0.01", **W},
+            "USDC": {"price": 1, "decimals": 6, **W},
+        },
+        accounts={"big": {"supply": {"WETH": 10_000}, "borrow": {"USDC": 100}}},
+    )
+    cols = PositionColumns(m)
+    k = cols.asset_index("WETH")
+    lt = 1.1 / (1 + 0.01 * 100)  # 1.1 / (1 + k sqrt(s)) = 0.55 < 0.85
+    assert cols.column("lt")[0, k] == pytest.approx(10_000 * lt, rel=1e-15)
+    sums = sums_of(m, cols)
+    assert sums.maintenance_collateral[0] == pytest.approx(10_000 * 2000 * lt, rel=1e-12)

@@ -9,14 +9,12 @@ import numpy as np
 import pytest
 
 from xmargin.analytics.prices import (
-    GBM,
-    FilteredBootstrap,
-    StudentT,
     load_price_file,
     load_prices,
     parse_duration_hours,
     parse_time,
 )
+from xmargin.analytics.return_models import GBM, FilteredBootstrap, StudentT
 from xmargin.data import data_path
 from xmargin.errors import InputError
 

@@ -13,7 +13,7 @@ from tests.analytics.books import random_market
 from xmargin.analytics.distributed import dask_client, dask_runner
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import MonteCarloConfig, monte_carlo
-from xmargin.analytics.prices import GBM, StudentT
+from xmargin.analytics.return_models import GBM, StudentT
 from xmargin.analytics.simbook import SimBook
 
 LIQ = {

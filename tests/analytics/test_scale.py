@@ -14,7 +14,7 @@ import pytest
 
 from xmargin.analytics.cascade import PathEngine
 from xmargin.analytics.montecarlo import MonteCarloConfig, _one_step, draw_paths, settle
-from xmargin.analytics.prices import GBM
+from xmargin.analytics.return_models import GBM
 from xmargin.analytics.simbook import load_simbook
 from xmargin.book.generate import generate_book
 

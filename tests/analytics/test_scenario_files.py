@@ -8,13 +8,15 @@ correlated downturns, de-pegs and steps follow the formulas in
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.builders import make_market
-from xmargin.analytics.scenarios import load_scenarios, parse_scenarios, scenario_prices
+from xmargin.analytics.scenario_file import load_scenarios, parse_scenarios
+from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError, ScenarioFileError
 
@@ -76,6 +78,41 @@ def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> Non
     f.write_text("[scenarios.x\n", encoding="utf-8")
     with pytest.raises(ScenarioFileError, match="not valid TOML"):
         load_scenarios(f)
+
+
+def test_a_scenario_file_is_read_as_market_files_are(tmp_path: Path) -> None:
+    """The same boundary as market files (io.documents.read_document): numbers in the
+    contract's syntax (a 1e-300 shock is refused where it stands, not read as 0), repeated
+    JSON keys refused with their location, only regular files."""
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("[scenarios.a]\nshocks = { WETH = -1e-300 }\ngas = 1e400\n", encoding="utf-8")
+    with pytest.raises(ScenarioFileError) as err:
+        load_scenarios(tiny)
+    problems = {p.location: p.message for p in err.value.problems}
+    assert problems["scenarios.a.shocks.WETH"].startswith("magnitude must be 0 or >= 1e-36")
+    assert problems["scenarios.a.gas"].startswith("magnitude must be <= 1e24")
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"scenarios": {"a": {"shocks": {"WETH": "-10%", "WETH": "-20%"}}}}')
+    with pytest.raises(ScenarioFileError) as err:
+        load_scenarios(twice)
+    assert [p.location for p in err.value.problems] == ["scenarios.a.shocks.WETH"]
+    assert "duplicate key" in err.value.problems[0].message
+    with pytest.raises(ScenarioFileError, match="directory"):
+        load_scenarios(tmp_path)
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioFileError, match="FIFO"):
+        load_scenarios(fifo)  # refused at once: a FIFO would block the read
+
+
+def test_a_json_scenario_file_reads_like_its_toml_twin(tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text('[scenarios.a]\nshocks = { WETH = "-40%", WBTC = -0.25 }\nsteps = 4\n')
+    js = tmp_path / "s.json"
+    js.write_text('{"scenarios": {"a": {"shocks": {"WETH": "-40%", "WBTC": -0.25}, "steps": 4}}}')
+    (a,), (b,) = load_scenarios(toml), load_scenarios(js)
+    assert a.shocks == b.shocks == {"WETH": -0.4, "WBTC": -0.25}
+    assert a.steps == b.steps == 4
 
 
 def test_shocks_multiply_prices_and_steps_reach_them_geometrically() -> None:

@@ -1,6 +1,7 @@
-"""Rule: Numba is optional. Without it the book runs its NumPy kernels, with one warning;
-``XMARGIN_BOOK_BACKEND`` picks a backend; asking for Numba where it is missing is a clear
-error, not a traceback."""
+"""Rule: Numba is optional, by one policy for the whole package (xmargin.fast.backend).
+
+Without it the book runs its NumPy kernels, with one warning; ``XMARGIN_BACKEND`` picks a
+backend; asking for Numba where it is missing is a clear error, not a traceback."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 
 from tests.builders import make_market
 from xmargin.book import RiskBook, Status
-from xmargin.book import kernels as kernels_module
 from xmargin.errors import InputError
+from xmargin.fast import backend as backend_module
 from xmargin.model import Market
 
 
@@ -32,9 +33,9 @@ def market() -> Market:
 def test_without_numba_the_book_warns_once_and_runs_numpy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(kernels_module, "numba_available", lambda: False)
-    monkeypatch.setattr(kernels_module, "_WARNED", set())
-    monkeypatch.delenv("XMARGIN_BOOK_BACKEND", raising=False)
+    monkeypatch.setitem(backend_module._state, "available", False)
+    monkeypatch.setitem(backend_module._state, "warned", False)
+    monkeypatch.delenv(backend_module.BACKEND_ENV, raising=False)
     with pytest.warns(RuntimeWarning, match="numba is not installed"):
         book = RiskBook.from_market(market())
     assert book.backend == "numpy"
@@ -47,8 +48,10 @@ def test_without_numba_the_book_warns_once_and_runs_numpy(
 
 
 def test_the_environment_picks_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XMARGIN_BOOK_BACKEND", "numpy")
+    monkeypatch.setenv("XMARGIN_BACKEND", "numpy")
     assert RiskBook.from_market(market()).backend == "numpy"
-    monkeypatch.setenv("XMARGIN_BOOK_BACKEND", "fortran")
-    with pytest.raises(InputError, match="XMARGIN_BOOK_BACKEND"):
+    with pytest.raises(InputError, match="XMARGIN_BACKEND=numpy"):
+        RiskBook.from_market(market(), backend="numba")
+    monkeypatch.setenv("XMARGIN_BACKEND", "fortran")
+    with pytest.raises(InputError, match="XMARGIN_BACKEND"):
         RiskBook.from_market(market())

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from tests.book.strategies import boundary_markets, markets
 from xmargin.book import RiskBook, Status
-from xmargin.book.kernels import numba_available
+from xmargin.fast.backend import numba_available
 from xmargin.model import Market
 from xmargin.risk.health import AccountHealth, account_health
 

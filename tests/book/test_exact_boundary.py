@@ -11,7 +11,7 @@ import pytest
 
 from tests.builders import make_market
 from xmargin.book import RiskBook, Status
-from xmargin.book.kernels import numba_available
+from xmargin.fast.backend import numba_available
 from xmargin.risk.health import account_health
 
 BACKENDS = ["numpy", *(["numba"] if numba_available() else [])]

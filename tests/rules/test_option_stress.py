@@ -11,7 +11,8 @@ from xmargin import stress
 from xmargin.errors import InputError, UnknownAsset
 from xmargin.model import Market
 from xmargin.risk.black76 import black76, year_fraction
-from xmargin.risk.options import mark_value, parse_vol_shock, with_vol_shocks
+from xmargin.risk.options import mark_value, with_vol_shocks
+from xmargin.risk.shocks import parse_vol_shock
 
 TAU = year_fraction(D(27 * 86_400))
 

@@ -2,7 +2,8 @@
 server (uvicorn on loopback, SQLite and PostgreSQL), as a risk team would use it.
 
 Chromium is required in CI (``.ci/run`` installs it); locally, without it, these tests
-skip with the reason. The market (tests/service/market.toml): WETH 2000, USDC 1, lt 0.85;
+skip with the reason (the ``browser`` fixture, :mod:`tests.browser`). The market
+(tests/service/market.toml): WETH 2000, USDC 1, lt 0.85;
 alice 10 WETH / 5000 USDC (health 3.4), bob 1 WETH / 1800 USDC (liquidatable), carol
 1 WETH / 2100 USDC (insolvent), dave 100000 USDC (no debt).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import socket
 import threading
 import time
@@ -34,36 +34,9 @@ from xmargin.data import data_path
 from xmargin.service import Settings, create_app
 from xmargin.store import make_engine
 
-CHROMIUM = os.environ.get("XMARGIN_CHROMIUM", "/usr/bin/chromium")
 DEMO = Path(__file__).resolve().parents[2] / "src" / "xmargin" / "data" / "demo.toml"
 #: Where the screenshot test also writes its picture (the README's is docs/dashboard.png).
 SCREENSHOT_ENV = "XMARGIN_DASHBOARD_SCREENSHOT"
-
-
-def _unavailable(reason: str) -> None:
-    """Fail in CI (the browser tests must run there); skip elsewhere, with the reason."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: the browser tests must run in CI (.ci/run installs chromium)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        _unavailable("playwright is not installed")
-    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Page:

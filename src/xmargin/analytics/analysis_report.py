@@ -8,18 +8,17 @@ never scrolls sideways (a browser test holds it at 1400 px).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from xmargin.analytics.calibration import CalibrationResult
 from xmargin.analytics.optimize import OptimizeResult
+from xmargin.analytics.report import plt_module, svg
 
 __all__ = [
     "Figure",
@@ -29,10 +28,7 @@ __all__ = [
     "fmt_number",
     "fmt_pct",
     "optimize_html",
-    "plt_module",
     "render",
-    "svg",
-    "write_html",
 ]
 
 
@@ -82,38 +78,7 @@ def render(title: str, sections: Sequence[Section], summary: str = "", source: s
     )
 
 
-def write_html(text: str, path: str | Path) -> Path:
-    """Write a report page; an unwritable path is bad input, not a traceback."""
-    from xmargin.errors import InputError
-
-    p = Path(path)
-    try:
-        p.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--report {p}: cannot write: {exc.strerror or exc}") from exc
-    return p
-
-
 # -- figures ------------------------------------------------------------------------------
-def plt_module() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def svg(fig: Any) -> str:
-    plt = plt_module()
-    buf = io.StringIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
-
-
 def fmt_number(x: Any, places: int = 4) -> str:
     if x is None:
         return "-"

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from xmargin import simulate as sim
 from xmargin.analytics import haircuts as hc
 from xmargin.analytics.analysis_inputs import MarketInputs, number
+from xmargin.analytics.kernel_layout import W_CF
 from xmargin.analytics.volatility import (
     GarchFit,
     despike,
@@ -55,7 +56,9 @@ from xmargin.analytics.volatility import (
     mc_first_passage,
 )
 from xmargin.errors import InputError
+from xmargin.mathlib import ONE
 from xmargin.model.params import BonusPolicy
+from xmargin.risk.liquidation import liquidation_bonus
 
 __all__ = [
     "AssetCalibration",
@@ -126,7 +129,7 @@ def liquidity_within(liq: sim.Liquidity, j: int, mid: float, beta: float) -> flo
     def slip(v: float) -> float:
         return 1.0 - float(liq.proceeds(j, mid, 0.0, v / mid)) / v
 
-    lo, hi = 0.0, float(liq.depth_v[j, int(liq.depth_n[j]) - 1])
+    lo, hi = 0.0, float(liq.depth_tail[j, 1])  # the notional of the curve's last point
     while slip(hi) < beta and hi < 1e30:
         lo, hi = hi, hi * 2.0
     for _ in range(100):
@@ -234,15 +237,14 @@ class CalibrationResult:
 
 
 def _bonus(inputs: MarketInputs, asset: str) -> float:
-    m = inputs.market
-    ap = m.assets[asset]
-    policy = m.params.bonus_policy
-    if policy == BonusPolicy.THRESHOLD:
-        lt = float(ap.liquidation_threshold)
-        return min(float(m.params.max_bonus), 1.0 / (0.3 * lt + 0.7) - 1.0)
-    if policy == BonusPolicy.HEALTH:
-        return float(m.params.max_bonus)
-    return float(ap.liquidation_bonus)
+    """β of the contract's 7.1: the asset's bonus by the market's policy
+    (:func:`xmargin.risk.liquidation.liquidation_bonus`: ``fixed`` its own, ``threshold``
+    its bonus at the current lt); ``health``: ``max_bonus`` (the bonus depends on health)."""
+    params = inputs.market.params
+    ap = inputs.market.assets[asset]
+    if params.bonus_policy is BonusPolicy.HEALTH:
+        return float(params.max_bonus)
+    return float(liquidation_bonus(params, ap.liquidation_bonus, ap.liquidation_threshold, ONE))
 
 
 def _horizon(
@@ -302,7 +304,8 @@ def _debt_backed(inputs: MarketInputs, asset: str, j: int) -> tuple[float, str]:
         return float(ap.supply_cap) * p * float(ap.collateral_factor), "supply_cap x price x cf"
     book = inputs.book
     e = book.col == j
-    return float((book.s[e] * p * book.cf[e]).sum()), "supply x price x cf"
+    cf = book.wts[e, W_CF]  # after the category rule (contract 1.2)
+    return float((book.s[e] * p * cf).sum()), "supply x price x cf"
 
 
 def calibrate(

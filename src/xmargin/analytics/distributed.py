@@ -15,11 +15,12 @@ from typing import Any
 
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import ChunkResult, MonteCarloConfig, simulate_chunk
-from xmargin.analytics.prices import ReturnModel
+from xmargin.analytics.return_models import ReturnModel
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
+from xmargin.fast.backend import load_numba, process_backend
 
-__all__ = ["dask_client", "dask_runner"]
+__all__ = ["dask_client", "dask_runner", "runner_on"]
 
 
 def _task(
@@ -33,12 +34,9 @@ def _task(
     threads: int,
 ) -> ChunkResult:
     """One chunk on a worker, with as many kernel threads as the worker has slots."""
-    try:
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover
-        pass
+    if process_backend() == "numba":
+        numba = load_numba()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     return simulate_chunk(book, model, cfg, chunk, first, n, liquidity)
 
 
@@ -121,3 +119,22 @@ def dask_runner(
         return out
 
     return run
+
+
+@contextlib.contextmanager
+def runner_on(
+    workers: int | None,
+    scheduler: str | None,
+    model: ReturnModel,
+    cfg: MonteCarloConfig,
+    liquidity: Liquidity | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Iterator[Callable[[SimBook, list[tuple[int, int, int]]], list[ChunkResult]] | None]:
+    """Where a Monte Carlo's chunks run: ``None`` (here, one after another) when neither
+    ``workers`` nor ``scheduler`` is given, else a :func:`dask_runner` on a new
+    ``LocalCluster`` of ``workers`` or on the cluster at ``scheduler``, closed on exit."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    with dask_client(workers, scheduler) as client:
+        yield dask_runner(client, model, cfg, liquidity, on_chunk=on_chunk)

@@ -3,7 +3,7 @@ below today's.
 
 Every account's liquidation price of the asset (the price at which its health factor is
 exactly 1, other prices fixed: :func:`xmargin.analytics.positions.liquidation_prices`,
-the float twin of contract 4's ``liquidation-price``) is placed in a price bucket between
+through the float twin of contract 4's ``liquidation-price``) is placed in a price bucket between
 today's price and ``(1 − depth)`` × today's. An account counts where a *fall* liquidates
 it (it is net long the asset in maintenance terms) and it is not liquidatable already;
 its collateral and debt are valued at its liquidation price, when it would be taken.
@@ -18,6 +18,7 @@ import numpy as np
 from xmargin._typing import BoolArray, Float64Array1D
 from xmargin.analytics.positions import ColumnSums, PositionColumns, liquidation_prices
 from xmargin.errors import InputError
+from xmargin.fast.health import is_liquidatable
 
 __all__ = ["LiquidationBin", "LiquidationMap", "liquidation_map"]
 
@@ -86,7 +87,7 @@ def liquidation_map(
     held = (cols.column("supply")[:, k] > 0.0) | (cols.column("borrow")[:, k] > 0.0)
     exposed = cols.has_debt() & held
     if liquidatable is None:
-        liquidatable = sums.maintenance_collateral < sums.maintenance_debt
+        liquidatable = is_liquidatable(sums.maintenance_collateral, sums.maintenance_debt)
     now = exposed & liquidatable
     falls = ~now & (slope > 0.0) & np.isfinite(lp) & (lp < today)
     # Values at the liquidation price: cv and dv are linear in the asset's price too.

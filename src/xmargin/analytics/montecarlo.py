@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from xmargin.analytics import kernels as kn
-from xmargin.analytics._jit import warn_if_slow
+from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.cascade import Breakers, PathEngine
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.prices import ReturnModel
+from xmargin.analytics.return_models import ReturnModel
+from xmargin.analytics.risk_figures import RiskFigure, mean_figure, pct, risk_figures
+from xmargin.analytics.sim_kernels import sim_kernels
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
 
@@ -51,7 +52,9 @@ __all__ = [
     "chunk_size",
     "draw_paths",
     "monte_carlo",
+    "path_engine",
     "risk_figures",
+    "series_needed",
     "settle",
     "simulate_chunk",
 ]
@@ -114,7 +117,7 @@ class MonteCarloConfig:
 class SettleResult:
     """What liquidating the whole book at one price vector did (values in quote).
 
-    Per account (``per_account``, columns ``kernels.A_*``) and totals.
+    Per account (``per_account``, columns ``kernel_layout.AC_*``) and totals.
     """
 
     book_after: SimBook
@@ -123,51 +126,35 @@ class SettleResult:
     @property
     def bad_debt(self) -> float:
         a = self.per_account
-        return float(a[:, kn.A_WRITTEN_OFF].sum() + a[:, kn.A_RESIDUAL].sum())
+        return float(a[:, kl.AC_WRITTEN_OFF].sum() + a[:, kl.AC_RESIDUAL].sum())
 
     @property
     def seized(self) -> float:
-        return float(self.per_account[:, kn.A_SEIZED].sum())
+        return float(self.per_account[:, kl.AC_SEIZED].sum())
 
     @property
     def liquidations(self) -> int:
-        return int(self.per_account[:, kn.A_LIQUIDATIONS].sum())
+        return int(self.per_account[:, kl.AC_LIQUIDATIONS].sum())
 
     def totals(self) -> dict[str, float | int]:
         a = self.per_account
         return {
             "bad_debt": self.bad_debt,
-            "written_off": float(a[:, kn.A_WRITTEN_OFF].sum()),
-            "residual": float(a[:, kn.A_RESIDUAL].sum()),
+            "written_off": float(a[:, kl.AC_WRITTEN_OFF].sum()),
+            "residual": float(a[:, kl.AC_RESIDUAL].sum()),
             "liquidated_volume": self.seized,
-            "repaid_value": float(a[:, kn.A_REPAID].sum()),
-            "protocol_fees": float(a[:, kn.A_FEES].sum()),
+            "repaid_value": float(a[:, kl.AC_REPAID].sum()),
+            "protocol_fees": float(a[:, kl.AC_FEES].sum()),
             "liquidations": self.liquidations,
-            "accounts_liquidated": int((a[:, kn.A_LIQUIDATIONS] > 0).sum()),
-            "toxic_accounts": int(a[:, kn.A_TOXIC].sum()),
+            "accounts_liquidated": int((a[:, kl.AC_LIQUIDATIONS] > 0).sum()),
+            "toxic_accounts": int(a[:, kl.AC_TOXIC].sum()),
         }
 
 
 def settle(book: SimBook, prices: FloatArray | None = None) -> SettleResult:
     """Liquidate every account at ``prices`` (today's by default) until done."""
-    warn_if_slow()
     p = book.price if prices is None else np.asarray(prices, dtype=np.float64)
-    s = book.s.copy()
-    b = book.b.copy()
-    out = np.zeros((book.n_accounts, kn.N_ACCT_OUT))
-    kn.liquidate_book(
-        p,
-        book.indptr,
-        book.col,
-        s,
-        b,
-        book.wts,
-        book.ap,
-        book.rules,
-        max(1, book.max_row),
-        MAX_ROUNDS,
-        out,
-    )
+    s, b, out = sim_kernels().settle(book.arrays(), book.s, book.b, p, MAX_ROUNDS)
     return SettleResult(book.with_balances(s, b), out)
 
 
@@ -182,6 +169,14 @@ def chunk_layout(n_paths: int, n_accounts: int, one_step: bool) -> list[tuple[in
     """``[(first_path, n), ...]``: the fixed chunks of a run (independent of workers)."""
     size = chunk_size(n_accounts, one_step)
     return [(c, min(size, n_paths - c)) for c in range(0, n_paths, size)]
+
+
+def series_needed(book: SimBook, asset_map: Mapping[str, str], static: Sequence[str]) -> list[str]:
+    """The model series the book's assets need: those of the assets held (an asset no
+    account holds cannot change any figure) and not held at today's price."""
+    held = {book.assets[j] for j in np.unique(book.col)}
+    moving = [a for a in book.assets if a not in static and a in held]
+    return list(dict.fromkeys(asset_map.get(a, a) for a in moving))
 
 
 def _columns(book: SimBook, model: ReturnModel, cfg: MonteCarloConfig) -> IntArray:
@@ -243,49 +238,30 @@ class ChunkResult:
 
 
 def _one_step(book: SimBook, prices: FloatArray) -> tuple[dict[str, FloatArray], FloatArray]:
-    n = prices.shape[0]
     watch = book.watch_list(prices.min(axis=0), prices.max(axis=0))
-    out_path = np.zeros((n, kn.N_PATH_OUT))
-    n_blocks = (n + ONE_STEP_BLOCK - 1) // ONE_STEP_BLOCK
-    out_acct = np.zeros((n_blocks, len(watch)))
     wptr, went = book.rows_of(watch)
-    kn.one_step_paths(
-        prices,
-        watch,
-        wptr,
-        book.col[went],
-        book.wnet[went],
-        book.indptr,
-        book.col,
-        book.s,
-        book.b,
-        book.wts,
-        book.ap,
-        book.rules,
-        max(1, book.max_row),
-        ONE_STEP_BLOCK,
-        MAX_ROUNDS,
-        out_path,
-        out_acct,
+    rows = kl.WatchRows(watch, wptr, book.col[went], book.wnet[went])
+    out_path, out_acct = sim_kernels().one_step(
+        prices, rows, book.arrays(), book.s, book.b, ONE_STEP_BLOCK, MAX_ROUNDS
     )
     ic = np.bincount(book.col, weights=book.wic, minlength=book.n_assets)
     id_ = np.bincount(book.col, weights=book.wid, minlength=book.n_assets)
     per = {
-        "bad_debt": out_path[:, kn.P_BAD_DEBT],
-        "written_off": out_path[:, kn.P_WRITTEN_OFF],
-        "residual": out_path[:, kn.P_RESIDUAL],
-        "liquidated_volume": out_path[:, kn.P_SEIZED],
-        "repaid_value": out_path[:, kn.P_REPAID],
-        "protocol_fees": out_path[:, kn.P_FEES],
-        "liquidations": out_path[:, kn.P_LIQUIDATIONS],
-        "accounts_liquidated": out_path[:, kn.P_ACCOUNTS],
-        "toxic_accounts": out_path[:, kn.P_TOXIC],
-        "still_liquidatable": out_path[:, kn.P_STUCK],
-        "borrowing_power": prices @ ic + out_path[:, kn.P_DELTA_IC],
-        "borrowed": prices @ id_ + out_path[:, kn.P_DELTA_ID],
+        "bad_debt": out_path[:, kl.P_BAD_DEBT],
+        "written_off": out_path[:, kl.P_WRITTEN_OFF],
+        "residual": out_path[:, kl.P_RESIDUAL],
+        "liquidated_volume": out_path[:, kl.P_SEIZED],
+        "repaid_value": out_path[:, kl.P_REPAID],
+        "protocol_fees": out_path[:, kl.P_FEES],
+        "liquidations": out_path[:, kl.P_LIQUIDATIONS],
+        "accounts_liquidated": out_path[:, kl.P_ACCOUNTS],
+        "toxic_accounts": out_path[:, kl.P_TOXIC],
+        "still_liquidatable": out_path[:, kl.P_STUCK],
+        "borrowing_power": prices @ ic + out_path[:, kl.P_DELTA_IC],
+        "borrowed": prices @ id_ + out_path[:, kl.P_DELTA_ID],
     }
     acct = np.zeros(book.n_accounts)
-    acct[watch] = out_acct.sum(axis=0)
+    acct[watch] = out_acct
     return per, acct
 
 
@@ -297,6 +273,24 @@ def _uses_engine(book: SimBook, cfg: MonteCarloConfig, liquidity: Liquidity | No
         or cfg.gas > 0
         or b.max_round_value is not None
         or b.pause_drop is not None
+    )
+
+
+def path_engine(book: SimBook, cfg: MonteCarloConfig, liquidity: Liquidity | None) -> PathEngine:
+    """The step-by-step engine a Monte Carlo runs: against the liquidity models (the
+    liquidators then act only when profitable) when the run uses them, with gas,
+    breakers and the decay of price impact as configured."""
+    gate = liquidity is not None and liquidity.any and cfg.use_liquidity
+    half = (
+        None if cfg.impact_half_life_hours is None else cfg.impact_half_life_hours / cfg.step_hours
+    )
+    return PathEngine(
+        book,
+        liquidity if gate else None,
+        gate=gate or cfg.gas > 0,
+        gas=cfg.gas,
+        breakers=cfg.breakers,
+        impact_half_life_steps=half,
     )
 
 
@@ -316,21 +310,7 @@ def simulate_chunk(
         per, acct = _one_step(book, exo[:, -1, :])
         toxic = np.zeros(book.n_accounts)
     else:
-        gate = liquidity is not None and cfg.use_liquidity
-        half = (
-            None
-            if cfg.impact_half_life_hours is None
-            else cfg.impact_half_life_hours / cfg.step_hours
-        )
-        engine = PathEngine(
-            book,
-            liquidity if gate else None,
-            gate=gate or cfg.gas > 0,
-            gas=cfg.gas,
-            breakers=cfg.breakers,
-            impact_half_life_steps=half,
-        )
-        o, _ = engine.run(exo)
+        o, _ = path_engine(book, cfg, liquidity).run(exo)
         per = {
             "bad_debt": o.bad_debt,
             "written_off": o.written_off,
@@ -357,53 +337,6 @@ def simulate_chunk(
         )
     per["final_prices"] = exo[:, -1, :]
     return ChunkResult(chunk, per, acct.astype(np.float64), toxic.astype(np.float64))
-
-
-@dataclass(frozen=True)
-class RiskFigure:
-    """An estimate and its Monte Carlo standard error (quote unless stated)."""
-
-    value: float
-    std_error: float
-
-
-def _var_es(sorted_losses: FloatArray, alpha: float) -> tuple[float, float]:
-    n = len(sorted_losses)
-    k = min(n - 1, max(0, math.ceil(n * alpha) - 1))
-    return float(sorted_losses[k]), float(sorted_losses[k:].mean())
-
-
-def risk_figures(
-    losses: FloatArray, levels: Sequence[float], seed: int, resamples: int = 200
-) -> dict[str, RiskFigure]:
-    """VaR and ES of ``losses`` at each level, with seeded bootstrap standard errors."""
-    srt = np.sort(losses)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1,))))
-    n = len(losses)
-    boot = {lv: ([], []) for lv in levels}  # type: dict[float, tuple[list[float], list[float]]]
-    for _ in range(resamples if n > 1 else 0):
-        sample = np.sort(losses[rng.integers(0, n, n)])
-        for lv in levels:
-            v, e = _var_es(sample, lv)
-            boot[lv][0].append(v)
-            boot[lv][1].append(e)
-    out: dict[str, RiskFigure] = {}
-    for lv in levels:
-        v, e = _var_es(srt, lv)
-        bv, be = boot[lv]
-        tag = _pct(lv)
-        out[f"var_{tag}"] = RiskFigure(v, float(np.std(bv, ddof=1)) if len(bv) > 1 else 0.0)
-        out[f"es_{tag}"] = RiskFigure(e, float(np.std(be, ddof=1)) if len(be) > 1 else 0.0)
-    return out
-
-
-def _pct(level: float) -> str:
-    return f"{level * 100:g}".replace(".", "_")
-
-
-def _mean(x: FloatArray) -> RiskFigure:
-    n = len(x)
-    return RiskFigure(float(x.mean()), float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0)
 
 
 @dataclass(frozen=True)
@@ -452,7 +385,6 @@ def monte_carlo(
     :mod:`xmargin.analytics.distributed`); by default the chunks run here, one after
     another, ``on_chunk(n_paths_done)`` after each.
     """
-    warn_if_slow()
     _columns(book, model, cfg)  # refuse unmapped assets before any work
     if liquidity is not None and not liquidity.any:
         liquidity = None
@@ -486,19 +418,19 @@ def monte_carlo(
     figures = risk_figures(losses, cfg.levels, cfg.seed, cfg.bootstrap)
     vol = per_path["liquidated_volume"]
     lar = risk_figures(vol, (cfg.lar_level,), cfg.seed, cfg.bootstrap)
-    figures["liquidations_at_risk"] = lar[f"var_{_pct(cfg.lar_level)}"]
-    figures["expected_bad_debt"] = _mean(losses)
-    figures["expected_liquidated_volume"] = _mean(vol)
+    figures["liquidations_at_risk"] = lar[f"var_{pct(cfg.lar_level)}"]
+    figures["expected_bad_debt"] = mean_figure(losses)
+    figures["expected_liquidated_volume"] = mean_figure(vol)
     bp = per_path["borrowing_power"]
-    figures["borrowing_power"] = _mean(bp)
+    figures["borrowing_power"] = mean_figure(bp)
     with np.errstate(divide="ignore", invalid="ignore"):
         usage = np.where(bp > 0, per_path["borrowed"] / bp, np.nan)
     figures["borrow_usage"] = (
-        _mean(usage[np.isfinite(usage)])
+        mean_figure(usage[np.isfinite(usage)])
         if np.isfinite(usage).any()
         else RiskFigure(math.nan, math.nan)
     )
-    figures["probability_of_bad_debt"] = _mean((losses > 0).astype(np.float64))
+    figures["probability_of_bad_debt"] = mean_figure((losses > 0).astype(np.float64))
     return MonteCarloResult(
         config=cfg,
         model=model.describe(),

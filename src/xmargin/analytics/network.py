@@ -1,6 +1,7 @@
 """Concentration and liquidation contagion in the book (contract 7.3), vectorised.
 
-At the reference prices (today's, or after ``--shock``):
+At the reference prices (today's, or after ``--shock``: :func:`xmargin.risk.shocks.shocked_prices`,
+exact, then packed as floats):
 
 - **Concentration** per asset: HHI = Σ (account's share of the asset's total supply
   value)², and of debt; top-10 shares. Each (account, asset) is one book entry, so the
@@ -11,8 +12,9 @@ At the reference prices (today's, or after ``--shock``):
   ``q = min(s, D·(1+β)/P)`` units of each collateral ``a`` (``D`` its debt value, ``β``
   the entry's bonus) into ``a``'s liquidity (the market file's model) at mid ``P``,
   moving the mid to ``m' = mid_after(P, q)``. Account ``j ≠ i``, healthy, whose
-  liquidation price of ``a`` (every other price fixed; ``P − margin_j / wnet_ja``,
-  where the margin ``mc − md`` is linear in prices) lies in ``[m', P)``, is then pushed
+  liquidation price of ``a`` (every other price fixed;
+  :func:`xmargin.fast.liquidation_price.liquidation_price`, ``P − (mc − md)_j / wnet_ja``)
+  lies in ``[m', P)``, is then pushed
   into liquidation: an edge ``i → j`` through ``a``. An asset without a model sells at
   mid and carries no edge.
 - **Largest cascade**: the most accounts reachable from one account along edges,
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -36,19 +39,25 @@ from numpy.typing import NDArray
 from xmargin import simulate as sim
 from xmargin.analytics.analysis_inputs import number
 from xmargin.analytics.clearing import ClearingResult, Entity, clear
+from xmargin.analytics.kernel_layout import W_BONUS
+from xmargin.fast.health import is_liquidatable
+from xmargin.fast.liquidation_price import liquidation_price
+from xmargin.mathlib import fmt
+from xmargin.risk.shocks import shocked_prices
 
-__all__ = ["Contagion", "NetworkResult", "concentration", "contagion", "network", "shocked_prices"]
+__all__ = ["Contagion", "NetworkResult", "concentration", "contagion", "network", "prices_after"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
-def shocked_prices(book: sim.SimBook, shocks: Mapping[str, float]) -> FloatArray:
-    """Today's prices with ``shocks`` applied (``{"WETH": -0.3}`` multiplies by 0.7)."""
-    p = book.price.copy()
-    for a, x in shocks.items():
-        p[book.asset_index(a, "--shock")] *= 1.0 + x
-    return p
+def prices_after(book: sim.SimBook, shocks: Mapping[str, Decimal]) -> FloatArray:
+    """The book's prices with ``shocks`` applied exactly (``{"WETH": Decimal("-0.3")}``
+    multiplies by 0.7), as float64 in the book's asset order."""
+    pack = book.pack
+    exact = {a: ap.price for a, ap in pack.assets.items()}
+    exact.update(shocked_prices(exact, shocks))
+    return pack.spot.prices_of(exact)
 
 
 def _group_top(col: IntArray, values: FloatArray, n_assets: int, k: int) -> FloatArray:
@@ -143,9 +152,10 @@ def contagion(
 ) -> Contagion:
     """Edges and the largest cascade at ``prices`` (see the module docstring)."""
     col, row = book.col, book.row
-    margin = book.per_account(book.wnet * prices[col])
+    mc = book.per_account(book.wmc * prices[col])
+    md = book.per_account(book.wmd * prices[col])
     debt = book.per_account(book.b * prices[col])
-    healthy = (margin >= 0) & book.debtors
+    healthy = book.debtors & ~is_liquidatable(mc, md)
     victims: list[IntArray] = []
     vprice: list[FloatArray] = []
     seller_parts: list[IntArray] = []
@@ -160,14 +170,15 @@ def contagion(
             continue
         w = book.wnet[e]
         vic = (w > 0) & healthy[row[e]]
-        lp = p - margin[row[e[vic]]] / w[vic]
-        keep = lp > 0
-        accounts, lp = row[e[vic]][keep], lp[keep]
+        r = row[e[vic]]
+        lp = liquidation_price(p, mc[r], md[r], w[vic])
+        keep = ~np.isnan(lp)
+        accounts, lp = r[keep], lp[keep]
         order = np.argsort(-lp, kind="stable")
         victims.append(accounts[order].astype(np.int64))
         vprice.append(lp[order])
         sell = e[(book.s[e] > 0) & book.debtors[row[e]]]
-        q = np.minimum(book.s[sell], debt[row[sell]] * (1.0 + book.bonus[sell]) / p)
+        q = np.minimum(book.s[sell], debt[row[sell]] * (1.0 + book.wts[sell, W_BONUS]) / p)
         m2 = liquidity.mid_after(np.full(len(sell), a), np.full(len(sell), p), q)
         k = np.searchsorted(-vprice[a], -m2, side="right").astype(np.int64)
         seller_parts.append(sell.astype(np.int64))
@@ -251,7 +262,7 @@ def _largest_cascade(c: Contagion, max_sources: int) -> None:
 class NetworkResult:
     """Everything ``xmargin network`` reports (entities are added by the caller)."""
 
-    shocks: dict[str, float]
+    shocks: dict[str, Decimal]
     prices: FloatArray
     assets: list[dict[str, Any]]
     settle_totals: dict[str, float | int]
@@ -269,7 +280,7 @@ class NetworkResult:
         ]
         count = c.edge_count
         doc: dict[str, Any] = {
-            "shocks": {a: number(x) for a, x in self.shocks.items()},
+            "shocks": {a: fmt(x) for a, x in self.shocks.items()},
             "assets": self.assets,
             "liquidation": {
                 k: number(v) if isinstance(v, float) else v for k, v in self.settle_totals.items()
@@ -293,7 +304,7 @@ class NetworkResult:
 def network(
     book: sim.SimBook,
     liquidity: sim.Liquidity,
-    shocks: Mapping[str, float],
+    shocks: Mapping[str, Decimal],
     max_edges: int = 10_000,
     max_sources: int = 2000,
     entities: Sequence[Entity] | None = None,
@@ -304,7 +315,7 @@ def network(
     :mod:`xmargin.analytics.clearing`) moves its token's price, and every book figure is
     taken at the prices after it.
     """
-    p = shocked_prices(book, shocks)
+    p = prices_after(book, shocks)
     cleared = None
     if entities:
         cleared = clear(entities, book.assets, p)

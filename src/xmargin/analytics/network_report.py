@@ -12,11 +12,10 @@ from xmargin.analytics.analysis_report import (
     Table,
     fmt_number,
     fmt_pct,
-    plt_module,
     render,
-    svg,
 )
 from xmargin.analytics.network import NetworkResult
+from xmargin.analytics.report import plt_module, svg
 
 __all__ = ["network_html"]
 

@@ -121,22 +121,17 @@ class Evaluator:
         self.runner = runner
         self.on_eval = on_eval
         self.count = 0
-        self._own = inputs.asset_level_entries()
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
 
     def book_for(self, moves: Mapping[str, Move], book: sim.SimBook | None = None) -> sim.SimBook:
-        """The book with each moved asset's own weights replaced (category entries kept)."""
+        """The book (the market's, or ``book``) with each moved asset's cf and lt: the
+        pack derived through :meth:`xmargin.simulate.SimBook.with_asset_params`, so that
+        accounts whose category lists the asset keep the category's weights."""
         b = self.inputs.book if book is None else book
-        cf, lt = b.cf.copy(), b.lt.copy()
-        for a, m in moves.items():
-            e = self._own & (b.col == b.asset_index(a))
-            cf[e] = float(m.cf)
-            lt[e] = float(m.lt)
-        return sim.SimBook(
-            b.assets, b.account_ids, b.price, b.indptr, b.col, b.s, b.b, cf, lt, b.bonus,
-            b.size_factor, b.borrow_weight, b.maintenance_borrow_weight, b.protocol_fee,
-            b.rules, b.quote,
-        )  # fmt: skip
+        changes = {
+            a: {"collateral_factor": m.cf, "liquidation_threshold": m.lt} for a, m in moves.items()
+        }
+        return b.with_asset_params(changes, "--asset") if changes else b
 
     def evaluate(
         self, moves: Mapping[str, Move], book: sim.SimBook | None = None, tag: Any = None

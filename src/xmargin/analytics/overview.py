@@ -2,10 +2,11 @@
 accounts nearest to liquidation.
 
 Statuses are decisions, so they equal the exact engine's: each account is classified from
-its float64 sums (:func:`xmargin.analytics.positions.weighted_sums`) unless it lies
-within the book's tolerance band of a level (:mod:`xmargin.book.tolerances`), where
-:func:`xmargin.risk.health.account_health` decides. Totals and the distribution are
-float64 sums over the book, shown to a person.
+its float64 sums (:func:`xmargin.analytics.positions.column_sums`) by the float rule
+:func:`xmargin.fast.health.status_of`, unless it lies within the risk book's tolerance
+band of a level (:func:`xmargin.book.screening.needs_recheck`), where
+:func:`xmargin.risk.status.status_of` decides on the exact figures. Totals and the
+distribution are float64 sums over the book, shown to a person.
 
 Statuses, disjoint, in order of severity:
 
@@ -24,11 +25,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from xmargin._typing import BoolArray, Float64Array1D, Int64Array1D
-from xmargin.analytics.positions import ColumnSums, PositionColumns, weighted_sums
-from xmargin.book.tolerances import ABS_TOL, REL_TOL
+from xmargin._typing import Int64Array1D
+from xmargin.analytics.positions import ColumnSums, PositionColumns, column_sums
+from xmargin.book.screening import needs_recheck
+from xmargin.fast import health as fh
 from xmargin.mathlib import CTX, ZERO, exact
 from xmargin.model.market import Market
+from xmargin.risk import status as rs
 from xmargin.risk.health import AccountHealth, account_health
 
 __all__ = [
@@ -52,26 +55,15 @@ HEALTHY, AT_RISK, LIQUIDATABLE, INSOLVENT = range(4)
 HEALTH_BIN_EDGES = (0.0, 0.5, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
 
 
-def _near(x: Float64Array1D, y: Float64Array1D) -> BoolArray:
-    """Where the float decision x < y may differ from the exact one."""
-    out: BoolArray = np.abs(x - y) <= REL_TOL * (np.abs(x) + np.abs(y)) + ABS_TOL
-    return out
-
-
 def classify(
     market: Market, cols: PositionColumns, sums: ColumnSums, at_risk_below: Decimal
 ) -> Int64Array1D:
     """Every row's status (index into :data:`STATUSES`), equal to the exact engine's."""
     cv, dv, _, _, mc, md = sums
-    level = float(at_risk_below)
-    liq = (md > 0.0) & (mc < md)
-    risky = (md > 0.0) & (mc < level * md)
-    insolvent = liq & (cv < dv)
-    status: Int64Array1D = np.full(cols.n, HEALTHY, dtype=np.int64)
-    status[risky] = AT_RISK
-    status[liq] = LIQUIDATABLE
-    status[insolvent] = INSOLVENT
-    doubt = (md > 0.0) & (_near(mc, md) | _near(mc, level * md) | _near(cv, dv))
+    warn = float(at_risk_below)
+    status: Int64Array1D = np.asarray(fh.status_of(mc, md, warn), dtype=np.int64)
+    status[(status == LIQUIDATABLE) & (cv < dv)] = INSOLVENT
+    doubt = needs_recheck(mc, md, warn) | needs_recheck(cv, dv, 1.0)
     for r in np.flatnonzero(doubt).tolist():
         h = account_health(market.accounts[cols.ids[r]], market)
         status[r] = STATUSES.index(status_of(h, at_risk_below))
@@ -79,12 +71,13 @@ def classify(
 
 
 def status_of(h: AccountHealth, at_risk_below: Decimal) -> str:
-    """One account's status (a name in :data:`STATUSES`) from its exact figures."""
-    if h.liquidatable:
-        return "insolvent" if h.collateral_value < h.debt_value else "liquidatable"
-    if h.health_factor is not None and h.health_factor < at_risk_below:
-        return "at_risk"
-    return "healthy"
+    """One account's status (a name in :data:`STATUSES`) from its exact figures: the risk
+    status (:func:`xmargin.risk.status.status_of`), ``insolvent`` when liquidatable with
+    collateral worth less than debt."""
+    status = rs.status_of(h, at_risk_below)
+    if status is rs.Status.LIQUIDATABLE and h.collateral_value < h.debt_value:
+        return "insolvent"
+    return status.label
 
 
 class BookOverview(NamedTuple):
@@ -126,7 +119,7 @@ def book_overview(
         by_status={s: int(counts[i]) for i, s in enumerate(STATUSES)},
         collateral_value=float(cv.sum()),
         debt_value=float(dv.sum()),
-        borrowing_power=float(np.maximum(ic - id_, 0.0).sum()),
+        borrowing_power=float(fh.available_to_borrow(ic, id_).sum()),
         liquidatable_debt=float(dv[liq].sum()),
         insolvent_shortfall=float((dv[insolvent] - cv[insolvent]).sum()),
         deficit_value=deficit,
@@ -148,7 +141,7 @@ def health_distribution(sums: ColumnSums) -> list[HealthBin]:
     """How accounts with debt spread over :data:`HEALTH_BIN_EDGES` (no debt: no bucket)."""
     cv, dv, _, _, mc, md = sums
     has = md > 0.0
-    hf = mc[has] / md[has]
+    hf = fh.health_factor(mc[has], md[has])
     edges = np.array(HEALTH_BIN_EDGES, dtype=np.float64)
     which = np.searchsorted(edges, hf, side="right") - 1
     n = len(edges)
@@ -184,7 +177,7 @@ def nearest_to_liquidation(
     rows = np.flatnonzero((md > 0.0) & (status < LIQUIDATABLE))
     if rows.size == 0 or limit <= 0:
         return []
-    hf = mc[rows] / md[rows]
+    hf = fh.health_factor(mc[rows], md[rows])
     k = min(limit, rows.size)
     pick = np.argpartition(hf, k - 1)[:k] if k < rows.size else np.arange(rows.size)
     pick = pick[np.lexsort((rows[pick], hf[pick]))]
@@ -198,4 +191,4 @@ def nearest_to_liquidation(
 
 def sums_of(market: Market, cols: PositionColumns) -> ColumnSums:
     """The sums of every row at the market's prices."""
-    return weighted_sums(cols, cols.price_vector({a: p.price for a, p in market.assets.items()}))
+    return column_sums(cols, cols.price_vector({a: p.price for a, p in market.assets.items()}))

@@ -1,9 +1,12 @@
 """Every account's positions as dense float64 columns, for book-wide views of a live market.
 
 Weights depend on units, never on prices (contract 1.2: the size haircut reads the units
-held), so each position's effective weights are taken once from the exact rule
-(:func:`xmargin.risk.weights.effective_weights`) and kept as *weighted units*; re-pricing
-the whole book is then a matrix-vector product. The columns are accounts x assets:
+held), so each position's six terms of contract section 2 are linear in its price: each
+position's effective weights are taken once from the exact rule
+(:func:`xmargin.risk.weights.effective_weights`), and its terms at a price of 1 from the
+float rule :func:`xmargin.fast.health.weighted_sums` are kept as *weighted units*.
+Re-pricing the whole book is then a matrix-vector product per figure. The columns are
+accounts x assets, in the order of ``weighted_sums``' terms:
 
 ===========  ===============================================  ======================
 column       per account and asset                             times price gives
@@ -19,8 +22,10 @@ column       per account and asset                             times price gives
 :meth:`PositionColumns.refresh` keeps them current cheaply: an account whose
 :class:`~xmargin.model.account.Account` object was replaced (the service replaces an
 account on every committed change, never edits one in place) is re-read; a change of any
-weight parameter rebuilds the whole table. The float twins below are property-tested
-equal to the exact rules they are named after (``tests/analytics/test_positions.py``).
+weight parameter rebuilds the whole table. The liquidation price is the float rule
+:func:`xmargin.fast.liquidation_price.liquidation_price`; both are property-tested equal
+to their exact twins (``tests/analytics/test_positions.py``,
+``tests/properties/test_float_twins.py``).
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D
 from xmargin.errors import UnknownAsset
+from xmargin.fast.health import weighted_sums
+from xmargin.fast.liquidation_price import liquidation_price
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.weights import effective_weights
 
-__all__ = ["ColumnSums", "PositionColumns", "liquidation_prices", "weighted_sums"]
+__all__ = ["COLUMNS", "ColumnSums", "PositionColumns", "column_sums", "liquidation_prices"]
 
 #: The columns, in the order of the table above.
 COLUMNS = ("supply", "borrow", "cf", "bw", "lt", "mbw")
@@ -105,13 +112,17 @@ class PositionColumns:
         for a in dict.fromkeys([*acc.supply, *acc.borrow]):
             s, b = acc.supplied(a), acc.borrowed(a)
             w = effective_weights(market.assets[a], category, s, b)
-            k = self._col[a]
-            row[_S, k] = float(s)
-            row[_B, k] = float(b)
-            row[_CF, k] = float(s * w.collateral_factor)
-            row[_BW, k] = float(b * w.borrow_weight)
-            row[_LT, k] = float(s * w.liquidation_threshold)
-            row[_MBW, k] = float(b * w.maintenance_borrow_weight)
+            # The terms at a price of 1 (quote per unit): each column times a price gives
+            # the term at that price, in the order of COLUMNS.
+            row[:, self._col[a]] = weighted_sums(
+                float(s),
+                float(b),
+                1.0,
+                float(w.collateral_factor),
+                float(w.liquidation_threshold),
+                float(w.borrow_weight),
+                float(w.maintenance_borrow_weight),
+            )
 
     def refresh(self, market: Market) -> int:
         """Bring the columns to ``market``; returns how many rows were (re)read.
@@ -182,40 +193,31 @@ class ColumnSums(NamedTuple):
     maintenance_debt: Float64Array1D
 
 
-def weighted_sums(cols: PositionColumns, p: Float64Array1D) -> ColumnSums:
-    """Float twin of :func:`xmargin.risk.health.weighted_sums`, for every row at once.
+def column_sums(cols: PositionColumns, p: Float64Array1D) -> ColumnSums:
+    """Every row's six sums of contract section 2 at prices ``p`` (column order).
 
     Notes
     -----
-    cv = Σ s·p;  ic = Σ s·cf·p;  mc = Σ s·lt·p;  dv = Σ b·p;  id = Σ b·bw·p;  md = Σ b·mbw·p,
-    with the weighted units of :class:`PositionColumns` (weights after the category rule
-    and the size haircut). No rounding: float64 throughout.
+    Each column holds a term of :func:`xmargin.fast.health.weighted_sums` at a price of 1
+    (the float twin of :func:`xmargin.risk.health.weighted_sums`); the terms are linear in
+    the price, so a row's sum at ``p`` is its column row times ``p``. No rounding.
     """
-    s, b, cf, bw, lt, mbw = (cols.column(c) for c in COLUMNS)
-    return ColumnSums(s @ p, b @ p, cf @ p, bw @ p, lt @ p, mbw @ p)
+    return ColumnSums(*(cols.column(c) @ p for c in COLUMNS))
 
 
 def liquidation_prices(
     cols: PositionColumns, p: Float64Array1D, asset: str, sums: ColumnSums | None = None
 ) -> tuple[Float64Array1D, Float64Array1D]:
-    """Float twin of :func:`xmargin.risk.liquidation_price.liquidation_price`, every row.
-
-    Returns ``(price, slope)``: per row, the price of ``asset`` at which the health factor
-    is exactly 1 with other prices fixed (NaN where the exact rule gives ``None``: no debt,
-    no exposure to the asset, or no positive solution), and the slope
-    d(mc − md)/dp = s·lt − b·mbw in units (> 0: a fall in price liquidates).
-
-    Notes
-    -----
-    mc and md are linear in p: mc − md = (mc₀ − md₀) + slope·p, so with the current sums
-    p* = p − (mc − md)/slope.
-    """
+    """Every row's liquidation price of ``asset`` (:func:`xmargin.fast.liquidation_price.
+    liquidation_price`, NaN where the exact rule gives ``None``) and its slope
+    d(mc − md)/dp in units (> 0: a fall in price liquidates)."""
     k = cols.asset_index(asset)
-    sums = sums if sums is not None else weighted_sums(cols, p)
+    sums = sums if sums is not None else column_sums(cols, p)
+    # mc and md per unit of price: their difference is the position's price slope
+    # (s·lt − b·mbw, :func:`xmargin.fast.liquidation_price.price_slope`).
     slope = cols.column("lt")[:, k] - cols.column("mbw")[:, k]
-    gap = sums.maintenance_collateral - sums.maintenance_debt
     with np.errstate(divide="ignore", invalid="ignore"):
-        price = p[k] - gap / slope
-    ok = (slope != 0.0) & cols.has_debt() & (price > 0.0)
-    out: Float64Array1D = np.where(ok, price, np.nan)
-    return out, slope
+        price: Float64Array1D = liquidation_price(
+            p[k], sums.maintenance_collateral, sums.maintenance_debt, slope
+        )
+    return price, slope

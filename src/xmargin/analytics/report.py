@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from xmargin.analytics.cascade import CascadeRecord
 
-__all__ = ["montecarlo_html", "scenario_html", "write_report"]
+__all__ = ["montecarlo_html", "plt_module", "scenario_html", "svg", "write_report"]
 
 FloatArray = NDArray[np.float64]
 
@@ -38,19 +38,24 @@ td:first-child,th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap
 """
 
 
-def _fig() -> tuple[Any, Any]:
+def plt_module() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display; figures become SVG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    return plt
+
+
+def _fig() -> tuple[Any, Any]:
+    fig, ax = plt_module().subplots(figsize=(6.4, 3.6), dpi=100)
     return fig, ax
 
 
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
+def svg(fig: Any) -> str:
+    """``fig`` as an inline ``<svg>`` element (the figure is closed)."""
+    plt = plt_module()
     buf = io.StringIO()
     fig.tight_layout()
     fig.savefig(buf, format="svg")
@@ -98,7 +103,7 @@ def _plot_losses(losses: FloatArray, marks: Mapping[str, float], quote: str) -> 
         ax.axvline(v, color=c, linestyle="--", linewidth=1.3, label=f"{label} {_num(v, 0)}")
     if marks:
         ax.legend(fontsize=8)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _plot_hf(before: FloatArray, after: FloatArray, title: str) -> str:
@@ -114,7 +119,7 @@ def _plot_hf(before: FloatArray, after: FloatArray, title: str) -> str:
     ax.set_xlabel("health factor (clipped at 3)")
     ax.set_ylabel("accounts")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _plot_rounds(rec: CascadeRecord, assets: Sequence[str], path: int, quote: str) -> str:
@@ -135,7 +140,7 @@ def _plot_rounds(rec: CascadeRecord, assets: Sequence[str], path: int, quote: st
     vol = np.array([v[path] for v in rec.seized_value])
     ax2.bar(x, vol, color="#999999", alpha=0.35, width=1.0)
     ax2.set_ylabel(f"liquidated ({quote})")
-    return _svg(fig)
+    return svg(fig)
 
 
 def _plot_top(top: Sequence[tuple[str, float]], quote: str, title: str) -> str:
@@ -148,7 +153,7 @@ def _plot_top(top: Sequence[tuple[str, float]], quote: str, title: str) -> str:
     ax.set_title(title)
     ax.set_xlabel(quote)
     ax.tick_params(axis="y", labelsize=7)
-    return _svg(fig)
+    return svg(fig)
 
 
 def montecarlo_html(
@@ -292,7 +297,13 @@ def scenario_html(results: Sequence[Any], title: str = "Scenario analysis") -> s
 
 
 def write_report(text: str, path: str | Path) -> Path:
-    """Write a report page to ``path``; returns the path."""
+    """Write a report page to ``path``; returns the path. An unwritable path is bad input
+    (:class:`~xmargin.errors.InputError` naming ``--report``), not a traceback."""
+    from xmargin.errors import InputError
+
     p = Path(path)
-    p.write_text(text, encoding="utf-8")
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--report {p}: cannot write: {exc.strerror or exc}") from exc
     return p

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from xmargin.analytics.stress import shocked_prices
 from xmargin.errors import RuleViolation
 from xmargin.mathlib import CTX, ZERO, exact
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 from xmargin.risk.liquidation import LiquidationQuote, quote_liquidation
 from xmargin.risk.liquidation_price import LiquidationPrice, liquidation_price
+from xmargin.risk.shocks import shocked_prices
 from xmargin.risk.weights import effective_weights
 
 __all__ = ["AccountRisk", "PositionRisk", "WhatIf", "account_risk", "largest", "what_if"]
@@ -112,9 +112,11 @@ def what_if(market: Market, account_id: str, shocks: Mapping[str, Decimal]) -> W
     ------
     UnknownAccount, UnknownAsset
         Bad input.
+    InvalidPrice
+        A shock that would leave a price at or below zero.
     """
     acc = market.account(account_id)
-    prices = shocked_prices(market, shocks)
+    prices = shocked_prices({a: ap.price for a, ap in market.assets.items()}, shocks, "shocks")
     shocked = market.with_prices(prices)
     before = account_health(acc, market)
     after = account_health(acc, shocked)

@@ -1,34 +1,27 @@
-"""The risk book's kernels in plain NumPy: the fallback when Numba is not installed.
+"""The risk book's kernels in NumPy: the backend where Numba is missing or not wanted.
 
-Same inputs, outputs and float64 formulas as :mod:`xmargin.book._numba_kernels`,
+Same inputs, outputs and float rules as :mod:`xmargin.book._numba_kernels` (the rules of
+:mod:`xmargin.fast` and :mod:`xmargin.book.screening`, called here on whole columns),
 vectorized over entries with ``np.bincount``: several times slower, never different in
 its decisions (the exact re-check covers the band where floats could disagree).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from xmargin._typing import (
-    BoolArray,
-    CodeArray1D,
-    Float32Array1D,
-    Float64Array1D,
-    Float64Array2D,
-    Int64Array1D,
-    UInt8Array1D,
-)
-from xmargin.book.tolerances import (
-    ABS_TOL,
-    LIABILITY_BASE,
-    REL_TOL,
-    SIZE_CAP,
-    STATUS_BITS,
-)
+from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D, UInt8Array1D
+from xmargin.book.screening import needs_recheck, screening_margin
+from xmargin.book.tolerances import STATUS_BITS
+from xmargin.fast.health import LIQUIDATABLE, status_of, weighted_sums
+from xmargin.fast.weights import BORROW, effective_weight
+
+if TYPE_CHECKING:
+    from xmargin.book.kernels import BookArrays, PriceTables, Reference
 
 __all__ = ["figures", "read_floor", "reprice_ranges", "row_sums", "summary"]
-
-Codes = CodeArray1D
 
 
 def _entries_of_rows(rows: Int64Array1D, indptr: Int64Array1D) -> tuple[Int64Array1D, Int64Array1D]:
@@ -41,26 +34,16 @@ def _entries_of_rows(rows: Int64Array1D, indptr: Int64Array1D) -> tuple[Int64Arr
     return entry, owner
 
 
-def _values(
-    code: Int64Array1D,
-    u: Float64Array1D,
-    hp: Float64Array1D,
-    w: Float64Array1D,
-    hk: Float64Array1D,
+def _weights(
+    code: Int64Array1D, u: Float64Array1D, w: Float64Array1D, hk: Float64Array1D
 ) -> Float64Array1D:
-    """Per entry: units x price x effective weight (quote)."""
+    """Per entry: its weight after the size haircut (entries of assets with one only)."""
     weight = w[code]
     k = hk[code]
     hc = k > 0.0
     if hc.any():
-        root = np.sqrt(u[hc])
-        wk = weight[hc]
-        cap = SIZE_CAP / (1.0 + k[hc] * root)
-        grown = LIABILITY_BASE * wk + k[hc] * root
-        borrow = (code[hc] & 1).astype(bool)
-        weight[hc] = np.where(borrow, np.maximum(wk, grown), np.minimum(wk, cap))
-    v: Float64Array1D = u * hp[code] * weight
-    return v
+        weight[hc] = effective_weight(code[hc] & 1, weight[hc], k[hc], u[hc])
+    return weight
 
 
 def _sums(owner: Int64Array1D, weights: Float64Array1D, n: int) -> Float64Array1D:
@@ -69,19 +52,14 @@ def _sums(owner: Int64Array1D, weights: Float64Array1D, n: int) -> Float64Array1
 
 
 def _row_xy(
-    rows: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
+    rows: Int64Array1D, cols: BookArrays, t: PriceTables
 ) -> tuple[Float64Array1D, Float64Array1D]:
     """(maintenance_collateral, maintenance_debt) of each row in ``rows``."""
-    entry, owner = _entries_of_rows(rows, indptr)
-    code = codes[entry].astype(np.int64)
-    v = _values(code, units[entry], hp, hw, hk)
-    borrow = (code & 1).astype(bool)
+    entry, owner = _entries_of_rows(rows, cols.indptr)
+    code = cols.codes[entry].astype(np.int64)
+    u = cols.units[entry]
+    v = u * t.hp[code] * _weights(code, u, t.hw, t.hk)  # quote
+    borrow = (code & 1) == BORROW
     x = _sums(owner, np.where(borrow, 0.0, v), rows.size)
     y = _sums(owner, np.where(borrow, v, 0.0), rows.size)
     return x, y
@@ -94,50 +72,28 @@ def _ranges_rows(starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
     return out
 
 
-def _margins(d: Float64Array1D, s: Float64Array1D, a1: float, a2: float) -> Float32Array1D:
-    """Screening margins (``xmargin.book.kernels.Reference``), float32 rounded down."""
-    t = REL_TOL * s + ABS_TOL
-    e = a1 * d - a2 * s
-    num = np.minimum(np.abs(d) - 2.0 * t, (np.abs(e) - 2.0 * a1 * t) / (a1 + a2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = np.where((s > 0.0) & (num > 0.0), num / s * (1.0 - 1e-6), -1.0)
-    out: Float32Array1D = m.astype(np.float32)
-    return out
-
-
 def reprice_ranges(
     starts: Int64Array1D,
     ends: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
-    warn: float,
+    cols: BookArrays,
+    t: PriceTables,
     status: UInt8Array1D,
-    margin: Float32Array1D,
+    ref: Reference,
     mode: int,
-    drift: float,
 ) -> tuple[Int64Array1D, UInt8Array1D, BoolArray]:
     """Recompute the rows of ``[starts, ends)`` (``mode`` 0), and keep each row's
-    screening margin (1), or only the rows whose margin ``drift`` reaches (2); update the
-    status of rows that changed; return (rows, previous status, recheck) of the rows that
-    changed or lie near a level (the exact engine decides those)."""
+    screening margin (1), or only the rows whose margin ``ref.drift`` reaches (2); update
+    the status of rows that changed; return (rows, previous status, recheck) of the rows
+    that changed or lie near a level (the exact engine decides those)."""
     rows = _ranges_rows(starts, ends)
-    a1 = 1.0 + warn
-    a2 = warn - 1.0
     if mode == 2:
-        rows = rows[~(drift < margin[rows])]
-    x, y = _row_xy(rows, indptr, codes, units, hp, hw, hk)
-    d = x - y
-    s = x + y
+        rows = rows[~(ref.drift < ref.margin[rows])]
+    x, y = _row_xy(rows, cols, t)
     if mode == 1:
-        margin[rows] = _margins(d, s, a1, a2)
-    e = 2.0 * (x - warn * y)
-    new = (d < 0.0).astype(np.int64) + (e < 0.0).astype(np.int64)
-    tol = REL_TOL * s + ABS_TOL
-    recheck = (y > 0.0) & ((np.abs(d) <= tol) | (np.abs(e) <= a1 * tol))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ref.margin[rows] = screening_margin(x, y, t.warn).astype(np.float32)
+    new = status_of(x, y, t.warn).astype(np.int64)
+    recheck = needs_recheck(x, y, t.warn)
     byte = status[rows].astype(np.int64)
     old = byte & STATUS_BITS
     moved = (new != old) & ~recheck
@@ -147,62 +103,42 @@ def reprice_ranges(
 
 
 def row_sums(
-    rows: Int64Array1D,
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    hw: Float64Array1D,
-    hk: Float64Array1D,
+    rows: Int64Array1D, cols: BookArrays, t: PriceTables
 ) -> tuple[Float64Array1D, Float64Array1D]:
     """maintenance_collateral and maintenance_debt of the listed rows."""
-    return _row_xy(rows, indptr, codes, units, hp, hw, hk)
+    return _row_xy(rows, cols, t)
 
 
-def figures(
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    wi: Float64Array1D,
-    wm: Float64Array1D,
-    hk: Float64Array1D,
-) -> Float64Array2D:
+def figures(cols: BookArrays, t: PriceTables) -> Float64Array2D:
     """The six sums of contract section 2 for every row: (cv, dv, ic, id, mc, md) x n."""
-    n = indptr.size - 1
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    code = codes.astype(np.int64)
-    borrow = (code & 1).astype(bool)
-    v = units * hp[code]
-    vi = _values(code, units, hp, wi, hk)
-    vm = _values(code, units, hp, wm, hk)
+    n = cols.indptr.size - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
+    code = cols.codes.astype(np.int64)
+    borrow = (code & 1) == BORROW
+    w_i = _weights(code, cols.units, t.wi, t.hk)
+    w_m = _weights(code, cols.units, t.hw, t.hk)
+    s = np.where(borrow, 0.0, cols.units)
+    b = np.where(borrow, cols.units, 0.0)
+    terms = weighted_sums(s, b, t.hp[code], w_i, w_m, w_i, w_m)
     out = np.empty((6, n))
-    for i, (arr, side) in enumerate(
-        ((v, False), (v, True), (vi, False), (vi, True), (vm, False), (vm, True))
-    ):
-        out[i] = np.bincount(owner, weights=np.where(borrow == side, arr, 0.0), minlength=n)
+    for i, term in enumerate(terms):
+        out[i] = _sums(owner, term, n)
     return out
 
 
-def summary(
-    indptr: Int64Array1D,
-    codes: Codes,
-    units: Float64Array1D,
-    hp: Float64Array1D,
-    status: UInt8Array1D,
-) -> tuple[int, float, float]:
+def summary(cols: BookArrays, t: PriceTables, status: UInt8Array1D) -> tuple[int, float, float]:
     """(liquidatable accounts, their debt_value, insolvent debt) over every row."""
-    n = indptr.size - 1
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    code = codes.astype(np.int64)
-    v = units * hp[code]
-    borrow = (code & 1).astype(bool)
-    cv = np.bincount(owner, weights=np.where(borrow, 0.0, v), minlength=n)
-    dv = np.bincount(owner, weights=np.where(borrow, v, 0.0), minlength=n)
-    liq = (status & 3) == 2
+    n = cols.indptr.size - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
+    code = cols.codes.astype(np.int64)
+    v = cols.units * t.hp[code]
+    borrow = (code & 1) == BORROW
+    cv = _sums(owner, np.where(borrow, 0.0, v), n)
+    dv = _sums(owner, np.where(borrow, v, 0.0), n)
+    liq = (status & STATUS_BITS) == LIQUIDATABLE
     return int(liq.sum()), float(dv[liq].sum()), float(np.maximum(dv - cv, 0.0).sum())
 
 
-def read_floor(indptr: Int64Array1D, codes: Codes, units: Float64Array1D) -> float:
+def read_floor(cols: BookArrays) -> float:
     """Read the index and value arrays once (a memory floor for the benchmark)."""
-    return float(indptr.sum()) + float(codes.sum()) + float(units.sum())
+    return float(cols.indptr.sum()) + float(cols.codes.sum()) + float(cols.units.sum())

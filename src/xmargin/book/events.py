@@ -1,20 +1,20 @@
 """What the risk book reports: account status, risk events, the liquidation queue.
 
-An account is ``healthy`` (no debt, or health factor at or above the warning level),
-``at_risk`` (health factor from 1 up to the warning level) or ``liquidatable`` (contract
-section 2). A :class:`RiskEvent` is an account crossing from one status to another.
+An account's :class:`Status` (:mod:`xmargin.risk.status`) is ``healthy``, ``at_risk`` or
+``liquidatable``; a :class:`RiskEvent` is an account crossing from one to another.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import IntEnum
 from typing import NamedTuple
 
 import pyarrow as pa
 
 from xmargin._typing import BoolArray, Float64Array1D, UInt8Array1D
+from xmargin.mathlib import float_text
 from xmargin.risk.health import AccountHealth
+from xmargin.risk.status import Status
 
 __all__ = [
     "BookFigures",
@@ -25,19 +25,6 @@ __all__ = [
     "RiskEvent",
     "Status",
 ]
-
-
-class Status(IntEnum):
-    """An account's risk status, in order of severity."""
-
-    HEALTHY = 0
-    AT_RISK = 1
-    LIQUIDATABLE = 2
-
-    @property
-    def label(self) -> str:
-        """``healthy``, ``at_risk`` or ``liquidatable``."""
-        return self.name.lower()
 
 
 class RiskEvent(NamedTuple):
@@ -135,23 +122,3 @@ class BookFigures(NamedTuple):
     liquidatable: BoolArray
     status: UInt8Array1D
     exact: dict[int, AccountHealth]
-
-
-def float_text(x: float) -> str:
-    """A float64 as a plain decimal string (shortest repr, no exponent).
-
-    >>> float_text(1.5), float_text(2.5e-07), float_text(1e22), float_text(-0.0)
-    ('1.5', '0.00000025', '10000000000000000000000', '0')
-    """
-    text = repr(float(x))
-    if "e" not in text and "inf" not in text and "nan" not in text:
-        if text.endswith(".0"):
-            text = text[:-2]
-        return "0" if text in ("0", "-0") else text
-    d = Decimal(text)
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {text}")
-    out = format(d, "f")
-    if "." in out:
-        out = out.rstrip("0").rstrip(".")
-    return "0" if out in ("0", "-0") else out

@@ -42,8 +42,9 @@ import pyarrow.compute as pc
 import tomli_w
 from numpy.typing import NDArray
 
+from xmargin.book.generate_assets import CATEGORY_WEIGHTS, Asset, assets_for, category_table
+from xmargin.book.generate_assets import num as _num
 from xmargin.errors import InputError
-from xmargin.mathlib import fmt as fmt_decimal
 
 __all__ = ["MAX_ACCOUNTS", "MAX_ASSETS", "BookFormat", "generate_book"]
 
@@ -55,110 +56,12 @@ MAX_ACCOUNTS = 20_000_000
 MAX_ASSETS = 1_000
 
 CATEGORY = "eth-correlated"
-#: The category's weights: Aave v3 Ethereum's ETH-correlated efficiency mode.
-_CAT_CF, _CAT_LT, _CAT_BONUS = Decimal("0.90"), Decimal("0.93"), Decimal("0.01")
 MAX_POSITIONS = 6
 SIG_DIGITS = 9
 
 _F64 = NDArray[np.float64]
 _I64 = NDArray[np.int64]
 _BOOL = NDArray[np.bool_]
-
-
-@dataclass(frozen=True)
-class _Asset:
-    symbol: str
-    price: Decimal
-    decimals: int
-    cf: Decimal
-    lt: Decimal
-    bonus: Decimal
-    fee: Decimal
-    supply_cap: int | None = None
-    borrow_cap: int | None = None
-    debt_ceiling: int | None = None
-    in_isolation: bool = False  # borrowable_in_isolation
-    borrowable: bool = True
-    eth: bool = False  # member of the eth-correlated category
-    collateral_pop: float = 1.0  # relative popularity as collateral
-    debt_pop: float = 1.0  # relative popularity as debt
-
-
-def _d(text: str) -> Decimal:
-    return Decimal(text)
-
-
-# Aave v3 Ethereum listings. WETH, USDC, WBTC, wstETH, STG and 1INCH: the 2023-10-31
-# payload report (bgd-labs/aave-proposals-v3), as in the shared market file. USDT, DAI,
-# LINK, AAVE, rETH, CRV: parameters resembling their listings, prices illustrative.
-_CATALOGUE: tuple[_Asset, ...] = (
-    _Asset("WETH", _d("1816.85499606"), 18, _d("0.805"), _d("0.83"), _d("0.05"), _d("0.10"),
-           1_800_000, 1_400_000, eth=True, collateral_pop=10.0, debt_pop=3.0),
-    _Asset("USDC", _d("0.99997427"), 6, _d("0.77"), _d("0.80"), _d("0.045"), _d("0.20"),
-           1_760_000_000, 1_580_000_000, in_isolation=True, collateral_pop=3.0, debt_pop=10.0),
-    _Asset("WBTC", _d("34814.14003279"), 8, _d("0.73"), _d("0.78"), _d("0.05"), _d("0.10"),
-           43_000, 28_000, collateral_pop=5.0, debt_pop=0.8),
-    _Asset("wstETH", _d("2080.52489524"), 18, _d("0.785"), _d("0.81"), _d("0.06"), _d("0.10"),
-           850_000, 24_000, eth=True, collateral_pop=6.0, debt_pop=0.3),
-    _Asset("USDT", _d("1.0001"), 6, _d("0.74"), _d("0.76"), _d("0.045"), _d("0.10"),
-           1_000_000_000, 900_000_000, in_isolation=True, collateral_pop=1.0, debt_pop=6.0),
-    _Asset("DAI", _d("0.9999"), 18, _d("0.77"), _d("0.80"), _d("0.05"), _d("0.10"),
-           400_000_000, 300_000_000, in_isolation=True, collateral_pop=1.0, debt_pop=4.0),
-    _Asset("STG", _d("0.46219404"), 18, _d("0.35"), _d("0.40"), _d("0.10"), _d("0.10"),
-           10_000_000, 5_500_000, debt_ceiling=3_000_000, collateral_pop=0.5, debt_pop=0.1),
-    _Asset("LINK", _d("11.20"), 18, _d("0.53"), _d("0.68"), _d("0.07"), _d("0.10"),
-           15_000_000, 1_000_000, collateral_pop=1.5, debt_pop=0.3),
-    _Asset("AAVE", _d("89.50"), 18, _d("0.66"), _d("0.73"), _d("0.075"), _d("0.10"),
-           1_850_000, None, borrowable=False, collateral_pop=1.0, debt_pop=0.0),
-    _Asset("1INCH", _d("0.30948038"), 18, _d("0.57"), _d("0.67"), _d("0.075"), _d("0.10"),
-           22_000_000, 720_000, debt_ceiling=4_500_000, collateral_pop=0.4, debt_pop=0.1),
-    _Asset("rETH", _d("1965.40"), 18, _d("0.67"), _d("0.74"), _d("0.075"), _d("0.15"),
-           60_000, 2_400, eth=True, collateral_pop=2.0, debt_pop=0.1),
-    _Asset("CRV", _d("0.50"), 18, _d("0.35"), _d("0.41"), _d("0.083"), _d("0.10"),
-           62_500_000, 7_700_000, collateral_pop=0.6, debt_pop=0.2),
-)  # fmt: skip
-
-_STEP = Decimal("0.005")
-
-
-def _synthetic_assets(n: int, width: int, rng: np.random.Generator) -> list[_Asset]:
-    """``n`` long-tail assets ASSETnn: price 0.001 to 100, cf 0.20 to 0.60, lt cf+0.02..0.10."""
-    first = len(_CATALOGUE) + 1
-    price_exp = rng.integers(-3, 2, size=n)  # price = m * 10^(e-7), m of 8 digits
-    price_man = rng.integers(10_000_000, 100_000_000, size=n)
-    cf_steps = rng.integers(40, 121, size=n)  # x 0.005: 0.20 .. 0.60
-    lt_gap = rng.integers(4, 21, size=n)  # x 0.005: 0.02 .. 0.10
-    bonus_steps = rng.integers(15, 31, size=n)  # x 0.005: 0.075 .. 0.15
-    pops = rng.uniform(0.05, 0.4, size=n)
-    out: list[_Asset] = []
-    for i in range(n):
-        iso = i % 4 == 3
-        out.append(
-            _Asset(
-                symbol=f"ASSET{first + i:0{width}d}",
-                price=Decimal(int(price_man[i])).scaleb(int(price_exp[i]) - 7),
-                decimals=18,
-                cf=_STEP * int(cf_steps[i]),
-                lt=_STEP * int(cf_steps[i] + lt_gap[i]),
-                bonus=_STEP * int(bonus_steps[i]),
-                fee=Decimal("0.10"),
-                supply_cap=None,
-                borrow_cap=None,
-                debt_ceiling=1_000_000 if iso else None,
-                collateral_pop=float(pops[i]),
-                debt_pop=float(pops[i]) / 4,
-            )
-        )
-    return out
-
-
-def _assets_for(n_assets: int, rng: np.random.Generator) -> list[_Asset]:
-    real = list(_CATALOGUE[:n_assets])
-    extra = n_assets - len(real)
-    if extra <= 0:
-        return real
-    width = max(2, len(str(n_assets)))
-    return real + _synthetic_assets(extra, width, rng)
 
 
 # -- drawing ------------------------------------------------------------------------------
@@ -227,7 +130,7 @@ class _Drawn:
 
 
 def _draw_accounts(
-    n_accounts: int, assets: list[_Asset], has_category: bool, rng: np.random.Generator
+    n_accounts: int, assets: list[Asset], has_category: bool, rng: np.random.Generator
 ) -> _Drawn:
     n_assets = len(assets)
     price = np.array([float(a.price) for a in assets])
@@ -237,7 +140,7 @@ def _draw_accounts(
     eth = np.array([a.eth for a in assets]) & has_category
     c_pop = np.array([a.collateral_pop for a in assets])
     d_pop = np.array([a.debt_pop for a in assets])
-    cat_lt = float(_CAT_LT)
+    cat_lt = float(CATEGORY_WEIGHTS[1])  # the category's lt (sizing the debt only)
 
     # Account kinds: isolated supplier, category member, or plain.
     can_iso = bool(iso.any() and in_iso.any())
@@ -317,7 +220,7 @@ def _draw_accounts(
     return _Drawn(asset, supply, borrow, used, kind_cat)
 
 
-def _quantize(x: _F64, assets: list[_Asset], idx: _I64) -> _F64:
+def _quantize(x: _F64, assets: list[Asset], idx: _I64) -> _F64:
     """``x`` (units) held to 9 significant digits and to each asset's decimal places.
 
     The result is m / 10^k (or m * 10^-k) for an integer m of at most 9 digits: a float64
@@ -362,7 +265,7 @@ def _account_ids(n: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar("acc"), digits, "")
 
 
-def _positions_table(drawn: _Drawn, assets: list[_Asset], fmt_: BookFormat) -> pa.Table:
+def _positions_table(drawn: _Drawn, assets: list[Asset], fmt_: BookFormat) -> pa.Table:
     flat = drawn.used.ravel()
     account_of = np.repeat(np.arange(drawn.used.shape[0], dtype=np.int64), MAX_POSITIONS)[flat]
     asset_of = drawn.asset.ravel()[flat]
@@ -386,15 +289,8 @@ def _positions_table(drawn: _Drawn, assets: list[_Asset], fmt_: BookFormat) -> p
     return pa.table(columns)
 
 
-def _limit(listed: int | None, total: float) -> int | None:
-    """The listed limit, raised to 1.25 x the book's total (whole units) if that is larger."""
-    if listed is None:
-        return None
-    return max(listed, math.ceil(total * 1.25))
-
-
 def _market_doc(
-    assets: list[_Asset], drawn: _Drawn, has_category: bool, accounts_file: str
+    assets: list[Asset], drawn: _Drawn, has_category: bool, accounts_file: str
 ) -> dict[str, Any]:
     n_assets = len(assets)
     flat = drawn.used.ravel()
@@ -417,54 +313,24 @@ def _market_doc(
         minlength=n_assets,
     )
 
-    def num(d: Decimal) -> Decimal:
-        return Decimal(fmt_decimal(d) or "0")
-
     doc: dict[str, Any] = {
         "market": {
             "name": "generated",
             "quote": "USD",
-            "close_factor": num(Decimal("0.5")),
-            "full_liquidation_health": num(Decimal("0.95")),
+            "close_factor": _num(Decimal("0.5")),
+            "full_liquidation_health": _num(Decimal("0.95")),
             "small_position_value": 2000,
             "min_leftover_value": 1000,
             "bonus_policy": "fixed",
             "accounts_file": accounts_file,
         },
-        "assets": {},
+        "assets": {
+            a.symbol: a.market_table(total_supply[i], total_borrow[i], iso_debt[i])
+            for i, a in enumerate(assets)
+        },
     }
-    for i, a in enumerate(assets):
-        t: dict[str, Any] = {
-            "price": fmt_decimal(a.price),
-            "decimals": a.decimals,
-            "collateral_factor": num(a.cf),
-            "liquidation_threshold": num(a.lt),
-            "liquidation_bonus": num(a.bonus),
-            "protocol_fee": num(a.fee),
-        }
-        sc = _limit(a.supply_cap, float(total_supply[i]))
-        bc = _limit(a.borrow_cap, float(total_borrow[i]))
-        dc = _limit(a.debt_ceiling, float(iso_debt[i]))
-        if sc is not None:
-            t["supply_cap"] = sc
-        if bc is not None:
-            t["borrow_cap"] = bc
-        if not a.borrowable:
-            t["borrowable"] = False
-        if dc is not None:
-            t["debt_ceiling"] = dc
-        if a.in_isolation:
-            t["borrowable_in_isolation"] = True
-        doc["assets"][a.symbol] = t
     if has_category:
-        doc["categories"] = {
-            CATEGORY: {
-                "collateral_factor": num(_CAT_CF),
-                "liquidation_threshold": num(_CAT_LT),
-                "liquidation_bonus": num(_CAT_BONUS),
-                "assets": [a.symbol for a in assets if a.eth],
-            }
-        }
+        doc["categories"] = {CATEGORY: category_table(assets)}
     return doc
 
 
@@ -534,7 +400,7 @@ def generate_book(
         raise InputError(f"seed: must be a non-negative integer, was {seed!r}")
     market_rng = np.random.default_rng([seed, 1])
     account_rng = np.random.default_rng([seed, 2])
-    assets = _assets_for(n_assets, market_rng)
+    assets = assets_for(n_assets, market_rng)
     has_category = sum(a.eth for a in assets) >= 2
     drawn = _draw_accounts(n_accounts, assets, has_category, account_rng)
 

@@ -1,18 +1,15 @@
-"""The risk book's kernels: fused Numba loops where available, NumPy otherwise.
+"""The risk book's kernels behind one interface: fused Numba loops, or NumPy columns.
 
-Numba is optional (the ``fast`` extra). Without it, or with ``backend="numpy"`` (or the
-environment variable ``XMARGIN_BOOK_BACKEND=numpy``), the book runs the NumPy kernels of
-:mod:`xmargin.book._numpy_kernels`, with one :class:`RuntimeWarning` when Numba was asked
-for by default but is missing. Both compute the same float64 formulas; decisions come
-out the same either way because the exact re-check covers the band where floats could
-disagree (:mod:`xmargin.book.tolerances`).
+Which backend runs is the package's one policy (:mod:`xmargin.fast.backend`): Numba
+where it is installed, else NumPy with one warning; ``backend="numpy"`` (or
+``XMARGIN_BACKEND=numpy``) picks NumPy. Both backends call the same float rules
+(:mod:`xmargin.fast`) and the same screening rules (:mod:`xmargin.book.screening`);
+decisions come out the same either way because the exact re-check covers the band where
+floats could disagree (:mod:`xmargin.book.tolerances`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +27,7 @@ from xmargin._typing import (
     UInt8Array1D,
     UInt16Array1D,
 )
-from xmargin.errors import InputError
+from xmargin.fast.backend import Backend, per_backend
 
 __all__ = [
     "RECOMPUTE",
@@ -45,7 +42,6 @@ __all__ = [
     "kernels_for",
 ]
 
-Backend = Literal["auto", "numba", "numpy"]
 #: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
 Codes = CodeArray1D
 
@@ -73,8 +69,10 @@ class PriceTables:
     ``hp``: quote per unit of the code's asset; ``hw``: maintenance weight after the
     category rule (supply: liquidation threshold; borrow: maintenance borrow weight);
     ``wi``: initial weight (collateral factor; borrow weight); ``hk``: size factor (0 = no
-    haircut); ``tab``: two per code, ``±hp x hw`` (+ supply, − borrow) and ``hp x hw``, or
-    -1 in the second where the code has a size haircut; ``warn``: the warning level.
+    haircut); ``tab``: two per code, ``hp x hw`` on the code's side (``tab[2c]`` supply,
+    ``tab[2c + 1]`` borrow) and 0 on the other, so that a row's maintenance collateral
+    and debt are ``Σ units x tab[2c]`` and ``Σ units x tab[2c + 1]`` (codes without a
+    size haircut); ``warn``: the warning level.
     """
 
     k2: int
@@ -92,14 +90,11 @@ RECOMPUTE, REFERENCE, SCREENED = 0, 1, 2
 
 @dataclass
 class Reference:
-    """The screening reference: each row's ``margin`` at the reference prices, and
-    ``drift``, the largest relative move of any price from those prices since.
-
-    With d = x − y, S = x + y, e = 2 (x − L y) and t the band around a level, a move of
-    every price by at most ``drift`` (relative) moves d by at most drift x S and e by at
-    most 2 L drift x S; so a row cannot have crossed a level, nor entered a band, while
-    drift < margin = min((|d| − 2t) / S, (|e| − 2 (1 + L) t) / (2 L S)). Margins are kept
-    as float32 rounded down; -1 (a row whose balance changed since) is never screened out.
+    """The screening reference: each row's ``margin`` at the reference prices
+    (:func:`xmargin.book.screening.screening_margin`), and ``drift``, the largest relative
+    move of any price from those prices since. A row cannot have crossed a level while
+    drift < margin. Margins are kept as float32 rounded down; -1 (a row whose balance
+    changed since) is never screened out.
     """
 
     margin: Float32Array1D
@@ -125,11 +120,10 @@ class Kernels:
     def __init__(self, name: Literal["numba", "numpy"]) -> None:
         self.name = name
         if name == "numba":
-            import numba
-
             from xmargin.book import _numba_kernels as impl
+            from xmargin.fast.backend import load_numba
 
-            self._numba: Any = numba
+            self._numba: Any = load_numba()
         else:
             from xmargin.book import _numpy_kernels as impl  # type: ignore[no-redef]
         self._impl: Any = impl
@@ -166,9 +160,8 @@ class Kernels:
         """
         if self.name == "numpy":
             rows, prev, recheck = self._impl.reprice_ranges(
-                starts, ends, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk, t.warn,
-                status, ref.margin, mode, ref.drift,
-            )  # fmt: skip
+                starts, ends, cols, t, status, ref, mode
+            )
             return Flagged(rows, prev, recheck)
         lengths = ends - starts
         out_off = np.cumsum(lengths) - lengths
@@ -203,9 +196,7 @@ class Kernels:
     ) -> tuple[Float64Array1D, Float64Array1D]:
         """(maintenance_collateral, maintenance_debt) of the listed rows, in quote."""
         if self.name == "numpy":
-            mc, md = self._impl.row_sums(
-                rows, cols.indptr, cols.codes, cols.units, t.hp, t.hw, t.hk
-            )
+            mc, md = self._impl.row_sums(rows, cols, t)
             return mc, md
         mc = np.empty(rows.size)
         md = np.empty(rows.size)
@@ -218,9 +209,7 @@ class Kernels:
     def figures(self, cols: BookArrays, t: PriceTables) -> Float64Array2D:
         """(cv, dv, ic, id, mc, md) x accounts, in quote (contract section 2)."""
         if self.name == "numpy":
-            out: Float64Array2D = self._impl.figures(
-                cols.indptr, cols.codes, cols.units, t.hp, t.wi, t.hw, t.hk
-            )
+            out: Float64Array2D = self._impl.figures(cols, t)
             return out
         out = np.empty((6, cols.indptr.size - 1))
         with self._threads(out.shape[1]):
@@ -232,9 +221,7 @@ class Kernels:
     ) -> tuple[int, float, float]:
         """(liquidatable accounts, their debt_value, insolvent debt), in one pass."""
         if self.name == "numpy":
-            n, liq_debt, insolvent = self._impl.summary(
-                cols.indptr, cols.codes, cols.units, t.hp, status
-            )
+            n, liq_debt, insolvent = self._impl.summary(cols, t, status)
             return int(n), float(liq_debt), float(insolvent)
         chunk = 4096
         out = np.zeros((3, max(1, -(-(cols.indptr.size - 1) // chunk))))
@@ -245,44 +232,11 @@ class Kernels:
 
     def read_floor(self, cols: BookArrays) -> float:
         """Read ``indptr``, ``codes`` and ``units`` once (the benchmark's memory floor)."""
+        if self.name == "numpy":
+            return float(self._impl.read_floor(cols))
         with self._threads(cols.indptr.size - 1):
             return float(self._impl.read_floor(cols.indptr, cols.codes, cols.units))
 
 
-_CACHE: dict[str, Kernels] = {}
-_WARNED: set[str] = set()
-
-
-def numba_available() -> bool:
-    """Whether the ``fast`` extra (Numba) is installed."""
-    return importlib.util.find_spec("numba") is not None
-
-
-def kernels_for(backend: Backend = "auto") -> Kernels:
-    """The kernels of ``backend``; ``auto``: Numba if installed, else NumPy with a warning.
-
-    ``auto`` honours ``XMARGIN_BOOK_BACKEND`` (``numba`` or ``numpy``) when it is set.
-    """
-    choice: str = backend
-    if choice == "auto":
-        choice = os.environ.get("XMARGIN_BOOK_BACKEND", "auto").strip().lower() or "auto"
-        if choice not in ("auto", "numba", "numpy"):
-            raise InputError(f"XMARGIN_BOOK_BACKEND: must be 'numba' or 'numpy', was {choice!r}")
-    if choice == "auto":
-        if numba_available():
-            choice = "numba"
-        else:
-            if "numba" not in _WARNED:
-                warnings.warn(
-                    "numba is not installed (pip install 'xmargin[fast]'); the risk book "
-                    "runs its NumPy kernels, several times slower",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                _WARNED.add("numba")
-            choice = "numpy"
-    if choice == "numba" and not numba_available():
-        raise InputError("backend 'numba': numba is not installed (pip install 'xmargin[fast]')")
-    if choice not in _CACHE:
-        _CACHE[choice] = Kernels("numba" if choice == "numba" else "numpy")
-    return _CACHE[choice]
+#: The kernels of a backend (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+kernels_for = per_backend(Kernels)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from xmargin.book.tables import MIN_FLOAT
 from xmargin.errors import (
     InputError,
     InvalidPrice,
@@ -32,11 +31,12 @@ from xmargin.errors import (
     StalePrice,
     UnknownAsset,
 )
-from xmargin.mathlib import CTX, ONE, ZERO
-from xmargin.model.numbers import NumberError, parse_number
+from xmargin.fast.packing import MIN_FLOAT
+from xmargin.mathlib import CTX, ONE
 from xmargin.model.params import AssetParams
+from xmargin.risk.validation import parse_price
 
-__all__ = ["OracleState", "check_price", "to_seconds"]
+__all__ = ["OracleState", "check_price", "parse_price", "to_seconds"]
 
 
 @dataclass
@@ -88,12 +88,7 @@ def check_price(
     """
     if params is None:
         raise UnknownAsset(str(asset), "price update")
-    try:
-        p = parse_number(raw)
-    except NumberError as exc:
-        raise InvalidPrice(asset, raw, exc.reason) from None
-    if p <= ZERO:
-        raise InvalidPrice(asset, raw, "must be > 0")
+    p = parse_price(asset, raw)
     if p < MIN_FLOAT:
         raise InvalidPrice(asset, raw, f"must be >= {MIN_FLOAT}, the smallest the book holds")
     if not guard:

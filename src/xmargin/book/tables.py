@@ -1,16 +1,16 @@
-"""Per-asset parameter vectors of the book, and the float64 range it can hold exactly enough.
+"""The book's view of the market packing: entry codes and per-code price tables.
 
-Assets are indexed in market-file order (``a``); each asset has two codes, ``2a``
-(supply) and ``2a + 1`` (borrow). Categories are indexed in file order; index ``C`` (one
-past the last) means "no category". Weight tables are flat ``(C + 1) x 2K``: the category
-rule of contract 1.2 is applied when the table is built, the size haircut per position in
-the kernels.
+Assets are indexed in market-file order (``a``); each asset has two codes per category,
+``c * 2K + 2a`` (supply) and ``c * 2K + 2a + 1`` (borrow); index ``C`` (one past the
+last category) means "no category". The weights per code are the market packing's
+(:class:`xmargin.fast.packing.SpotTables`, the category rule applied), flattened; the
+size haircut is applied per position in the kernels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,41 +18,58 @@ import numpy as np
 
 from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.book.kernels import PriceTables
-from xmargin.errors import InputError
+from xmargin.fast.packing import SpotTables
 from xmargin.model.params import AssetParams, CategoryParams
 
-__all__ = ["MIN_FLOAT", "Layout", "check_float_range"]
-
-#: Smallest non-zero price, weight or size factor the book holds: every product of
-#: units (>= 1e-36), price and weight then stays a normal float64, far from underflow.
-MIN_FLOAT = Decimal("1e-100")
+__all__ = ["Layout"]
 
 
-def check_float_range(where: str, value: Decimal) -> None:
-    """Refuse a non-zero ``value`` below :data:`MIN_FLOAT` (it would lose float precision)."""
-    if value and value < MIN_FLOAT:
-        raise InputError(
-            f"{where}: {value} is below {MIN_FLOAT}, the smallest the risk book holds; "
-            "use the exact engine (xmargin health) for this market"
-        )
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layout:
-    """Names and static float64 vectors of a market, as the book indexes them.
+    """Names and per-code float64 vectors of a market, as the book indexes them.
 
-    A code is ``category * 2K + 2 * asset + side``; ``w_m``, ``w_i`` and ``ksz`` hold one
-    value per code (the category rule of contract 1.2 already applied).
+    ``w_m``, ``w_i`` and ``ksz`` hold one value per code: the maintenance and initial
+    weights of the packing and the asset's size factor.
     """
 
-    assets: tuple[str, ...]
-    asset_index: Mapping[str, int]
-    categories: tuple[str, ...]
-    category_index: Mapping[str, int]
-    decimals: tuple[int, ...]
-    w_m: Float64Array1D
-    w_i: Float64Array1D
-    ksz: Float64Array1D
+    spot: SpotTables
+    w_m: Float64Array1D = field(init=False)
+    w_i: Float64Array1D = field(init=False)
+    ksz: Float64Array1D = field(init=False)
+
+    def __post_init__(self) -> None:
+        sp = self.spot
+        object.__setattr__(self, "w_m", np.ascontiguousarray(sp.maintenance.reshape(-1)))
+        object.__setattr__(self, "w_i", np.ascontiguousarray(sp.initial.reshape(-1)))
+        ksz = np.tile(np.repeat(sp.size_factor, 2), len(sp.categories) + 1)
+        object.__setattr__(self, "ksz", ksz)
+
+    @classmethod
+    def of(
+        cls, assets: Mapping[str, AssetParams], categories: Mapping[str, CategoryParams]
+    ) -> Layout:
+        """Pack ``assets`` and ``categories`` (contract 1.2) and index them."""
+        return cls(SpotTables.of(assets, categories))
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return self.spot.assets
+
+    @property
+    def asset_index(self) -> Mapping[str, int]:
+        return self.spot.asset_index
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.spot.categories
+
+    @property
+    def category_index(self) -> Mapping[str, int]:
+        return self.spot.category_index
+
+    @property
+    def decimals(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.spot.decimals)
 
     @property
     def k2(self) -> int:
@@ -61,7 +78,7 @@ class Layout:
     @property
     def no_category(self) -> int:
         """The category index of an account without a category."""
-        return len(self.categories)
+        return self.spot.no_category
 
     @property
     def n_codes(self) -> int:
@@ -74,58 +91,9 @@ class Layout:
     def code(self, category: int, asset: int, side: int) -> int:
         return category * self.k2 + 2 * asset + side
 
-    def asset_of(self, code: int) -> int:
-        return (code % self.k2) >> 1
-
-    @classmethod
-    def of(
-        cls, assets: Mapping[str, AssetParams], categories: Mapping[str, CategoryParams]
-    ) -> Layout:
-        """Index ``assets`` and ``categories``; build the weight tables (contract 1.2)."""
-        names = tuple(assets)
-        cats = tuple(categories)
-        k2 = 2 * len(names)
-        n_cat = len(cats) + 1
-        w_m = np.empty((n_cat, k2))
-        w_i = np.empty((n_cat, k2))
-        ksz = np.empty((n_cat, k2))
-        for a, sym in enumerate(names):
-            ap = assets[sym]
-            loc = f"assets.{sym}"
-            for field in ("collateral_factor", "liquidation_threshold", "size_factor"):
-                check_float_range(f"{loc}.{field}", getattr(ap, field))
-            ksz[:, 2 * a] = ksz[:, 2 * a + 1] = float(ap.size_factor)
-            for c in range(n_cat):
-                cf, lt = ap.collateral_factor, ap.liquidation_threshold
-                if c < len(cats):
-                    cp = categories[cats[c]]
-                    if sym in cp.assets:
-                        # Contract 1.2: the category's weights replace the asset's.
-                        cf, lt = cp.collateral_factor, cp.liquidation_threshold
-                        check_float_range(f"categories.{cats[c]}.collateral_factor", cf)
-                        check_float_range(f"categories.{cats[c]}.liquidation_threshold", lt)
-                w_i[c, 2 * a] = float(cf)
-                w_m[c, 2 * a] = float(lt)
-                w_i[c, 2 * a + 1] = float(ap.borrow_weight)
-                w_m[c, 2 * a + 1] = float(ap.maintenance_borrow_weight)
-        return cls(
-            assets=names,
-            asset_index={s: i for i, s in enumerate(names)},
-            categories=cats,
-            category_index={s: i for i, s in enumerate(cats)},
-            decimals=tuple(assets[s].decimals for s in names),
-            w_m=w_m.ravel(),
-            w_i=w_i.ravel(),
-            ksz=ksz.ravel(),
-        )
-
     def tables(self, prices: Mapping[str, Decimal], warn: Decimal) -> PriceTables:
         """Float64 tables at ``prices`` (every asset) and warning level ``warn``."""
-        price = np.empty(len(self.assets))
-        for a, sym in enumerate(self.assets):
-            p = prices[sym]
-            check_float_range(f"assets.{sym}.price", p)
-            price[a] = float(p)
+        price = self.spot.prices_of(prices)
         hp = np.tile(np.repeat(price, 2), len(self.categories) + 1)
         t = PriceTables(
             k2=self.k2,
@@ -140,11 +108,11 @@ class Layout:
         return t
 
     def _fill(self, t: PriceTables, codes: Int64Array1D) -> None:
-        """``tab`` for ``codes``: ±price x weight, and price x weight."""
-        pw = t.hp[codes] * self.w_m[codes]
+        """``tab`` for ``codes``: price x weight, on the code's side (supply, borrow)."""
+        pw = t.hp[codes] * self.w_m[codes]  # quote/unit x weight
         borrow = (codes & 1).astype(bool)
-        t.tab[2 * codes] = np.where(borrow, -pw, pw)
-        t.tab[2 * codes + 1] = pw
+        t.tab[2 * codes] = np.where(borrow, 0.0, pw)
+        t.tab[2 * codes + 1] = np.where(borrow, pw, 0.0)
 
     def set_prices(self, t: PriceTables, prices: Mapping[int, float]) -> None:
         """Change some assets' prices in ``t``, in place (both sides, every category)."""

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "ABS_TOL",
-    "LIABILITY_BASE",
     "REL_TOL",
-    "SIZE_CAP",
     "SLOW_ROW",
     "STATUS_BITS",
 ]
@@ -38,10 +36,6 @@ __all__ = [
 REL_TOL = 1e-9
 #: Absolute half-width (quote) added to the band, for figures near the 1e-18 grid.
 ABS_TOL = 1e-15
-#: Contract 1.2 size haircut: w_eff = min(w, SIZE_CAP / (1 + k sqrt(s))).
-SIZE_CAP = 1.1
-#: Contract 1.2 size haircut: lw_eff = max(lw, LIABILITY_BASE lw + k sqrt(b)).
-LIABILITY_BASE = 0.8
 
 # The status byte of an account: bits 0-1 its status (0 healthy, 1 at risk, 2 liquidatable).
 #: Mask of the status itself.

@@ -1,11 +1,12 @@
 """The ``xmargin`` command: one Typer app, one top-level error handler.
 
-Commands live in ``core_commands`` (contract section 4), ``perp_commands`` (5.7),
-``greeks_commands`` (6.5; options trade and liquidate through ``trade`` and ``liquidate``),
-``book_commands`` (the columnar risk book), ``service_commands`` (serve, replay, keys) and
-``simulate_commands``; each registers itself on :data:`app`. ``main`` is the only place
-that turns an exception into an exit status: 2 for bad input, 1 for a refused rule, never a
-traceback.
+Commands live in ``core_commands`` (contract section 4), ``liquidate_commands`` (3, 5.4,
+8.5), ``perp_commands`` (5.7; options trade through ``trade``), ``greeks_commands`` (6.5),
+``liquidation_design_commands`` (8.5), ``book_commands``
+(the columnar risk book), ``service_commands`` (serve, replay, keys),
+``simulate_commands`` and ``analysis_commands`` (7); each registers itself on
+:data:`app`. ``main`` is the only place that turns an exception into an exit status: 2 for
+bad input, 1 for a refused rule, never a traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _register() -> None:
         book_commands,
         core_commands,
         greeks_commands,
+        liquidate_commands,
         liquidation_design_commands,
         perp_commands,
         service_commands,
@@ -43,6 +45,7 @@ def _register() -> None:
     )
 
     core_commands.register(app)
+    liquidate_commands.register(app)
     perp_commands.register(app)
     greeks_commands.register(app)
     liquidation_design_commands.register(app)

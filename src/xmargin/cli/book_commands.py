@@ -3,8 +3,8 @@
 ``watch`` replays a price file through a :class:`~xmargin.book.RiskBook` and prints each
 risk event as one JSON line; ``generate-book`` writes a synthetic book. The core
 ``health`` and ``stress`` commands call :func:`book_health` and :func:`book_stress` for
-large books (see :func:`xmargin.book.routing.prefers_book`), and
-:func:`print_stress_summary` for ``stress --summary`` on the exact engine.
+large books (see :func:`xmargin.book.routing.prefers_book`); what they print is
+:mod:`xmargin.cli.book_render`'s.
 """
 
 from __future__ import annotations
@@ -18,51 +18,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-# The same MARKET_FILE argument and --json option as the contract's commands.
-from xmargin.cli.core_commands import Json, MarketFile
-from xmargin.errors import InputError
-from xmargin.mathlib import fmt
-from xmargin.model.numbers import parse_number
+from xmargin.cli.console import console
+from xmargin.cli.console import progress as progress_bar
+from xmargin.cli.options import Json, MarketFile
+from xmargin.cli.options import warning_level as warning_level_of
+from xmargin.fast.backend import BACKEND_ENV
+from xmargin.risk.status import DEFAULT_WARNING_LEVEL
 
 if TYPE_CHECKING:  # the book pulls in NumPy and pyarrow: imported when a command runs
-    from xmargin.analytics.stress import StressResult
-    from xmargin.book.events import BookSummary
-    from xmargin.book.kernels import Backend
-    from xmargin.book.riskbook import RiskBook
+    from xmargin.fast.backend import Backend
 
-__all__ = [
-    "book_health",
-    "book_stress",
-    "generate_book_command",
-    "print_stress_summary",
-    "register",
-    "watch",
-]
-
-
-def _warning_level(text: str) -> Decimal:
-    try:
-        level = parse_number(text)
-    except ValueError as exc:
-        raise InputError(f"--warning-level: {exc}") from None
-    if level < 1:
-        raise InputError(f"--warning-level: must be >= 1, was {level}")
-    return level
-
-
-def _stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+__all__ = ["book_health", "book_stress", "generate_book_command", "register", "watch"]
 
 
 # -- health and stress on the book (called by the core commands) ---------------------------
 def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) -> None:
     """``health`` on the risk book: every account (float64 figures, exact decisions), or
     the listed accounts exactly."""
-    from xmargin.book.report import write_health_json
     from xmargin.book.riskbook import RiskBook
+    from xmargin.cli.book_render import print_book, write_health_json
 
     book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
     if accounts:
@@ -77,7 +52,7 @@ def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) ->
     if as_json:
         write_health_json(sys.stdout, book)
         return
-    _print_book(book, "Risk book at the file's prices", None)
+    print_book(book, "Risk book at the file's prices", None)
 
 
 def book_stress(
@@ -88,8 +63,8 @@ def book_stress(
     The book is loaded in file order and priced once, at the shocked prices: the NumPy
     kernels do a single pass faster than Numba starts.
     """
-    from xmargin.book.report import write_health_json
     from xmargin.book.riskbook import RiskBook
+    from xmargin.cli.book_render import print_book, write_health_json
 
     book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
     prices = {a: book.prices[a] for a in shocks}
@@ -99,85 +74,12 @@ def book_stress(
             sys.stdout, book, summary=summary, prices=prices, accounts=not summary_only
         )
         return
-    _print_book(book, "Risk book after shocks", prices, summary)
+    print_book(book, "Risk book after shocks", prices, summary)
 
 
 def _one_pass_backend() -> Backend:
-    """NumPy for a book priced once (unless ``XMARGIN_BOOK_BACKEND`` says otherwise)."""
-    return "auto" if os.environ.get("XMARGIN_BOOK_BACKEND") else "numpy"
-
-
-def print_stress_summary(result: StressResult, quote: str, as_json: bool) -> None:
-    """``stress --summary`` on the exact engine: the summary and the shocked prices."""
-    from xmargin.book.report import summary_doc
-
-    if as_json:
-        doc = {"summary": summary_doc(result.summary), "prices": dict(result.prices)}
-        sys.stdout.write(json.dumps(doc, indent=2, default=fmt) + "\n")
-        return
-    console = _stdout_console()
-    t = Table(title=f"Stress summary (values in {quote})", title_justify="left", show_header=False)
-    t.add_column("field")
-    t.add_column("value", justify="right")
-    for a, p in result.prices.items():
-        t.add_row(f"{a} price", fmt(p) or "0")
-    doc = summary_doc(result.summary)
-    for key, value in doc.items():
-        t.add_row(key.replace("_", " "), f"{value}")
-    console.print(t)
-
-
-def _print_book(
-    book: RiskBook,
-    title: str,
-    prices: Mapping[str, Decimal] | None,
-    summary: BookSummary | None = None,
-) -> None:
-    """A large book for people: prices, counts by status, the summary, the queue's head."""
-    from xmargin.book.events import Status
-    from xmargin.book.report import summary_doc
-
-    console = _stdout_console()
-    quote = book.quote
-    if prices:
-        t = Table(title=f"Shocked prices ({quote})", title_justify="left", show_header=False)
-        t.add_column("asset")
-        t.add_column("price", justify="right")
-        for a, p in prices.items():
-            t.add_row(a, fmt(p) or "0")
-        console.print(t)
-    s = summary or book.summary()
-    counts = book.counts()
-    t = Table(title=f"{title} (values in {quote})", title_justify="left", show_header=False)
-    t.add_column("field")
-    t.add_column("value", justify="right")
-    for status in Status:
-        t.add_row(f"{status.label} accounts", f"{counts[status]:,}")
-    doc = summary_doc(s)
-    t.add_row("liquidatable debt", f"{float(str(doc['liquidatable_debt'])):,.2f}")
-    t.add_row("insolvent debt", f"{float(str(doc['insolvent_debt'])):,.2f}")
-    console.print(t)
-    head = book.liquidation_queue(10)
-    if head:
-        q = Table(
-            title=f"Liquidation queue, largest shortfall first (first {len(head)}, {quote})",
-            title_justify="left",
-        )
-        for name in ("account", "shortfall", "health factor", "maint. coll.", "maint. debt"):
-            q.add_column(name, justify="left" if name == "account" else "right")
-        for e in head:
-            q.add_row(
-                e.account,
-                f"{e.shortfall_value:,.2f}",
-                f"{e.health_factor:.4f}",
-                f"{e.maintenance_collateral:,.2f}",
-                f"{e.maintenance_debt:,.2f}",
-            )
-        console.print(q)
-    console.print(
-        f"{book.n_accounts:,} accounts on the risk book ({book.backend}); "
-        "--json gives every account"
-    )
+    """NumPy for a book priced once (unless ``XMARGIN_BACKEND`` says otherwise)."""
+    return "auto" if os.environ.get(BACKEND_ENV) else "numpy"
 
 
 # -- watch --------------------------------------------------------------------------------
@@ -194,7 +96,7 @@ def watch(
     warning_level: Annotated[
         str,
         typer.Option("--warning-level", help="Health factor below which an account is at risk."),
-    ] = "1.1",
+    ] = str(DEFAULT_WARNING_LEVEL),
     rebase: Annotated[
         bool,
         typer.Option(
@@ -213,29 +115,18 @@ def watch(
     price the oracle guards refused prints a line of type "rejected" with the asset, the
     price, the error code and message. A progress bar and a summary go to stderr.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from xmargin.book.events import Status
     from xmargin.book.replay import read_price_file, replay
     from xmargin.book.riskbook import RiskBook
 
-    level = _warning_level(warning_level)
+    level = warning_level_of(warning_level)
     ticks = read_price_file(prices)
     book = RiskBook.load(market_file, warning_level=level)
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True)
     out = sys.stdout
     n_events = n_rejected = 0
-    bar = Progress(
-        TextColumn("replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[events]} events, {task.fields[rejected]} rejected"),
-        console=err,
-        disable=not progress,
-        transient=False,
-    )
-    with bar:
-        task = bar.add_task("replay", total=len(ticks), events=0, rejected=0)
+    status = "{events} events, {rejected} rejected"
+    with progress_bar(len(ticks), "replaying", progress, status, transient=False) as advance:
         for step in replay(book, ticks, rebase=rebase):
             when = step.tick.time_text
             for ev in step.update.events:
@@ -244,8 +135,7 @@ def watch(
                 out.write(json.dumps({"type": "rejected", "timestamp": when, **r.to_dict()}) + "\n")
             n_events += len(step.update.events)
             n_rejected += len(step.update.rejected)
-            bar.update(task, advance=1, events=n_events, rejected=n_rejected)
-        bar.update(task, completed=len(ticks))
+            advance(1, events=n_events, rejected=n_rejected)
     out.flush()
     counts = book.counts()
     head = book.liquidation_queue(1)
@@ -285,7 +175,7 @@ def generate_book_command(
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        _stdout_console().print(
+        console().print(
             f"wrote {market_path} and {positions_path} ({accounts:,} accounts, {assets} assets, "
             f"seed {seed})"
         )

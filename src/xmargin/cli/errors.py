@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import sys
+import warnings
 
 import typer
 
@@ -79,12 +80,31 @@ def _wants_json(args: list[str]) -> bool:
     return "--json" in (args[: args.index("--")] if "--" in args else args)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """A warning for people: one ``warning: ...`` line on stderr, no source location."""
+    sys.stderr.write(f"warning: {_one_line(str(message))}\n")
+
+
 def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
     """Run ``app`` on ``argv``; map every failure to the contract's exit status (0, 1 or 2).
 
     Nothing escapes as a traceback: library errors keep their ``code`` and exit status,
-    usage errors exit 2, anything unexpected exits 2 as an internal error.
+    usage errors exit 2, anything unexpected exits 2 as an internal error. Warnings print
+    as one ``warning: ...`` line each.
     """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(app, argv)
+
+
+def _run(app: typer.Typer, argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(args)
     try:

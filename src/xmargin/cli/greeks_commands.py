@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from xmargin.cli import option_render, render
-from xmargin.cli.core_commands import Json, MarketFile
+from xmargin.cli.options import Json, MarketFile
 from xmargin.io.market_file import load_market
 from xmargin.risk.greeks import account_greeks
 

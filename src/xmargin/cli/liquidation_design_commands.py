@@ -1,9 +1,10 @@
 """Commands of the liquidation designs and the loss waterfall (contract 8.5):
 ``auction start|take|reset|status``, ``absorb``, ``buy-collateral``, ``socialize``,
-``deleverage``; and ``liquidate`` on a market whose ``liquidation`` is ``auction`` (it
-starts an auction) or ``storefront`` (it absorbs the account).
+``deleverage`` (``liquidate`` on an ``auction`` or ``storefront`` market is a path of
+``liquidate``, :mod:`xmargin.cli.liquidate_commands`).
 
-Each command parses its options, calls one ledger function and renders the result
+Each command parses its options, calls one ledger function through
+:func:`xmargin.cli.market_actions.run_action` and renders the result
 (:mod:`xmargin.cli.liquidation_design_render`). Errors are raised as they come; the one
 boundary in :mod:`xmargin.cli.errors` turns them into exit statuses and ``error:`` lines.
 """
@@ -17,11 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from xmargin.cli import liquidation_design_render as show
-from xmargin.cli import render
-from xmargin.cli.core_commands import AccountOpt, Json, MarketFile
-from xmargin.cli.perp_commands import OutOpt
-from xmargin.errors import InputError, NothingToLiquidate
-from xmargin.io.market_file import dump_market, load_market, read_market_document
+from xmargin.cli.market_actions import amount_or_max, run_action
+from xmargin.cli.options import AccountOpt, Json, MarketFile, OutOpt
+from xmargin.errors import InputError
 from xmargin.ledger.auctions import (
     execute_auction_reset,
     execute_auction_start,
@@ -37,7 +36,7 @@ from xmargin.model.liquidation_params import format_time
 from xmargin.model.market import Market
 from xmargin.risk.auction_curves import auction_status
 
-__all__ = ["auction_app", "liquidate_by_design", "register"]
+__all__ = ["auction_app", "register"]
 
 AtOpt = Annotated[
     str | None,
@@ -58,12 +57,6 @@ auction_app = typer.Typer(
 )
 
 
-def _amount(amount: str | None, max_: bool, command: str) -> str:
-    if (amount is None) == (not max_):
-        raise InputError(f"{command}: give exactly one of --amount X or --max")
-    return "max" if max_ else str(amount)
-
-
 def _run(
     market_file: Path,
     out: Path | None,
@@ -71,17 +64,7 @@ def _run(
     title: str,
     action: Callable[[Market], dict[str, Any]],
 ) -> None:
-    """Load, act, write ``--out`` (in the input's format), print JSON or a table."""
-    if out is not None and out.suffix.lower() != market_file.suffix.lower():
-        raise InputError(f"--out {out}: must end in {market_file.suffix}, the input's format")
-    market = load_market(market_file)
-    doc = action(market)
-    if out is not None:
-        dump_market(market, out)
-    if as_json:
-        render.print_json(doc)
-    else:
-        show.print_doc(title, doc, market.params.quote)
+    run_action(market_file, out, as_json, action, show.same_doc, show.printer(title))
 
 
 @auction_app.command("start")
@@ -99,7 +82,7 @@ def auction_start(
     as_json: Json = False,
 ) -> None:
     """Start an auction of an account's collateral for its debt (Maker's bark)."""
-    units = _amount(amount, max_, "auction start")
+    units = amount_or_max(amount, max_, "auction start")
 
     def act(m: Market) -> dict[str, Any]:
         return show.auction_start_doc(
@@ -124,7 +107,7 @@ def auction_take(
     as_json: Json = False,
 ) -> None:
     """Buy collateral from an auction at its current price (Maker's take)."""
-    units = _amount(amount, max_, "auction take")
+    units = amount_or_max(amount, max_, "auction take")
 
     def act(m: Market) -> dict[str, Any]:
         return show.auction_take_doc(execute_auction_take(m, auction_id, units, max_price, at))
@@ -197,7 +180,7 @@ def buy_collateral(
     as_json: Json = False,
 ) -> None:
     """Buy absorbed collateral at the store-front price while reserves are below target."""
-    units = _amount(amount, max_, "buy-collateral")
+    units = amount_or_max(amount, max_, "buy-collateral")
 
     def act(m: Market) -> dict[str, Any]:
         return show.buy_collateral_doc(execute_buy_collateral(m, asset, units), m)
@@ -245,53 +228,6 @@ def deleverage(
         return show.deleverage_doc(execute_deleverage(m, account, perp))
 
     _run(market_file, out, as_json, f"Deleverage of {account} in {perp}", act)
-
-
-def liquidate_by_design(
-    market_file: Path,
-    account: str,
-    debt: str | None,
-    collateral: str | None,
-    amount: str | None,
-    max_: bool,
-    out: Path | None,
-    as_json: bool,
-) -> bool:
-    """``liquidate`` on a market whose ``liquidation`` is ``auction`` (start an auction of
-    the pair) or ``storefront`` (absorb the account: every balance goes; ``--debt`` and
-    ``--collateral`` must still name a debt and a collateral of the account). Returns
-    ``False`` for the other designs, which ``liquidate`` handles itself."""
-    raw, _ = read_market_document(market_file)
-    table = raw.get("market")
-    design = table.get("liquidation") if isinstance(table, dict) else None
-    if design not in ("auction", "storefront"):
-        return False
-    if debt is None or collateral is None:
-        raise InputError("liquidate: give --debt ASSET and --collateral ASSET")
-    if design == "auction":
-        units = _amount(amount, max_, "liquidate")
-
-        def start(m: Market) -> dict[str, Any]:
-            return show.auction_start_doc(
-                execute_auction_start(m, account, debt, collateral, units)
-            )
-
-        _run(market_file, out, as_json, f"Auction started on {account}", start)
-        return True
-    if amount is not None:
-        raise InputError("liquidate: absorb takes every balance; give --max, not --amount")
-
-    def absorb_pair(m: Market) -> dict[str, Any]:
-        acc = m.account(account)
-        m.asset(debt)
-        m.asset(collateral)
-        if not acc.borrowed(debt) or not acc.supplied(collateral):
-            what = f"owes no {debt}" if not acc.borrowed(debt) else f"holds no {collateral}"
-            raise NothingToLiquidate(account, what)
-        return show.absorb_doc(execute_absorb(m, account), m)
-
-    _run(market_file, out, as_json, f"Absorb of {account}", absorb_pair)
-    return True
 
 
 _COMMANDS: dict[str, Callable[..., None]] = {

@@ -7,12 +7,19 @@ give token units and prices exactly, and name the quote unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from xmargin.cli.render import _console, _exact, _pairs_table, _pct, _ratio, _value
+from xmargin.cli.render import (
+    exact_text,
+    pairs_table,
+    pct_text,
+    ratio_text,
+    table_console,
+    value_text,
+)
 from xmargin.model.auction import Auction
 from xmargin.model.liquidation_params import format_time
 from xmargin.model.market import Market
@@ -31,6 +38,8 @@ __all__ = [
     "deleverage_doc",
     "perp_loss_doc",
     "print_doc",
+    "printer",
+    "same_doc",
     "spot_loss_doc",
 ]
 
@@ -203,12 +212,12 @@ def _cell(key: str, v: Any) -> str:
         return ", ".join(f"{k} {_cell(key, x)}" for k, x in v.items()) or "none"
     if isinstance(v, Decimal):
         if key in _VALUES:
-            return _value(v)
+            return value_text(v)
         if key in _RATIOS:
-            return _ratio(v)
+            return ratio_text(v)
         if key in _PERCENTS:
-            return _pct(v)
-        return _exact(v)
+            return pct_text(v)
+        return exact_text(v)
     return str(v)
 
 
@@ -230,9 +239,9 @@ def print_doc(title: str, doc: Mapping[str, Any], quote: str) -> None:
     per row of a list (deleverage's counterparties, the running auctions); values in
     ``quote``. Titles are printed on their own line so that a narrow table never wraps
     them."""
-    console = _console()
+    console = table_console()
     console.print(f"{title} (values in {quote})")
-    console.print(_pairs_table("", _pairs(doc)))
+    console.print(pairs_table("", _pairs(doc)))
     for key, rows in doc.items():
         if not isinstance(rows, list):
             continue
@@ -241,4 +250,19 @@ def print_doc(title: str, doc: Mapping[str, Any], quote: str) -> None:
         for row in rows:
             name = _ROW_NAMES.get(key, key)
             console.print(f"{name} {row.get('account', row.get('id', ''))}")
-            console.print(_pairs_table("", _pairs(row)))
+            console.print(pairs_table("", _pairs(row)))
+
+
+def same_doc(doc: dict[str, Any], _market: Market) -> dict[str, Any]:
+    """The JSON of a design command: the document its action built."""
+    return doc
+
+
+def printer(title: str) -> Callable[[dict[str, Any], Market], None]:
+    """:func:`print_doc` under ``title``, in the market's quote (for
+    :func:`xmargin.cli.market_actions.run_action`)."""
+
+    def show(doc: dict[str, Any], market: Market) -> None:
+        print_doc(title, doc, market.params.quote)
+
+    return show

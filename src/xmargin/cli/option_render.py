@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
-from xmargin.cli.render import _console, _exact, _pairs_table, _ratio, _value
+from xmargin.cli.render import exact_text, pairs_table, ratio_text, table_console, value_text
 from xmargin.model.market import Market
 from xmargin.risk.greeks import Greeks
 from xmargin.risk.option_liquidation import OptionLiquidationQuote
@@ -54,15 +54,15 @@ def print_option_trade(q: OptionTradeQuote, market: Market) -> None:
     pairs = [
         ("account", q.account),
         ("option", q.option),
-        ("contracts before", _exact(q.size_before)),
-        ("contracts after", _exact(q.size_after)),
-        (f"price ({quote} per contract)", _exact(q.price)),
-        (f"premium paid ({quote})", _value(q.premium)),
-        (f"{option.settlement_asset} moved (units)", _exact(q.settlement_units)),
-        ("health before", _ratio(q.health_factor_before)),
-        ("health after", _ratio(q.health_factor_after)),
+        ("contracts before", exact_text(q.size_before)),
+        ("contracts after", exact_text(q.size_after)),
+        (f"price ({quote} per contract)", exact_text(q.price)),
+        (f"premium paid ({quote})", value_text(q.premium)),
+        (f"{option.settlement_asset} moved (units)", exact_text(q.settlement_units)),
+        ("health before", ratio_text(q.health_factor_before)),
+        ("health after", ratio_text(q.health_factor_after)),
     ]
-    _console().print(_pairs_table(f"Option trade of {q.account}", pairs))
+    table_console().print(pairs_table(f"Option trade of {q.account}", pairs))
 
 
 def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
@@ -98,25 +98,25 @@ def print_option_liquidation(q: OptionLiquidationQuote, market: Market) -> None:
     for c in q.closed:
         table.add_row(
             c.option,
-            _exact(c.size_before),
-            _exact(c.closed),
-            _value(c.value),
-            _value(c.liquidator_fee + c.insurance_fee),
+            exact_text(c.size_before),
+            exact_text(c.closed),
+            value_text(c.value),
+            value_text(c.liquidator_fee + c.insurance_fee),
         )
-    console = _console()
+    console = table_console()
     console.print(table)
-    bad = ", ".join(f"{_exact(u)} {a}" for a, u in q.bad_debt.items())
+    bad = ", ".join(f"{exact_text(u)} {a}" for a, u in q.bad_debt.items())
     pairs = [
-        ("health before", _ratio(q.health_factor_before)),
-        ("health after", _ratio(q.health_factor_after)),
-        (f"liquidator fee ({quote})", _value(q.liquidator_fee)),
-        (f"insurance fee ({quote})", _value(q.insurance_fee)),
+        ("health before", ratio_text(q.health_factor_before)),
+        ("health after", ratio_text(q.health_factor_after)),
+        (f"liquidator fee ({quote})", value_text(q.liquidator_fee)),
+        (f"insurance fee ({quote})", value_text(q.insurance_fee)),
         ("bad debt written off", bad or "none"),
     ]
     if q.insurance_fund_used:
-        used = ", ".join(f"{_exact(u)} {a}" for a, u in q.insurance_fund_used.items())
+        used = ", ".join(f"{exact_text(u)} {a}" for a, u in q.insurance_fund_used.items())
         pairs.append(("insurance fund used", used))
-    console.print(_pairs_table(f"Liquidation of {q.account}", pairs))
+    console.print(pairs_table(f"Liquidation of {q.account}", pairs))
 
 
 def greeks_doc(rows: Iterable[tuple[str, list[Greeks]]]) -> dict[str, Any]:
@@ -147,4 +147,4 @@ def print_greeks(rows: Iterable[tuple[str, list[Greeks]]], quote: str) -> None:
             table.add_row(
                 acc, g.underlying, _greek(g.delta), _greek(g.gamma), _greek(g.vega), _greek(g.theta)
             )
-    _console().print(table)
+    table_console().print(table)

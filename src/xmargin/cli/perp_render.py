@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from xmargin.cli.render import _console, _exact, _pairs_table, _ratio
+from xmargin.cli.render import exact_text, pairs_table, ratio_text, table_console
 from xmargin.model.market import Market
 from xmargin.risk.perp_liquidation import PerpLiquidationQuote
 from xmargin.risk.trading import SettleQuote, TradeQuote
@@ -82,7 +82,7 @@ def funding_doc(perp: str, index: Decimal, previous: Decimal) -> dict[str, Any]:
 
 def _quote_value(x: Decimal, quote: str) -> str:
     """A value in quote, exactly as JSON gives it, with its unit."""
-    return f"{_exact(x)} {quote}"
+    return f"{exact_text(x)} {quote}"
 
 
 def print_trade(q: TradeQuote, market: Market) -> None:
@@ -91,16 +91,16 @@ def print_trade(q: TradeQuote, market: Market) -> None:
     pairs = [
         ("account", q.account),
         ("perp", q.perp),
-        ("size before", _exact(q.size_before)),
-        ("size after", _exact(q.size_after)),
-        (f"execution price ({quote})", _exact(q.price)),
-        (f"entry price ({quote})", _exact(q.entry_price)),
+        ("size before", exact_text(q.size_before)),
+        ("size after", exact_text(q.size_after)),
+        (f"execution price ({quote})", exact_text(q.price)),
+        (f"entry price ({quote})", exact_text(q.entry_price)),
         ("realized pnl", _quote_value(q.realized_pnl, quote)),
         ("funding paid", _quote_value(q.funding_paid, quote)),
-        ("health before", _ratio(q.health_factor_before)),
-        ("health after", _ratio(q.health_factor_after)),
+        ("health before", ratio_text(q.health_factor_before)),
+        ("health after", ratio_text(q.health_factor_after)),
     ]
-    _console().print(_pairs_table(f"Trade by {q.account}", pairs))
+    table_console().print(pairs_table(f"Trade by {q.account}", pairs))
 
 
 def print_perp_liquidation(q: PerpLiquidationQuote, market: Market) -> None:
@@ -108,23 +108,23 @@ def print_perp_liquidation(q: PerpLiquidationQuote, market: Market) -> None:
     quote = market.params.quote
 
     def units(d: dict[str, Decimal]) -> str:
-        return ", ".join(f"{_exact(u)} {a}" for a, u in d.items()) or "none"
+        return ", ".join(f"{exact_text(u)} {a}" for a, u in d.items()) or "none"
 
     pairs = [
         ("account", q.account),
         ("perp", q.perp),
-        ("closed (base units)", _exact(q.closed)),
-        (f"price ({quote})", _exact(q.price)),
+        ("closed (base units)", exact_text(q.closed)),
+        (f"price ({quote})", exact_text(q.price)),
         ("realized pnl", _quote_value(q.realized_pnl, quote)),
         ("funding paid", _quote_value(q.funding_paid, quote)),
         ("liquidator fee", _quote_value(q.liquidator_fee, quote)),
         ("insurance fee", _quote_value(q.insurance_fee, quote)),
-        ("health before", _ratio(q.health_factor_before)),
-        ("health after", _ratio(q.health_factor_after)),
+        ("health before", ratio_text(q.health_factor_before)),
+        ("health after", ratio_text(q.health_factor_after)),
         ("bad debt written off", units(q.bad_debt)),
         ("insurance fund used", units(q.insurance_fund_used)),
     ]
-    _console().print(_pairs_table(f"Perp liquidation of {q.account}", pairs))
+    table_console().print(pairs_table(f"Perp liquidation of {q.account}", pairs))
 
 
 def print_settle(q: SettleQuote, market: Market) -> None:
@@ -133,21 +133,21 @@ def print_settle(q: SettleQuote, market: Market) -> None:
     pairs = [
         ("account", q.account),
         ("perp", q.perp),
-        ("size (base units)", _exact(q.size)),
-        (f"price ({quote})", _exact(q.price)),
+        ("size (base units)", exact_text(q.size)),
+        (f"price ({quote})", exact_text(q.price)),
         ("realized pnl", _quote_value(q.realized_pnl, quote)),
         ("funding paid", _quote_value(q.funding_paid, quote)),
-        ("health before", _ratio(q.health_factor_before)),
-        ("health after", _ratio(q.health_factor_after)),
+        ("health before", ratio_text(q.health_factor_before)),
+        ("health after", ratio_text(q.health_factor_after)),
     ]
-    _console().print(_pairs_table(f"Settlement of {q.account}", pairs))
+    table_console().print(pairs_table(f"Settlement of {q.account}", pairs))
 
 
 def print_funding(perp: str, index: Decimal, previous: Decimal, quote: str) -> None:
     """``funding`` for people."""
     pairs = [
         ("perp", perp),
-        (f"funding index ({quote} per base unit)", _exact(index)),
-        ("previous", _exact(previous)),
+        (f"funding index ({quote} per base unit)", exact_text(index)),
+        ("previous", exact_text(previous)),
     ]
-    _console().print(_pairs_table("Funding index", pairs))
+    table_console().print(pairs_table("Funding index", pairs))

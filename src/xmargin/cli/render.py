@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xmargin.analytics.stress import StressResult
+from xmargin.cli.console import console
 from xmargin.mathlib import fmt, quantize_down
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
@@ -27,17 +28,23 @@ from xmargin.risk.liquidation_price import LiquidationPrice
 __all__ = [
     "check_doc",
     "dumps",
+    "exact_text",
     "health_doc",
     "health_row",
     "liquidation_doc",
     "liquidation_price_doc",
+    "pairs_table",
+    "pct_text",
     "print_check",
     "print_health",
     "print_json",
     "print_liquidation",
     "print_liquidation_price",
     "print_stress",
+    "ratio_text",
     "stress_doc",
+    "table_console",
+    "value_text",
 ]
 
 #: Places shown in tables for quote values and ratios (display only; JSON always carries
@@ -137,31 +144,28 @@ def stress_doc(result: StressResult) -> dict[str, Any]:
 
 
 # -- tables -------------------------------------------------------------------------------
-def _console() -> Console:
-    # Built per call so that it writes to the current sys.stdout. Markup, emoji and
-    # highlighting are off: account and asset names are printed exactly as written.
-    console = Console(markup=False, emoji=False, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
+def table_console() -> Console:
+    """The console the contract's tables print to (laid out 160 wide off a terminal)."""
+    return console(width=160)
 
 
-def _value(x: Decimal) -> str:
+def value_text(x: Decimal) -> str:
     """A quote value rounded to cents for display only."""
     return f"{x:,.{_VALUE_PLACES}f}"
 
 
-def _ratio(x: Decimal | None) -> str:
+def ratio_text(x: Decimal | None) -> str:
     """A health factor for display, rounded down so that it never looks safer than it is."""
     return "-" if x is None else f"{quantize_down(x, _RATIO_PLACES):,f}"
 
 
-def _exact(x: Decimal | None) -> str:
+def exact_text(x: Decimal | None) -> str:
     """Token units and prices, exactly as JSON gives them; ``-`` where undefined."""
     return fmt(x) or "-"
 
 
-def _pct(x: Decimal | None) -> str:
+def pct_text(x: Decimal | None) -> str:
+    """A signed fraction as a percentage for display; ``-`` where undefined."""
     return "-" if x is None else f"{x * 100:+,.2f}%"
 
 
@@ -190,14 +194,14 @@ def _health_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Tabl
     for account_id, h in rows:
         table.add_row(
             account_id,
-            _value(h.collateral_value),
-            _value(h.debt_value),
-            _value(h.initial_collateral),
-            _value(h.initial_debt),
-            _value(h.maintenance_collateral),
-            _value(h.maintenance_debt),
-            _ratio(h.health_factor),
-            _value(h.available_to_borrow),
+            value_text(h.collateral_value),
+            value_text(h.debt_value),
+            value_text(h.initial_collateral),
+            value_text(h.initial_debt),
+            value_text(h.maintenance_collateral),
+            value_text(h.maintenance_debt),
+            ratio_text(h.health_factor),
+            value_text(h.available_to_borrow),
             _yes(h.liquidatable),
         )
     return table
@@ -211,7 +215,7 @@ def _perp_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Table:
         table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
     for account_id, h in rows:
         if h.perp_notional or h.unrealized_pnl:
-            table.add_row(account_id, _value(h.perp_notional), _value(h.unrealized_pnl))
+            table.add_row(account_id, value_text(h.perp_notional), value_text(h.unrealized_pnl))
     return table
 
 
@@ -222,11 +226,12 @@ def _option_table(rows: Iterable[tuple[str, AccountHealth]], title: str) -> Tabl
         table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
     for account_id, h in rows:
         if h.option_value:
-            table.add_row(account_id, _value(h.option_value))
+            table.add_row(account_id, value_text(h.option_value))
     return table
 
 
-def _pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
+def pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
+    """A two-column table of ``(field, value)`` rows."""
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("field")
     table.add_column("value", justify="right", overflow="fold")
@@ -238,7 +243,7 @@ def _pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
 def print_check(doc: Mapping[str, Any]) -> None:
     """``check`` for people: one line of counts."""
     name = doc["market"] or "market"
-    _console().print(
+    table_console().print(
         f"ok: {name} (quote {doc['quote']}): {doc['assets']} assets, "
         f"{doc['categories']} categories, {doc['accounts']} accounts"
     )
@@ -254,7 +259,7 @@ def print_health(
     market with perps) adds a table of perp notional and unrealised PnL, ``options`` (a
     market with options) one of option values."""
     rows = list(rows)
-    console = _console()
+    console = table_console()
     console.print(_health_table(rows, f"Account health (values in {quote})"))
     if perps:
         console.print(_perp_table(rows, f"Perp positions (values in {quote})"))
@@ -265,23 +270,23 @@ def print_health(
 def print_liquidation(quote: LiquidationQuote, market: Market) -> None:
     """``liquidate`` for people: units of each asset, and the health before and after."""
     debt, coll = quote.debt_asset, quote.collateral_asset
-    bad = ", ".join(f"{_exact(u)} {a}" for a, u in quote.bad_debt.items())
+    bad = ", ".join(f"{exact_text(u)} {a}" for a, u in quote.bad_debt.items())
     pairs = [
         ("account", quote.account),
-        ("repaid", f"{_exact(quote.repaid)} {debt}"),
-        ("seized", f"{_exact(quote.seized)} {coll}"),
-        ("liquidator receives", f"{_exact(quote.liquidator_receives)} {coll}"),
-        ("protocol fee", f"{_exact(quote.protocol_fee)} {coll}"),
-        ("bonus", _pct(quote.bonus)),
-        ("health before", _ratio(quote.health_factor_before)),
-        ("health after", _ratio(quote.health_factor_after)),
+        ("repaid", f"{exact_text(quote.repaid)} {debt}"),
+        ("seized", f"{exact_text(quote.seized)} {coll}"),
+        ("liquidator receives", f"{exact_text(quote.liquidator_receives)} {coll}"),
+        ("protocol fee", f"{exact_text(quote.protocol_fee)} {coll}"),
+        ("bonus", pct_text(quote.bonus)),
+        ("health before", ratio_text(quote.health_factor_before)),
+        ("health after", ratio_text(quote.health_factor_after)),
         ("bad debt written off", bad or "none"),
     ]
     if quote.insurance_fund_used:
-        used = ", ".join(f"{_exact(u)} {a}" for a, u in quote.insurance_fund_used.items())
+        used = ", ".join(f"{exact_text(u)} {a}" for a, u in quote.insurance_fund_used.items())
         pairs.append(("insurance fund used", used))
     title = f"Liquidation of {quote.account} (token units; market quoted in {market.params.quote})"
-    _console().print(_pairs_table(title, pairs))
+    table_console().print(pairs_table(title, pairs))
 
 
 def _method(lp: LiquidationPrice) -> str:
@@ -295,15 +300,15 @@ def print_liquidation_price(lp: LiquidationPrice, quote: str) -> None:
     pairs = [
         ("account", lp.account),
         ("asset", lp.asset),
-        (f"current price ({quote})", _exact(lp.current_price)),
-        (f"liquidation price ({quote})", _exact(lp.price)),
-        ("change", _pct(lp.change)),
+        (f"current price ({quote})", exact_text(lp.current_price)),
+        (f"liquidation price ({quote})", exact_text(lp.price)),
+        ("change", pct_text(lp.change)),
         ("method", _method(lp)),
     ]
     title = f"Price of {lp.asset} at which {lp.account} reaches health 1"
-    _console().print(_pairs_table(title, pairs))
+    table_console().print(pairs_table(title, pairs))
     if lp.price is None:
-        _console().print("no such price above zero (every other price fixed)")
+        table_console().print("no such price above zero (every other price fixed)")
 
 
 def print_stress(
@@ -311,18 +316,18 @@ def print_stress(
 ) -> None:
     """``stress`` for people: shocked prices (and volatilities), every account, and the
     summary."""
-    console = _console()
+    console = table_console()
     console.print(
-        _pairs_table(
+        pairs_table(
             f"Shocked prices ({quote})",
-            ((a, _exact(p)) for a, p in result.prices.items()),
+            ((a, exact_text(p)) for a, p in result.prices.items()),
         )
     )
     if result.vol_shocks:
         console.print(
-            _pairs_table(
+            pairs_table(
                 "Volatility shocks (options on the asset: σ × (1 + shock), floored at 0)",
-                ((a, _pct(x)) for a, x in result.vol_shocks.items()),
+                ((a, pct_text(x)) for a, x in result.vol_shocks.items()),
             )
         )
     console.print(
@@ -338,13 +343,13 @@ def print_stress(
         )
     s = result.summary
     console.print(
-        _pairs_table(
+        pairs_table(
             f"Summary (values in {quote})",
             [
                 ("accounts", str(s.accounts)),
                 ("liquidatable accounts", str(s.liquidatable_accounts)),
-                ("liquidatable debt", _value(s.liquidatable_debt)),
-                ("insolvent debt", _value(s.insolvent_debt)),
+                ("liquidatable debt", value_text(s.liquidatable_debt)),
+                ("insolvent debt", value_text(s.insolvent_debt)),
             ],
         )
     )

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from xmargin.cli.options import Json
 from xmargin.errors import InputError, StoreError
 
 __all__ = [
@@ -44,7 +45,6 @@ DbOpt = Annotated[
         show_default=False,
     ),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 
 
 def serve(

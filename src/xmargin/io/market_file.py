@@ -35,6 +35,7 @@ from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams
 from xmargin.model.practice import liquidation_problems
+from xmargin.model.problems import translate_validation_error
 
 __all__ = [
     "MarketFormat",
@@ -67,27 +68,6 @@ def _loc(*parts: object) -> str:
 def _bad_name_loc(section: str, name: str) -> str:
     """The location of a name that breaks the name rule: printable, and short."""
     return _loc(section, shown(name if name.isprintable() else repr(name)))
-
-
-def translate_validation_error(exc: ValidationError, prefix: str) -> list[Problem]:
-    """pydantic errors as located problems; ``@field:`` messages point at that field."""
-    out: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        loc = _loc(prefix, *err["loc"])
-        kind = err["type"]
-        msg = str(err["msg"])
-        if kind == "missing":
-            msg = "required"
-        elif kind == "extra_forbidden":
-            msg = "unknown key"
-        msg = msg.removeprefix("Value error, ")
-        if msg.startswith("@"):
-            for line in msg.split("\n"):
-                field, _, text = line[1:].partition(": ")
-                out.append(Problem(_loc(loc, field), text))
-        else:
-            out.append(Problem(loc, msg))
-    return out
 
 
 def _validate(model: type[M], data: Any, loc: str, problems: list[Problem]) -> M | None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from xmargin.errors import NothingToLiquidate, NotLiquidatable, WouldLeaveDust
+from xmargin.errors import NothingToLiquidate, WouldLeaveDust
 from xmargin.liquidation_errors import (
     AuctionCannotReset,
     AuctionNeedsReset,
@@ -31,7 +31,6 @@ from xmargin.liquidation_errors import (
 )
 from xmargin.mathlib import (
     CTX,
-    HF_DECIMALS,
     ONE,
     ZERO,
     div_down,
@@ -47,11 +46,9 @@ from xmargin.model.market import Market
 from xmargin.risk.auction_curves import PRICE_DECIMALS, auction_price, needs_reset
 from xmargin.risk.health import account_health
 from xmargin.risk.insurance import insurance_fund_used, write_off_bad_debt
-from xmargin.risk.liquidation import liquidation_bonus
+from xmargin.risk.liquidation import liquidation_bonus, liquidation_start
 from xmargin.risk.market_clock import action_time
-from xmargin.risk.trading import parse_price
-from xmargin.risk.validation import parse_amount
-from xmargin.risk.weights import effective_weights
+from xmargin.risk.validation import parse_amount, parse_price
 
 __all__ = [
     "AuctionResetQuote",
@@ -181,19 +178,8 @@ def quote_auction_start(
     """
     params = _auction_params(market, "auction start")
     now = action_time(market, at)
-    account = market.account(account_id)
-    debt_p, coll_p = market.asset(debt_asset), market.asset(collateral_asset)
-    want = None if amount == "max" else parse_amount(amount, debt_p.decimals, "amount")
-    before = account_health(account, market)
-    if not before.liquidatable:
-        raise NotLiquidatable(account_id, before.health_factor)
-    hf_rules = div_up(before.maintenance_collateral, before.maintenance_debt, HF_DECIMALS)
-    d, c = account.borrowed(debt_asset), account.supplied(collateral_asset)
-    if not d:
-        raise NothingToLiquidate(account_id, f"owes no {debt_asset}")
-    w = effective_weights(coll_p, market.category_of(account), c, ZERO)
-    if not c or w.liquidation_threshold <= ZERO:
-        raise NothingToLiquidate(account_id, f"holds no {collateral_asset} as collateral")
+    start = liquidation_start(market, account_id, debt_asset, collateral_asset, amount)
+    account, debt_p, coll_p, want, before, hf_rules, d, c, w = start
 
     # The penalty is section 3.3's bonus (Maker's chop − 1).
     beta = liquidation_bonus(
@@ -302,7 +288,7 @@ def quote_auction_take(
     params = market.params.auction or AuctionParams()
     debt_p, coll_p = market.asset(a.debt_asset), market.asset(a.collateral_asset)
     amt = a.lot if amount == "max" else parse_amount(amount, coll_p.decimals, "amount")
-    cap = None if max_price is None else parse_price(max_price, f"auction {a.id}")
+    cap = None if max_price is None else parse_price(f"auction {a.id}", max_price)
     price = auction_price(params, a.top, dur)
     why = needs_reset(params, a.top, price, dur)
     if why is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from xmargin.errors import (
     LiquidationDesignMismatch,
@@ -35,25 +35,31 @@ from xmargin.mathlib import (
 from xmargin.model.account import Account
 from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.model.market import Market
-from xmargin.model.params import BonusPolicy, MarketParams
-from xmargin.risk.health import account_health, health_factor, weighted_sums
+from xmargin.model.params import AssetParams, BonusPolicy, MarketParams
+from xmargin.risk.health import AccountHealth, account_health, health_factor, weighted_sums
 from xmargin.risk.insurance import bad_debt_after, has_collateral, write_off_bad_debt
 from xmargin.risk.validation import parse_amount
-from xmargin.risk.weights import effective_weights
+from xmargin.risk.weights import EffectiveWeights, effective_weights
 
 __all__ = [
+    "THRESHOLD_A",
+    "THRESHOLD_B",
     "LiquidationQuote",
+    "LiquidationStart",
     "bad_debt_after",
     "has_collateral",
+    "leaves_dust",
     "liquidation_bonus",
+    "liquidation_start",
     "max_repayable",
     "protocol_fee",
     "quote_liquidation",
     "seize",
 ]
 
-_THRESHOLD_A = Decimal("0.3")
-_THRESHOLD_B = Decimal("0.7")
+#: Contract 3.3 ``threshold`` policy: beta = min(max_bonus, 1 / (A lt + B) - 1).
+THRESHOLD_A = Decimal("0.3")
+THRESHOLD_B = Decimal("0.7")
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ def liquidation_bonus(params: MarketParams, bonus: Decimal, lt: Decimal, hf: Dec
     if policy is BonusPolicy.FIXED:
         return bonus
     if policy is BonusPolicy.THRESHOLD:
-        factor = div_down(ONE, CTX.add(CTX.multiply(_THRESHOLD_A, lt), _THRESHOLD_B), HF_DECIMALS)
+        factor = div_down(ONE, CTX.add(CTX.multiply(THRESHOLD_A, lt), THRESHOLD_B), HF_DECIMALS)
         return min(params.max_bonus, factor - ONE)
     floor = ONE - params.max_bonus
     return div_down(ONE, max(hf, floor), HF_DECIMALS) - ONE
@@ -155,6 +161,117 @@ def protocol_fee(seized: Decimal, beta: Decimal, fee: Decimal, coll_decimals: in
     return min(seized, quantize_up(CTX.multiply(bonus_part, fee), coll_decimals))
 
 
+def leaves_dust(
+    min_leftover_value: Decimal,
+    repaid: Decimal,
+    d: Decimal,
+    seized: Decimal,
+    c: Decimal,
+    p_debt: Decimal,
+    p_coll: Decimal,
+) -> tuple[bool, Decimal] | None:
+    """The side a liquidation would leave as dust, and the value left (contract 3.6).
+
+    Notes
+    -----
+    A liquidation that clears neither side (repaid < d and seized < c) must leave both
+    worth at least min_leftover_value: returns ``(True, (d - repaid)·p_debt)`` for the
+    debt, ``(False, (c - seized)·p_coll)`` for the collateral, ``None`` when neither.
+    """
+    if min_leftover_value <= ZERO or repaid >= d or seized >= c:
+        return None
+    left_debt = (d - repaid) * p_debt
+    if left_debt < min_leftover_value:
+        return True, left_debt
+    left_coll = (c - seized) * p_coll
+    if left_coll < min_leftover_value:
+        return False, left_coll
+    return None
+
+
+class LiquidationStart(NamedTuple):
+    """What every liquidation design reads and checks first (contract 3, step 1)."""
+
+    account: Account
+    debt: AssetParams
+    collateral: AssetParams
+    #: units of debt asked for; ``None`` for ``max``
+    want: Decimal | None
+    before: AccountHealth
+    #: the health factor as the rules read it: rounded up, so a tie at a level resolves
+    #: against the liquidator, who acts
+    hf_rules: Decimal
+    #: units owed of the debt asset, supplied of the collateral asset
+    d: Decimal
+    c: Decimal
+    #: the collateral position's effective weights
+    w: EffectiveWeights
+
+    def quote(
+        self, market: Market, repaid: Decimal, seized: Decimal, fee: Decimal, beta: Decimal
+    ) -> LiquidationQuote:
+        """The liquidation that repays ``repaid`` and seizes ``seized`` (``fee`` of it to
+        the protocol, bonus ``beta``), applied to a copy of the account, then step 7: bad
+        debt written off, the insurance fund first (contract 5.5)."""
+        debt_asset, collateral_asset = self.debt.symbol, self.collateral.symbol
+        after = self.account.copy()
+        after.set_borrow(debt_asset, self.d - repaid)
+        after.set_supply(collateral_asset, self.c - seized)
+        used, bad = write_off_bad_debt(after, market)
+        sums = weighted_sums(after, market)
+        return LiquidationQuote(
+            account=self.account.id,
+            debt_asset=debt_asset,
+            collateral_asset=collateral_asset,
+            repaid=repaid,
+            seized=seized,
+            liquidator_receives=seized - fee,
+            protocol_fee=fee,
+            health_factor_before=self.before.health_factor,
+            health_factor_after=health_factor(sums.maintenance_collateral, sums.maintenance_debt),
+            bad_debt=bad,
+            bonus=beta,
+            insurance_fund_used=used,
+            account_after=after,
+        )
+
+
+@exact
+def liquidation_start(
+    market: Market,
+    account_id: str,
+    debt_asset: str,
+    collateral_asset: str,
+    amount: Decimal | Literal["max"] | str,
+) -> LiquidationStart:
+    """Step 1 of every design (close factor, target health, auction): the account is
+    liquidatable, owes the debt asset and holds the collateral with an effective lt > 0.
+
+    Raises
+    ------
+    UnknownAccount, UnknownAsset, InvalidAmount
+        Bad input.
+    NotLiquidatable, NothingToLiquidate
+        Refused by the rule.
+    """
+    account = market.account(account_id)
+    debt_p = market.asset(debt_asset)
+    coll_p = market.asset(collateral_asset)
+    want = None if amount == "max" else parse_amount(amount, debt_p.decimals, "amount")
+    before = account_health(account, market)
+    if not before.liquidatable:
+        raise NotLiquidatable(account_id, before.health_factor)
+    hf_rules = div_up(before.maintenance_collateral, before.maintenance_debt, HF_DECIMALS)
+    d = account.borrowed(debt_asset)
+    c = account.supplied(collateral_asset)
+    if not d:
+        raise NothingToLiquidate(account_id, f"owes no {debt_asset}")
+    w = effective_weights(coll_p, market.category_of(account), c, ZERO)
+    if not c or w.liquidation_threshold <= ZERO:
+        raise NothingToLiquidate(account_id, f"holds no {collateral_asset} as collateral")
+    return LiquidationStart(account, debt_p, coll_p, want, before, hf_rules, d, c, w)
+
+
 @exact
 def quote_liquidation(
     market: Market,
@@ -184,29 +301,9 @@ def quote_liquidation(
             )
         needed = "'close_factor' or 'target' (use the design's own commands)"
         raise LiquidationDesignMismatch("liquidate", needed, params.liquidation)
-    account = market.account(account_id)
-    debt_p = market.asset(debt_asset)
-    coll_p = market.asset(collateral_asset)
-    want: Decimal | None = (
-        None if amount == "max" else parse_amount(amount, debt_p.decimals, "amount")
-    )
-
     # 1. liquidatable, owes the debt asset, holds collateral with effective lt > 0.
-    before = account_health(account, market)
-    if not before.liquidatable:
-        raise NotLiquidatable(account_id, before.health_factor)
-    assert before.health_factor is not None
-    hf = before.health_factor
-    # The rules of steps 2 and 3 read the health factor rounded UP: a tie at the
-    # full-liquidation level or the bonus floor resolves against the liquidator, who acts.
-    hf_rules = div_up(before.maintenance_collateral, before.maintenance_debt, HF_DECIMALS)
-    d = account.borrowed(debt_asset)
-    c = account.supplied(collateral_asset)
-    if not d:
-        raise NothingToLiquidate(account_id, f"owes no {debt_asset}")
-    w = effective_weights(coll_p, market.category_of(account), c, ZERO)
-    if not c or w.liquidation_threshold <= ZERO:
-        raise NothingToLiquidate(account_id, f"holds no {collateral_asset} as collateral")
+    start = liquidation_start(market, account_id, debt_asset, collateral_asset, amount)
+    _, debt_p, coll_p, want, before, hf_rules, d, c, w = start
 
     # 2. how much may be repaid.
     p_debt, p_coll = debt_p.price, coll_p.price
@@ -224,33 +321,10 @@ def quote_liquidation(
 
     # 6. dust.
     mlv = params.min_leftover_value
-    if mlv > ZERO and repaid < d and seized < c:
-        left_debt = (d - repaid) * p_debt
-        left_coll = (c - seized) * p_coll
-        if left_debt < mlv:
-            raise WouldLeaveDust(account_id, debt_asset, left_debt, mlv)
-        if left_coll < mlv:
-            raise WouldLeaveDust(account_id, collateral_asset, left_coll, mlv)
+    dust = leaves_dust(mlv, repaid, d, seized, c, p_debt, p_coll)
+    if dust is not None:
+        on_debt, left = dust
+        raise WouldLeaveDust(account_id, debt_asset if on_debt else collateral_asset, left, mlv)
 
     # Apply to a copy, then 7. bad debt, the insurance fund first (5.5).
-    after = account.copy()
-    after.set_borrow(debt_asset, d - repaid)
-    after.set_supply(collateral_asset, c - seized)
-    used, bad = write_off_bad_debt(after, market)
-    sums = weighted_sums(after, market)
-    hf_after = health_factor(sums.maintenance_collateral, sums.maintenance_debt)
-    return LiquidationQuote(
-        account=account_id,
-        debt_asset=debt_asset,
-        collateral_asset=collateral_asset,
-        repaid=repaid,
-        seized=seized,
-        liquidator_receives=seized - fee,
-        protocol_fee=fee,
-        health_factor_before=hf,
-        health_factor_after=hf_after,
-        bad_debt=bad,
-        bonus=beta,
-        insurance_fund_used=used,
-        account_after=after,
-    )
+    return start.quote(market, repaid, seized, fee, beta)

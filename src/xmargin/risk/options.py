@@ -10,7 +10,6 @@ before and after :func:`xmargin.ledger.options.settle_expired_options`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +20,6 @@ from xmargin.mathlib import CTX, ONE, ZERO, exact
 from xmargin.model.account import Account
 from xmargin.model.liquidation_params import seconds_between
 from xmargin.model.market import Market
-from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.options import MarginMethod, OptionParams
 from xmargin.risk.black76 import black76, year_fraction
 
@@ -33,14 +31,10 @@ __all__ = [
     "mark_value",
     "market_time",
     "option_mtm",
-    "parse_vol_shock",
     "portfolio_underlyings",
     "settlement_value",
     "with_vol_shocks",
 ]
-
-_PERCENT = Decimal(100)
-_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+)\s*(%?)\s*$")
 
 
 def market_time(market: Market) -> datetime:
@@ -160,24 +154,6 @@ def portfolio_underlyings(account: Account, market: Market) -> frozenset[str]:
     out = {market.options[n].underlying for n in account.options}
     out.update(market.perps[n].underlying for n in account.perps)
     return frozenset(out)
-
-
-@exact
-def parse_vol_shock(text: str) -> tuple[str, Decimal]:
-    """``"WETH=+50%"`` -> ``("WETH", Decimal("0.5"))``; a bare number is a fraction.
-
-    Any shock is accepted: σ·(1 + x) is floored at 0 (contract 6.1), so -100 % and below
-    leave no volatility.
-    """
-    m = _SHOCK.match(text)
-    if m is None:
-        raise InputError(f"--vol-shock {text!r}: expected ASSET=+50% (or ASSET=0.5)")
-    asset, number, pct = m.groups()
-    try:
-        value = parse_number(number)
-    except NumberError as exc:
-        raise InputError(f"--vol-shock {text!r}: {exc}") from None
-    return asset, value / _PERCENT if pct else value
 
 
 @exact

@@ -16,15 +16,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from xmargin.errors import NothingToLiquidate, NotLiquidatable, WouldLeaveDust
+from xmargin.errors import NothingToLiquidate, WouldLeaveDust
 from xmargin.mathlib import CTX, HF_DECIMALS, ONE, ZERO, div_down, div_up, exact, quantize_up
 from xmargin.model.liquidation_params import TargetHealthParams
 from xmargin.model.market import Market
-from xmargin.risk.health import account_health, health_factor, weighted_sums
-from xmargin.risk.insurance import write_off_bad_debt
-from xmargin.risk.liquidation import LiquidationQuote, protocol_fee, seize
-from xmargin.risk.validation import parse_amount
-from xmargin.risk.weights import effective_weights, size_haircut_liability_weight_up
+from xmargin.risk.liquidation import LiquidationQuote, liquidation_start, protocol_fee, seize
+from xmargin.risk.weights import effective_weights
 
 __all__ = [
     "debt_to_liquidate",
@@ -140,23 +137,8 @@ def quote_target_liquidation(
     """
     params = market.params
     rules = params.target_health or TargetHealthParams()
-    account = market.account(account_id)
-    debt_p, coll_p = market.asset(debt_asset), market.asset(collateral_asset)
-    want = None if amount == "max" else parse_amount(amount, debt_p.decimals, "amount")
-
-    before = account_health(account, market)
-    if not before.liquidatable:
-        raise NotLiquidatable(account_id, before.health_factor)
-    assert before.health_factor is not None
-    # As in section 3, the rules read health rounded up: a tie resolves against the
-    # liquidator (a smaller bonus).
-    hf_rules = div_up(before.maintenance_collateral, before.maintenance_debt, HF_DECIMALS)
-    d, c = account.borrowed(debt_asset), account.supplied(collateral_asset)
-    if not d:
-        raise NothingToLiquidate(account_id, f"owes no {debt_asset}")
-    w = effective_weights(coll_p, market.category_of(account), c, ZERO)
-    if not c or w.liquidation_threshold <= ZERO:
-        raise NothingToLiquidate(account_id, f"holds no {collateral_asset} as collateral")
+    start = liquidation_start(market, account_id, debt_asset, collateral_asset, amount)
+    account, debt_p, coll_p, want, before, hf_rules, d, c, w = start
 
     p_debt, p_coll = debt_p.price, coll_p.price
     lb = variable_liquidation_bonus(
@@ -166,9 +148,7 @@ def quote_target_liquidation(
         rules.liquidation_bonus_factor,
     )
     beta = lb - ONE
-    mbw = debt_p.maintenance_borrow_weight
-    if debt_p.size_factor:
-        mbw = size_haircut_liability_weight_up(mbw, debt_p.size_factor, d)
+    mbw = effective_weights(debt_p, market.category_of(account), ZERO, d).maintenance_borrow_weight
     to_target = debt_to_target(
         before.maintenance_collateral,
         before.maintenance_debt,
@@ -197,23 +177,4 @@ def quote_target_liquidation(
         raise NothingToLiquidate(account_id, "the amount rounds to nothing at the assets' decimals")
     fee = protocol_fee(seized, beta, coll_p.protocol_fee, coll_p.decimals)
 
-    after = account.copy()
-    after.set_borrow(debt_asset, d - repaid)
-    after.set_supply(collateral_asset, c - seized)
-    used, bad = write_off_bad_debt(after, market)
-    sums = weighted_sums(after, market)
-    return LiquidationQuote(
-        account=account_id,
-        debt_asset=debt_asset,
-        collateral_asset=collateral_asset,
-        repaid=repaid,
-        seized=seized,
-        liquidator_receives=seized - fee,
-        protocol_fee=fee,
-        health_factor_before=before.health_factor,
-        health_factor_after=health_factor(sums.maintenance_collateral, sums.maintenance_debt),
-        bad_debt=bad,
-        bonus=beta,
-        insurance_fund_used=used,
-        account_after=after,
-    )
+    return start.quote(market, repaid, seized, fee, beta)

@@ -14,7 +14,6 @@ from decimal import Decimal
 from xmargin.errors import (
     InsufficientMargin,
     InvalidAmount,
-    InvalidPrice,
     NoPosition,
     OpenInterestCapExceeded,
 )
@@ -30,6 +29,7 @@ from xmargin.risk.settlement import (
     funding_payment,
     realized_pnl,
 )
+from xmargin.risk.validation import parse_price
 
 __all__ = [
     "SettleQuote",
@@ -99,18 +99,6 @@ def parse_size(value: object, decimals: int, field: str = "size", signed: bool =
     return size
 
 
-@exact
-def parse_price(value: object, asset: str) -> Decimal:
-    """An execution price > 0, quote per unit; else :class:`InvalidPrice`."""
-    try:
-        price = parse_number(value)
-    except NumberError as exc:
-        raise InvalidPrice(asset, value, exc.reason) from None
-    if price <= ZERO:
-        raise InvalidPrice(asset, value, "must be > 0")
-    return price
-
-
 def is_risk_reducing(q: Decimal, q_after: Decimal) -> bool:
     """Whether a trade leaves |q| lower without flipping: never refused for margin (5.3)."""
     return abs(q_after) < abs(q) and (not q_after or (q_after > ZERO) == (q > ZERO))
@@ -157,7 +145,7 @@ def quote_trade(
     perp = market.perp(perp_name)
     account = market.account(account_id)
     delta = parse_size(size_delta, market.assets[perp.underlying].decimals, "size")
-    x = market.perp_price(perp) if price is None else parse_price(price, perp_name)
+    x = market.perp_price(perp) if price is None else parse_price(perp_name, price)
     settle = perp.settlement_asset
     before = account_health(account, market)
     after = account.copy()

@@ -15,6 +15,7 @@ from xmargin.errors import (
     InsufficientBalance,
     InsufficientMargin,
     InvalidAmount,
+    InvalidPrice,
     IsolationViolation,
     NotBorrowable,
 )
@@ -27,6 +28,7 @@ from xmargin.risk.health import weighted_sums
 __all__ = [
     "check_initial_margin",
     "parse_amount",
+    "parse_price",
     "validate_borrow",
     "validate_deposit",
     "validate_repay",
@@ -35,17 +37,39 @@ __all__ = [
 
 
 @exact
-def parse_amount(value: object, decimals: int, field: str = "amount") -> Decimal:
-    """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`."""
+def parse_amount(
+    value: object, decimals: int, field: str = "amount", *, zero_ok: bool = False
+) -> Decimal:
+    """A positive token amount held to the asset's ``decimals``; else :class:`InvalidAmount`.
+
+    ``zero_ok``: a balance (>= 0) rather than an amount to move (> 0).
+    """
     try:
         amount = parse_number(value)
     except NumberError as exc:
         raise InvalidAmount(field, value, exc.reason) from None
-    if amount <= ZERO:
+    if zero_ok and amount < ZERO:
+        raise InvalidAmount(field, value, "must be >= 0")
+    if not zero_ok and amount <= ZERO:
         raise InvalidAmount(field, value, "must be > 0")
     if quantize_down(amount, decimals) != amount:
         raise InvalidAmount(field, value, f"has more than {decimals} decimal places")
     return amount
+
+
+@exact
+def parse_price(asset: str, raw: object) -> Decimal:
+    """An exact price > 0, quote per unit (a finite number of magnitude <= 1e24, in the
+    contract's syntax); else :class:`~xmargin.errors.InvalidPrice` with the reason. Every
+    caller that reads a price reads it here: the oracle's (``POST /v1/prices``, the risk
+    book), a trade's execution price, an auction bid's limit."""
+    try:
+        p = parse_number(raw)
+    except NumberError as exc:
+        raise InvalidPrice(asset, raw, exc.reason) from None
+    if p <= ZERO:
+        raise InvalidPrice(asset, raw, "must be > 0")
+    return p
 
 
 def _isolation_conflict(market: Market, account: Account, asset: str) -> str | None:

@@ -14,6 +14,8 @@ from xmargin.mathlib import CTX, WEIGHT_DECIMALS, div_down, quantize_up, sqrt_up
 from xmargin.model.params import AssetParams, CategoryParams
 
 __all__ = [
+    "SIZE_CAP",
+    "SIZE_LIABILITY_BASE",
     "CategoryWeights",
     "EffectiveWeights",
     "category_weights",
@@ -22,8 +24,10 @@ __all__ = [
     "size_haircut_liability_weight_up",
 ]
 
-_SIZE_CAP = Decimal("1.1")
-_SIZE_LIABILITY_BASE = Decimal("0.8")
+#: Contract 1.2 size haircut: w_eff = min(w, SIZE_CAP / (1 + k sqrt(s))).
+SIZE_CAP = Decimal("1.1")
+#: Contract 1.2 size haircut: lw_eff = max(lw, SIZE_LIABILITY_BASE lw + k sqrt(b)).
+SIZE_LIABILITY_BASE = Decimal("0.8")
 #: Places of the asset-side haircut weight (see ``size_haircut_asset_weight_down``).
 _HAIRCUT_DECIMALS = 100
 
@@ -83,7 +87,7 @@ def size_haircut_asset_weight_down(w: Decimal, k: Decimal, s: Decimal) -> Decima
     # s x 1e-18 (a deposit lowering health); at 1e-100 it cannot within the contract's
     # magnitudes (s <= 1e24, at most 36 decimals).
     root = sqrt_up(s, _HAIRCUT_DECIMALS)
-    cap = div_down(_SIZE_CAP, CTX.add(1, CTX.multiply(k, root)), _HAIRCUT_DECIMALS)
+    cap = div_down(SIZE_CAP, CTX.add(1, CTX.multiply(k, root)), _HAIRCUT_DECIMALS)
     return min(w, cap)
 
 
@@ -99,7 +103,7 @@ def size_haircut_liability_weight_up(lw: Decimal, k: Decimal, b: Decimal) -> Dec
     if not k or not b:
         return lw
     grown = quantize_up(
-        CTX.add(CTX.multiply(_SIZE_LIABILITY_BASE, lw), CTX.multiply(k, sqrt_up(b, 40))),
+        CTX.add(CTX.multiply(SIZE_LIABILITY_BASE, lw), CTX.multiply(k, sqrt_up(b, 40))),
         WEIGHT_DECIMALS,
     )
     return max(lw, grown)

@@ -23,9 +23,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from xmargin.book import RiskBook, RiskEvent, Status
-from xmargin.book.events import float_text
-from xmargin.book.oracle import OracleState, check_price
-from xmargin.errors import InvalidPrice, UnknownAsset, XmarginError
+from xmargin.book.oracle import OracleState, check_price, parse_price
+from xmargin.errors import UnknownAsset, XmarginError
 from xmargin.mathlib import (
     CTX,
     HF_DECIMALS,
@@ -33,13 +32,14 @@ from xmargin.mathlib import (
     VALUE_DECIMALS,
     ZERO,
     div_up,
+    float_text,
     fmt,
     quantize_down,
     quantize_up,
 )
 from xmargin.model.market import Market
-from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.health import AccountHealth, account_health
+from xmargin.risk.status import DEFAULT_WARNING_LEVEL, status_of
 from xmargin.service.perp_watch import PerpWatch
 
 __all__ = [
@@ -61,16 +61,9 @@ Backend = Literal["auto", "numpy", "numba"]
 
 
 def risk_level(h: AccountHealth, at_risk_below: Decimal) -> str:
-    """The book's status of an account from its exact figures (contract section 2).
-
-    liquidatable: health factor below 1; at_risk: from 1 to ``at_risk_below``;
-    healthy: above that, or no debt.
-    """
-    if h.liquidatable:
-        return Status.LIQUIDATABLE.label
-    if h.health_factor is not None and h.health_factor < at_risk_below:
-        return Status.AT_RISK.label
-    return Status.HEALTHY.label
+    """The book's status of an account from its exact figures
+    (:func:`xmargin.risk.status.status_of`), by its label."""
+    return status_of(h, at_risk_below).label
 
 
 @dataclass(frozen=True)
@@ -133,13 +126,7 @@ def parse_prices(raw: Mapping[str, Any], market: Market) -> dict[str, Decimal]:
     for asset, value in raw.items():
         if asset not in market.assets:
             raise UnknownAsset(asset, "prices")
-        try:
-            p = parse_number(value)
-        except NumberError as exc:
-            raise InvalidPrice(asset, value, exc.reason) from None
-        if p <= ZERO:
-            raise InvalidPrice(asset, value, "must be > 0")
-        out[asset] = p
+        out[asset] = parse_price(asset, value)
     return out
 
 
@@ -154,7 +141,9 @@ class RiskView:
         The book's kernels (``numpy``; ``auto``: Numba when installed).
     """
 
-    def __init__(self, at_risk_below: Decimal = Decimal("1.1"), backend: Backend = "numpy") -> None:
+    def __init__(
+        self, at_risk_below: Decimal = DEFAULT_WARNING_LEVEL, backend: Backend = "numpy"
+    ) -> None:
         self.at_risk_below = at_risk_below
         self.backend: Backend = backend
         self.book: RiskBook | None = None

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xmargin.risk.status import DEFAULT_WARNING_LEVEL
 from xmargin.store.engine import DEFAULT_DATABASE_URL
 
 __all__ = ["Settings"]
@@ -26,7 +27,7 @@ class Settings(BaseModel):
     #: FULL: a commit survives power loss; NORMAL: survives a crash of the process
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     #: health factor below which a solvent account is ``at_risk``
-    at_risk_below: Decimal = Decimal("1.1")
+    at_risk_below: Decimal = DEFAULT_WARNING_LEVEL
     #: kernels of the risk book. NumPy by default: the service updates the book in small
     #: steps and starts in milliseconds; Numba (``auto`` when installed) pays off on books
     #: of millions of accounts, after a JIT start of a few seconds

@@ -18,7 +18,7 @@ from fastapi import Request
 
 from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.analytics.overview import STATUSES, classify, status_of
-from xmargin.analytics.positions import ColumnSums, PositionColumns, weighted_sums
+from xmargin.analytics.positions import ColumnSums, PositionColumns, column_sums
 from xmargin.model.market import Market
 from xmargin.risk.health import account_health
 from xmargin.service.deps import Services
@@ -61,7 +61,7 @@ class DashboardCache:
         cols = self._cols
         p = cols.price_vector({a: ap.price for a, ap in market.assets.items()})
         level = services.settings.at_risk_below
-        sums = with_perps(market, cols, weighted_sums(cols, p))
+        sums = with_perps(market, cols, column_sums(cols, p))
         status = classify(market, cols, sums, level)
         for acc_id, h in services.risk.perps.health.items():
             r = cols.row_of(acc_id)

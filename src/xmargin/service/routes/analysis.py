@@ -9,7 +9,7 @@ from price history). Each response is validated against its schema before it is 
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from xmargin.errors import InputError, InvalidRequest, Problem
+from xmargin.errors import InputError, InvalidRequest, Problem, UnknownAsset
+from xmargin.model.numbers import parse_number
 from xmargin.service.analysis_schemas import (
     CalibrateRequest,
     CalibrationResponse,
@@ -49,7 +50,6 @@ def _inputs(services: Any) -> Any:
         sim.Liquidity.from_params(market.assets),
         doc,
         "toml",
-        False,
     )
 
 
@@ -120,15 +120,13 @@ async def optimize(request: Request, key: CurrentRole, services: ServicesDep) ->
     _check_assets(list(body.assets or []), inputs, "assets")
 
     def run() -> dict[str, Any]:
-        from decimal import Decimal
-
-        from xmargin.analytics.analysis_inputs import MonteCarloOptions
+        from xmargin import simulate as sim
         from xmargin.analytics.optimize import Evaluator, OptimizeConfig
         from xmargin.analytics.optimize import optimize as search
 
-        opts = MonteCarloOptions(
+        opts = sim.MonteCarloOptions(
             model="gbm",
-            vols={a: repr(v) for a, v in body.volatility.items()},
+            vols=dict(body.volatility),
             corr=body.correlation,
             static=tuple(body.static),
             paths=body.paths,
@@ -141,12 +139,12 @@ async def optimize(request: Request, key: CurrentRole, services: ServicesDep) ->
         cfg = OptimizeConfig(
             body.var99_max,
             body.lar_max,
-            Decimal(repr(body.max_step)),
+            parse_number(body.max_step),
             body.candidates,
             body.method,
         )
         ev = Evaluator(
-            inputs, opts.return_model(inputs.book), opts.config(), opts.liquidity(inputs)
+            inputs, opts.return_model(inputs.book), opts.config(), opts.liquidity(inputs.liquidity)
         )
         return search(inputs, ev, body.assets, cfg).to_doc()
 
@@ -163,18 +161,17 @@ async def network(request: Request, key: CurrentRole, services: ServicesDep) -> 
     authorize(key, "run_analysis")
     body = validate_body(NetworkRequest, await read_json(request))
     inputs = _inputs(services)
-    from xmargin.analytics.analysis_inputs import parse_shocks
     from xmargin.analytics.clearing import parse_entities
+    from xmargin.risk.shocks import parse_shock
 
-    try:
-        shocks = parse_shocks(
-            [f"{a}={v if isinstance(v, str) else repr(v)}" for a, v in body.shocks.items()],
-            inputs.book.assets,
-        )
-    except InputError as exc:
-        raise _as_request(exc, "shocks") from None
-    if any(not math.isfinite(x) for x in shocks.values()):
-        raise InvalidRequest([Problem("body.shocks", "must be finite")])
+    shocks: dict[str, Decimal] = {}
+    for asset, value in body.shocks.items():
+        try:
+            shocks.update([parse_shock(f"{asset}={value}")])
+        except InputError as exc:
+            raise _as_request(exc, f"shocks.{asset}") from None
+        if asset not in inputs.market.assets:
+            raise _as_request(UnknownAsset(asset, "shocks"), f"shocks.{asset}")
     entities = None
     if body.entities is not None:
         try:

@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from xmargin.errors import InvalidRequest, MarketFileError, Problem
-from xmargin.io.market_file import translate_validation_error
 from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.model.params import AssetParams
+from xmargin.model.problems import translate_validation_error
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
     CurrentRole,

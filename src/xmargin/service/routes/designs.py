@@ -36,8 +36,7 @@ from xmargin.mathlib import ZERO, fmt
 from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.risk.auction_curves import auction_status
 from xmargin.risk.storefront import liquidation_factor, store_front_price
-from xmargin.risk.trading import parse_price
-from xmargin.risk.validation import parse_amount
+from xmargin.risk.validation import parse_amount, parse_price
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
     CurrentRole,
@@ -164,7 +163,7 @@ async def take_auction(
     if a is None:
         raise UnknownAuction(auction_id)
     amount = _units(body.amount, m.asset(a.collateral_asset).decimals, body.wants_max)
-    cap = None if body.max_price is None else parse_price(body.max_price, f"auction {a.id}")
+    cap = None if body.max_price is None else parse_price(f"auction {a.id}", body.max_price)
     outcome = await services.writer.submit(
         AuctionTake(auction_id, amount, cap),
         key.id,

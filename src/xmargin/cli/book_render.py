@@ -1,4 +1,4 @@
-"""Contract 4 ``health`` and ``stress`` documents from a risk book, for large books.
+"""What ``health`` and ``stress`` print for a large book (the risk book), and the summary.
 
 The JSON has the contract's shape (``{"accounts": [...], "summary": {...}}``) and is
 written as it is produced, one account at a time, so a million accounts never sit in
@@ -10,6 +10,7 @@ carry its exact figures. Decisions (``liquidatable``) are always the exact engin
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TextIO
@@ -17,15 +18,17 @@ from typing import TextIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from rich.table import Table
 
 from xmargin._typing import Float64Array1D
-from xmargin.analytics.stress import StressSummary
-from xmargin.book.events import BookFigures, BookSummary, float_text
+from xmargin.analytics.stress import StressResult, StressSummary
+from xmargin.book.events import BookFigures, BookSummary, Status
 from xmargin.book.riskbook import RiskBook
-from xmargin.mathlib import fmt
+from xmargin.cli.console import console
+from xmargin.mathlib import float_text, fmt
 from xmargin.risk.health import AccountHealth
 
-__all__ = ["summary_doc", "write_health_json"]
+__all__ = ["print_book", "print_stress_summary", "summary_doc", "write_health_json"]
 
 #: As :func:`xmargin.cli.render.dumps`: above this many rows a document is compact.
 _INDENT_MAX_ROWS = 200
@@ -123,3 +126,69 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
         row["perp_notional"] = row["unrealized_pnl"] = "0"
         row["option_value"] = "0"  # contract 6.2; options are refused on the book too
         yield row
+
+
+def print_stress_summary(result: StressResult, quote: str, as_json: bool) -> None:
+    """``stress --summary`` on the exact engine: the summary and the shocked prices."""
+    if as_json:
+        doc = {"summary": summary_doc(result.summary), "prices": dict(result.prices)}
+        sys.stdout.write(json.dumps(doc, indent=2, default=fmt) + "\n")
+        return
+    t = Table(title=f"Stress summary (values in {quote})", title_justify="left", show_header=False)
+    t.add_column("field")
+    t.add_column("value", justify="right")
+    for a, p in result.prices.items():
+        t.add_row(f"{a} price", fmt(p) or "0")
+    for key, value in summary_doc(result.summary).items():
+        t.add_row(key.replace("_", " "), f"{value}")
+    console().print(t)
+
+
+def print_book(
+    book: RiskBook,
+    title: str,
+    prices: Mapping[str, Decimal] | None,
+    summary: BookSummary | None = None,
+) -> None:
+    """A large book for people: prices, counts by status, the summary, the queue's head."""
+    out = console()
+    quote = book.quote
+    if prices:
+        t = Table(title=f"Shocked prices ({quote})", title_justify="left", show_header=False)
+        t.add_column("asset")
+        t.add_column("price", justify="right")
+        for a, p in prices.items():
+            t.add_row(a, fmt(p) or "0")
+        out.print(t)
+    s = summary or book.summary()
+    counts = book.counts()
+    t = Table(title=f"{title} (values in {quote})", title_justify="left", show_header=False)
+    t.add_column("field")
+    t.add_column("value", justify="right")
+    for status in Status:
+        t.add_row(f"{status.label} accounts", f"{counts[status]:,}")
+    doc = summary_doc(s)
+    t.add_row("liquidatable debt", f"{float(str(doc['liquidatable_debt'])):,.2f}")
+    t.add_row("insolvent debt", f"{float(str(doc['insolvent_debt'])):,.2f}")
+    out.print(t)
+    head = book.liquidation_queue(10)
+    if head:
+        q = Table(
+            title=f"Liquidation queue, largest shortfall first (first {len(head)}, {quote})",
+            title_justify="left",
+        )
+        for name in ("account", "shortfall", "health factor", "maint. coll.", "maint. debt"):
+            q.add_column(name, justify="left" if name == "account" else "right")
+        for e in head:
+            q.add_row(
+                e.account,
+                f"{e.shortfall_value:,.2f}",
+                f"{e.health_factor:.4f}",
+                f"{e.maintenance_collateral:,.2f}",
+                f"{e.maintenance_debt:,.2f}",
+            )
+        out.print(q)
+    out.print(
+        f"{book.n_accounts:,} accounts on the risk book ({book.backend}); "
+        "--json gives every account"
+    )

@@ -1,0 +1,309 @@
+"""Liquidations along price paths, in rounds, against each asset's liquidity.
+
+The engine walks a chunk of price paths step by step. At each step the oracle price of
+every asset is its exogenous path price times the price impact left by earlier sales.
+Then rounds follow, until a round executes nothing:
+
+1. every account that is liquidatable at the current prices is found (a sparse product
+   ``Σ wnet P`` over the accounts not yet touched on that path, and a direct check of
+   the touched ones, whose balances the simulation has changed);
+2. on each path, in the order they were found, the liquidator proposes the most the rules
+   allow (contract 3, the float rules of :mod:`xmargin.fast`: largest debt against
+   largest collateral). In ``gate`` mode it sizes the trade so that the marginal sale
+   price of the collateral it receives still covers what it repays, and acts only when
+   ``proceeds - repaid - gas > 0`` (bonus minus slippage minus gas); circuit breakers may
+   refuse or shrink it: a cap on the value repaid per round (as Maker's ``Hole``) and a
+   pause of liquidations seizing an asset whose price fell more than ``pause_drop`` below
+   its highest step-start price within ``pause_window_steps``;
+3. the collateral the liquidators received is sold into the liquidity in that order;
+   the mid after the sales is the next round's oracle price (the price impact).
+
+An account whose debt to collateral value ratio exceeds ``1/(1+β)`` when it is
+liquidated is *toxic*: liquidating it makes the ratio worse. Bad debt on a path is the
+debt written off (contract 3.7, valued when written off) plus ``Σ max(0, dv - cv)`` of
+the accounts at the end. The kernels (Numba, or NumPy where it is missing) are behind
+:mod:`xmargin.analytics.cascade.kernels`; the pairs' state is
+:class:`~xmargin.analytics.cascade.pairs.Pairs`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xmargin.analytics.cascade import layout as lay
+from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
+from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
+from xmargin.analytics.cascade.pairs import Pairs
+from xmargin.analytics.liquidity import Liquidity
+from xmargin.analytics.simbook import SimBook
+from xmargin.fast.backend import Backend
+
+__all__ = ["Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
+
+
+@dataclass(frozen=True)
+class Breakers:
+    """Circuit breakers to compare (``None``: off).
+
+    ``max_round_value``: the most debt value (quote) liquidated per round on a path.
+    ``pause_drop``: pause liquidations seizing an asset whose price is more than this
+    fraction below its highest step-start price over the last ``pause_window_steps``.
+    """
+
+    max_round_value: float | None = None
+    pause_drop: float | None = None
+    pause_window_steps: int = 12
+
+
+@dataclass
+class CascadeRecord:
+    """Round by round, for a recorded run: step, oracle prices, and what was done."""
+
+    step: list[int] = field(default_factory=list)
+    prices: list[FloatArray] = field(default_factory=list)  # (paths, assets) per round
+    executed: list[FloatArray] = field(default_factory=list)  # per path
+    seized_value: list[FloatArray] = field(default_factory=list)
+    repaid_value: list[FloatArray] = field(default_factory=list)
+    #: balances of every entry of the book on path 0 at the end
+    final_s: FloatArray | None = None
+    final_b: FloatArray | None = None
+
+    def add(self, step: int, prices: FloatArray, round_: FloatArray | None) -> None:
+        """One row: ``round_`` is the round's per-path counts (``None``: nothing done)."""
+        n = prices.shape[0]
+        self.step.append(step)
+        self.prices.append(prices.copy())
+        for lst, col in (
+            (self.executed, lay.R_EXECUTED),
+            (self.seized_value, lay.R_SEIZED),
+            (self.repaid_value, lay.R_REPAID),
+        ):
+            lst.append(np.zeros(n) if round_ is None else round_[:, col].copy())
+
+
+@dataclass(frozen=True)
+class PathOutcome:
+    """Totals per path of a chunk, and per pair (path, account) that was ever liquidatable.
+
+    Per path (quote unless a count): ``bad_debt = written_off + residual``, the values
+    repaid, seized and paid in protocol fees; counts of liquidations, of liquidated and
+    toxic accounts, of liquidation attempts refused (unprofitable, capped by the round
+    cap, paused), of accounts still liquidatable at the end, and of rounds that executed
+    something; the sums of initial collateral and initial debt at the end
+    (``borrowing_power``, ``borrowed``); and the final prices.
+    """
+
+    bad_debt: FloatArray
+    written_off: FloatArray
+    residual: FloatArray
+    repaid: FloatArray
+    seized: FloatArray
+    fees: FloatArray
+    liquidations: FloatArray
+    accounts_liquidated: FloatArray
+    toxic_accounts: FloatArray
+    unprofitable: FloatArray
+    capped: FloatArray
+    paused: FloatArray
+    still_liquidatable: FloatArray
+    rounds: FloatArray
+    borrowing_power: FloatArray
+    borrowed: FloatArray
+    final_prices: FloatArray
+    pair_path: IntArray
+    pair_acct: IntArray
+    pair_bad: FloatArray
+    pair_toxic: FloatArray
+    pair_seized: FloatArray
+
+
+class PathEngine:
+    """Runs a chunk of paths through rounds of liquidations (see the module docstring).
+
+    Parameters
+    ----------
+    book
+        The book (already settled at today's prices if the caller wants that).
+    liquidity
+        Where seized collateral is sold; ``None`` or no model: at mid, no impact.
+    gate
+        Liquidators act only when profitable (bonus - slippage - gas > 0).
+    gas
+        Quote a liquidator pays per liquidation.
+    impact_half_life_steps
+        Price impact decays toward 1 with this half-life in steps (``None``: permanent).
+    backend
+        The kernels (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+    """
+
+    def __init__(
+        self,
+        book: SimBook,
+        liquidity: Liquidity | None = None,
+        gate: bool = False,
+        gas: float = 0.0,
+        breakers: Breakers | None = None,
+        impact_half_life_steps: float | None = None,
+        max_rounds_per_step: int = 1000,
+        backend: Backend = "auto",
+    ) -> None:
+        self.book = book
+        self.kernels = cascade_kernels(backend)
+        self.liquidity = liquidity or Liquidity.none(book.assets)
+        self.gate = gate
+        self.gas = float(gas)
+        self.breakers = breakers or Breakers()
+        self.decay = (
+            1.0 if impact_half_life_steps is None else 0.5 ** (1.0 / impact_half_life_steps)
+        )
+        self.max_rounds_per_step = max_rounds_per_step
+        #: exact pruning of the liquidatable check (off only to test that it is exact)
+        self.prune = True
+        self.band = lay.WATCH_BAND
+
+    def run(self, exo: FloatArray, record: bool = False) -> tuple[PathOutcome, CascadeRecord]:
+        """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
+        bk = self.book
+        n_paths, n_steps, n_assets = exo.shape
+        k = self.kernels
+        pairs = Pairs(bk, n_paths)
+        det = k.detector(bk, exo[:, 0, :], self.band, self.prune)
+        impact = np.ones((n_paths, n_assets))
+        path_tot = np.zeros((n_paths, lay.N_ROUND))
+        rounds = np.zeros(n_paths)
+        rec = CascadeRecord()
+        window = max(1, self.breakers.pause_window_steps)
+        ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
+        for step in range(n_steps):
+            if self.decay != 1.0:
+                impact = impact**self.decay
+            mids = exo[:, step, :] * impact
+            pause_ref = ring.max(axis=0)
+            ring[step % window] = mids
+            if record and step == 0:
+                rec.add(-1, np.repeat(bk.price[None, :], n_paths, axis=0), None)
+            mids, acted = self._step(
+                k,
+                det,
+                pairs,
+                mids,
+                pause_ref,
+                impact,
+                path_tot,
+                rounds,
+                rec if record else None,
+                step,
+            )
+            if record and not acted:
+                rec.add(step, mids, None)
+        final = exo[:, -1, :] * impact
+        fin = k.final(final, pairs.arrays(), bk.arrays(), bk.s, bk.b)
+        if record:
+            rec.final_s, rec.final_b = pairs.balances_on(0)
+        return self._outcome(pairs, fin, final, path_tot, rounds), rec
+
+    def _step(
+        self,
+        k: CascadeKernels,
+        det: Detector,
+        pairs: Pairs,
+        mids: FloatArray,
+        pause_ref: FloatArray,
+        impact: FloatArray,
+        path_tot: FloatArray,
+        rounds: FloatArray,
+        rec: CascadeRecord | None,
+        step: int,
+    ) -> tuple[FloatArray, bool]:
+        """The rounds of one step, until a round executes nothing (``impact`` is updated
+        in place); returns the mids after the step and whether any round acted."""
+        bk = self.book
+        n_paths, n_assets = mids.shape
+        drop = self.breakers.pause_drop
+        cap = self.breakers.max_round_value
+        liq = self.liquidity.arrays()
+        moved = True
+        acted = False
+        for _ in range(self.max_rounds_per_step):
+            if moved:
+                pairs.add(*det.detect(mids, pairs.pair_of))
+            if pairs.n == 0:
+                break
+            ctl = RoundControl(
+                gate=self.gate,
+                gas=self.gas,
+                cap_value=math.inf if cap is None else cap,
+                prune=self.prune,
+                paused=(
+                    mids < (1.0 - drop) * pause_ref
+                    if drop is not None
+                    else np.zeros((n_paths, n_assets), np.bool_)
+                ),
+                sold=np.zeros((n_paths, n_assets)),
+            )
+            this = np.zeros((n_paths, lay.N_ROUND))
+            k.one_round(mids, det, pairs.arrays(), bk.arrays(), liq, ctl, this)
+            executed = this[:, lay.R_EXECUTED]
+            path_tot += this
+            if not executed.any():
+                break
+            rounds += executed > 0
+            acted = True
+            moved = False
+            if self.liquidity.any:
+                factor = k.impact(mids, ctl.sold, liq)
+                if (factor != 1.0).any():
+                    impact *= factor
+                    mids = mids * factor
+                    moved = True
+            if rec is not None:
+                rec.add(step, mids, this)
+        return mids, acted
+
+    def _outcome(
+        self,
+        pairs: Pairs,
+        fin: FloatArray,
+        final: FloatArray,
+        path_tot: FloatArray,
+        rounds: FloatArray,
+    ) -> PathOutcome:
+        bk = self.book
+        n_paths, n_assets = final.shape
+        pp = pairs.path[: pairs.n]
+        po = pairs.out[: pairs.n]
+
+        def per_path(x: FloatArray) -> FloatArray:
+            return np.asarray(np.bincount(pp, weights=x, minlength=n_paths), np.float64)
+
+        written = per_path(po[:, lay.T_WRITTEN])
+        residual = per_path(fin[:, lay.F_RESIDUAL])
+        ic_by_asset = np.bincount(bk.col, weights=bk.wic, minlength=n_assets)
+        id_by_asset = np.bincount(bk.col, weights=bk.wid, minlength=n_assets)
+        return PathOutcome(
+            bad_debt=written + residual,
+            written_off=written,
+            residual=residual,
+            repaid=per_path(po[:, lay.T_REPAID]),
+            seized=per_path(po[:, lay.T_SEIZED]),
+            fees=per_path(po[:, lay.T_FEES]),
+            liquidations=per_path(po[:, lay.T_LIQ]),
+            accounts_liquidated=per_path((po[:, lay.T_LIQ] > 0).astype(np.float64)),
+            toxic_accounts=per_path(po[:, lay.T_TOXIC]),
+            unprofitable=path_tot[:, lay.R_UNPROFITABLE],
+            capped=path_tot[:, lay.R_CAPPED],
+            paused=path_tot[:, lay.R_PAUSED],
+            still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
+            rounds=rounds,
+            borrowing_power=final @ ic_by_asset + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=final @ id_by_asset + per_path(fin[:, lay.F_DELTA_ID]),
+            final_prices=final,
+            pair_path=pp.copy(),
+            pair_acct=pairs.acct[: pairs.n].copy(),
+            pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
+            pair_toxic=po[:, lay.T_TOXIC].copy(),
+            pair_seized=po[:, lay.T_SEIZED].copy(),
+        )

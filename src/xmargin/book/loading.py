@@ -1,0 +1,190 @@
+"""From a market (or a market file and its ``accounts_file``) to the book's columns.
+
+Inline accounts (Python objects) and positions files (read in bulk by
+:mod:`xmargin.book.loader`) end in the same place: position columns, clustered into the
+book's CSR layout (:mod:`xmargin.book.build`), with the ids in row order and every
+balance whose float64 is not exact kept aside for the exact bridge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from xmargin._typing import Int64Array1D
+from xmargin.book.build import build_layout
+from xmargin.book.exact_bridge import ExactCells, Overrides
+from xmargin.book.kernels import BookArrays
+from xmargin.book.loader import NeedsExactLoad, PositionColumns, read_position_columns
+from xmargin.book.tables import Layout
+from xmargin.errors import MarketFileError
+from xmargin.io.market_file import load_market, parse_market, read_market_document
+from xmargin.model.account import Account
+from xmargin.model.market import Market
+
+__all__ = ["BookParts", "MarketColumns", "open_market_columns", "parts_of_file", "parts_of_market"]
+
+
+def _round_trips(d: Decimal) -> bool:
+    """Whether ``d`` survives float64 (its float's shortest repr is ``d`` again)."""
+    return Decimal(repr(float(d))) == d
+
+
+class _InlineColumns:
+    """Accounts held as Python objects, turned into the book's position columns.
+
+    ``exact`` keeps (row, asset) -> (supply, borrow) where a Decimal does not survive
+    float64, so the exact re-check reads the file's value.
+    """
+
+    __slots__ = ("borrow", "cat", "exact", "ids", "pos_asset", "pos_row", "supply")
+
+    def __init__(self, accounts: list[Account], layout: Layout) -> None:
+        rows: list[int] = []
+        assets: list[int] = []
+        supply: list[float] = []
+        borrow: list[float] = []
+        self.exact: Overrides = {}
+        self.cat = np.full(len(accounts), layout.no_category, dtype=np.uint16)
+        for r, acc in enumerate(accounts):
+            if acc.category is not None:
+                self.cat[r] = layout.category_index[acc.category]
+            for sym in dict.fromkeys([*acc.supply, *acc.borrow]):
+                a = layout.asset_index[sym]
+                s, b = acc.supplied(sym), acc.borrowed(sym)
+                rows.append(r)
+                assets.append(a)
+                supply.append(float(s))
+                borrow.append(float(b))
+                if not (_round_trips(s) and _round_trips(b)):
+                    self.exact[(r, a)] = (s, b)
+        self.pos_row = np.array(rows, dtype=np.int64)
+        self.pos_asset = np.array(assets, dtype=np.int64)
+        self.supply = np.array(supply, dtype=np.float64)
+        self.borrow = np.array(borrow, dtype=np.float64)
+        self.ids = pa.array([a.id for a in accounts], pa.string())
+
+
+@dataclass
+class BookParts:
+    """Everything a :class:`~xmargin.book.riskbook.RiskBook` is assembled from."""
+
+    market: Market
+    layout: Layout
+    arrays: BookArrays
+    ids: pa.Array
+    file_index: Int64Array1D
+    n_positions: int
+    cells: ExactCells
+    overrides: Overrides
+    source: str | None = None
+
+
+def parts_of_market(market: Market, cluster: bool) -> BookParts:
+    """The columns of every account of an (exactly loaded) market."""
+    layout = Layout.of(market.assets, market.categories)
+    accounts = list(market.accounts.values())
+    cols = _InlineColumns(accounts, layout)
+    built = build_layout(
+        len(accounts),
+        cols.cat,
+        cols.pos_row,
+        cols.pos_asset,
+        cols.supply,
+        cols.borrow,
+        len(layout.assets),
+        layout.code_dtype,
+        cluster,
+    )
+    ids = cols.ids.take(pa.array(built.file_index))
+    overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
+    return BookParts(
+        market, layout, built.arrays, ids, built.file_index, built.n_positions,
+        ExactCells.none(), overrides,
+    )  # fmt: skip
+
+
+@dataclass
+class MarketColumns:
+    """A market file read in columns: its parameters and inline accounts (``market``,
+    exactly loaded, without ``accounts_file``) and the positions of its accounts file."""
+
+    market: Market
+    accounts_file: str
+    columns: PositionColumns
+
+
+def open_market_columns(path: str | Path) -> MarketColumns | None:
+    """Read ``path`` in columns, or ``None`` when the exact loader must read it.
+
+    ``None``: the market has no ``accounts_file``, or a cell of it needs the exact loader.
+    The parameters must pass the contract's validation first; if they do not, the exact
+    loader reports every problem of the file and its positions, located
+    (:class:`~xmargin.errors.MarketFileError`), as ``xmargin check`` does.
+    """
+    p = Path(path)
+    raw, _ = read_market_document(p)
+    table = raw.get("market")
+    accounts_file = table.get("accounts_file") if isinstance(table, dict) else None
+    if not isinstance(table, dict) or not isinstance(accounts_file, str):
+        return None
+    stripped = {**raw, "market": {k: v for k, v in table.items() if k != "accounts_file"}}
+    try:
+        base = parse_market(stripped, str(p), base_dir=p.parent)
+    except MarketFileError:
+        load_market(p)  # every problem of the file and its positions, located
+        raise
+    try:
+        cols = read_position_columns(
+            p.parent / accounts_file, base.assets, tuple(base.categories), list(base.accounts)
+        )
+    except NeedsExactLoad:
+        # The exact loader is the authority: it raises with every problem located, or
+        # (a cell the bulk reader could not parse) accepts the file.
+        return None
+    return MarketColumns(base, accounts_file, cols)
+
+
+def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
+    """The columns of a market file and its ``accounts_file`` (contract 1.4)."""
+    p = Path(path)
+    opened = open_market_columns(p)
+    if opened is None:
+        return parts_of_market(load_market(p), cluster)
+    base, cols = opened.market, opened.columns
+    layout = Layout.of(base.assets, base.categories)
+    params = base.params.model_copy(update={"accounts_file": opened.accounts_file})
+    market = Market(params, base.assets, base.categories)
+    inline = _InlineColumns(list(base.accounts.values()), layout)
+    m = len(inline.ids)
+    pos_row = np.concatenate([inline.pos_row, cols.pos_row + m])
+    pos_asset = np.concatenate([inline.pos_asset, cols.pos_asset])
+    built = build_layout(
+        m + len(cols.ids),
+        np.concatenate([inline.cat, cols.cat]),
+        pos_row,
+        pos_asset,
+        np.concatenate([inline.supply, cols.supply]),
+        np.concatenate([inline.borrow, cols.borrow]),
+        len(layout.assets),
+        layout.code_dtype,
+        cluster,
+    )
+    ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string())]).take(
+        pa.array(built.file_index)
+    )
+    # Positions with exact text, after the inline ones.
+    at = len(inline.pos_row) + cols.exact_pos
+    keys = built.row_of_file[pos_row[at]] * len(layout.assets) + pos_asset[at]
+    order = np.argsort(keys, kind="stable")
+    take = pa.array(order, pa.int64())
+    cells = ExactCells(keys[order], cols.exact_supply.take(take), cols.exact_borrow.take(take))
+    overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in inline.exact.items()}
+    return BookParts(
+        market, layout, built.arrays, ids, built.file_index, built.n_positions, cells,
+        overrides, str(p),
+    )  # fmt: skip
