@@ -5,6 +5,7 @@ price, volatility and time; the option block of ``simulate montecarlo``.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -101,3 +102,21 @@ def test_a_market_without_options_has_no_option_block_and_bad_elasticity_is_refu
     assert "--vol-elasticity" in bad.err and "Traceback" not in bad.err
     table = xm("simulate", "montecarlo", MARKET, *GBM)
     assert table.code == 0 and "Option book: 3 accounts" in table.out
+
+
+def test_the_readme_shows_a_real_run_of_the_option_book_var(
+    xm: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    start = readme.index("$ xmargin simulate montecarlo src/xmargin/data/demo.toml")
+    block = readme[start : readme.index("```", start)].splitlines()
+    command = " ".join(line.strip().rstrip("\\") for line in block[:3])
+    shown = block[3:]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").symlink_to(root / "src")
+    run = xm(*shlex.split(command)[2:])
+    assert run.code == 0, run.err
+    printed = [line.rstrip() for line in run.out.splitlines()]
+    at = printed.index(shown[0])
+    assert printed[at : at + len(shown)] == shown
