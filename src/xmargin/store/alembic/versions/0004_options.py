@@ -122,10 +122,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Lossy, as any downgrade past new state: option positions and margin methods go.
-    with op.batch_alter_table("market") as batch:
-        batch.drop_column("portfolio_margin")
-        batch.drop_column("option_margin")
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("margin")
+    # Columns are dropped in place (ALTER TABLE ... DROP COLUMN, SQLite >= 3.35): a batch
+    # copy of ``accounts`` would break the foreign keys that point at it.
     op.drop_table("option_positions")
     op.drop_table("options")
+    op.drop_column("market", "portfolio_margin")
+    op.drop_column("market", "option_margin")
+    op.drop_column("accounts", "margin")
