@@ -80,7 +80,25 @@ def _sums_numpy(legs: FloatArray, ptr: IntArray, rows: IntArray, pm: FloatArray,
         out[r] = fo.standard_option_sums(legs, ptr[r], ptr[r + 1], pm)
 
 
-def _sums_numba() -> Any:
+def _reprice_numpy(legs: FloatArray, under: IntArray, factor: FloatArray) -> Any:
+    """Move the legs on the underlyings whose ``factor`` is not 1 and re-price them;
+    returns the mask of the legs moved."""
+    moved = factor[under] != 1.0
+    part = legs[moved]
+    part[:, fo.SPOT] *= factor[under[moved]]
+    part[:, fo.FORWARD] *= factor[under[moved]]
+    fop.price_legs(part)
+    legs[moved] = part
+    return moved
+
+
+@dataclass(frozen=True)
+class _Kernels:
+    sums: Any
+    reprice: Any
+
+
+def _numba_kernels() -> _Kernels:
     @jit()
     def sums(legs: Any, ptr: Any, rows: Any, pm: Any, out: Any) -> None:  # pragma: no cover
         for k in range(rows.shape[0]):
@@ -89,10 +107,32 @@ def _sums_numba() -> Any:
             for j in range(7):
                 out[r, j] = s[j]
 
-    return sums
+    @jit()
+    def reprice(legs: Any, under: Any, factor: Any) -> Any:  # pragma: no cover
+        moved = np.zeros(legs.shape[0], dtype=np.bool_)
+        for i in range(legs.shape[0]):
+            f = factor[under[i]]
+            if f == 1.0:
+                continue
+            moved[i] = True
+            legs[i, fo.SPOT] *= f
+            legs[i, fo.FORWARD] *= f
+            legs[i, fo.VALUE] = fo.black76(
+                legs[i, fo.CALL] > 0.5,
+                legs[i, fo.FORWARD],
+                legs[i, fo.STRIKE],
+                legs[i, fo.SIGMA],
+                legs[i, fo.TAU],
+                legs[i, fo.DISCOUNT],
+            )
+        return moved
+
+    return _Kernels(sums, reprice)
 
 
-_kernels = per_backend(lambda b: _sums_numba() if b == "numba" else _sums_numpy)
+_kernels = per_backend(
+    lambda b: _numba_kernels() if b == "numba" else _Kernels(_sums_numpy, _reprice_numpy)
+)
 
 
 class OptionColumns:
@@ -123,11 +163,11 @@ class OptionColumns:
         self.pm = pm
         self.exact_rows = exact_rows if exact_rows is not None else np.zeros(0, np.int64)
         self.terms = np.zeros((n_accounts, len(TERMS)))
-        self._kernel = _kernels(backend)
+        self._k = _kernels(backend)
         held = np.unique(self.account_of)
         self._summed = np.setdiff1d(held, self.exact_rows)
         fop.price_legs(self.legs)
-        self._kernel(self.legs, self.ptr, self._summed, self.pm, self.terms)
+        self._k.sums(self.legs, self.ptr, self._summed, self.pm, self.terms)
 
     @classmethod
     def from_market(
@@ -170,14 +210,9 @@ class OptionColumns:
         for col, ratio in ratios.items():
             if col < len(factor):
                 factor[col] = ratio
-        moved = factor[self.under] != 1.0
-        legs = self.legs[moved]
-        legs[:, fo.SPOT] *= factor[self.under[moved]]
-        legs[:, fo.FORWARD] *= factor[self.under[moved]]
-        fop.price_legs(legs)
-        self.legs[moved] = legs
+        moved = self._k.reprice(self.legs, self.under, factor)
         rows = np.intersect1d(np.unique(self.account_of[moved]), self._summed)
-        self._kernel(self.legs, self.ptr, rows, self.pm, self.terms)
+        self._k.sums(self.legs, self.ptr, rows, self.pm, self.terms)
         return rows
 
     def add_to(self, sums: FloatArray) -> FloatArray:
