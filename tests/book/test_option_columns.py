@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 
 from tests.properties.test_option_properties import option_books
-from xmargin.book.option_columns import OptionColumns
+from xmargin.book import RiskBook
+from xmargin.book.option_columns import OptionColumns, with_options
 from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.io import load_market, parse_market
 from xmargin.model import Market
@@ -99,3 +100,32 @@ def test_random_books_option_terms_are_the_exact_engines(doc: dict[str, Any]) ->
     cols.apply_prices({col: 0.9})
     check(moved, cols, ids)
     assert np.isfinite(cols.terms).all()
+
+
+def test_the_risk_books_figures_with_option_terms_are_the_exact_engines() -> None:
+    market = load_market(BOOK)
+    book = RiskBook.from_market(market)
+    ids = book.account_ids()
+    cols = OptionColumns.from_market(market, ids, list(book.assets))
+    figs = with_options(book.figures(), cols)
+    decided = 0
+    for row, acc_id in enumerate(ids):
+        if row in set(figs.doubt.tolist()):
+            continue
+        h = account_health(market.accounts[acc_id], market)
+        if market.accounts[acc_id].perps:
+            continue  # the book holds no perp columns here (another pass)
+        want = [
+            h.collateral_value,
+            h.debt_value,
+            h.initial_collateral,
+            h.initial_debt,
+            h.maintenance_collateral,
+            h.maintenance_debt,
+        ]
+        for got, w in zip(figs.sums[row], want, strict=True):
+            assert abs(got - float(w)) <= REL_TOL * max(abs(float(w)), 1.0) * 100, (acc_id, got, w)
+        assert bool(figs.liquidatable[row]) == h.liquidatable, acc_id
+        decided += 1
+    assert decided >= 3
+    assert "thin" in ids and figs.liquidatable[ids.index("thin")]

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from xmargin.book.events import BookFigures
+from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.fast import option_packing as fop
 from xmargin.fast import options as fo
 from xmargin.fast.backend import Backend, jit, per_backend
@@ -31,7 +33,7 @@ from xmargin.model.options import MarginMethod
 from xmargin.risk.black76 import year_fraction
 from xmargin.risk.options import market_time
 
-__all__ = ["TERMS", "OptionColumns", "OptionTable"]
+__all__ = ["TERMS", "OptionColumns", "OptionFigures", "OptionTable", "with_options"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -219,3 +221,39 @@ class OptionColumns:
         """``sums`` (n_accounts × 6: the book's cv, dv, ic, id, mc, md) plus the option
         terms: an account's figures with its options (standard margin)."""
         return sums + self.terms[:, :6]
+
+
+class OptionFigures(NamedTuple):
+    """The book's section-2 figures with the option terms added (file order, float64):
+    the six sums, ``option_value``, the health factor, the float decision
+    ``liquidatable``, and ``doubt``: rows the floats cannot decide (within the book's
+    band of the level, or under portfolio margin), for the exact engine."""
+
+    sums: FloatArray
+    option_value: FloatArray
+    health_factor: FloatArray
+    liquidatable: NDArray[np.bool_]
+    doubt: IntArray
+
+
+def with_options(figures: BookFigures, cols: OptionColumns) -> OptionFigures:
+    """``figures`` (:meth:`xmargin.book.RiskBook.figures`) plus the terms of ``cols``,
+    built over the book's accounts in file order (:meth:`RiskBook.account_ids`)."""
+    base = np.vstack(
+        [
+            figures.collateral_value,
+            figures.debt_value,
+            figures.initial_collateral,
+            figures.initial_debt,
+            figures.maintenance_collateral,
+            figures.maintenance_debt,
+        ]
+    ).T
+    sums = cols.add_to(base)
+    mc, md = sums[:, 4], sums[:, 5]
+    safe = np.where(md > 0.0, md, 1.0)
+    hf = np.where(md > 0.0, mc / safe, np.nan)
+    liq = (md > 0.0) & (mc < md)
+    band = np.abs(mc - md) <= 4 * (REL_TOL * np.maximum(mc, md) + ABS_TOL)
+    doubt = np.union1d(np.flatnonzero(band & (md > 0.0)), cols.exact_rows)
+    return OptionFigures(sums, cols.terms[:, 6].copy(), hf, liq, doubt)
