@@ -172,3 +172,14 @@ def test_replay_names_a_stored_option_position_the_journal_does_not_give(
     with pytest.raises(JournalMismatch) as info:
         replay_database(server.engine)
     assert any("accounts.buyer.options" in d for d in info.value.differences)
+
+
+def test_an_account_shows_its_options_value_and_margin_method(server: Server) -> None:
+    admin = server.headers("admin")
+    with server.client() as c:
+        strangle = c.get("/v1/accounts/strangle", headers=admin).json()
+        buyer = c.get("/v1/accounts/buyer", headers=admin).json()
+    assert strangle["options"] == {CALL: "-1", PUT: "-1"}
+    assert strangle["margin"] == "portfolio"
+    assert Decimal(strangle["option_value"]) < 0
+    assert "options" not in buyer and "margin" not in buyer  # balances only: as before
