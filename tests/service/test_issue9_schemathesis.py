@@ -103,8 +103,9 @@ def _fuzz(
     assert pushed.status_code == 200, pushed.text
     operations = [result.ok() for result in schema.get_all_operations()]
     if only is None:
-        # every route: 25 of issue 9, and 13 of perps (5) and the liquidation designs (8)
-        assert len(operations) == 38, [op.label for op in operations]
+        # every route: 25 of issue 9, 13 of perps (5) and the liquidation designs (8), and
+        # 3 of options (issue 14: greeks, the option list, the option liquidation)
+        assert len(operations) == 41, [op.label for op in operations]
     else:
         operations = [op for op in operations if op.path in only]
         assert {op.path for op in operations} == only, [op.label for op in operations]
@@ -161,8 +162,9 @@ def test_item11_every_request_and_response_body_has_an_exact_schema(
                 else:
                     assert content, (where, status)  # text/plain or text/event-stream
     # 4 account actions, liquidations, prices, asset parameters; trade, settle, funding;
-    # auction start and take, absorb, buy collateral, socialize, deleverage
-    assert bodies == 16
+    # auction start and take, absorb, buy collateral, socialize, deleverage; the option
+    # liquidation (issue 14)
+    assert bodies == 17
 
 
 def test_item11_the_answers_the_issue_named_match_their_schemas(server: Server) -> None:

@@ -84,6 +84,22 @@ DESIGN_ENDPOINTS: dict[str, tuple[Path, tuple[str, str], list[Endpoint]]] = {
             ("POST", "/v1/liquidations", {**SHORT, "account": "ample"}, {"liquidator"}),
         ],
     ),
+    # options (issue 14): the option form of a trade, greeks, the list, the liquidation
+    "options": (
+        Path(__file__).parent / "option_market.toml",
+        ("alice", "edge"),
+        [
+            (
+                "POST",
+                "/v1/accounts/alice/trade",
+                {"option": "ETH-20240628-2200-C", "size": "0.1"},
+                {"account"},
+            ),
+            ("GET", "/v1/accounts/alice/greeks", None, {"admin", "liquidator", "account"}),
+            ("GET", "/v1/options", None, EVERY),
+            ("POST", "/v1/liquidations/options", {"account": "edge"}, {"liquidator"}),
+        ],
+    ),
     "storefront": (
         VECTORS / "comet_storefront.toml",
         ("under", "sunk"),
@@ -168,8 +184,9 @@ def test_every_role_is_refused_every_endpoint_outside_its_role(
 
 def test_the_matrix_covers_every_route_and_denies_as_many_calls_as_it_should() -> None:
     every = ENDPOINTS + [e for _, _, es in DESIGN_ENDPOINTS.values() for e in es]
-    # issue 9: 43; perps and the waterfall on the main market: 27; auction: 19; storefront: 15
-    assert sum(len(ROLES) - len(a) for *_, a in every) == 43 + 27 + 19 + 15
+    # issue 9: 43; perps and the waterfall on the main market: 27; auction: 19; storefront: 15;
+    # options: 10
+    assert sum(len(ROLES) - len(a) for *_, a in every) == 43 + 27 + 19 + 15 + 10
 
 
 def test_a_request_without_a_valid_key_is_refused_with_401_everywhere(
@@ -232,7 +249,7 @@ def test_health_metrics_and_docs_need_no_key(server: Server) -> None:
                 .replace("/1/", "/{auction_id}/")
             )
             assert template in paths, template
-        # The matrix walks issue 9's 14 routes and every one of perps and the designs (13);
-        # the dashboard's and the analyses' have their own role tests.
+        # The matrix walks issue 9's 14 routes, every one of perps and the designs (13) and
+        # of options (3); the dashboard's and the analyses' have their own role tests.
         walked = {(m, p.split("?")[0]) for m, p, _, _ in every}
-        assert len(walked) == 14 + 13
+        assert len(walked) == 14 + 13 + 3

@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xmargin.analytics.liquidity import Liquidity
+from xmargin.analytics.option_var import option_var, parse_elasticity
+from xmargin.analytics.simbook import load_simbook
 from xmargin.cli import render
 from xmargin.cli import simulate_render as out
 from xmargin.cli.console import progress as progress_bar
+from xmargin.cli.option_var_render import option_var_doc, print_option_var
 from xmargin.cli.options import (
     Cap,
     Corr,
@@ -256,8 +260,16 @@ def montecarlo_command(
     progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
+    vol_elasticity: Annotated[
+        float,
+        typer.Option(
+            "--vol-elasticity",
+            help="Option books: σ moves as (S_T/S_0)^(-E) over the horizon (0 keeps σ).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Monte Carlo over a horizon: VaR and ES of bad debt, Liquidations-at-Risk, usage."""
+    """Monte Carlo over a horizon: VaR and ES of bad debt, Liquidations-at-Risk, usage;
+    for a market with options, the option book's loss and shortfall with a volatility path."""
     _check_gas(gas)
     check_workers(workers, scheduler)
     opts = sim.MonteCarloOptions(
@@ -266,7 +278,9 @@ def montecarlo_command(
         seed, settle_first, use_liquidity, gas, cap, pause_drop, pause_window,
     )  # fmt: skip
     cfg = opts.config()
-    book, liquidity = sim.open_book(market_file)
+    elasticity = parse_elasticity(vol_elasticity)
+    book, market = load_simbook(market_file)
+    liquidity = Liquidity.from_params(market.assets)
     m = opts.return_model(book)
     liq = opts.liquidity(liquidity)
     with (
@@ -277,10 +291,16 @@ def montecarlo_command(
     if report is not None:
         detail = sim.replay_path(result, m, liq, 0.99)
         sim.write_report(sim.montecarlo_html(result, detail), report)
+    options = option_var(market, book, m, cfg, elasticity) if market.options else None
     if as_json:
-        render.print_json(out.montecarlo_doc(result, book.quote))
+        doc = out.montecarlo_doc(result, book.quote)
+        if options is not None:
+            doc["options"] = option_var_doc(options)
+        render.print_json(doc)
         return
     out.print_montecarlo(result, cfg, book.quote)
+    if options is not None:
+        print_option_var(options, book.quote)
 
 
 def register(app: typer.Typer) -> None:

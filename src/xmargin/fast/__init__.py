@@ -9,6 +9,9 @@ exact engine does:
 - :mod:`~xmargin.fast.health`: the figures of section 2 and the status classification;
 - :mod:`~xmargin.fast.liquidation`: the steps of section 3;
 - :mod:`~xmargin.fast.liquidation_price`: the price of one asset at health 1 (contract 4);
+- :mod:`~xmargin.fast.options`: Black-76, N(x) and the standard option margin (6.1, 6.2),
+  on a leg table packed by :mod:`~xmargin.fast.option_packing`;
+- :mod:`~xmargin.fast.portfolio_margin`: portfolio margin's scenario valuation (6.6);
 - :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters;
 - :mod:`~xmargin.fast.backend`: the one optional-Numba policy (Numba kernels, else NumPy).
 

@@ -29,6 +29,7 @@ a rule in another file, drop the compiled kernels (``make clean-kernels``).
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -43,6 +44,7 @@ __all__ = [
     "BACKEND_ENV",
     "Backend",
     "elementwise",
+    "erfc",
     "jit",
     "load_numba",
     "numba_available",
@@ -147,6 +149,14 @@ def select(cond: Any, a: Any, b: Any) -> Any:
     return np.where(cond, a, b)
 
 
+def erfc(x: Any) -> Any:
+    """The complementary error function: SciPy's ufunc on arrays, ``math.erfc`` inside
+    Numba (the float twin of :func:`xmargin.risk.black76.erfc`, for the option rules)."""
+    from scipy.special import erfc as ufunc  # type: ignore[import-untyped]
+
+    return ufunc(x)
+
+
 def _register(fn: Callable[..., Any]) -> None:
     from numba.extending import register_jitable
 
@@ -171,6 +181,13 @@ def load_numba() -> ModuleType:
         def _select(cond: Any, a: Any, b: Any) -> Any:
             def impl(cond: Any, a: Any, b: Any) -> Any:  # pragma: no cover - compiled
                 return a if cond else b
+
+            return impl
+
+        @overload(erfc)
+        def _erfc(x: Any) -> Any:
+            def impl(x: Any) -> Any:  # pragma: no cover - compiled
+                return math.erfc(x)
 
             return impl
 

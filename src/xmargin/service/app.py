@@ -34,6 +34,7 @@ from xmargin.service.routes import (
     assets,
     designs,
     liquidations,
+    options,
     perps,
     risk,
     system,
@@ -55,6 +56,7 @@ from xmargin.service.schemas_designs import (
     DeleverageRequest,
     SocializeRequest,
 )
+from xmargin.service.schemas_options import OptionLiquidationRequest, OptionTradeRequest
 from xmargin.service.schemas_perps import (
     FundingRequest,
     PerpLiquidationRequest,
@@ -229,11 +231,23 @@ def create_app(
             BuyCollateralRequest,
             SocializeRequest,
             DeleverageRequest,
+            OptionTradeRequest,
+            OptionLiquidationRequest,
         ],
     )
     install_docs(app)
     install_error_handlers(app)
-    for module in (assets, accounts, perps, liquidations, designs, risk, system, analysis):
+    for module in (
+        assets,
+        accounts,
+        perps,
+        options,
+        liquidations,
+        designs,
+        risk,
+        system,
+        analysis,
+    ):
         app.include_router(module.router)
     for view in (views_dashboard, views_accounts, pages):  # the dashboard (issue 12)
         app.include_router(view.router)

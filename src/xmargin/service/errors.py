@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_account": 404,
     "unknown_category": 404,
     "unknown_perp": 404,
+    "unknown_option": 404,
     "unknown_auction": 404,
     "not_found": 404,
     "method_not_allowed": 405,

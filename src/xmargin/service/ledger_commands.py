@@ -26,6 +26,7 @@ from xmargin.store.commands_designs import (
     Deleverage,
     Socialize,
 )
+from xmargin.store.commands_options import OptionLiquidation, TradeOption
 from xmargin.store.commands_perps import PerpLiquidation, SetFunding, Settle, Trade
 from xmargin.store.journal import (
     AccountAction,
@@ -61,6 +62,8 @@ EVENT_OF: dict[type[Any], str] = {
     BuyCollateral: "collateral_bought",
     Socialize: "loss_socialized",
     Deleverage: "deleverage",
+    TradeOption: "trade",
+    OptionLiquidation: "liquidation",
 }
 #: Commands a liquidator (keeper) key sends: their answers name the key as ``liquidator``.
 LIQUIDATOR_COMMANDS = (
@@ -70,6 +73,7 @@ LIQUIDATOR_COMMANDS = (
     AuctionReset,
     Absorb,
     BuyCollateral,
+    OptionLiquidation,
 )
 
 

@@ -10,7 +10,8 @@ summary's liquidatable and insolvent debt, and the crossings the stream reports.
 
 In a lending market perp accounts are few, so re-deciding all of them after every price
 or funding change costs little; a venue where most accounts trade perps needs the book's
-perp columns (the float layer's rebuild), after which this watch goes away.
+perp columns (the float layer's rebuild), after which this watch goes away. Accounts
+that hold option positions are watched the same way (contract 6).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 
-__all__ = ["PerpWatch", "status_of"]
+__all__ = ["PerpWatch", "holds_positions", "status_of"]
 
 
 def status_of(h: AccountHealth, at_risk_below: Decimal) -> Status:
@@ -34,6 +35,12 @@ def status_of(h: AccountHealth, at_risk_below: Decimal) -> Status:
     if h.health_factor is not None and h.health_factor < at_risk_below:
         return Status.AT_RISK
     return Status.HEALTHY
+
+
+def holds_positions(account: Account) -> bool:
+    """Whether the exact engine decides ``account``: it holds a perp or an option position
+    (neither is among the book's columns)."""
+    return bool(account.perps or account.options)
 
 
 def balances_only(account: Account) -> Account:
@@ -56,13 +63,13 @@ class PerpWatch:
         """Decide every account of ``market`` that holds a perp position."""
         self.health.clear()
         self.status.clear()
-        self.refresh(market, (a for a, acc in market.accounts.items() if acc.perps))
+        self.refresh(market, (a for a, acc in market.accounts.items() if holds_positions(acc)))
 
     def refresh(self, market: Market, accounts: Iterable[str]) -> None:
         """Decide ``accounts`` again; one that holds no perp any more leaves the watch."""
         for acc_id in accounts:
             acc = market.accounts.get(acc_id)
-            if acc is None or not acc.perps:
+            if acc is None or not holds_positions(acc):
                 self.health.pop(acc_id, None)
                 self.status.pop(acc_id, None)
                 continue

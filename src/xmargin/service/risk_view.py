@@ -40,7 +40,7 @@ from xmargin.mathlib import (
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL, status_of
-from xmargin.service.perp_watch import PerpWatch
+from xmargin.service.perp_watch import PerpWatch, holds_positions
 
 __all__ = [
     "LEVELS",
@@ -190,7 +190,9 @@ class RiskView:
             return self.rebuild(market)
         accounts = list(accounts)
         # Accounts with perps before or after this commit: decided by the exact engine.
-        watched = set(self.perps.status) | {a for a in accounts if market.accounts[a].perps}
+        watched = set(self.perps.status) | {
+            a for a in accounts if holds_positions(market.accounts[a])
+        }
         was = {a: self.level_of(a) for a in watched}
         book = self._book()
         events: list[RiskEvent] = []

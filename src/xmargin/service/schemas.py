@@ -245,6 +245,13 @@ class AccountPublic(BaseModel):
         description="healthy | at_risk | liquidatable (the risk view's: the book's, and the "
         "exact engine's for an account with perp positions)"
     )
+    options: dict[str, str] | None = Field(
+        None,
+        description="Option positions, contracts by option (contract 6); present "
+        "only for an account with options or portfolio margin, as the next two",
+    )
+    option_value: str | None = Field(None, description="Σ q·value of its options (6.2)")
+    margin: str | None = Field(None, description='"standard" or "portfolio" (6.3)')
 
 
 class ActionResult(BaseModel):

@@ -46,6 +46,19 @@ def account_json(
         "perp_notional": fmt(h.perp_notional) or "0",
         "unrealized_pnl": fmt(h.unrealized_pnl) or "0",
         "risk_level": level,
+        **_option_part(account, h),
+    }
+
+
+def _option_part(account: Account, h: AccountHealth) -> dict[str, Any]:
+    """An account that holds options or is margined by scenarios (contract 6): its
+    positions (contracts by option), ``option_value`` and ``margin``; nothing otherwise."""
+    if not account.options and account.margin.value == "standard":
+        return {}
+    return {
+        "options": {name: fmt(q) for name, q in account.options.items()},
+        "option_value": fmt(h.option_value) or "0",
+        "margin": account.margin.value,
     }
 
 

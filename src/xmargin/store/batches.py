@@ -27,6 +27,7 @@ from xmargin.store.models import (
     PerpPositionRow,
     PerpRow,
 )
+from xmargin.store.option_store import write_option_positions
 from xmargin.store.records import BatchWrite, IdempotentResult, store_error, utcnow
 
 __all__ = ["commit_batch", "find_idempotent", "write_batch"]
@@ -214,6 +215,8 @@ def _write_perps_and_designs(conn: Connection, st: _Statements, batch: BatchWrit
         conn.execute(st.close_positions, {"pairs": batch.positions_closed})
     if batch.positions:
         conn.execute(st.upsert_positions, batch.positions)
+    if batch.option_positions or batch.option_positions_closed:
+        write_option_positions(conn, batch.option_positions, batch.option_positions_closed)
     if batch.auctions_ended:
         conn.execute(st.end_auctions, {"ids": batch.auctions_ended})
     if batch.auctions:

@@ -83,6 +83,9 @@ def _account(acc_id: str, a: Account, b: Account) -> list[str]:
         p, q = a.perps.get(name), b.perps.get(name)
         if p != q:
             out.append(f"accounts.{acc_id}.perps.{name}: journal gives {p}, stored {q}")
+    out += _units(f"accounts.{acc_id}.options", a.options, b.options)
+    if a.margin != b.margin:
+        out.append(f"accounts.{acc_id}.margin: journal gives {a.margin}, stored {b.margin}")
     return out
 
 

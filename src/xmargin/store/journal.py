@@ -37,6 +37,7 @@ from xmargin.store.commands_designs import (
     Deleverage,
     Socialize,
 )
+from xmargin.store.commands_options import OptionLiquidation, TradeOption
 from xmargin.store.commands_perps import PerpLiquidation, SetFunding, Settle, Trade
 from xmargin.store.compare import compare_markets
 from xmargin.store.types import to_jsonable
@@ -144,6 +145,8 @@ LedgerCommand = (
     | BuyCollateral
     | Socialize
     | Deleverage
+    | TradeOption
+    | OptionLiquidation
 )
 Command = AccountAction | Liquidation | PriceUpdate | AssetParamsChange | LedgerCommand
 
@@ -161,6 +164,8 @@ _LEDGER_COMMANDS: dict[str, type[LedgerCommand]] = {
         BuyCollateral,
         Socialize,
         Deleverage,
+        TradeOption,
+        OptionLiquidation,
     )
 }
 #: Kinds whose journalled result replay compares with its own: every kind whose result

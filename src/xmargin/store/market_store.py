@@ -42,6 +42,7 @@ from xmargin.store.models import (
     PerpPositionRow,
     PerpRow,
 )
+from xmargin.store.option_store import add_options_to_document, write_genesis_options
 from xmargin.store.records import StoredState, store_error, utcnow
 
 __all__ = [
@@ -137,6 +138,7 @@ def initialize_market(engine: Engine, market: Market, source: str) -> None:
                 conn.execute(insert(PerpPositionRow), positions)
         if market.auctions:
             conn.execute(insert(AuctionRow), [auction_row(a) for a in market.auctions.values()])
+        write_genesis_options(conn, market, doc)
         conn.execute(
             insert(JournalRow),
             [
@@ -175,6 +177,8 @@ def load_state(conn: Connection) -> StoredState:
         perps = _rows(conn, PerpRow, PerpRow.ord)
         positions = _rows(conn, PerpPositionRow, PerpPositionRow.account_id, PerpPositionRow.perp)
         auctions = _rows(conn, AuctionRow, AuctionRow.id)
+        options: dict[str, Any] = {"accounts": {a.id: {} for a in accounts}}
+        add_options_to_document(conn, options)
         last_seq = conn.execute(select(func.max(JournalRow.seq))).scalar() or 0
     except SQLAlchemyError as exc:
         raise _err("cannot read the stored market", exc) from exc
@@ -212,6 +216,7 @@ def load_state(conn: Connection) -> StoredState:
                 "supply": supply[a.id],
                 "borrow": borrow[a.id],
                 **({"perps": held[a.id]} if a.id in held else {}),
+                **options["accounts"][a.id],
             }
             for a in accounts
         },
@@ -243,6 +248,8 @@ def load_state(conn: Connection) -> StoredState:
     }
     if perps:
         doc["perps"] = {p.name: {**p.params, "funding_index": p.funding_index} for p in perps}
+    options.pop("accounts")
+    doc.update(options)
     market = parse_market(doc, "the database")
     return StoredState(
         market=market,

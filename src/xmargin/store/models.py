@@ -34,6 +34,8 @@ __all__ = [
     "IdempotencyRow",
     "JournalRow",
     "MarketRow",
+    "OptionPositionRow",
+    "OptionRow",
     "PerpPositionRow",
     "PerpRow",
 ]
@@ -72,6 +74,9 @@ class MarketRow(Base):
     auction_count: Mapped[int] = mapped_column(Integer, server_default="0")
     #: ``market.time``; ``None`` when the market has no clock (migration 0003)
     time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: ``[option_margin]`` and ``[portfolio_margin]`` where not the defaults (migration 0004)
+    option_margin: Mapped[dict[str, Any] | None] = mapped_column(DecimalJSON, nullable=True)
+    portfolio_margin: Mapped[dict[str, Any] | None] = mapped_column(DecimalJSON, nullable=True)
 
 
 class AssetRow(Base):
@@ -107,6 +112,8 @@ class AccountRow(Base):
     ord: Mapped[int] = mapped_column(Integer, unique=True)
     category: Mapped[str | None] = mapped_column(String(64), nullable=True)
     version: Mapped[int] = mapped_column(Integer)
+    #: ``margin = "portfolio"``; ``None`` is standard (migration 0004)
+    margin: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class BalanceRow(Base):
@@ -149,6 +156,28 @@ class PerpPositionRow(Base):
     size: Mapped[Decimal] = mapped_column(ExactDecimal)
     entry_price: Mapped[Decimal] = mapped_column(ExactDecimal)
     funding_index: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class OptionRow(Base):
+    """One option instrument (contract 6): every OptionParams field but its name."""
+
+    __tablename__ = "options"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ord: Mapped[int] = mapped_column(Integer, unique=True)
+    params: Mapped[dict[str, Any]] = mapped_column(DecimalJSON)
+
+
+class OptionPositionRow(Base):
+    """One account's position in one option: signed contracts (> 0 long)."""
+
+    __tablename__ = "option_positions"
+
+    account_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("accounts.id"), primary_key=True
+    )
+    option: Mapped[str] = mapped_column(String(64), ForeignKey("options.name"), primary_key=True)
+    size: Mapped[Decimal] = mapped_column(ExactDecimal)
 
 
 class AuctionRow(Base):

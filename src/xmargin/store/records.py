@@ -106,6 +106,9 @@ class BatchWrite:
     #: perp position rows to write (upserted), and (account, perp) of positions closed
     positions: list[dict[str, Any]] = field(default_factory=list)
     positions_closed: list[tuple[str, str]] = field(default_factory=list)
+    #: option position rows to write (upserted), and (account, option) of positions closed
+    option_positions: list[dict[str, Any]] = field(default_factory=list)
+    option_positions_closed: list[tuple[str, str]] = field(default_factory=list)
     #: auction rows to write (upserted), and ids of auctions that ended
     auctions: list[dict[str, Any]] = field(default_factory=list)
     auctions_ended: list[int] = field(default_factory=list)

@@ -31,6 +31,7 @@ from xmargin.store.market_rows import (
     perp_row,
     position_row,
 )
+from xmargin.store.option_store import option_position_changes
 from xmargin.store.repositories import BatchWrite, JournalEntry, StoredState
 
 __all__ = ["BatchState", "LiveState", "Published"]
@@ -97,6 +98,10 @@ def _working_market(base: Market) -> Market:
     m.perps = base.perps
     m.insurance_fund = base.insurance_fund
     m.open_interest = base.open_interest
+    # Options: instruments and parameters never change in a batch (contract 6).
+    m.options = base.options
+    m.option_margin = base.option_margin
+    m.portfolio_margin = base.portfolio_margin
     m.copy_design_state(base)
     return m
 
@@ -241,6 +246,10 @@ class BatchState:
                     out.positions_closed.append((acc_id, name))
                 elif pos != before.perps.get(name):
                     out.positions.append(position_row(acc_id, name, pos))
+            if before.options or acc.options:
+                rows, closed = option_position_changes(acc_id, before, acc)
+                out.option_positions.extend(rows)
+                out.option_positions_closed.extend(closed)
         for sym in self.changed_assets():
             out.assets.append(asset_row(m, sym, self.price_at.get(sym)))
         out.perps = [perp_row(m, name) for name in self.changed_perps()]

@@ -36,6 +36,8 @@ from xmargin.service.routes.common import (
     json_response,
     outcome_response,
 )
+from xmargin.service.routes.options import trade_option
+from xmargin.service.schemas_options import OptionTradeResult
 from xmargin.service.schemas_perps import (
     FundingRequest,
     FundingResult,
@@ -67,8 +69,10 @@ def _existing(market: Market, account_id: str) -> None:
 
 @router.post(
     "/accounts/{account_id}/trade",
-    responses={200: {"model": TradeResult}, **BODY_ERRORS},
-    openapi_extra=body_doc("TradeRequest", {"perp": "ETH-PERP", "size": "-0.5"}),
+    responses={200: {"model": TradeResult | OptionTradeResult}, **BODY_ERRORS},
+    openapi_extra=body_doc(
+        ["TradeRequest", "OptionTradeRequest"], {"perp": "ETH-PERP", "size": "-0.5"}
+    ),
 )
 async def trade(
     account_id: AccountId,
@@ -79,10 +83,13 @@ async def trade(
 ) -> JSONResponse:
     """Trade ``size`` base units of a perp (+ buys, − sells) at its oracle price (contract
     5.3): funding settles first; refused (409) when it raises risk past initial margin or
-    an open-interest cap. The account's own key only."""
+    an open-interest cap. With ``option`` instead of ``perp``: ``size`` contracts at the
+    option's mark value (contract 6.4). The account's own key only."""
     check_name(account_id, "path.account_id")
     authorize(key, "trade", account_id)
     data = await read_json(request)
+    if isinstance(data, dict) and "option" in data:
+        return await trade_option(account_id, request, data, key, services, idempotency_key)
     body = validate_body(TradeRequest, data)
     m = services.live.market
     perp = m.perp(body.perp)
