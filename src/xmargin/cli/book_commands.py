@@ -21,7 +21,7 @@ import typer
 
 from xmargin.cli.console import console
 from xmargin.cli.console import progress as progress_bar
-from xmargin.cli.options import Json, MarketFile
+from xmargin.cli.options import Json, MarketFile, Progress
 from xmargin.cli.options import warning_level as warning_level_of
 from xmargin.fast.backend import BACKEND_ENV
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL
@@ -64,11 +64,14 @@ def book_stress(
     kernels do a single pass faster than Numba starts.
     """
     from xmargin.book.riskbook import RiskBook
-    from xmargin.cli.book_render import print_book, write_health_json
+    from xmargin.cli.book_render import print_book, print_stress_summary, write_health_json
 
     book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
     prices = {a: book.prices[a] for a in shocks}
     summary = book.summary()
+    if summary_only:
+        print_stress_summary(prices, summary, book.quote, as_json)
+        return
     if as_json:
         write_health_json(
             sys.stdout, book, summary=summary, prices=prices, accounts=not summary_only
@@ -86,10 +89,12 @@ def _one_pass_backend() -> Backend:
 def watch(
     market_file: MarketFile,
     prices: Annotated[
-        Path,
+        list[Path],
         typer.Option(
             "--prices",
-            help="CSV of timestamp,asset,price (ISO-8601 or unix seconds; quote per unit).",
+            help="Price files or folders (repeatable), in the formats simulate reads: "
+            "timestamp,asset,price (ISO-8601 or unix seconds), symbol,timestamp,USD_price "
+            "(ms) or timestamp_x,ask_price,bid_price (µs, mid).",
             show_default=False,
         ),
     ],
@@ -104,23 +109,23 @@ def watch(
             help="Start each asset at its first price in the file (no events for that step).",
         ),
     ] = False,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-    ] = True,
+    progress: Progress = None,
 ) -> None:
     """Replay a price file through the risk book; print each risk event as a JSON line.
 
     An event line has type "event", the timestamp, the account, from and to (healthy,
     at_risk, liquidatable), its health factor and whether the exact engine decided it; a
     price the oracle guards refused prints a line of type "rejected" with the asset, the
-    price, the error code and message. A progress bar and a summary go to stderr.
+    price, the error code and message. A summary goes to stderr, and a progress bar when
+    stderr is a terminal.
     """
+    from xmargin.analytics.price_ticks import read_price_ticks
     from xmargin.book.events import Status
-    from xmargin.book.replay import read_price_file, replay
+    from xmargin.book.replay import replay
     from xmargin.book.riskbook import RiskBook
 
     level = warning_level_of(warning_level)
-    ticks = read_price_file(prices)
+    ticks = read_price_ticks(prices)
     book = RiskBook.load(market_file, warning_level=level)
     err = console(stderr=True)
     out = sys.stdout
@@ -130,9 +135,19 @@ def watch(
         for step in replay(book, ticks, rebase=rebase):
             when = step.tick.time_text
             for ev in step.update.events:
-                out.write(json.dumps({"type": "event", "timestamp": when, **ev.to_dict()}) + "\n")
+                out.write(
+                    json.dumps(
+                        {"type": "event", "timestamp": when, **ev.to_dict()}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
             for r in step.update.rejected:
-                out.write(json.dumps({"type": "rejected", "timestamp": when, **r.to_dict()}) + "\n")
+                out.write(
+                    json.dumps(
+                        {"type": "rejected", "timestamp": when, **r.to_dict()}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
             n_events += len(step.update.events)
             n_rejected += len(step.update.rejected)
             advance(1, events=n_events, rejected=n_rejected)
@@ -173,7 +188,7 @@ def generate_book_command(
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         console().print(
             f"wrote {market_path} and {positions_path} ({accounts:,} accounts, {assets} assets, "

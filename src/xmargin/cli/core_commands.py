@@ -124,7 +124,7 @@ def stress_command(
     if summary_only:
         from xmargin.cli.book_render import print_stress_summary
 
-        print_stress_summary(result, market.params.quote, as_json)
+        print_stress_summary(result.prices, result.summary, market.params.quote, as_json)
         return
     if as_json:
         render.print_json(render.stress_doc(result))

@@ -93,13 +93,19 @@ def scenario_command(
     names: Annotated[
         list[str] | None, typer.Option("--name", help="Run only this scenario (repeatable).")
     ] = None,
-    settle_first: Annotated[
-        bool, typer.Option("--settle-first", help="Liquidate at today's prices first.")
+    settle_first: Settle = True,
+    settle_first_old: Annotated[
+        bool, typer.Option("--settle-first", hidden=True, help="Same as --settle (kept).")
     ] = False,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
-    """Run the scenarios of a scenario file on the book: liquidations, bad debt, cascade."""
+    """Run the scenarios of a scenario file on the book: liquidations, bad debt, cascade.
+
+    As montecarlo, the book is first settled (liquidated at today's prices, reported
+    apart); --no-settle skips that.
+    """
+    settle_first = settle_first or settle_first_old
     scenarios = sim.load_scenarios(scenario_file)
     if names:
         known = {s.name for s in scenarios}
