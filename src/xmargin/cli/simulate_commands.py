@@ -114,7 +114,12 @@ def scenario_command(
                 raise InputError(f"--name {n!r}: no such scenario in {scenario_file}")
         scenarios = [s for s in scenarios if s.name in names]
     book, liquidity = sim.open_book(market_file)
-    results = [sim.run_scenario(book, s, liquidity, settle_first) for s in scenarios]
+    results = []
+    for s in scenarios:
+        try:
+            results.append(sim.run_scenario(book, s, liquidity, settle_first))
+        except InputError as exc:  # name the file and the scenario that needs the fix
+            raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
     if report is not None:
         sim.write_report(sim.scenario_html(results, f"Scenarios: {scenario_file.name}"), report)
     if as_json:
