@@ -33,13 +33,18 @@ __all__ = ["book_health", "book_stress", "generate_book_command", "register", "w
 
 
 # -- health and stress on the book (called by the core commands) ---------------------------
-def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) -> None:
+def book_health(
+    market_file: Path, accounts: list[str] | None, as_json: bool, progress: bool | None = None
+) -> None:
     """``health`` on the risk book: every account (float64 figures, exact decisions), or
-    the listed accounts exactly."""
+    the listed accounts exactly. A progress bar for loading and pricing goes to stderr
+    when it is a terminal (ended before anything is written)."""
     from xmargin.book.riskbook import RiskBook
     from xmargin.cli.book_render import print_book, write_health_json
 
-    book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
+    with progress_bar(1, "health: load and price", progress) as advance:
+        book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
+        advance(1)
     if accounts:
         from xmargin.cli import render
 
@@ -56,7 +61,11 @@ def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) ->
 
 
 def book_stress(
-    market_file: Path, shocks: Mapping[str, Decimal], as_json: bool, summary_only: bool
+    market_file: Path,
+    shocks: Mapping[str, Decimal],
+    as_json: bool,
+    summary_only: bool,
+    progress: bool | None = None,
 ) -> None:
     """``stress`` on the risk book; ``summary_only`` leaves out the per-account rows.
 
@@ -66,7 +75,9 @@ def book_stress(
     from xmargin.book.riskbook import RiskBook
     from xmargin.cli.book_render import print_book, print_stress_summary, write_health_json
 
-    book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
+    with progress_bar(1, "stress: load and price", progress) as advance:
+        book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
+        advance(1)
     prices = {a: book.prices[a] for a in shocks}
     summary = book.summary()
     if summary_only:
@@ -180,11 +191,14 @@ def generate_book_command(
         str, typer.Option("--format", help="Positions file format: parquet or csv.")
     ] = "parquet",
     as_json: Json = False,
+    progress: Progress = None,
 ) -> None:
     """Write a synthetic book: market.toml and a positions file (contract 1.4)."""
     from xmargin.book.generate import generate_book
 
-    market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+    with progress_bar(1, "generate-book", progress) as advance:
+        market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+        advance(1)
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip

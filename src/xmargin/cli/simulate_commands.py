@@ -97,6 +97,7 @@ def scenario_command(
     settle_first_old: Annotated[
         bool, typer.Option("--settle-first", hidden=True, help="Same as --settle (kept).")
     ] = False,
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -115,11 +116,13 @@ def scenario_command(
         scenarios = [s for s in scenarios if s.name in names]
     book, liquidity = sim.open_book(market_file)
     results = []
-    for s in scenarios:
-        try:
-            results.append(sim.run_scenario(book, s, liquidity, settle_first))
-        except InputError as exc:  # name the file and the scenario that needs the fix
-            raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
+    with progress_bar(len(scenarios), "scenarios", progress) as advance:
+        for s in scenarios:
+            try:
+                results.append(sim.run_scenario(book, s, liquidity, settle_first))
+            except InputError as exc:  # name the file and the scenario that needs the fix
+                raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
+            advance(1)
     if report is not None:
         sim.write_report(sim.scenario_html(results, f"Scenarios: {scenario_file.name}"), report)
     if as_json:
@@ -144,6 +147,7 @@ def cascade_command(
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -167,10 +171,12 @@ def cascade_command(
         variants["pause"] = sim.Breakers(None, full.pause_drop, full.pause_window_steps)
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
-    results = {
-        label: sim.run_scenario(book, dataclasses.replace(sc, name=label), liquidity, False, br)
-        for label, br in variants.items()
-    }
+    results = {}
+    with progress_bar(len(variants), "cascade variants", progress) as advance:
+        for label, br in variants.items():
+            named = dataclasses.replace(sc, name=label)
+            results[label] = sim.run_scenario(book, named, liquidity, False, br)
+            advance(1)
     if report is not None:
         sim.write_report(sim.scenario_html(list(results.values()), "Liquidation cascade"), report)
     if as_json:
@@ -209,6 +215,7 @@ def replay_command(
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -229,7 +236,9 @@ def replay_command(
     )
     for p in (start, end):
         sim.parse_time(p, "--start/--end")
-    result = sim.run_scenario(book, sc, liquidity)
+    with progress_bar(1, "replay", progress) as advance:
+        result = sim.run_scenario(book, sc, liquidity)
+        advance(1)
     if report is not None:
         sim.write_report(sim.scenario_html([result], "Historical replay"), report)
     if as_json:
