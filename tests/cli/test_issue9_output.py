@@ -103,7 +103,7 @@ TABLE_COMMANDS: list[tuple[str, ...]] = [
         "--collateral",
         "WETH",
         "--max",
-    ),  # fmt: skip
+    ),
     ("liquidation-price", str(DEMO), "--account", "eth-levered", "--asset", "WETH"),
     ("greeks", str(OPTIONS)),
     ("network", str(DEMO), "--shock", "WETH=-30%"),
@@ -122,7 +122,7 @@ TABLE_COMMANDS: list[tuple[str, ...]] = [
         "USDT",
         "--paths",
         "200",
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -198,7 +198,7 @@ def _on_a_terminal(args: list[str]) -> tuple[str, str]:
             "--paths",
             "200",
             "--json",
-        ],  # fmt: skip
+        ],
     ],
     ids=["scenario", "montecarlo"],
 )
