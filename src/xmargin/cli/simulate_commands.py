@@ -124,7 +124,9 @@ def scenario_command(
                 raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
             advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html(results, f"Scenarios: {scenario_file.name}"), report)
+        sim.write_report(
+            sim.scenario_html(results, f"Scenarios: {scenario_file.name}", book.quote), report
+        )
     if as_json:
         docs = [out.scenario_doc(r) for r in results]
         render.print_json({"quote": book.quote, "scenarios": docs})
@@ -178,7 +180,9 @@ def cascade_command(
             results[label] = sim.run_scenario(book, named, liquidity, False, br)
             advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html(list(results.values()), "Liquidation cascade"), report)
+        sim.write_report(
+            sim.scenario_html(list(results.values()), "Liquidation cascade", book.quote), report
+        )
     if as_json:
         render.print_json(
             {
@@ -240,7 +244,7 @@ def replay_command(
         result = sim.run_scenario(book, sc, liquidity)
         advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html([result], "Historical replay"), report)
+        sim.write_report(sim.scenario_html([result], "Historical replay", book.quote), report)
     if as_json:
         render.print_json({"quote": book.quote, "scenarios": [out.scenario_doc(result)]})
         return
