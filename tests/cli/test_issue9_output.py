@@ -106,6 +106,7 @@ TABLE_COMMANDS: list[tuple[str, ...]] = [
     ),
     ("liquidation-price", str(DEMO), "--account", "eth-levered", "--asset", "WETH"),
     ("greeks", str(OPTIONS)),
+    ("health", str(ROOT / "tests" / "vectors" / "perp_trading.toml")),
     ("network", str(DEMO), "--shock", "WETH=-30%"),
     ("calibrate", str(DEMO), *VOLS, "--vol", "USDC=0.02", "--vol", "USDT=0.03"),
     ("simulate", "scenario", str(DEMO), str(SCENARIOS)),
