@@ -26,6 +26,9 @@ from xmargin.mathlib import float_text
 
 __all__ = ["price_files", "read_price_ticks"]
 
+#: The other layouts ``simulate`` reads (:func:`xmargin.analytics.prices.load_price_file`).
+_SERIES_LAYOUTS = ({"symbol", "timestamp", "USD_price"}, {"timestamp_x", "ask_price", "bid_price"})
+
 
 def price_files(paths: Sequence[str | Path]) -> list[Path]:
     """Files named, and the ``*.csv`` files of folders named, in the order given."""
@@ -74,10 +77,11 @@ def read_price_ticks(paths: Sequence[str | Path]) -> list[PriceTick]:
     """Every update of the price files and folders ``paths``, in time order."""
     per_file: list[list[PriceTick]] = []
     for f in price_files(paths):
-        if set(PRICE_COLUMNS) <= _columns(f):
-            per_file.append(read_price_file(f))
-        else:
+        cols = _columns(f)
+        if not set(PRICE_COLUMNS) <= cols and any(layout <= cols for layout in _SERIES_LAYOUTS):
             per_file.append(_ticks_of_series(f))
+        else:  # the native layout; its reader names a missing column or a bad row
+            per_file.append(read_price_file(f))
     if len(per_file) == 1:
         return per_file[0]
     merged: dict[float, PriceTick] = {}
