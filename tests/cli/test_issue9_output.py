@@ -351,3 +351,39 @@ def test_item7_json_keeps_non_ascii_names_readable(xm: Callable[..., Run], tmp_p
     assert '"account": "jürgen"' in run.out
     bad = xm("health", market, "--account", "jürgen-nobody", "--json")
     assert "jürgen-nobody" in bad.out
+
+
+# -- item 8 --------------------------------------------------------------------------------
+
+
+def test_item8_check_reads_a_large_book_through_the_columnar_loader(
+    xm: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A book routed to the risk book is checked without building an Account per row:
+    the exact loader is never called, yet the counts and a bad row's location match it."""
+    from xmargin.book import loading
+    from xmargin.cli import core_commands
+
+    assert xm("generate-book", "--accounts", "300", "--assets", "4", "--format", "csv",
+              "--out", tmp_path).code == 0  # fmt: skip
+    market = tmp_path / "market.toml"
+    exact = xm("check", market, "--json").json()
+    monkeypatch.setenv("XMARGIN_ENGINE", "book")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the exact loader was used")
+
+    monkeypatch.setattr(core_commands, "load_market", refuse)
+    monkeypatch.setattr(loading, "load_market", refuse)
+    run = xm("check", market, "--json")
+    assert run.code == 0, run.err
+    assert run.json() == exact
+    monkeypatch.undo()
+    rows = (tmp_path / "positions.csv").read_text().splitlines()
+    rows[3] = rows[3].rsplit(",", 1)[0] + ",nope"
+    (tmp_path / "positions.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("XMARGIN_ENGINE", "book")
+    bad = xm("check", market)
+    monkeypatch.setenv("XMARGIN_ENGINE", "exact")
+    assert bad.code == 2 and bad.err == xm("check", market).err
+    assert "positions.csv:row 4.category" in bad.err
