@@ -69,3 +69,12 @@ def browser_fixture() -> Iterator[Any]:
     (:mod:`tests.browser`: skips without one, fails in CI)."""
     with chromium() as b:
         yield b
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables follow ``COLUMNS`` when it is set (issue 9, item 3), and pytest-xdist's
+    workers export ``COLUMNS=80``: every test starts without it, as a pipe does, and a
+    test that wants a width sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)

@@ -37,6 +37,7 @@ __all__ = [
     "iso_time",
     "load_price_file",
     "load_prices",
+    "missing_series",
     "parse_duration_hours",
     "parse_time",
     "time_seconds",
@@ -153,19 +154,14 @@ class PriceHistory:
         try:
             return self.prices[:, self.symbols.index(symbol)]
         except ValueError:
-            raise InputError(
-                f"no price series for {symbol!r}; the files hold: {', '.join(self.symbols)}"
-            ) from None
+            raise missing_series([symbol], self.symbols) from None
 
     def select(self, symbols: Sequence[str]) -> PriceHistory:
         """The columns ``symbols`` in that order (a symbol may repeat)."""
         idx = [self.symbols.index(s) if s in self.symbols else -1 for s in symbols]
         missing = [s for s, i in zip(symbols, idx, strict=True) if i < 0]
         if missing:
-            raise InputError(
-                f"no price series for {', '.join(missing)}; the files hold: "
-                f"{', '.join(self.symbols)} (map market assets to series with --map ASSET=SERIES)"
-            )
+            raise missing_series(missing, self.symbols)
         return PriceHistory(tuple(symbols), self.times, self.prices[:, idx], self.step_seconds)
 
     def window(self, start: int | None, end: int | None) -> PriceHistory:
@@ -189,6 +185,20 @@ class PriceHistory:
         """Prices divided by the first row: the path a replay applies to today's prices."""
         out: FloatArray = self.prices / self.prices[0]
         return out
+
+
+def missing_series(missing: Sequence[str], held: Sequence[str]) -> InputError:
+    """The error for assets without a price series, naming what fixes it (issue 9, item 1):
+    a series for each (``--map ASSET=SERIES``, or ``map`` in a scenario file), or today's
+    price held (``--static ASSET``, or ``static``)."""
+    names = ", ".join(missing)
+    first = missing[0] if missing else "ASSET"
+    return InputError(
+        f"no price series for {names}; the price files hold: {', '.join(held) or 'none'}. "
+        f'Drive each by a series (--map {first}=SERIES; map = {{ {first} = "SERIES" }} in a '
+        f"scenario file) or hold it at today's price (--static {first}; static = "
+        f'["{first}"] in a scenario file)'
+    )
 
 
 def iso_time(t: int | None) -> str:
@@ -296,9 +306,7 @@ def load_prices(
     wanted = list(series) if symbols is None else list(dict.fromkeys(symbols))
     missing = [s for s in wanted if s not in series]
     if missing:
-        raise InputError(
-            f"no price series for {', '.join(missing)}; the files hold: {', '.join(series)}"
-        )
+        raise missing_series(missing, list(series))
     step_s = round(parse_duration_hours(step, "step") * 3600)
     if step_s < 1:
         raise InputError(f"step: must be at least one second, was {step!r}")

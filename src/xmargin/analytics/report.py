@@ -10,11 +10,9 @@ path, volumes per round, health factors before and after and top accounts.
 
 from __future__ import annotations
 
-import html
 import io
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +24,6 @@ from xmargin.analytics.cascade import CascadeRecord
 __all__ = ["montecarlo_html", "plt_module", "scenario_html", "svg", "write_report"]
 
 FloatArray = NDArray[np.float64]
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:1100px;color:#1d2330;line-height:1.4}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccd}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{padding:.25rem .6rem;
-border-bottom:1px solid #e3e6ee;text-align:right}th{background:#f3f5fa}
-td:first-child,th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:1rem}
-.plot{flex:1 1 480px}.note{color:#5a6274;font-size:.9rem}svg{max-width:100%;height:auto}
-"""
 
 
 def plt_module() -> Any:
@@ -70,37 +58,28 @@ def _num(x: float, places: int = 2) -> str:
     return f"{x:,.{places}f}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _page(title: str, parts: Sequence[str]) -> str:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='note'>xmargin, written {stamp}</p>"
-        + "".join(parts)
-        + "</body></html>\n"
-    )
-
-
 def _plot_losses(losses: FloatArray, marks: Mapping[str, float], quote: str) -> str:
+    """Paths by bad debt. Bins span 0 to the largest loss (or mark), so that even one path
+    with bad debt among 10,000 draws a visible bar, and its count is labelled."""
     fig, ax = _fig()
     pos = losses[losses > 0]
     zero = len(losses) - len(pos)
+    top = max([float(pos.max()) if len(pos) else 0.0, *marks.values(), 1.0])
     if len(pos):
-        ax.hist(pos, bins=60, color="#5b7bd5", alpha=0.85)
-    ax.set_title(f"Bad debt per path ({zero:,} of {len(losses):,} paths have none)")
+        counts, _, bars = ax.hist(
+            pos, bins=np.linspace(0.0, top * 1.02, 41), color="#5b7bd5", alpha=0.85
+        )
+        if len(pos) <= 20:  # a handful of paths: say how many each bar holds
+            ax.bar_label(bars, labels=[f"{int(c)}" if c else "" for c in counts], fontsize=8)
+        ax.set_ylim(0, max(float(counts.max()) * 1.15, 1.0))
+    ax.set_title(
+        f"Bad debt per path: {len(pos):,} of {len(losses):,} paths have bad debt ({zero:,} none)"
+    )
     ax.set_xlabel(f"bad debt ({quote})")
     ax.set_ylabel("paths")
     colors = ["#d9534f", "#f0ad4e", "#5cb85c", "#8e44ad"]
     for (label, v), c in zip(marks.items(), colors, strict=False):
-        ax.axvline(v, color=c, linestyle="--", linewidth=1.3, label=f"{label} {_num(v, 0)}")
+        ax.axvline(v, color=c, linestyle="--", linewidth=1.3, label=f"{label} {_num(v, 0)} {quote}")
     if marks:
         ax.legend(fontsize=8)
     return svg(fig)
@@ -156,16 +135,72 @@ def _plot_top(top: Sequence[tuple[str, float]], quote: str, title: str) -> str:
     return svg(fig)
 
 
+#: Labels of the Monte Carlo figures for people, and each figure's kind (how it prints).
+FIGURE_LABELS: dict[str, str] = {
+    "var_95": "VaR 95% of bad debt",
+    "es_95": "ES 95% of bad debt",
+    "var_99": "VaR 99% of bad debt",
+    "es_99": "ES 99% of bad debt",
+    "liquidations_at_risk": "Liquidations-at-Risk (95th percentile of liquidated volume)",
+    "expected_bad_debt": "expected bad debt",
+    "expected_liquidated_volume": "expected liquidated volume",
+    "borrowing_power": "borrowing power (Σ initial collateral)",
+    "borrow_usage": "borrow usage (Σ initial debt / borrowing power)",
+    "probability_of_bad_debt": "probability of bad debt",
+}
+
+#: Totals of a path or a settlement that are counts (printed as whole numbers).
+COUNT_KEYS = frozenset(
+    {"liquidations", "accounts_liquidated", "toxic_accounts", "rounds", "still_liquidatable"}
+)
+
+
+def figure_label(key: str) -> str:
+    """A figure's name for people (``var_95`` -> ``VaR 95% of bad debt``)."""
+    return FIGURE_LABELS.get(key, key.replace("_", " "))
+
+
+def figure_text(key: str, value: float | int | None, quote: str) -> str:
+    """A figure formatted by its kind: a count whole, a share as a percentage, money with
+    two decimals and the quote unit."""
+    if value is None or not math.isfinite(float(value)):
+        return "-"
+    if key in COUNT_KEYS:
+        return f"{int(value):,}"
+    if "usage" in key or "probability" in key:
+        return f"{float(value) * 100:.2f}%"
+    return f"{float(value):,.2f} {quote}"
+
+
+def _model_text(model: Mapping[str, Any]) -> str:
+    """A return model's description for people: its name and scalar settings, a window as
+    ``start to end``; per-series tables are left to the JSON."""
+    parts: list[str] = []
+    for k, v in model.items():
+        if isinstance(v, dict):
+            continue
+        if isinstance(v, list | tuple) and len(v) == 2 and k == "window":
+            parts.append(f"window {v[0]} to {v[1]}")
+        elif k == "model":
+            parts.append(str(v))
+        else:
+            parts.append(f"{k.replace('_', ' ')} {v}")
+    return ", ".join(parts)
+
+
 def montecarlo_html(
     result: Any,
     var_path: dict[str, Any] | None = None,
     title: str = "Monte Carlo bad-debt risk",
 ) -> str:
-    """The page of a :class:`~xmargin.analytics.montecarlo.MonteCarloResult`.
+    """The page of a :class:`~xmargin.analytics.montecarlo.MonteCarloResult` (Jinja2
+    template ``analysis.html.j2``; every figure formatted by its kind).
 
     ``var_path``: ``{"index", "hf_before", "hf_after", "record"}`` of the path at the
     99% VaR, from :func:`xmargin.simulate.replay_path` (optional).
     """
+    from xmargin.analytics.analysis_report import Figure, Section, Table, render
+
     cfg = result.config
     quote = result.book.quote
     f = result.figures
@@ -174,126 +209,132 @@ def montecarlo_html(
         tag = f"{lv * 100:g}".replace(".", "_")
         marks[f"VaR {lv:.0%}"] = f[f"var_{tag}"].value
         marks[f"ES {lv:.0%}"] = f[f"es_{tag}"].value
-    rows = [
-        (
-            k.replace("_", " "),
-            _num(v.value, 4 if "usage" in k or "prob" in k else 2),
-            _num(v.std_error, 4 if "usage" in k or "prob" in k else 2),
+    setup = Table(
+        ["setting", "value"],
+        [
+            ("paths", f"{cfg.n_paths:,}"),
+            ("horizon", f"{cfg.horizon_hours:g} h in {cfg.steps:,} step(s)"),
+            ("seed", str(cfg.seed)),
+            ("engine", str(result.engine)),
+            ("return model", _model_text(result.model)),
+            ("book", f"{result.book.n_accounts:,} accounts × {result.book.n_assets} assets"),
+            ("book settled at today's prices first", "yes" if cfg.settle_first else "no"),
+        ],
+        text_columns=(1,),
+    )
+    sections = [Section("Set-up", tables=[setup])]
+    if result.initial:
+        init = [(figure_label(k), figure_text(k, v, quote)) for k, v in result.initial.items()]
+        sections.append(
+            Section(
+                "Settling the book at today's prices", tables=[Table(["figure", "value"], init)]
+            )
         )
+    rows = [
+        (figure_label(k), figure_text(k, v.value, quote), figure_text(k, v.std_error, quote))
         for k, v in f.items()
     ]
-    parts = [
-        "<h2>Set-up</h2>",
-        _table(
-            ["what", "value"],
-            [
-                ("paths", f"{cfg.n_paths:,}"),
-                ("horizon (hours)", _num(cfg.horizon_hours, 2)),
-                ("steps", cfg.steps),
-                ("seed", cfg.seed),
-                ("engine", result.engine),
-                (
-                    "model",
-                    ", ".join(
-                        f"{k}={v}" for k, v in result.model.items() if not isinstance(v, dict)
-                    ),
-                ),
-                ("accounts x assets", f"{result.book.n_accounts:,} x {result.book.n_assets}"),
-                ("book settled first", cfg.settle_first),
+    figures = [Figure(_plot_losses(result.per_path["bad_debt"], marks, quote))]
+    if var_path is not None:
+        figures.append(
+            Figure(
+                _plot_hf(
+                    var_path["hf_before"],
+                    var_path["hf_after"],
+                    f"Health factors, before and after path {var_path['index']} (99% VaR)",
+                )
+            )
+        )
+        rec = var_path.get("record")
+        if rec is not None and len(rec.prices) > 2:
+            figures.append(Figure(_plot_rounds(rec, result.book.assets, 0, quote)))
+    top = result.top_accounts(15)
+    if top:
+        figures.append(Figure(_plot_top(top, quote, "Expected bad debt per path, top accounts")))
+    sections += [
+        Section(
+            "Risk figures",
+            tables=[Table(["figure", "estimate", "Monte Carlo std. error"], rows)],
+            figures=figures,
+        ),
+        Section(
+            "Top accounts by contribution to bad debt",
+            tables=[
+                Table(
+                    ["account", f"expected bad debt per path ({quote})"],
+                    [(a, f"{v:,.4f}") for a, v in top],
+                )
             ],
         ),
     ]
-    if result.initial:
-        parts += [
-            "<h2>Settling the book at today's prices</h2>",
-            _table(
-                ["figure", quote],
-                [(k.replace("_", " "), _num(float(v))) for k, v in result.initial.items()],
-            ),
-        ]
-    parts += [
-        "<h2>Risk figures</h2>",
-        _table(["figure", "estimate", "Monte Carlo std. error"], rows),
-        "<div class='plots'><div class='plot'>",
-        _plot_losses(result.per_path["bad_debt"], marks, quote),
-        "</div>",
-    ]
-    if var_path is not None:
-        parts += [
-            "<div class='plot'>",
-            _plot_hf(
-                var_path["hf_before"],
-                var_path["hf_after"],
-                f"Health factors, before and after path {var_path['index']} (99% VaR)",
-            ),
-            "</div>",
-        ]
-        rec = var_path.get("record")
-        if rec is not None and len(rec.prices) > 2:
-            parts += [
-                "<div class='plot'>",
-                _plot_rounds(rec, result.book.assets, 0, quote),
-                "</div>",
-            ]
-    top = result.top_accounts(15)
-    parts += [
-        "<div class='plot'>",
-        _plot_top(top, quote, "Expected bad debt per path, top accounts"),
-        "</div></div>",
-        "<h2>Top accounts by contribution to bad debt</h2>",
-        _table(
-            ["account", f"expected bad debt per path ({quote})"], [(a, _num(v, 4)) for a, v in top]
-        ),
-    ]
-    return _page(title, parts)
+    return render(title, sections)
 
 
-def scenario_html(results: Sequence[Any], title: str = "Scenario analysis") -> str:
-    """The page of one or more :class:`~xmargin.analytics.scenarios.ScenarioResult`."""
-    parts: list[str] = []
+def scenario_html(
+    results: Sequence[Any], title: str = "Scenario analysis", quote: str = "USD"
+) -> str:
+    """The page of one or more :class:`~xmargin.analytics.scenarios.ScenarioResult`
+    (Jinja2 template ``analysis.html.j2``); values in the market's ``quote``."""
+    from xmargin.analytics.analysis_report import Figure, Section, Table, render
+
+    sections: list[Section] = []
     if results:
-        quote = "quote"
         keys = list(results[0].totals)
-        parts += [
-            "<h2>Summary</h2>",
-            _table(
-                ["scenario", *[k.replace("_", " ") for k in keys]],
-                [(r.scenario.name, *[_num(float(r.totals[k])) for k in keys]) for r in results],
-            ),
-        ]
+        summary = Table(
+            ["scenario", *[figure_label(k) for k in keys]],
+            [
+                (r.scenario.name, *[figure_text(k, r.totals[k], quote) for k in keys])
+                for r in results
+            ],
+        )
+        sections.append(Section("Summary", tables=[summary]))
+        first = results[0].initial
+        if first:
+            rows = [(figure_label(k), figure_text(k, v, quote)) for k, v in first.items()]
+            sections.append(
+                Section(
+                    "Settling the book at today's prices (before every scenario)",
+                    tables=[Table(["figure", "value"], rows)],
+                )
+            )
     for r in results:
         sc = r.scenario
-        quote = "quote"
-        parts += [f"<h2>{html.escape(sc.name)}</h2>"]
-        if sc.description:
-            parts.append(f"<p>{html.escape(sc.description)}</p>")
         moved = [
-            (a, _num(b, 6), _num(c, 6), f"{(c / b - 1) * 100:+.2f}%")
+            (a, f"{b:,.6f}", f"{c:,.6f}", f"{(c / b - 1) * 100:+.2f}%")
             for a, b, c in zip(r.assets, r.prices_before, r.prices_after, strict=True)
             if abs(c / b - 1) > 1e-12
         ]
-        parts += [
-            _table(["asset", "price before", "price after", "change"], moved),
-            "<div class='plots'><div class='plot'>",
-            _plot_rounds(r.record, r.assets, 0, quote),
-            "</div><div class='plot'>",
-            _plot_hf(r.hf_before, r.hf_after, "Health factors before and after"),
-            "</div><div class='plot'>",
-            _plot_top(r.top_accounts, quote, "Top accounts by bad debt"),
-            "</div></div>",
-            _table(
-                ["figure", "value"],
-                [(k.replace("_", " "), _num(float(v))) for k, v in r.totals.items()],
-            ),
+        figures = [
+            Figure(_plot_rounds(r.record, r.assets, 0, quote)),
+            Figure(_plot_hf(r.hf_before, r.hf_after, "Health factors before and after")),
         ]
+        if r.top_accounts:
+            figures.append(Figure(_plot_top(r.top_accounts, quote, "Top accounts by bad debt")))
+        totals = [(figure_label(k), figure_text(k, v, quote)) for k, v in r.totals.items()]
+        flags = []
         if r.toxic_accounts:
             shown = ", ".join(r.toxic_accounts[:50])
             more = len(r.toxic_accounts) - 50
-            parts.append(
-                f"<p class='note'>Toxic accounts (debt/collateral above 1/(1+bonus) when "
-                f"liquidated): {html.escape(shown)}{f' and {more} more' if more > 0 else ''}</p>"
+            flags.append(
+                "Toxic accounts (debt/collateral above 1/(1+bonus) when liquidated): "
+                f"{shown}{f' and {more} more' if more > 0 else ''}"
             )
-    return _page(title, parts)
+        sections.append(
+            Section(
+                sc.name,
+                paragraphs=[sc.description] if sc.description else [],
+                tables=[
+                    Table(
+                        ["asset", f"price before ({quote})", f"price after ({quote})", "change"],
+                        moved,
+                    ),
+                    Table(["figure", "value"], totals),
+                ],
+                figures=[x for x in figures if x.svg],
+                flags=flags,
+            )
+        )
+    return render(title, sections)
 
 
 def write_report(text: str, path: str | Path) -> Path:

@@ -10,7 +10,7 @@ each asset's liquidity, whose price impact feeds the next round.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,9 @@ class ScenarioResult:
     toxic_accounts: list[str]
     liquidity_used: bool
     account_ids: tuple[str, ...] = ()
+    #: What settling at today's prices did first (empty when not settled), as montecarlo
+    #: reports it: the same default, reported apart.
+    initial: dict[str, float | int] = field(default_factory=dict)
 
 
 def _totals(o: PathOutcome) -> dict[str, float | int]:
@@ -81,7 +84,11 @@ def run_scenario(
     top: int = 10,
 ) -> ScenarioResult:
     """Run ``sc`` on ``book`` (one path) and gather what the report shows."""
-    run_book = settle(book).book_after if settle_first else book
+    initial: dict[str, float | int] = {}
+    run_book = book
+    if settle_first:
+        st = settle(book)
+        initial, run_book = st.totals(), st.book_after
     path, times = scenario_prices(run_book, sc)
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
@@ -119,6 +126,7 @@ def run_scenario(
         toxic_accounts=toxic,
         liquidity_used=use_liq,
         account_ids=book.account_ids,
+        initial=initial,
     )
 
 

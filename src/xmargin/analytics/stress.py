@@ -15,7 +15,7 @@ from xmargin.mathlib import ZERO, exact
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 from xmargin.risk.options import with_vol_shocks
-from xmargin.risk.shocks import parse_shock, shocked_prices
+from xmargin.risk.shocks import ShockValue, parse_shock, shock_fractions, shocked_prices
 
 __all__ = ["StressResult", "StressSummary", "parse_shock", "stress", "summarize"]
 
@@ -48,11 +48,13 @@ def summarize(rows: list[tuple[str, AccountHealth]]) -> StressSummary:
 @exact
 def stress(
     market: Market,
-    shocks: Mapping[str, Decimal],
-    vol_shocks: Mapping[str, Decimal] | None = None,
+    shocks: Mapping[str, ShockValue],
+    vol_shocks: Mapping[str, ShockValue] | None = None,
 ) -> StressResult:
     """Apply ``shocks`` (fractions, -0.3 = -30%) and ``vol_shocks`` (by underlying, 0.5 =
-    +50 % volatility) and recompute every account exactly."""
+    +50 % volatility) and recompute every account exactly. A shock may be a Decimal, an
+    int, a float (read through ``str``) or a string (``"-0.3"``, ``"-30%"``)."""
+    vol_shocks = shock_fractions(vol_shocks or {}, "--vol-shock")
     prices = shocked_prices({a: p.price for a, p in market.assets.items()}, shocks)
     shocked = market.with_prices(prices)
     if vol_shocks:

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xmargin import simulate as sim
+from xmargin.analytics.prices import missing_series
 from xmargin.errors import InputError
 
 __all__ = [
@@ -172,8 +173,5 @@ def load_histories(
             holders.setdefault(s, []).append(f)
     missing = [s for s in series if s not in holders]
     if missing:
-        raise InputError(
-            f"--prices: no price series for {', '.join(missing)}; the files hold "
-            f"{', '.join(holders)} (map an asset to a series with --map ASSET=SERIES)"
-        )
+        raise missing_series(missing, list(holders))
     return {s: sim.load_prices(holders[s], symbols=[s], step=step) for s in dict.fromkeys(series)}

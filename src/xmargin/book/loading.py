@@ -8,6 +8,7 @@ balance whose float64 is not exact kept aside for the exact bridge.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,14 @@ from xmargin.io.market_file import load_market, parse_market, read_market_docume
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 
-__all__ = ["BookParts", "MarketColumns", "open_market_columns", "parts_of_file", "parts_of_market"]
+__all__ = [
+    "BookParts",
+    "MarketColumns",
+    "check_columns",
+    "open_market_columns",
+    "parts_of_file",
+    "parts_of_market",
+]
 
 
 def _round_trips(d: Decimal) -> bool:
@@ -118,7 +126,9 @@ class MarketColumns:
     columns: PositionColumns
 
 
-def open_market_columns(path: str | Path) -> MarketColumns | None:
+def open_market_columns(
+    path: str | Path, on_read: Callable[[], None] | None = None
+) -> MarketColumns | None:
     """Read ``path`` in columns, or ``None`` when the exact loader must read it.
 
     ``None``: the market has no ``accounts_file``, or a cell of it needs the exact loader.
@@ -138,6 +148,8 @@ def open_market_columns(path: str | Path) -> MarketColumns | None:
     except MarketFileError:
         load_market(p)  # every problem of the file and its positions, located
         raise
+    if on_read is not None:
+        on_read()  # the parameters are read; the positions come next
     try:
         cols = read_position_columns(
             p.parent / accounts_file, base.assets, tuple(base.categories), list(base.accounts)
@@ -147,6 +159,25 @@ def open_market_columns(path: str | Path) -> MarketColumns | None:
         # (a cell the bulk reader could not parse) accepts the file.
         return None
     return MarketColumns(base, accounts_file, cols)
+
+
+def check_columns(
+    path: str | Path, on_step: Callable[[], None] | None = None
+) -> tuple[Market, int]:
+    """``xmargin check`` of a market with a large ``accounts_file``: the parameters and
+    inline accounts exactly, the positions through the columnar reader (every rule it
+    checks; a file it cannot decide goes to the exact loader, which locates every
+    problem). Returns the market (parameters and inline accounts) and the number of
+    accounts. ``on_step`` is called after each of the two reads (a progress bar)."""
+    tick = on_step or (lambda: None)
+    p = Path(path)
+    opened = open_market_columns(p, on_read=tick)
+    if opened is None:
+        market = load_market(p)
+        tick()
+        return market, len(market.accounts)
+    tick()
+    return opened.market, len(opened.market.accounts) + len(opened.columns.ids)
 
 
 def parts_of_file(path: str | Path, cluster: bool) -> BookParts:

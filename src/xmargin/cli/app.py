@@ -7,21 +7,52 @@ Commands live in ``core_commands`` (contract section 4), ``liquidate_commands`` 
 ``simulate_commands`` and ``analysis_commands`` (7); each registers itself on
 :data:`app`. ``main`` is the only place that turns an exception into an exit status: 2 for
 bad input, 1 for a refused rule, never a traceback.
+
+What users expect of a command line (issue 9, item 7): ``--version``, ``-h`` as
+``--help`` on every command, and shell completion (``--install-completion``,
+``--show-completion SHELL``).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
+
+import xmargin
 
 app = typer.Typer(
     name="xmargin",
     help="Risk engine for inter-asset collateralization (contract version 1).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"xmargin {xmargin.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Risk engine for inter-asset collateralization (contract version 1)."""
 
 
 _registered = False

@@ -21,7 +21,7 @@ import typer
 
 from xmargin.cli.console import console
 from xmargin.cli.console import progress as progress_bar
-from xmargin.cli.options import Json, MarketFile
+from xmargin.cli.options import Json, MarketFile, Progress
 from xmargin.cli.options import warning_level as warning_level_of
 from xmargin.fast.backend import BACKEND_ENV
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL
@@ -33,13 +33,18 @@ __all__ = ["book_health", "book_stress", "generate_book_command", "register", "w
 
 
 # -- health and stress on the book (called by the core commands) ---------------------------
-def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) -> None:
+def book_health(
+    market_file: Path, accounts: list[str] | None, as_json: bool, progress: bool | None = None
+) -> None:
     """``health`` on the risk book: every account (float64 figures, exact decisions), or
-    the listed accounts exactly."""
+    the listed accounts exactly. A progress bar for loading and pricing goes to stderr
+    when it is a terminal (ended before anything is written)."""
     from xmargin.book.riskbook import RiskBook
     from xmargin.cli.book_render import print_book, write_health_json
 
-    book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
+    with progress_bar(1, "health: load and price", progress) as advance:
+        book = RiskBook.load(market_file, cluster=False, backend=_one_pass_backend())
+        advance(1)
     if accounts:
         from xmargin.cli import render
 
@@ -56,7 +61,11 @@ def book_health(market_file: Path, accounts: list[str] | None, as_json: bool) ->
 
 
 def book_stress(
-    market_file: Path, shocks: Mapping[str, Decimal], as_json: bool, summary_only: bool
+    market_file: Path,
+    shocks: Mapping[str, Decimal],
+    as_json: bool,
+    summary_only: bool,
+    progress: bool | None = None,
 ) -> None:
     """``stress`` on the risk book; ``summary_only`` leaves out the per-account rows.
 
@@ -64,11 +73,16 @@ def book_stress(
     kernels do a single pass faster than Numba starts.
     """
     from xmargin.book.riskbook import RiskBook
-    from xmargin.cli.book_render import print_book, write_health_json
+    from xmargin.cli.book_render import print_book, print_stress_summary, write_health_json
 
-    book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
+    with progress_bar(1, "stress: load and price", progress) as advance:
+        book = RiskBook.load(market_file, shocks=shocks, cluster=False, backend=_one_pass_backend())
+        advance(1)
     prices = {a: book.prices[a] for a in shocks}
     summary = book.summary()
+    if summary_only:
+        print_stress_summary(prices, summary, book.quote, as_json)
+        return
     if as_json:
         write_health_json(
             sys.stdout, book, summary=summary, prices=prices, accounts=not summary_only
@@ -86,10 +100,12 @@ def _one_pass_backend() -> Backend:
 def watch(
     market_file: MarketFile,
     prices: Annotated[
-        Path,
+        list[Path],
         typer.Option(
             "--prices",
-            help="CSV of timestamp,asset,price (ISO-8601 or unix seconds; quote per unit).",
+            help="Price files or folders (repeatable), in the formats simulate reads: "
+            "timestamp,asset,price (ISO-8601 or unix seconds), symbol,timestamp,USD_price "
+            "(ms) or timestamp_x,ask_price,bid_price (µs, mid).",
             show_default=False,
         ),
     ],
@@ -104,23 +120,23 @@ def watch(
             help="Start each asset at its first price in the file (no events for that step).",
         ),
     ] = False,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-    ] = True,
+    progress: Progress = None,
 ) -> None:
     """Replay a price file through the risk book; print each risk event as a JSON line.
 
     An event line has type "event", the timestamp, the account, from and to (healthy,
     at_risk, liquidatable), its health factor and whether the exact engine decided it; a
     price the oracle guards refused prints a line of type "rejected" with the asset, the
-    price, the error code and message. A progress bar and a summary go to stderr.
+    price, the error code and message. A summary goes to stderr, and a progress bar when
+    stderr is a terminal.
     """
+    from xmargin.analytics.price_ticks import read_price_ticks
     from xmargin.book.events import Status
-    from xmargin.book.replay import read_price_file, replay
+    from xmargin.book.replay import replay
     from xmargin.book.riskbook import RiskBook
 
     level = warning_level_of(warning_level)
-    ticks = read_price_file(prices)
+    ticks = read_price_ticks(prices)
     book = RiskBook.load(market_file, warning_level=level)
     err = console(stderr=True)
     out = sys.stdout
@@ -130,9 +146,19 @@ def watch(
         for step in replay(book, ticks, rebase=rebase):
             when = step.tick.time_text
             for ev in step.update.events:
-                out.write(json.dumps({"type": "event", "timestamp": when, **ev.to_dict()}) + "\n")
+                out.write(
+                    json.dumps(
+                        {"type": "event", "timestamp": when, **ev.to_dict()}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
             for r in step.update.rejected:
-                out.write(json.dumps({"type": "rejected", "timestamp": when, **r.to_dict()}) + "\n")
+                out.write(
+                    json.dumps(
+                        {"type": "rejected", "timestamp": when, **r.to_dict()}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
             n_events += len(step.update.events)
             n_rejected += len(step.update.rejected)
             advance(1, events=n_events, rejected=n_rejected)
@@ -165,15 +191,18 @@ def generate_book_command(
         str, typer.Option("--format", help="Positions file format: parquet or csv.")
     ] = "parquet",
     as_json: Json = False,
+    progress: Progress = None,
 ) -> None:
     """Write a synthetic book: market.toml and a positions file (contract 1.4)."""
     from xmargin.book.generate import generate_book
 
-    market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+    with progress_bar(1, "generate-book", progress) as advance:
+        market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+        advance(1)
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         console().print(
             f"wrote {market_path} and {positions_path} ({accounts:,} accounts, {assets} assets, "

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from rich.table import Table
 
 from xmargin._typing import Float64Array1D
-from xmargin.analytics.stress import StressResult, StressSummary
+from xmargin.analytics.stress import StressSummary
 from xmargin.book.events import BookFigures, BookSummary, Status
 from xmargin.book.riskbook import RiskBook
 from xmargin.cli.console import console
@@ -94,19 +94,21 @@ def write_health_json(
     if prices is not None:
         tail["prices"] = {a: fmt(p) for a, p in prices.items()}
     if not accounts:
-        out.write(json.dumps(tail, indent=2) + "\n")
+        out.write(json.dumps(tail, indent=2, ensure_ascii=False) + "\n")
         return
     fig = book.figures()
     if book.n_accounts <= _INDENT_MAX_ROWS:
         doc = {"accounts": list(_rows(fig)), **tail}
-        out.write(json.dumps(doc, indent=2) + "\n")
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
     out.write('{"accounts": [')
     for i, row in enumerate(_rows(fig)):
-        out.write((", " if i else "") + json.dumps(row))
+        out.write((", " if i else "") + json.dumps(row, ensure_ascii=False))
     out.write("]")
     for key, value in tail.items():
-        out.write(f", {json.dumps(key)}: {json.dumps(value)}")
+        out.write(
+            f", {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
+        )
     out.write("}\n")
 
 
@@ -128,19 +130,28 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
         yield row
 
 
-def print_stress_summary(result: StressResult, quote: str, as_json: bool) -> None:
-    """``stress --summary`` on the exact engine: the summary and the shocked prices."""
+def print_stress_summary(
+    prices: Mapping[str, Decimal],
+    summary: BookSummary | StressSummary,
+    quote: str,
+    as_json: bool,
+) -> None:
+    """``stress --summary``: the shocked prices and the summary only, the same document
+    and the same table whichever engine computed them (issue 9, item 7)."""
+    doc = summary_doc(summary)
     if as_json:
-        doc = {"summary": summary_doc(result.summary), "prices": dict(result.prices)}
-        sys.stdout.write(json.dumps(doc, indent=2, default=fmt) + "\n")
+        body = {"summary": doc, "prices": {a: fmt(p) or "0" for a, p in prices.items()}}
+        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
         return
     t = Table(title=f"Stress summary (values in {quote})", title_justify="left", show_header=False)
     t.add_column("field")
     t.add_column("value", justify="right")
-    for a, p in result.prices.items():
+    for a, p in prices.items():
         t.add_row(f"{a} price", fmt(p) or "0")
-    for key, value in summary_doc(result.summary).items():
-        t.add_row(key.replace("_", " "), f"{value}")
+    t.add_row("accounts", f"{doc['accounts']:,}")
+    t.add_row("liquidatable accounts", f"{doc['liquidatable_accounts']:,}")
+    t.add_row("liquidatable debt", f"{Decimal(str(doc['liquidatable_debt'])):,.2f}")
+    t.add_row("insolvent debt", f"{Decimal(str(doc['insolvent_debt'])):,.2f}")
     console().print(t)
 
 

@@ -16,7 +16,8 @@ import typer
 from xmargin.analytics.stress import stress
 from xmargin.book.routing import prefers_book, refuse_options_on_book, refuse_perps_on_book
 from xmargin.cli import render
-from xmargin.cli.options import AccountOpt, Json, MarketFile, ShockOpts
+from xmargin.cli.console import progress as progress_bar
+from xmargin.cli.options import AccountOpt, Json, MarketFile, Progress, ShockOpts
 from xmargin.io.market_file import load_market
 from xmargin.model.practice import practice_warnings
 from xmargin.risk.health import account_health
@@ -32,17 +33,26 @@ __all__ = [
 ]
 
 
-def check(market_file: MarketFile, as_json: Json = False) -> None:
+def check(market_file: MarketFile, as_json: Json = False, progress: Progress = None) -> None:
     """Validate a market file; print the counts of its assets, categories and accounts.
 
     Values outside published practice are loaded, and warned: one ``warning:`` line each
-    on stderr, and ``warnings`` in the JSON (contract extension "Parameter checks").
+    on stderr, and ``warnings`` in the JSON (contract extension "Parameter checks"). A
+    large ``accounts_file`` is checked through the columnar loader (the risk book's), with
+    a progress bar on stderr when it is a terminal.
     """
-    market = load_market(market_file)
+    if prefers_book(market_file):
+        from xmargin.book.loading import check_columns
+
+        with progress_bar(2, "check", progress) as advance:
+            market, n_accounts = check_columns(market_file, on_step=lambda: advance(1))
+    else:
+        market = load_market(market_file)
+        n_accounts = len(market.accounts)
     warnings = [str(w) for w in practice_warnings(market.params, market.assets, market.categories)]
     for line in warnings:
         typer.echo(f"warning: {line}", err=True)
-    doc = {**render.check_doc(market), "warnings": warnings}
+    doc = {**render.check_doc(market), "accounts": n_accounts, "warnings": warnings}
     if as_json:
         render.print_json(doc)
     else:
@@ -58,6 +68,7 @@ def health(
         ),
     ] = None,
     as_json: Json = False,
+    progress: Progress = None,
 ) -> None:
     """Every figure of contract section 2 for each account, at the file's prices."""
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
@@ -65,7 +76,7 @@ def health(
 
         refuse_perps_on_book(market_file)
         refuse_options_on_book(market_file)
-        book_health(market_file, accounts, as_json)
+        book_health(market_file, accounts, as_json, progress)
         return
     market = load_market(market_file)
     ids = accounts or list(market.accounts)
@@ -107,6 +118,7 @@ def stress_command(
             show_default=False,
         ),
     ] = None,
+    progress: Progress = None,
 ) -> None:
     """Shock prices (and option volatilities), then every account's figures and a
     summary of what is liquidatable."""
@@ -117,14 +129,14 @@ def stress_command(
 
         refuse_perps_on_book(market_file)
         refuse_options_on_book(market_file, bool(vols))
-        book_stress(market_file, parsed, as_json, summary_only)
+        book_stress(market_file, parsed, as_json, summary_only, progress)
         return
     market = load_market(market_file)
     result = stress(market, parsed, vols)
     if summary_only:
         from xmargin.cli.book_render import print_stress_summary
 
-        print_stress_summary(result, market.params.quote, as_json)
+        print_stress_summary(result.prices, result.summary, market.params.quote, as_json)
         return
     if as_json:
         render.print_json(render.stress_doc(result))

@@ -37,7 +37,7 @@ def _fail(exit_code: int, error: dict[str, object], as_json: bool) -> int:
     if as_json:
         body = {**error, "message": message}
         try:
-            sys.stdout.write(json.dumps({"error": body}, indent=2) + "\n")
+            sys.stdout.write(json.dumps({"error": body}, indent=2, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()

@@ -69,7 +69,9 @@ def dumps(doc: object) -> str:
     """``doc`` as one JSON document; every Decimal as a plain decimal string."""
     rows = doc.get("accounts") if isinstance(doc, dict) else None
     big = isinstance(rows, list) and len(rows) > _INDENT_MAX_ROWS
-    return json.dumps(doc, default=_encode, indent=None if big else 2, allow_nan=False)
+    return json.dumps(
+        doc, default=_encode, indent=None if big else 2, allow_nan=False, ensure_ascii=False
+    )
 
 
 def print_json(doc: object) -> None:

@@ -150,7 +150,7 @@ def replay(db: DbOpt = None, as_json: Json = False) -> None:
     finally:
         engine.dispose()
     if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         typer.echo(
             f"replayed {result.entries} journal entries (last seq {result.last_seq}): "
@@ -312,7 +312,7 @@ def keys_revoke(
         engine.dispose()
     if as_json:
         doc = {"id": record.id, "revoked_at": _iso(record.revoked_at), "already": not revoked_now}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     elif revoked_now:
         typer.echo(f"revoked {record.role} key {record.id}")
     else:

@@ -97,13 +97,20 @@ def scenario_command(
     names: Annotated[
         list[str] | None, typer.Option("--name", help="Run only this scenario (repeatable).")
     ] = None,
-    settle_first: Annotated[
-        bool, typer.Option("--settle-first", help="Liquidate at today's prices first.")
+    settle_first: Settle = True,
+    settle_first_old: Annotated[
+        bool, typer.Option("--settle-first", hidden=True, help="Same as --settle (kept).")
     ] = False,
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
-    """Run the scenarios of a scenario file on the book: liquidations, bad debt, cascade."""
+    """Run the scenarios of a scenario file on the book: liquidations, bad debt, cascade.
+
+    As montecarlo, the book is first settled (liquidated at today's prices, reported
+    apart); --no-settle skips that.
+    """
+    settle_first = settle_first or settle_first_old
     scenarios = sim.load_scenarios(scenario_file)
     if names:
         known = {s.name for s in scenarios}
@@ -112,9 +119,18 @@ def scenario_command(
                 raise InputError(f"--name {n!r}: no such scenario in {scenario_file}")
         scenarios = [s for s in scenarios if s.name in names]
     book, liquidity = sim.open_book(market_file)
-    results = [sim.run_scenario(book, s, liquidity, settle_first) for s in scenarios]
+    results = []
+    with progress_bar(len(scenarios), "scenarios", progress) as advance:
+        for s in scenarios:
+            try:
+                results.append(sim.run_scenario(book, s, liquidity, settle_first))
+            except InputError as exc:  # name the file and the scenario that needs the fix
+                raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
+            advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html(results, f"Scenarios: {scenario_file.name}"), report)
+        sim.write_report(
+            sim.scenario_html(results, f"Scenarios: {scenario_file.name}", book.quote), report
+        )
     if as_json:
         docs = [out.scenario_doc(r) for r in results]
         render.print_json({"quote": book.quote, "scenarios": docs})
@@ -137,6 +153,7 @@ def cascade_command(
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -160,12 +177,16 @@ def cascade_command(
         variants["pause"] = sim.Breakers(None, full.pause_drop, full.pause_window_steps)
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
-    results = {
-        label: sim.run_scenario(book, dataclasses.replace(sc, name=label), liquidity, False, br)
-        for label, br in variants.items()
-    }
+    results = {}
+    with progress_bar(len(variants), "cascade variants", progress) as advance:
+        for label, br in variants.items():
+            named = dataclasses.replace(sc, name=label)
+            results[label] = sim.run_scenario(book, named, liquidity, False, br)
+            advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html(list(results.values()), "Liquidation cascade"), report)
+        sim.write_report(
+            sim.scenario_html(list(results.values()), "Liquidation cascade", book.quote), report
+        )
     if as_json:
         render.print_json(
             {
@@ -202,6 +223,7 @@ def replay_command(
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
+    progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -222,9 +244,11 @@ def replay_command(
     )
     for p in (start, end):
         sim.parse_time(p, "--start/--end")
-    result = sim.run_scenario(book, sc, liquidity)
+    with progress_bar(1, "replay", progress) as advance:
+        result = sim.run_scenario(book, sc, liquidity)
+        advance(1)
     if report is not None:
-        sim.write_report(sim.scenario_html([result], "Historical replay"), report)
+        sim.write_report(sim.scenario_html([result], "Historical replay", book.quote), report)
     if as_json:
         render.print_json({"quote": book.quote, "scenarios": [out.scenario_doc(result)]})
         return

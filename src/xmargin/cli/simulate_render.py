@@ -63,6 +63,7 @@ def scenario_doc(r: ScenarioResult) -> dict[str, Any]:
         "prices_before": {a: d(p) for a, p in zip(r.assets, r.prices_before, strict=True)},
         "prices_after": {a: d(p) for a, p in zip(r.assets, r.prices_after, strict=True)},
         "totals": _totals_doc(r.totals),
+        "initial": _totals_doc(r.initial),
         "rounds": [
             {
                 "step": int(step),
@@ -111,6 +112,12 @@ def print_scenarios(results: Sequence[ScenarioResult], quote: str) -> None:
             *[_num(float(r.totals[c]), 2 if isinstance(r.totals[c], float) else 0) for c in cols],
         )
     out.print(table)
+    first = results[0].initial if results else {}
+    if first:  # the same book settled once for every scenario of the run
+        out.print(
+            f"settled at today's prices first: bad debt {_num(float(first['bad_debt']))}, "
+            f"{first['liquidations']} liquidations"
+        )
     for r in results:
         if r.top_accounts:
             t = Table(title=f"{r.scenario.name}: top accounts by bad debt", title_justify="left")

@@ -22,6 +22,7 @@ from xmargin.model.liquidation_params import seconds_between
 from xmargin.model.market import Market
 from xmargin.model.options import MarginMethod, OptionParams
 from xmargin.risk.black76 import black76, year_fraction
+from xmargin.risk.shocks import ShockValue, shock_fractions
 
 __all__ = [
     "ExpiryGroup",
@@ -157,9 +158,11 @@ def portfolio_underlyings(account: Account, market: Market) -> frozenset[str]:
 
 
 @exact
-def with_vol_shocks(market: Market, shocks: Mapping[str, Decimal]) -> Market:
+def with_vol_shocks(market: Market, shocks: Mapping[str, ShockValue]) -> Market:
     """A copy of ``market`` whose options on each shocked underlying have σ → σ·(1 + x),
-    floored at 0 (contract 6.1). Balances are shared read-only, as in ``with_prices``."""
+    floored at 0 (contract 6.1). Balances are shared read-only, as in ``with_prices``.
+    A shock may be a Decimal, int, float or string (:func:`shock_fractions`)."""
+    shocks = shock_fractions(shocks, "--vol-shock")
     for asset in shocks:
         if asset not in market.assets:
             raise UnknownAsset(asset, "--vol-shock")

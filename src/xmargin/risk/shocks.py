@@ -23,8 +23,13 @@ __all__ = [
     "parse_shocks",
     "parse_vol_shock",
     "parse_vol_shocks",
+    "shock_fractions",
     "shocked_prices",
 ]
+
+#: What a library caller may pass as a shock: a Decimal, an int, a float (read through its
+#: shortest repr, as ``str`` gives it) or a string (``"-0.3"`` or ``"-30%"``).
+ShockValue = Decimal | int | float | str
 
 _PERCENT = Decimal(100)
 _SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([^%\s]+\s*%?)\s*$")
@@ -98,8 +103,25 @@ def parse_vol_shocks(texts: Iterable[str]) -> dict[str, Decimal]:
 
 
 @exact
+def shock_fractions(shocks: Mapping[str, ShockValue], where: str) -> dict[str, Decimal]:
+    """``{asset: shock}`` with every shock an exact fraction (issue 9, item 2: a library
+    caller's ``{"WETH": -0.3}`` or ``{"WETH": "-30%"}`` means what ``--shock WETH=-30%``
+    means); a value that is not a number is :class:`~xmargin.errors.InputError`, located."""
+    out: dict[str, Decimal] = {}
+    for asset, value in shocks.items():
+        if isinstance(value, Decimal) and value.is_finite():
+            out[asset] = value
+            continue
+        try:
+            out[asset] = parse_fraction(value)
+        except NumberError as exc:
+            raise InputError(f"{where} {asset}: {exc}") from None
+    return out
+
+
+@exact
 def shocked_prices(
-    prices: Mapping[str, Decimal], shocks: Mapping[str, Decimal], where: str = "--shock"
+    prices: Mapping[str, Decimal], shocks: Mapping[str, ShockValue], where: str = "--shock"
 ) -> dict[str, Decimal]:
     """Each shocked asset's price (``prices``: every asset's) times (1 + shock).
 
@@ -111,7 +133,7 @@ def shocked_prices(
         A shock that would leave the price at or below zero.
     """
     out: dict[str, Decimal] = {}
-    for asset, shock in shocks.items():
+    for asset, shock in shock_fractions(shocks, where).items():
         if asset not in prices:
             raise UnknownAsset(asset, where)
         p = prices[asset] * (ONE + shock)
