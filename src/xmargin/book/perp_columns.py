@@ -1,0 +1,189 @@
+"""Perp positions in the risk book: columns beside the balances, CSR by account.
+
+Row ``r`` holds positions ``indptr[r]:indptr[r + 1]``: the perp (index in
+:class:`~xmargin.fast.perp_packing.PerpTables`), the size q, the entry price E and the
+funding index f, as float64; the exact positions are kept beside them for the exact
+re-check. :class:`PerpBook` adds what a row's positions add to its six sums
+(:func:`xmargin.fast.perps.perp_sums`, the initial PnL capped per account) to the spot
+sums before the status is decided, so a tick of an underlying, which moves its perps'
+notional and PnL, re-decides the rows holding them.
+
+The float band widens for perp rows: a PnL is a difference, q·(P − E) − q·(F − f), whose
+float error scales with |q|·(P + E + |F| + |f|), not with the PnL. That scale, times
+:data:`~xmargin.book.tolerances.REL_TOL` (a hundred thousand times the float error),
+joins the band of :mod:`xmargin.book.screening`; inside it the exact engine decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D
+from xmargin.book.screening import band
+from xmargin.book.tolerances import REL_TOL
+from xmargin.fast.perp_packing import PerpTables
+from xmargin.fast.perps import cap_initial_pnl, perp_sums
+from xmargin.model.perps import PerpPosition
+
+__all__ = ["PerpBook", "PerpColumns", "perp_recheck"]
+
+
+@dataclass
+class PerpColumns:
+    """Every row's perp positions (module docstring); ``exact[i]`` is position ``i``."""
+
+    indptr: Int64Array1D
+    perp: Int64Array1D
+    size: Float64Array1D
+    entry: Float64Array1D
+    f: Float64Array1D
+    exact: list[PerpPosition]
+
+    @classmethod
+    def build(
+        cls, n_rows: int, rows: Int64Array1D, perp: Int64Array1D, exact: Sequence[PerpPosition]
+    ) -> PerpColumns:
+        """Columns of positions given by book row and perp index, in any order."""
+        order = np.lexsort((perp, rows))
+        rows, perp = rows[order], perp[order]
+        held = [exact[i] for i in order.tolist()]
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        return cls(
+            indptr,
+            perp.astype(np.int64),
+            np.array([float(p.size) for p in held], dtype=np.float64),
+            np.array([float(p.entry_price) for p in held], dtype=np.float64),
+            np.array([float(p.funding_index) for p in held], dtype=np.float64),
+            held,
+        )
+
+    @classmethod
+    def empty(cls, n_rows: int) -> PerpColumns:
+        none = np.zeros(0, dtype=np.int64)
+        return cls.build(n_rows, none, none, [])
+
+    @property
+    def n_positions(self) -> int:
+        return int(self.perp.size)
+
+    def positions(self, r: int) -> range:
+        return range(int(self.indptr[r]), int(self.indptr[r + 1]))
+
+
+def perp_recheck(
+    x: Float64Array1D, y: Float64Array1D, scale: Float64Array1D, warn: float
+) -> BoolArray:
+    """Whether the exact engine decides a perp row (module docstring): it has debt and
+    lies within the band, widened by ``REL_TOL x scale``, of either level."""
+    t = band(x, y) + REL_TOL * scale
+    near = (np.abs(x - y) <= t) | (np.abs(x - warn * y) <= (0.5 + 0.5 * warn) * t)
+    out: BoolArray = (y > 0.0) & near
+    return out
+
+
+class PerpBook:
+    """The perp columns of a book, its float perp tables and each perp's price P."""
+
+    def __init__(
+        self,
+        cols: PerpColumns,
+        tables: PerpTables,
+        asset_price: Float64Array1D,
+    ) -> None:
+        self.cols = cols
+        self.tables = tables
+        self._file_price = asset_price.copy()
+        self.price = tables.prices_of(asset_price)
+        n = cols.indptr.size - 1
+        self._owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
+        self.rows: Int64Array1D = np.flatnonzero(np.diff(cols.indptr) > 0).astype(np.int64)
+        self.mask: BoolArray = np.zeros(n, dtype=bool)
+        self.mask[self.rows] = True
+
+    @property
+    def any(self) -> bool:
+        return bool(self.rows.size)
+
+    def set_prices(self, asset_price: Float64Array1D) -> None:
+        """P of every perp at ``asset_price`` (per asset): a mark price moves with its
+        underlying in proportion (contract 6.1), as the exact market's does."""
+        t = self.tables
+        under = asset_price[t.underlying]
+        ratio = under / self._file_price[t.underlying]
+        self.price = np.where(np.isnan(t.mark_price), under, t.mark_price * ratio)
+
+    def holders(self, perps: Iterable[int]) -> Int64Array1D:
+        """Sorted rows holding any of ``perps``."""
+        wanted = np.zeros(len(self.tables), dtype=bool)
+        wanted[list(perps)] = True
+        out: Int64Array1D = np.unique(self._owner[wanted[self.cols.perp]])
+        return out
+
+    def holders_of_underlyings(self, assets: Iterable[int]) -> Int64Array1D:
+        """Sorted rows holding a perp on any of ``assets`` (asset indexes)."""
+        moved = set(assets)
+        return self.holders(j for j, a in enumerate(self.tables.underlying) if int(a) in moved)
+
+    def in_ranges(self, starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
+        """Rows holding perps within the ranges ``[starts[i], ends[i])``."""
+        lo = np.searchsorted(self.rows, starts)
+        hi = np.searchsorted(self.rows, ends)
+        if lo.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        counts = hi - lo
+        first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        idx = first + np.arange(int(counts.sum()), dtype=np.int64)
+        out: Int64Array1D = self.rows[idx]
+        return out
+
+    def sums(self, rows: Int64Array1D) -> tuple[Float64Array2D, Float64Array1D]:
+        """What each row's positions add to (cv, dv, ic, id, mc, md), 6 x len(rows), in
+        quote (the initial PnL capped per row); and each row's error scale (module
+        docstring)."""
+        c, t = self.cols, self.tables
+        lo = c.indptr[rows]
+        counts = c.indptr[rows + 1] - lo
+        owner = np.repeat(np.arange(rows.size, dtype=np.int64), counts)
+        first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        i = first + np.arange(owner.size, dtype=np.int64)
+        j = c.perp[i]
+        q, e, f0 = c.size[i], c.entry[i], c.f[i]
+        p, f = self.price[j], t.funding_index[j]
+        terms = perp_sums(
+            q, p, e, f, f0, t.initial_margin[j], t.maintenance_margin[j], t.size_factor[j],
+            t.pnl_initial_weight[j],
+        )  # fmt: skip
+        out = np.empty((6, rows.size))
+        for k, term in enumerate(terms):
+            out[k] = np.bincount(owner, weights=term, minlength=rows.size)
+        out[2] = cap_initial_pnl(out[2], t.cap)
+        scale = np.abs(q) * (p + e + np.abs(f) + np.abs(f0))
+        per_row: Float64Array1D = np.bincount(owner, weights=scale, minlength=rows.size).astype(
+            np.float64, copy=False
+        )
+        return out, per_row
+
+    def set_funding_index(self, perp: int, value: float) -> None:
+        self.tables = self.tables.with_funding_index({self.tables.names[perp]: value})
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the float columns (the exact positions aside)."""
+        c = self.cols
+        return int(c.indptr.nbytes + c.perp.nbytes + c.size.nbytes + c.entry.nbytes + c.f.nbytes)
+
+    def add_row(self) -> None:
+        """A new row without positions (an account added to the book)."""
+        c = self.cols
+        c.indptr = np.append(c.indptr, c.indptr[-1])
+        self.mask = np.append(self.mask, False)
+
+    def positions_of(self, r: int) -> dict[str, PerpPosition]:
+        """Row ``r``'s exact positions, by perp name."""
+        names = self.tables.names
+        c = self.cols
+        return {names[int(c.perp[i])]: c.exact[i] for i in c.positions(r)}

@@ -1,0 +1,92 @@
+"""The perp pass of a re-price: rows holding perps decided with their perp terms.
+
+The spot kernels (:mod:`xmargin.book.kernels`) sum each row's balances and decide its
+status; for the rows that hold perps this pass then adds what their positions add to
+maintenance collateral and debt (:meth:`~xmargin.book.perp_columns.PerpBook.sums`) and
+decides them again, from the status they had before the spot pass, with the band widened
+for PnL (:func:`~xmargin.book.perp_columns.perp_recheck`). Perp rows are never screened
+out by the reference margin (a PnL is leveraged in its price): they are re-priced on
+every tick of an asset they hold or a perp's underlying.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
+from xmargin.book.kernels import BookArrays, Flagged, Kernels, PriceTables, Reference
+from xmargin.book.perp_columns import PerpBook, perp_recheck
+from xmargin.book.tolerances import STATUS_BITS
+from xmargin.fast.health import LIQUIDATABLE, status_of
+
+__all__ = ["maintenance_sums", "perp_summary", "redecide"]
+
+
+def maintenance_sums(
+    k: Kernels, rows: Int64Array1D, a: BookArrays, t: PriceTables, perps: PerpBook
+) -> tuple[Float64Array1D, Float64Array1D]:
+    """(maintenance_collateral, maintenance_debt) of ``rows``, perps included."""
+    mc, md = k.row_sums(rows, a, t)
+    if perps.any and rows.size:
+        held = perps.mask[rows]
+        if held.any():
+            add, _ = perps.sums(rows[held])
+            mc[held] += add[4]
+            md[held] += add[5]
+    return mc, md
+
+
+def redecide(
+    k: Kernels,
+    a: BookArrays,
+    t: PriceTables,
+    perps: PerpBook,
+    status: UInt8Array1D,
+    ref: Reference,
+    rows: Int64Array1D,
+    before: UInt8Array1D,
+    spot: Flagged,
+) -> Flagged:
+    """Decide ``rows`` (holding perps; ``before``: their status bytes before the spot
+    pass) with their perp terms; the flagged rows of the spot pass with theirs replaced."""
+    mc, md = k.row_sums(rows, a, t)
+    add, scale = perps.sums(rows)
+    x, y = mc + add[4], md + add[5]
+    new = status_of(x, y, t.warn).astype(np.int64)
+    recheck = perp_recheck(x, y, scale, t.warn)
+    byte = before.astype(np.int64)
+    old = byte & STATUS_BITS
+    moved = (new != old) & ~recheck
+    status[rows] = ((byte & ~STATUS_BITS) | np.where(moved, new, old)).astype(np.uint8)
+    ref.margin[rows] = -1.0
+    keep = moved | recheck
+    other = ~perps.mask[spot.rows]
+    return Flagged(
+        np.concatenate([spot.rows[other], rows[keep]]),
+        np.concatenate([spot.previous[other], old[keep].astype(np.uint8)]),
+        np.concatenate([spot.recheck[other], recheck[keep]]),
+    )
+
+
+def perp_summary(
+    a: BookArrays, t: PriceTables, perps: PerpBook, status: UInt8Array1D
+) -> tuple[float, float]:
+    """What perps change in the ``stress`` summary's (liquidatable debt_value, insolvent
+    debt): the perp rows' debt_value gains their losses, and each perp row's
+    max(dv − cv, 0) is taken with its PnL."""
+    rows = perps.rows
+    lo = a.indptr[rows]
+    counts = a.indptr[rows + 1] - lo
+    owner = np.repeat(np.arange(rows.size, dtype=np.int64), counts)
+    first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    i = first + np.arange(owner.size, dtype=np.int64)
+    code = a.codes[i].astype(np.int64)
+    v = a.units[i] * t.hp[code]
+    borrow = (code & 1) == 1
+    cv = np.bincount(owner, weights=np.where(borrow, 0.0, v), minlength=rows.size)
+    dv = np.bincount(owner, weights=np.where(borrow, v, 0.0), minlength=rows.size)
+    add, _ = perps.sums(rows)
+    liq = (status[rows] & STATUS_BITS) == LIQUIDATABLE
+    before = np.maximum(dv - cv, 0.0)
+    after = np.maximum(dv + add[1] - cv - add[0], 0.0)
+    return float(add[1][liq].sum()), float((after - before).sum())
