@@ -195,3 +195,29 @@ def test_book_p5_a_perps_file_loads_to_the_exact_loaders_accounts(
     assert book.status("newcomer") == Status.LIQUIDATABLE  # a loss and no collateral
     figures = book.figures()
     assert np.isfinite(figures.maintenance_debt).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=40)
+@given(market=perp_markets(), data=st.data())
+def test_book_p6_positions_and_balances_mirrored_after_trades_equal_the_exact_engine(
+    backend: str, market: Market, data: st.DataObject
+) -> None:
+    from tests.perp_strategies import SUBJECT, trades
+    from xmargin.errors import XmarginError
+    from xmargin.ledger.perps import execute_trade
+
+    book = RiskBook.from_market(market, backend=backend)  # type: ignore[arg-type]
+    for _ in range(data.draw(st.integers(1, 4), label="trades")):
+        perp, delta = data.draw(trades(market), label="trade")
+        try:
+            execute_trade(market, SUBJECT, perp, delta)
+        except XmarginError:
+            continue
+        acc = market.accounts[SUBJECT]
+        for name in PERPS:
+            book.set_perp(SUBJECT, name, acc.position(name))
+        for a in market.assets:
+            book.set_balance(SUBJECT, a, supply=acc.supplied(a), borrow=acc.borrowed(a))
+        assert book.perp_positions(SUBJECT) == acc.perps
+        assert_book_equals_exact(book, market)

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL
+from xmargin.fast.backend import elementwise
 from xmargin.fast.perp_packing import PerpTables
 from xmargin.fast.perps import cap_initial_pnl, perp_sums
 from xmargin.model.perps import PerpPosition
 
-__all__ = ["PerpBook", "PerpColumns", "perp_recheck"]
+__all__ = ["PerpBook", "PerpColumns", "error_scale", "perp_recheck"]
 
 
 @dataclass
@@ -74,15 +76,19 @@ class PerpColumns:
         return range(int(self.indptr[r]), int(self.indptr[r + 1]))
 
 
-def perp_recheck(
-    x: Float64Array1D, y: Float64Array1D, scale: Float64Array1D, warn: float
-) -> BoolArray:
+@elementwise
+def perp_recheck(x: Any, y: Any, scale: Any, warn: Any) -> Any:
     """Whether the exact engine decides a perp row (module docstring): it has debt and
     lies within the band, widened by ``REL_TOL x scale``, of either level."""
     t = band(x, y) + REL_TOL * scale
     near = (np.abs(x - y) <= t) | (np.abs(x - warn * y) <= (0.5 + 0.5 * warn) * t)
-    out: BoolArray = (y > 0.0) & near
-    return out
+    return (y > 0.0) & near
+
+
+@elementwise
+def error_scale(q: Any, price: Any, entry: Any, index: Any, entry_index: Any) -> Any:
+    """|q|·(P + E + |F| + |f|): what a position's PnL float error scales with."""
+    return np.abs(q) * (price + entry + np.abs(index) + np.abs(entry_index))
 
 
 class PerpBook:
@@ -98,11 +104,10 @@ class PerpBook:
         self.tables = tables
         self._file_price = asset_price.copy()
         self.price = tables.prices_of(asset_price)
-        n = cols.indptr.size - 1
-        self._owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(cols.indptr))
-        self.rows: Int64Array1D = np.flatnonzero(np.diff(cols.indptr) > 0).astype(np.int64)
-        self.mask: BoolArray = np.zeros(n, dtype=bool)
-        self.mask[self.rows] = True
+        self._owner: Int64Array1D
+        self.rows: Int64Array1D
+        self.mask: BoolArray
+        self._index_rows()
 
     @property
     def any(self) -> bool:
@@ -161,7 +166,7 @@ class PerpBook:
         for k, term in enumerate(terms):
             out[k] = np.bincount(owner, weights=term, minlength=rows.size)
         out[2] = cap_initial_pnl(out[2], t.cap)
-        scale = np.abs(q) * (p + e + np.abs(f) + np.abs(f0))
+        scale = error_scale(q, p, e, f, f0)
         per_row: Float64Array1D = np.bincount(owner, weights=scale, minlength=rows.size).astype(
             np.float64, copy=False
         )
@@ -180,7 +185,48 @@ class PerpBook:
         """A new row without positions (an account added to the book)."""
         c = self.cols
         c.indptr = np.append(c.indptr, c.indptr[-1])
-        self.mask = np.append(self.mask, False)
+        self._index_rows()
+
+    def _index_rows(self) -> None:
+        c = self.cols
+        n = c.indptr.size - 1
+        self._owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(c.indptr))
+        self.rows = np.flatnonzero(np.diff(c.indptr) > 0).astype(np.int64)
+        self.mask = np.zeros(n, dtype=bool)
+        self.mask[self.rows] = True
+
+    def set_position(self, r: int, perp: int, pos: PerpPosition | None) -> None:
+        """Replace row ``r``'s position in ``perp`` (``None`` or size 0: remove it).
+
+        An insertion or removal moves the columns after it (O(positions)): the book
+        mirrors trades, which are rare beside price ticks.
+        """
+        c = self.cols
+        lo, hi = int(c.indptr[r]), int(c.indptr[r + 1])
+        held = np.flatnonzero(c.perp[lo:hi] == perp)
+        at = lo + int(held[0]) if held.size else lo + int(np.searchsorted(c.perp[lo:hi], perp))
+        gone = pos is None or not pos.size
+        if held.size and not gone:
+            assert pos is not None
+            c.size[at], c.entry[at], c.f[at] = pos.size, pos.entry_price, pos.funding_index
+            c.exact[at] = pos
+            return
+        if held.size:  # remove
+            c.perp, c.size = np.delete(c.perp, at), np.delete(c.size, at)
+            c.entry, c.f = np.delete(c.entry, at), np.delete(c.f, at)
+            del c.exact[at]
+            c.indptr[r + 1 :] -= 1
+        elif not gone:  # insert
+            assert pos is not None
+            c.perp = np.insert(c.perp, at, perp)
+            c.size = np.insert(c.size, at, float(pos.size))
+            c.entry = np.insert(c.entry, at, float(pos.entry_price))
+            c.f = np.insert(c.f, at, float(pos.funding_index))
+            c.exact.insert(at, pos)
+            c.indptr[r + 1 :] += 1
+        else:
+            return
+        self._index_rows()
 
     def positions_of(self, r: int) -> dict[str, PerpPosition]:
         """Row ``r``'s exact positions, by perp name."""

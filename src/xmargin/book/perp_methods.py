@@ -1,7 +1,8 @@
 """The risk book's perp methods: the perps it holds and the oracle's funding index.
 
-A mixin of :class:`~xmargin.book.riskbook.RiskBook` (as :class:`~xmargin.book.reading.BookReader`
-is), kept apart so that the book's spot machinery stays in one file.
+A base of :class:`~xmargin.book.riskbook.RiskBook` (over
+:class:`~xmargin.book.reading.BookReader`), kept apart so that the book's spot machinery
+stays in one file.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.book.events import RiskEvent
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.kernels import RECOMPUTE, PriceTables
-from xmargin.book.perp_columns import PerpBook
+from xmargin.book.reading import BookReader
 from xmargin.book.tables import Layout
 from xmargin.errors import InvalidAmount
+from xmargin.model.perps import PerpPosition
 
 __all__ = ["BookPerps"]
 
 
-class BookPerps:
+class BookPerps(BookReader):
     """Perp queries and the funding index (attributes set by ``RiskBook``)."""
 
-    _perps: PerpBook
     _exact: ExactBridge
     _tables: PriceTables
     _layout: Layout
@@ -52,6 +53,11 @@ class BookPerps:
         """Perp positions held (contract 5), beside the balances."""
         return self._perps.cols.n_positions
 
+    @property
+    def n_perp_accounts(self) -> int:
+        """Accounts holding at least one perp position."""
+        return int(self._perps.rows.size)
+
     def set_funding_index(self, perp: str, funding_index: object) -> list[RiskEvent]:
         """Set ``perp``'s funding index F (quote per unit, contract 5.3: the oracle's);
         re-price the rows holding it and return their risk events.
@@ -75,3 +81,16 @@ class BookPerps:
         rows = self._perps.holders([j])
         none = np.zeros(0, dtype=np.int64)
         return self._run(none, none, True, RECOMPUTE, rows)
+
+    def set_perp(self, account: str, perp: str, position: PerpPosition | None) -> list[RiskEvent]:
+        """Set ``account``'s position in ``perp`` (``None`` or size 0 closes it); re-price
+        that row only. The book mirrors positions: trading rules are the ledger's job."""
+        r = self.row_of(account)
+        j = self._perps.tables.index_of(perp)
+        self._perps.set_position(r, j, position)
+        one = np.array([r], dtype=np.int64)
+        return self._run(one, one + 1, True, RECOMPUTE, one if self._perps.mask[r] else None)
+
+    def perp_positions(self, account: str) -> dict[str, PerpPosition]:
+        """``account``'s perp positions as the book holds them (exact), by perp."""
+        return self._perps.positions_of(self.row_of(account))

@@ -50,20 +50,34 @@ def redecide(
     """Decide ``rows`` (holding perps; ``before``: their status bytes before the spot
     pass) with their perp terms; the flagged rows of the spot pass with theirs replaced."""
     mc, md = k.row_sums(rows, a, t)
-    add, scale = perps.sums(rows)
-    x, y = mc + add[4], md + add[5]
-    new = status_of(x, y, t.warn).astype(np.int64)
-    recheck = perp_recheck(x, y, scale, t.warn)
-    byte = before.astype(np.int64)
-    old = byte & STATUS_BITS
-    moved = (new != old) & ~recheck
-    status[rows] = ((byte & ~STATUS_BITS) | np.where(moved, new, old)).astype(np.uint8)
-    ref.margin[rows] = -1.0
-    keep = moved | recheck
+    if k.name == "numba":
+        from xmargin.book._perp_numba_kernels import perp_decide
+
+        c, pt = perps.cols, perps.tables
+        old = np.empty(rows.size, dtype=np.uint8)
+        keep = np.empty(rows.size, dtype=np.bool_)
+        recheck = np.empty(rows.size, dtype=np.bool_)
+        perp_decide(  # type: ignore[no-untyped-call]
+            rows, mc, md, c.indptr, c.perp, c.size, c.entry, c.f, perps.price,
+            pt.funding_index, pt.initial_margin, pt.maintenance_margin, pt.size_factor,
+            pt.pnl_initial_weight, t.warn, before, status, ref.margin, old, keep, recheck,
+        )  # fmt: skip
+    else:
+        add, scale = perps.sums(rows)
+        x, y = mc + add[4], md + add[5]
+        new = status_of(x, y, t.warn).astype(np.int64)
+        recheck = perp_recheck(x, y, scale, t.warn)
+        byte = before.astype(np.int64)
+        was = byte & STATUS_BITS
+        moved = (new != was) & ~recheck
+        status[rows] = ((byte & ~STATUS_BITS) | np.where(moved, new, was)).astype(np.uint8)
+        ref.margin[rows] = -1.0
+        keep = moved | recheck
+        old = was.astype(np.uint8)
     other = ~perps.mask[spot.rows]
     return Flagged(
         np.concatenate([spot.rows[other], rows[keep]]),
-        np.concatenate([spot.previous[other], old[keep].astype(np.uint8)]),
+        np.concatenate([spot.previous[other], old[keep]]),
         np.concatenate([spot.recheck[other], recheck[keep]]),
     )
 

@@ -56,7 +56,6 @@ from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns
 from xmargin.book.perp_methods import BookPerps
 from xmargin.book.perp_pass import maintenance_sums, redecide
-from xmargin.book.reading import BookReader
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
@@ -77,7 +76,7 @@ RESET_DRIFT = 0.02
 _STATUS = tuple(Status)  # by value: indexing is much cheaper than Status(value)
 
 
-class RiskBook(BookPerps, BookReader):
+class RiskBook(BookPerps):
     """A columnar, vectorized book of every account of a market (see module docstring)."""
 
     def __init__(
