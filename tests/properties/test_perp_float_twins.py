@@ -9,7 +9,8 @@ twin, within the book's float tolerance (``xmargin.book.tolerances``), as
 PFLOAT-1  A position's notional and PnL, and the effective margin under the size factor,
           equal the exact ones.
 PFLOAT-2  An account's perp terms (:func:`perp_sums` per position from the packing, the
-          initial PnL capped per account) equal the exact ``perp_sums``.
+          initial PnL capped per account) equal the exact ``perp_sums``; the maintenance
+          terms from a kept effective margin (``perp_maintenance_terms``) are the same.
 PFLOAT-3  An account's perp maintenance line in an asset's price equals the exact one,
           and with the spot slope gives the exact liquidation price.
 PFLOAT-4  The perp packing holds the market's parameters, and P per perp is the market's.
@@ -86,6 +87,13 @@ def test_pfloat_2_account_perp_terms_equal_the_exact_perp_sums(market: Market) -
             q, price, entry, f, f0 = args[:5]
             scale += abs(q) * (price + entry + abs(f) + abs(f0))
         cv, dv, ic, id_, mc, md = total
+        # the risk book's hot loop: the same mc and md terms from r_m_eff kept per position
+        kept = np.zeros(2)
+        for name in acc.perps:
+            q, price, entry, f, f0, _, r_m, k, _ = _position_args(market, tables, name, acc_id)
+            r_eff = fp.effective_margin_up(r_m, k, q)
+            kept += np.array(fp.perp_maintenance_terms(q, price, entry, f, f0, r_eff))
+        assert kept[0] == mc and kept[1] == md, acc_id
         ic = fp.cap_initial_pnl(ic, tables.cap)
         slack = 8 * _tol(scale)  # PnL is a difference: its error scales with its terms
         assert abs(cv - float(exact.positive_pnl)) <= slack, acc_id

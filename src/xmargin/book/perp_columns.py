@@ -25,12 +25,34 @@ import numpy as np
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL
-from xmargin.fast.backend import elementwise
+from xmargin.fast.backend import elementwise, select
 from xmargin.fast.perp_packing import PerpTables
-from xmargin.fast.perps import cap_initial_pnl, perp_sums
+from xmargin.fast.perps import cap_initial_pnl, effective_margin_up, notional, perp_sums
 from xmargin.model.perps import PerpPosition
 
-__all__ = ["PerpBook", "PerpColumns", "error_scale", "perp_recheck"]
+__all__ = [
+    "PerpBook",
+    "PerpColumns",
+    "error_scale",
+    "merge_rows",
+    "perp_recheck",
+    "perp_screening_margin",
+]
+
+
+def merge_rows(a: Int64Array1D, b: Int64Array1D) -> Int64Array1D:
+    """The sorted union of two sorted row arrays (a radix sort, then drop repeats)."""
+    if not b.size:
+        return a
+    if not a.size:
+        return b
+    c = np.concatenate([a, b])
+    c.sort(kind="stable")
+    keep = np.empty(c.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(c[1:], c[:-1], out=keep[1:])
+    out: Int64Array1D = c[keep]
+    return out
 
 
 @dataclass
@@ -85,6 +107,37 @@ def perp_recheck(x: Any, y: Any, scale: Any, warn: Any) -> Any:
     return (y > 0.0) & near
 
 
+#: Margins are kept a hair below their value, so float32 rounding never widens them.
+_SHRINK = 1.0 - 1e-6
+
+
+@elementwise
+def perp_screening_margin(
+    x: Any, y: Any, mc: Any, md: Any, notional: Any, scale: Any, warn: Any
+) -> Any:
+    """The relative move of every price a perp row can take without a decision changing,
+    rounded down; -1 where it must always be re-priced.
+
+    ``x``, ``y``: its maintenance sums with perps; ``mc``, ``md``: without (the spot
+    part); ``notional``: Σ |q|·P; ``scale``: :func:`error_scale` summed.
+
+    Notes
+    -----
+    A move δ of every price moves the spot part of x − L·y by at most δ·L·(mc + md)
+    (:mod:`xmargin.book.screening`), and a position's PnL by q·P·δ (P moves with its
+    underlying, a mark price in proportion), its margin |q|·P·r_m by at most |q|·P·δ:
+    so x − y and x − L·y move by at most δ·L·S with S = mc + md + 3·notional. The band
+    t (widened by the PnL's scale) is taken on both sides of the move, with room.
+    """
+    t = band(x, y) + REL_TOL * scale
+    s = mc + md + 3.0 * notional
+    to_one = np.abs(x - y) - 3.0 * t
+    to_warn = (np.abs(x - warn * y) - 1.5 * (1.0 + warn) * t) / warn
+    num = select(to_one < to_warn, to_one, to_warn)
+    ok = (s > 0.0) & (num > 0.0)
+    return select(ok, num / select(ok, s, 1.0) * _SHRINK, -1.0)
+
+
 @elementwise
 def error_scale(q: Any, price: Any, entry: Any, index: Any, entry_index: Any) -> Any:
     """|q|·(P + E + |F| + |f|): what a position's PnL float error scales with."""
@@ -129,9 +182,16 @@ class PerpBook:
         return out
 
     def holders_of_underlyings(self, assets: Iterable[int]) -> Int64Array1D:
-        """Sorted rows holding a perp on any of ``assets`` (asset indexes)."""
-        moved = set(assets)
-        return self.holders(j for j, a in enumerate(self.tables.underlying) if int(a) in moved)
+        """Sorted rows holding a perp on any of ``assets`` (asset indexes; one asset's
+        holders are kept until the positions change)."""
+        key = tuple(sorted(set(assets)))
+        got = self._by_assets.get(key)
+        if got is None:
+            moved = set(key)
+            got = self.holders(j for j, a in enumerate(self.tables.underlying) if int(a) in moved)
+            if len(self._by_assets) < 64:
+                self._by_assets[key] = got
+        return got
 
     def in_ranges(self, starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
         """Rows holding perps within the ranges ``[starts[i], ends[i])``."""
@@ -145,10 +205,10 @@ class PerpBook:
         out: Int64Array1D = self.rows[idx]
         return out
 
-    def sums(self, rows: Int64Array1D) -> tuple[Float64Array2D, Float64Array1D]:
+    def sums(self, rows: Int64Array1D) -> tuple[Float64Array2D, Float64Array1D, Float64Array1D]:
         """What each row's positions add to (cv, dv, ic, id, mc, md), 6 x len(rows), in
-        quote (the initial PnL capped per row); and each row's error scale (module
-        docstring)."""
+        quote (the initial PnL capped per row); each row's error scale (module
+        docstring) and its notional Σ |q|·P."""
         c, t = self.cols, self.tables
         lo = c.indptr[rows]
         counts = c.indptr[rows + 1] - lo
@@ -170,7 +230,10 @@ class PerpBook:
         per_row: Float64Array1D = np.bincount(owner, weights=scale, minlength=rows.size).astype(
             np.float64, copy=False
         )
-        return out, per_row
+        size: Float64Array1D = np.bincount(
+            owner, weights=notional(q, p), minlength=rows.size
+        ).astype(np.float64, copy=False)
+        return out, per_row, size
 
     def set_funding_index(self, perp: int, value: float) -> None:
         self.tables = self.tables.with_funding_index({self.tables.names[perp]: value})
@@ -194,6 +257,12 @@ class PerpBook:
         self.rows = np.flatnonzero(np.diff(c.indptr) > 0).astype(np.int64)
         self.mask = np.zeros(n, dtype=bool)
         self.mask[self.rows] = True
+        self._by_assets: dict[tuple[int, ...], Int64Array1D] = {}
+        t = self.tables
+        #: per position, its effective maintenance margin (it depends on |q| only)
+        self.rm: Float64Array1D = effective_margin_up(
+            t.maintenance_margin[c.perp], t.size_factor[c.perp], c.size
+        )
 
     def set_position(self, r: int, perp: int, pos: PerpPosition | None) -> None:
         """Replace row ``r``'s position in ``perp`` (``None`` or size 0: remove it).

@@ -14,8 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
-from xmargin.book.kernels import BookArrays, Flagged, Kernels, PriceTables, Reference
-from xmargin.book.perp_columns import PerpBook, perp_recheck
+from xmargin.book.kernels import (
+    REFERENCE,
+    SCREENED,
+    BookArrays,
+    Flagged,
+    Kernels,
+    PriceTables,
+    Reference,
+)
+from xmargin.book.perp_columns import PerpBook, perp_recheck, perp_screening_margin
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of
 
@@ -30,7 +38,7 @@ def maintenance_sums(
     if perps.any and rows.size:
         held = perps.mask[rows]
         if held.any():
-            add, _ = perps.sums(rows[held])
+            add, _, _ = perps.sums(rows[held])
             mc[held] += add[4]
             md[held] += add[5]
     return mc, md
@@ -46,9 +54,18 @@ def redecide(
     rows: Int64Array1D,
     before: UInt8Array1D,
     spot: Flagged,
+    mode: int,
 ) -> Flagged:
     """Decide ``rows`` (holding perps; ``before``: their status bytes before the spot
-    pass) with their perp terms; the flagged rows of the spot pass with theirs replaced."""
+    pass) with their perp terms; the flagged rows of the spot pass with theirs replaced.
+
+    ``mode`` as the spot kernels': :data:`SCREENED` skips the rows whose screening margin
+    the drift has not reached (the spot pass skipped them too), :data:`REFERENCE` keeps
+    each row's margin (:func:`~xmargin.book.perp_columns.perp_screening_margin`).
+    """
+    if mode == SCREENED:
+        live = ~(ref.drift < ref.margin[rows])
+        rows, before = rows[live], before[live]
     mc, md = k.row_sums(rows, a, t)
     if k.name == "numba":
         from xmargin.book._perp_numba_kernels import perp_decide
@@ -57,21 +74,25 @@ def redecide(
         old = np.empty(rows.size, dtype=np.uint8)
         keep = np.empty(rows.size, dtype=np.bool_)
         recheck = np.empty(rows.size, dtype=np.bool_)
-        perp_decide(  # type: ignore[no-untyped-call]
-            rows, mc, md, c.indptr, c.perp, c.size, c.entry, c.f, perps.price,
-            pt.funding_index, pt.initial_margin, pt.maintenance_margin, pt.size_factor,
-            pt.pnl_initial_weight, t.warn, before, status, ref.margin, old, keep, recheck,
-        )  # fmt: skip
+        with k._threads(rows.size):  # one thread for a small pass, as the spot kernels
+            perp_decide(  # type: ignore[no-untyped-call]
+                rows, mc, md, c.indptr, c.perp, c.size, c.entry, c.f, perps.rm, perps.price,
+                pt.funding_index, t.warn, before, status, ref.margin, mode == REFERENCE,
+                old, keep, recheck,
+            )  # fmt: skip
     else:
-        add, scale = perps.sums(rows)
+        add, scale, size = perps.sums(rows)
         x, y = mc + add[4], md + add[5]
+        if mode == REFERENCE:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                margin = perp_screening_margin(x, y, mc, md, size, scale, t.warn)
+            ref.margin[rows] = margin.astype(np.float32)
         new = status_of(x, y, t.warn).astype(np.int64)
         recheck = perp_recheck(x, y, scale, t.warn)
         byte = before.astype(np.int64)
         was = byte & STATUS_BITS
         moved = (new != was) & ~recheck
         status[rows] = ((byte & ~STATUS_BITS) | np.where(moved, new, was)).astype(np.uint8)
-        ref.margin[rows] = -1.0
         keep = moved | recheck
         old = was.astype(np.uint8)
     other = ~perps.mask[spot.rows]
@@ -99,7 +120,7 @@ def perp_summary(
     borrow = (code & 1) == 1
     cv = np.bincount(owner, weights=np.where(borrow, 0.0, v), minlength=rows.size)
     dv = np.bincount(owner, weights=np.where(borrow, v, 0.0), minlength=rows.size)
-    add, _ = perps.sums(rows)
+    add, _, _ = perps.sums(rows)
     liq = (status[rows] & STATUS_BITS) == LIQUIDATABLE
     before = np.maximum(dv - cv, 0.0)
     after = np.maximum(dv + add[1] - cv - add[0], 0.0)

@@ -92,7 +92,7 @@ class BookReader:
         """Every figure of contract section 2 for every account, in file order."""
         out = self._k.figures(self._a, self._tables)
         if self._perps.any:
-            add, _ = self._perps.sums(self._perps.rows)
+            add, _, _ = self._perps.sums(self._perps.rows)
             out[:, self._perps.rows] += add
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE

@@ -53,7 +53,7 @@ from xmargin.book.kernels import (
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.oracle import OracleState, check_price, to_seconds
-from xmargin.book.perp_columns import PerpBook, PerpColumns
+from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
 from xmargin.book.perp_pass import maintenance_sums, redecide
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
@@ -252,8 +252,8 @@ class RiskBook(BookPerps):
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
         perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
         perp_rows = self._perps.in_ranges(starts, ends) if self._perps.any else None
-        if perp_rows is not None and extra is not None and extra.size:
-            perp_rows = np.union1d(perp_rows, extra)
+        if perp_rows is not None and extra is not None:
+            perp_rows = merge_rows(perp_rows, extra)
         before = self._status[perp_rows] if perp_rows is not None else None
         flagged = self._k.reprice(
             starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
@@ -261,7 +261,7 @@ class RiskBook(BookPerps):
         if perp_rows is not None and before is not None and perp_rows.size:
             flagged = redecide(
                 self._k, self._a, self._tables, self._perps, self._status, self._ref,
-                perp_rows, before, flagged,
+                perp_rows, before, flagged, mode,
             )  # fmt: skip
         return self._settle(flagged, events)
 

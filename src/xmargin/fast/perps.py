@@ -25,6 +25,7 @@ __all__ = [
     "effective_margin_up",
     "notional",
     "perp_maintenance_line",
+    "perp_maintenance_terms",
     "perp_sums",
     "pnl",
 ]
@@ -79,6 +80,17 @@ def perp_sums(
     im = n * effective_margin_up(r_i, k, q)
     mm = n * effective_margin_up(r_m, k, q)
     return gain, loss, gain * w, loss + im, gain, loss + mm
+
+
+@elementwise
+def perp_maintenance_terms(
+    q: Any, price: Any, entry: Any, index: Any, entry_index: Any, r_m_eff: Any
+) -> Any:
+    """(mc, md) terms of one position, as :func:`perp_sums` gives them, from its effective
+    maintenance margin ``r_m_eff`` (:func:`effective_margin_up`, which depends on |q|
+    only: the risk book keeps it per position, out of its hot loop)."""
+    x = pnl(q, price, entry, index, entry_index)
+    return np.maximum(x, 0.0), np.maximum(-x, 0.0) + notional(q, price) * r_m_eff
 
 
 @elementwise
