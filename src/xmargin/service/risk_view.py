@@ -7,11 +7,11 @@ events), the liquidation queue and the market summary. Decisions that move money
 ledger action and liquidation) stay on the exact Decimal engine; the book only watches,
 and it is updated after each commit, from what was committed.
 
-Perps: the book holds no perp positions yet, so an account that holds one is decided by
-the exact engine instead (:class:`~xmargin.service.perp_watch.PerpWatch`), and that
-decision overrides the book's in every answer below: a perp account's level, the counts,
-the queue, the summary's debts and the crossings. They are few in a lending market; the
-book's own perp columns replace this once the float layer holds them.
+Perps: the book holds perp positions beside balances (:mod:`xmargin.book.perp_columns`),
+so a perp account's level, the counts, the queue, the summary's debts and the crossings
+are the book's, decided exactly near a level as every account's are. After each commit
+the view mirrors the committed positions (:meth:`~xmargin.book.RiskBook.set_perp`) and
+funding indexes (:meth:`~xmargin.book.RiskBook.set_funding_index`) into the book.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from xmargin.mathlib import (
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL, status_of
-from xmargin.service.perp_watch import PerpWatch
 
 __all__ = [
     "LEVELS",
@@ -147,8 +146,6 @@ class RiskView:
         self.at_risk_below = at_risk_below
         self.backend: Backend = backend
         self.book: RiskBook | None = None
-        #: accounts with perp positions, decided exactly (module docstring)
-        self.perps = PerpWatch(at_risk_below)
 
     def _book(self) -> RiskBook:
         if self.book is None:
@@ -163,7 +160,6 @@ class RiskView:
         self.book = RiskBook.from_market(
             market, warning_level=self.at_risk_below, backend=self.backend
         )
-        self.perps.rebuild(market)
         if before is None:
             return []
         out = []
@@ -189,14 +185,13 @@ class RiskView:
         if params_changed:
             return self.rebuild(market)
         accounts = list(accounts)
-        # Accounts with perps before or after this commit: decided by the exact engine.
-        watched = set(self.perps.status) | {a for a in accounts if market.accounts[a].perps}
-        was = {a: self.level_of(a) for a in watched}
         book = self._book()
         events: list[RiskEvent] = []
         if prices:
             update = book.apply_prices(dict(prices), guard=False)
             events.extend(update.events)
+        for perp in dict.fromkeys(funding):
+            events.extend(book.set_funding_index(perp, market.perps[perp].funding_index))
         for acc_id in accounts:
             acc = market.accounts[acc_id]
             if not _holds(book, acc_id):
@@ -211,60 +206,47 @@ class RiskView:
                 now = (acc.supplied(a), acc.borrowed(a))
                 if before.get(a, (ZERO, ZERO)) != now:
                     events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
-        moved = watched if prices or list(funding) else watched & set(accounts)
-        self.perps.refresh(market, moved)
+            held_perps = book.perp_positions(acc_id)
+            for perp in dict.fromkeys([*held_perps, *acc.perps]):
+                if held_perps.get(perp) != acc.position(perp):
+                    events.extend(book.set_perp(acc_id, perp, acc.position(perp)))
         # One crossing per account: from where it stood before this commit to where it is.
         first: dict[str, RiskEvent] = {}
         last: dict[str, RiskEvent] = {}
         for e in events:
-            if e.account not in watched:
-                first.setdefault(e.account, e)
-                last[e.account] = e
+            first.setdefault(e.account, e)
+            last[e.account] = e
         out = []
         for acc_id, e in last.items():
             start = first[acc_id].previous
             if start != e.status:
                 out.append(Crossing.of(e._replace(previous=start)))
-        for acc_id in watched:
-            now_level = self.level_of(acc_id)
-            if now_level is not None and now_level != was[acc_id]:
-                h = account_health(market.accounts[acc_id], market)
-                out.append(Crossing(acc_id, was[acc_id], now_level, fmt(h.health_factor), True))
         out.sort(key=lambda c: c.account)
         return out
 
     # -- what the service reads ---------------------------------------------------------
     def level_of(self, account: str) -> str | None:
-        watched = self.perps.status.get(account)
-        if watched is not None:
-            return watched.label
         book = self._book()
         return book.status(account).label if _holds(book, account) else None
 
     def queue(self, market: Market, limit: int) -> list[tuple[str, AccountHealth, str]]:
-        """Liquidatable accounts, largest shortfall first (the book's queue, with the perp
-        accounts the exact engine decides in their place), each with its exact figures."""
-        watch = self.perps
-        short: list[tuple[float, str]] = [
-            (q.shortfall_value, q.account)
-            for q in self._book().liquidation_queue(limit + len(watch.status))
-            if q.account not in watch
-        ]
-        short += [(float(s), a) for a, s in watch.liquidatable()]
-        short.sort(key=lambda r: -r[0])  # stable: the book's order breaks ties
+        """Liquidatable accounts, largest shortfall first (the book's queue, perp accounts
+        included), each with its exact figures."""
         return [
-            (a, account_health(market.accounts[a], market), Status.LIQUIDATABLE.label)
-            for _, a in short[:limit]
+            (
+                q.account,
+                account_health(market.accounts[q.account], market),
+                Status.LIQUIDATABLE.label,
+            )
+            for q in self._book().liquidation_queue(limit)
         ]
 
     def counts(self) -> dict[str, int]:
-        book = self._book()
-        counts = {s: n for s, n in book.counts().items()}
-        for acc, status in self.perps.status.items():
-            if _holds(book, acc):
-                counts[book.status(acc)] -= 1
-            counts[status] += 1
-        return {s.label: n for s, n in counts.items()}
+        return {s.label: n for s, n in self._book().counts().items()}
+
+    def health_of_perp_accounts(self, market: Market) -> dict[str, AccountHealth]:
+        """Exact figures of every account holding a perp position (the dashboard's)."""
+        return {a: account_health(acc, market) for a, acc in market.accounts.items() if acc.perps}
 
     def summary(self, market: Market) -> dict[str, Any]:
         """Totals per asset (units exact, values in quote), deficit, accounts by level."""
@@ -295,16 +277,14 @@ class RiskView:
             }
         s = self._book().summary()
         by_level = self.counts()
-        # The perp accounts' debts as the exact engine decides them, in place of the book's.
-        liq, ins, book_liq, book_ins = self.perps.debts(market)
         return {
             "quote": market.params.quote,
             "accounts": len(market.accounts),
             "by_level": by_level,
             "liquidatable_accounts": by_level[Status.LIQUIDATABLE.label],
             # Sums over the whole book, in float64 (the book's), as decimal strings.
-            "liquidatable_debt": float_text(max(s.liquidatable_debt - book_liq + liq, 0.0)),
-            "insolvent_debt": float_text(max(s.insolvent_debt - book_ins + ins, 0.0)),
+            "liquidatable_debt": float_text(max(s.liquidatable_debt, 0.0)),
+            "insolvent_debt": float_text(max(s.insolvent_debt, 0.0)),
             "total_supply_value": fmt(supply_value),
             "total_borrow_value": fmt(borrow_value),
             "deficit_value": fmt(deficit_value),
