@@ -91,9 +91,13 @@ class BookReader:
     def figures(self) -> BookFigures:
         """Every figure of contract section 2 for every account, in file order."""
         out = self._k.figures(self._a, self._tables)
+        notional = upnl = None
         if self._perps.any:
-            add, _, _ = self._perps.sums(self._perps.rows)
+            add, _, size = self._perps.sums(self._perps.rows)
             out[:, self._perps.rows] += add
+            notional, upnl = np.zeros(self.n_accounts), np.zeros(self.n_accounts)
+            notional[self._perps.rows] = size
+            upnl[self._perps.rows] = add[0] - add[1]
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE
         # Where the floats cannot show the decision, carry the exact figures.
@@ -121,6 +125,8 @@ class BookReader:
             liquidatable=liq[order],
             status=status[order],
             exact={int(self._file_index[r]): h for r, h in doubt},
+            perp_notional=None if notional is None else notional[order],
+            unrealized_pnl=None if upnl is None else upnl[order],
         )
 
     def summary(self) -> BookSummary:
