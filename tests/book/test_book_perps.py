@@ -221,3 +221,46 @@ def test_book_p6_positions_and_balances_mirrored_after_trades_equal_the_exact_en
             book.set_balance(SUBJECT, a, supply=acc.supplied(a), borrow=acc.borrowed(a))
         assert book.perp_positions(SUBJECT) == acc.perps
         assert_book_equals_exact(book, market)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=40)
+@given(market=perp_markets(), data=st.data())
+def test_book_p7_small_ticks_near_a_level_are_never_screened_out_wrongly(
+    backend: str, market: Market, data: st.DataObject
+) -> None:
+    """The subject is placed within ±1% of health 1 (its USDC supply set so), then the
+    underlyings move by a few per mille per tick: the screening margin of a perp row
+    must never skip a crossing."""
+    from tests.perp_strategies import SUBJECT
+
+    acc = market.accounts[SUBJECT]
+    h = account_health(acc, market)
+    usdc = market.assets["USDC"]
+    eps = Decimal(data.draw(st.integers(-100, 100), label="health - 1, in 1e-4")).scaleb(-4)
+    need = (h.maintenance_debt * (1 + eps) - h.maintenance_collateral) / (
+        usdc.price * usdc.liquidation_threshold
+    )
+    supply = (acc.supplied("USDC") + need).quantize(Decimal("1e-6"))
+    if supply < 0 or h.maintenance_debt == 0:
+        return
+    acc.supply["USDC"] = supply
+    market._recount_totals()
+    book = RiskBook.from_market(market, backend=backend)  # type: ignore[arg-type]
+    start = {a: book.status(a) for a in market.accounts}
+    last: dict[str, Status] = {}
+    prices = dict(book.prices)
+    for _ in range(data.draw(st.integers(1, 12), label="ticks")):
+        asset = data.draw(st.sampled_from(sorted(PERPS.values())), label="asset")
+        per_mille = data.draw(st.integers(-4, 4), label="move, per mille")
+        prices[asset] = prices[asset] * (1000 + per_mille) / Decimal(1000)
+        update = book.apply_prices({asset: prices[asset]})
+        assert update.ok
+        for ev in update.events:
+            assert ev.previous == last.get(ev.account, start[ev.account])
+            last[ev.account] = ev.status
+    final = market.with_prices(prices)
+    for a in market.accounts.values():
+        expected = exact_status(account_health(a, final))
+        assert book.status(a.id) == expected, a.id
+        assert last.get(a.id, start[a.id]) == expected, a.id
