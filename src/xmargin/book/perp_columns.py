@@ -194,7 +194,9 @@ class PerpBook:
         return got
 
     def in_ranges(self, starts: Int64Array1D, ends: Int64Array1D) -> Int64Array1D:
-        """Rows holding perps within the ranges ``[starts[i], ends[i])``."""
+        """Rows holding perps within the ranges ``[starts[i], ends[i])`` (disjoint)."""
+        if int((ends - starts).sum()) == self.mask.size:  # the whole book
+            return self.rows
         lo = np.searchsorted(self.rows, starts)
         hi = np.searchsorted(self.rows, ends)
         if lo.size == 0:

@@ -18,6 +18,10 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
 - :meth:`RiskBook.set_balance` changes one account's balance and re-prices that row.
 - :meth:`RiskBook.liquidation_queue` lists the liquidatable accounts, largest shortfall
   first; :meth:`RiskBook.figures` every figure of contract section 2.
+- Perp positions (contract 5) are columns beside the balances
+  (:mod:`xmargin.book.perp_columns`); a tick of an underlying re-prices the rows holding
+  its perps, :meth:`RiskBook.set_funding_index` those holding the perp, and
+  :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
 """
 
 from __future__ import annotations
