@@ -9,6 +9,7 @@ every cell is parsed as a Decimal once, so the exact re-check reads the file's v
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -88,7 +89,15 @@ def read_file_perps(
     from xmargin.io.perp_tables import read_perps_file
 
     problems: list[Problem] = []
-    rows = list(read_perps_file(path, base.perps, base.assets, problems))
+    # Hundreds of thousands of small objects: the cyclic collector would walk them all
+    # again and again while they are made, and none of them forms a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = list(read_perps_file(path, base.perps, base.assets, problems))
+    finally:
+        if enabled:
+            gc.enable()
     inline_set = set(inline)
     if problems or any(acc in inline_set for acc, _, _, _ in rows):
         load_market(market_path)  # raises with every problem located
