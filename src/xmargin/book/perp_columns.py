@@ -161,6 +161,8 @@ class PerpBook:
         self.rows: Int64Array1D
         self.mask: BoolArray
         self._index_rows()
+        #: each row's screening margin (:func:`perp_screening_margin`; -1: none yet)
+        self.margin = np.full(cols.indptr.size - 1, -1.0, dtype=np.float32)
 
     @property
     def any(self) -> bool:
@@ -251,6 +253,7 @@ class PerpBook:
         c = self.cols
         c.indptr = np.append(c.indptr, c.indptr[-1])
         self._index_rows()
+        self.margin = np.append(self.margin, np.float32(-1.0))
 
     def _index_rows(self) -> None:
         c = self.cols

@@ -1,12 +1,18 @@
 """The perp pass of a re-price: rows holding perps decided with their perp terms.
 
 The spot kernels (:mod:`xmargin.book.kernels`) sum each row's balances and decide its
-status; for the rows that hold perps this pass then adds what their positions add to
-maintenance collateral and debt (:meth:`~xmargin.book.perp_columns.PerpBook.sums`) and
-decides them again, from the status they had before the spot pass, with the band widened
-for PnL (:func:`~xmargin.book.perp_columns.perp_recheck`). Perp rows are never screened
-out by the reference margin (a PnL is leveraged in its price): they are re-priced on
-every tick of an asset they hold or a perp's underlying.
+status; the rows that hold perps are decided here instead: their spot sums
+(``row_sums``) plus what their positions add to maintenance collateral and debt, from
+the status they had before the spot pass, with the band widened for PnL
+(:func:`~xmargin.book.perp_columns.perp_recheck`).
+
+The spot pass skips perp rows through its own screening: their reference margin is
+kept at +inf (``PERP_ROW``), and a whole-book recompute runs the spot kernels screened
+with an infinite drift (every other row is recomputed). Their own screening margin, which
+moves PnL with the underlying, is the perp book's
+(:func:`~xmargin.book.perp_columns.perp_screening_margin`). A row whose reference margin
+is not +inf was reset since (a balance, a position or a funding index changed), or the
+spot reference pass ran over it: it is decided here whatever the drift.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 
 from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
 from xmargin.book.kernels import (
+    RECOMPUTE,
     REFERENCE,
     SCREENED,
     BookArrays,
@@ -27,7 +34,21 @@ from xmargin.book.perp_columns import PerpBook, perp_recheck, perp_screening_mar
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of
 
-__all__ = ["maintenance_sums", "perp_summary", "redecide"]
+__all__ = ["PERP_ROW", "maintenance_sums", "perp_summary", "redecide", "spot_reference"]
+
+#: The spot reference margin of a perp row: the spot kernels' screening skips it.
+PERP_ROW = np.float32(np.inf)
+#: A drift at or above every finite float32 margin: a screened spot pass that recomputes
+#: every row but the perp rows.
+_EVERY_ROW = float(np.finfo(np.float32).max)
+
+
+def spot_reference(ref: Reference, mode: int) -> tuple[Reference, int]:
+    """The reference and mode the spot kernels run under in a book with perps: a
+    recompute becomes a screened pass with an infinite drift (perp rows skipped)."""
+    if mode == RECOMPUTE:
+        return Reference(ref.margin, _EVERY_ROW), SCREENED
+    return ref, mode
 
 
 def maintenance_sums(
@@ -63,9 +84,11 @@ def redecide(
     the drift has not reached (the spot pass skipped them too), :data:`REFERENCE` keeps
     each row's margin (:func:`~xmargin.book.perp_columns.perp_screening_margin`).
     """
+    fresh = ref.margin[rows] != PERP_ROW
     if mode == SCREENED:
-        live = ~(ref.drift < ref.margin[rows])
+        live = fresh | ~(ref.drift < perps.margin[rows])
         rows, before = rows[live], before[live]
+    ref.margin[rows] = PERP_ROW
     mc, md = k.row_sums(rows, a, t)
     if k.name == "numba":
         from xmargin.book._perp_numba_kernels import perp_decide
@@ -77,7 +100,7 @@ def redecide(
         with k._threads(rows.size):  # one thread for a small pass, as the spot kernels
             perp_decide(  # type: ignore[no-untyped-call]
                 rows, mc, md, c.indptr, c.perp, c.size, c.entry, c.f, perps.rm, perps.price,
-                pt.funding_index, t.warn, before, status, ref.margin, mode == REFERENCE,
+                pt.funding_index, t.warn, before, status, perps.margin, mode == REFERENCE,
                 old, keep, recheck,
             )  # fmt: skip
     else:
@@ -86,7 +109,7 @@ def redecide(
         if mode == REFERENCE:
             with np.errstate(divide="ignore", invalid="ignore"):
                 margin = perp_screening_margin(x, y, mc, md, size, scale, t.warn)
-            ref.margin[rows] = margin.astype(np.float32)
+            perps.margin[rows] = margin.astype(np.float32)
         new = status_of(x, y, t.warn).astype(np.int64)
         recheck = perp_recheck(x, y, scale, t.warn)
         byte = before.astype(np.int64)

@@ -59,7 +59,7 @@ from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
-from xmargin.book.perp_pass import maintenance_sums, redecide
+from xmargin.book.perp_pass import maintenance_sums, redecide, spot_reference
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
@@ -259,8 +259,11 @@ class RiskBook(BookPerps):
         if perp_rows is not None and extra is not None:
             perp_rows = merge_rows(perp_rows, extra)
         before = self._status[perp_rows] if perp_rows is not None else None
+        ref, spot_mode = (
+            spot_reference(self._ref, mode) if perp_rows is not None else (self._ref, mode)
+        )
         flagged = self._k.reprice(
-            starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
+            starts, ends, self._a, self._tables, self._status, ref, spot_mode, self._slow
         )
         if perp_rows is not None and before is not None and perp_rows.size:
             flagged = redecide(
