@@ -6,13 +6,13 @@ status; the rows that hold perps are decided here instead: their spot sums
 the status they had before the spot pass, with the band widened for PnL
 (:func:`~xmargin.book.perp_columns.perp_recheck`).
 
-The spot pass skips perp rows through its own screening: their reference margin is
-kept at +inf (``PERP_ROW``), and a whole-book recompute runs the spot kernels screened
-with an infinite drift (every other row is recomputed). Their own screening margin, which
-moves PnL with the underlying, is the perp book's
-(:func:`~xmargin.book.perp_columns.perp_screening_margin`). A row whose reference margin
-is not +inf was reset since (a balance, a position or a funding index changed), or the
-spot reference pass ran over it: it is decided here whatever the drift.
+A screened spot pass (a tick) skips perp rows: their spot reference margin is kept at
++inf (``PERP_ROW``). Their own screening margin, which moves PnL with the underlying, is
+the perp book's (:func:`~xmargin.book.perp_columns.perp_screening_margin`). A row whose
+reference margin is not +inf was reset since (a balance, a position or a funding index
+changed), or the spot reference pass ran over it: it is decided here whatever the drift.
+A whole-book pass lets the spot kernels run over perp rows too (their spot statuses are
+then replaced here): measured, screening them out of a recompute costs more than it saves.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import numpy as np
 
 from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
 from xmargin.book.kernels import (
-    RECOMPUTE,
     REFERENCE,
     SCREENED,
     BookArrays,
@@ -30,25 +29,51 @@ from xmargin.book.kernels import (
     PriceTables,
     Reference,
 )
-from xmargin.book.perp_columns import PerpBook, perp_recheck, perp_screening_margin
+from xmargin.book.perp_columns import (
+    PerpBook,
+    merge_rows,
+    perp_recheck,
+    perp_screening_margin,
+)
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of
 
-__all__ = ["PERP_ROW", "maintenance_sums", "perp_summary", "redecide", "spot_reference"]
+__all__ = [
+    "PERP_ROW",
+    "maintenance_sums",
+    "perp_summary",
+    "redecide",
+    "rows_to_decide",
+]
 
 #: The spot reference margin of a perp row: the spot kernels' screening skips it.
 PERP_ROW = np.float32(np.inf)
-#: A drift at or above every finite float32 margin: a screened spot pass that recomputes
-#: every row but the perp rows.
-_EVERY_ROW = float(np.finfo(np.float32).max)
 
 
-def spot_reference(ref: Reference, mode: int) -> tuple[Reference, int]:
-    """The reference and mode the spot kernels run under in a book with perps: a
-    recompute becomes a screened pass with an infinite drift (perp rows skipped)."""
-    if mode == RECOMPUTE:
-        return Reference(ref.margin, _EVERY_ROW), SCREENED
-    return ref, mode
+def _live(perps: PerpBook, ref: Reference, rows: Int64Array1D) -> Int64Array1D:
+    """The rows a screened pass must decide: reset since (their spot reference margin is
+    not ``PERP_ROW``) or reached by the drift."""
+    keep = (ref.margin[rows] != PERP_ROW) | ~(ref.drift < perps.margin[rows])
+    out: Int64Array1D = rows[keep]
+    return out
+
+
+def rows_to_decide(
+    perps: PerpBook,
+    ref: Reference,
+    starts: Int64Array1D,
+    ends: Int64Array1D,
+    extra: Int64Array1D | None,
+    mode: int,
+) -> Int64Array1D:
+    """The perp rows a pass over the ranges decides (sorted): those within the ranges and
+    the ``extra`` ones (holders of a moved underlying or perp); screened first in a
+    :data:`SCREENED` pass, so that a tick merges only the few rows it must decide."""
+    rows = perps.in_ranges(starts, ends)
+    if mode == SCREENED:
+        rows = _live(perps, ref, rows)
+        extra = None if extra is None else _live(perps, ref, extra)
+    return rows if extra is None else merge_rows(rows, extra)
 
 
 def maintenance_sums(
@@ -80,14 +105,10 @@ def redecide(
     """Decide ``rows`` (holding perps; ``before``: their status bytes before the spot
     pass) with their perp terms; the flagged rows of the spot pass with theirs replaced.
 
-    ``mode`` as the spot kernels': :data:`SCREENED` skips the rows whose screening margin
-    the drift has not reached (the spot pass skipped them too), :data:`REFERENCE` keeps
-    each row's margin (:func:`~xmargin.book.perp_columns.perp_screening_margin`).
+    ``mode`` as the spot kernels' (``rows`` screened already, :func:`rows_to_decide`):
+    :data:`REFERENCE` keeps each row's margin
+    (:func:`~xmargin.book.perp_columns.perp_screening_margin`).
     """
-    fresh = ref.margin[rows] != PERP_ROW
-    if mode == SCREENED:
-        live = fresh | ~(ref.drift < perps.margin[rows])
-        rows, before = rows[live], before[live]
     ref.margin[rows] = PERP_ROW
     mc, md = k.row_sums(rows, a, t)
     if k.name == "numba":

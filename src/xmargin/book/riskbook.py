@@ -57,9 +57,9 @@ from xmargin.book.kernels import (
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.oracle import OracleState, check_price, to_seconds
-from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
+from xmargin.book.perp_columns import PerpBook, PerpColumns
 from xmargin.book.perp_methods import BookPerps
-from xmargin.book.perp_pass import maintenance_sums, redecide, spot_reference
+from xmargin.book.perp_pass import maintenance_sums, redecide, rows_to_decide
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
@@ -255,15 +255,13 @@ class RiskBook(BookPerps):
     ) -> list[RiskEvent]:
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
         perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
-        perp_rows = self._perps.in_ranges(starts, ends) if self._perps.any else None
-        if perp_rows is not None and extra is not None:
-            perp_rows = merge_rows(perp_rows, extra)
-        before = self._status[perp_rows] if perp_rows is not None else None
-        ref, spot_mode = (
-            spot_reference(self._ref, mode) if perp_rows is not None else (self._ref, mode)
+        perps = self._perps
+        perp_rows = (
+            rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
         )
+        before = self._status[perp_rows] if perp_rows is not None else None
         flagged = self._k.reprice(
-            starts, ends, self._a, self._tables, self._status, ref, spot_mode, self._slow
+            starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
         )
         if perp_rows is not None and before is not None and perp_rows.size:
             flagged = redecide(
