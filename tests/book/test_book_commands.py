@@ -132,3 +132,28 @@ def test_generate_book_refuses_bad_arguments(
 ) -> None:
     run = xm(capsys, "generate-book", "--accounts", "0", "--out", tmp_path)
     assert run.code == 2 and run.err.startswith("error: accounts")
+
+
+def test_generate_book_with_perps_writes_a_perps_file_the_book_and_the_exact_loader_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from xmargin.io.market_file import load_market
+    from xmargin.risk.health import account_health
+    from xmargin.risk.status import status_of
+
+    out = tmp_path / "gen"
+    run = xm(capsys, "generate-book", "--accounts", "400", "--assets", "6", "--seed", "4",
+             "--out", out, "--perp-share", "0.3", "--json")  # fmt: skip
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert doc["perps"] == str(out / "perps.csv") and doc["perp_share"] == 0.3
+    market = load_market(out / "market.toml")
+    holders = [a for a, acc in market.accounts.items() if acc.perps]
+    assert len(holders) == 120
+    book = RiskBook.load(out / "market.toml")
+    assert book.n_perp_accounts == 120
+    assert book.n_perp_positions == sum(len(market.accounts[a].perps) for a in holders)
+    for a in holders:
+        assert book.status(a) == status_of(account_health(market.accounts[a], market)), a
+    run = xm(capsys, "generate-book", "--accounts", "10", "--out", tmp_path, "--perp-share", "2")
+    assert run.code == 2 and run.err.startswith("error: perp_share")

@@ -276,14 +276,26 @@ def test_funding_refuses_a_non_finite_index(xm) -> None:
     assert run.error_line == "error: perps.ETH-PERP.funding_index: must be a finite number, was nan"
 
 
-def test_the_risk_book_refuses_a_market_with_perps(xm, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XMARGIN_ENGINE", "book")
-    for command in (["health", HYPER], ["stress", HYPER, "--shock", "BTC=-1%"]):
+def test_the_risk_book_answers_a_market_with_perps_as_the_exact_engine(
+    xm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for command in (["health", HYPER], ["stress", HYPER, "--shock", "BTC=-8%"]):
+        monkeypatch.setenv("XMARGIN_ENGINE", "exact")
+        exact = xm(*command, "--json").json()
+        monkeypatch.setenv("XMARGIN_ENGINE", "book")
         run = xm(*command, "--json")
         run.assert_clean()
-        assert run.code == 2
-        assert "does not hold perp positions yet" in run.error_line
-        assert "XMARGIN_ENGINE=exact" in run.json()["error"]["message"]
+        assert run.code == 0
+        book = run.json()
+        assert [r["account"] for r in book["accounts"]] == [r["account"] for r in exact["accounts"]]
+        for b, e in zip(book["accounts"], exact["accounts"], strict=True):
+            assert b["liquidatable"] == e["liquidatable"], b["account"]
+            for key in ("maintenance_collateral", "maintenance_debt", "perp_notional",
+                        "unrealized_pnl", "health_factor"):  # fmt: skip
+                x, y = b[key], e[key]
+                assert (x is None) == (y is None), (b["account"], key)
+                if x is not None:
+                    assert abs(float(x) - float(y)) <= 1e-9 * max(1.0, abs(float(y))), key
 
 
 def test_a_bad_perp_market_file_exits_2_without_a_traceback(xm_script, tmp_path: Path) -> None:

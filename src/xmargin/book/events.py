@@ -122,3 +122,6 @@ class BookFigures(NamedTuple):
     liquidatable: BoolArray
     status: UInt8Array1D
     exact: dict[int, AccountHealth]
+    #: contract 5.2's Σ |q|·P and Σ pnl per account (quote), where the book holds perps
+    perp_notional: Float64Array1D | None = None
+    unrealized_pnl: Float64Array1D | None = None

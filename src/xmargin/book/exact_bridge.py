@@ -9,7 +9,7 @@ file's text, kept aside per (row, asset); balances set since are kept as Decimal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import numpy as np
@@ -23,6 +23,7 @@ from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
+from xmargin.model.perps import PerpParams, PerpPosition
 from xmargin.risk.health import AccountHealth, account_health
 
 __all__ = ["ExactBridge", "ExactCells", "entry_of"]
@@ -87,6 +88,23 @@ class ExactBridge:
         self._overrides = overrides
         self._market: Market | None = None  # at the current prices, built when needed
         self._prices: Mapping[str, Decimal] = {s: p.price for s, p in assets.items()}
+        self._perps: dict[str, PerpParams] = {}  # at the file's prices, today's F
+        self._positions: Callable[[int], dict[str, PerpPosition]] | None = None
+
+    def set_perps(
+        self,
+        perps: Mapping[str, PerpParams],
+        positions: Callable[[int], dict[str, PerpPosition]],
+    ) -> None:
+        """The market's perps and each row's exact positions (``positions(row)``)."""
+        self._perps = dict(perps)
+        self._positions = positions
+        self._market = None
+
+    def set_funding_index(self, perp: str, value: Decimal) -> None:
+        """A perp's new funding index F (the exact market is rebuilt at its next use)."""
+        self._perps[perp] = self._perps[perp].model_copy(update={"funding_index": value})
+        self._market = None
 
     @property
     def cells_nbytes(self) -> int:
@@ -99,6 +117,10 @@ class ExactBridge:
 
     def market(self) -> Market:
         """The market at the current prices, without accounts: what the exact engine reads."""
+        if self._market is None and self._perps:
+            # A perp's mark price follows its underlying from the file's price (6.1).
+            base = Market(self.params, self._assets, self._categories, perps=self._perps)
+            self._market = base.with_prices(self._prices)
         if self._market is None:
             assets = {
                 sym: ap
@@ -142,7 +164,8 @@ class ExactBridge:
             borrow[sym] = b
         c = int(self._a.cat[r])
         category = self._layout.categories[c] if c < len(self._layout.categories) else None
-        return Account(account_id, supply, borrow, category)
+        perps = self._positions(r) if self._positions is not None else None
+        return Account(account_id, supply, borrow, category, perps)
 
     def health(self, r: int, account_id: str) -> AccountHealth:
         """Every figure of contract section 2 of row ``r``, exact, at the current prices."""

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 
 from xmargin.book.generate_assets import CATEGORY_WEIGHTS, Asset, assets_for, category_table
 from xmargin.book.generate_assets import num as _num
+from xmargin.book.generate_perps import PERPS_FILE, check_perp_share, perps_doc, write_perps
 from xmargin.errors import InputError
 
 __all__ = ["MAX_ACCOUNTS", "MAX_ASSETS", "BookFormat", "generate_book"]
@@ -360,7 +361,12 @@ def _check_args(n_accounts: int, n_assets: int, fmt_: str) -> BookFormat:
 
 
 def generate_book(
-    n_accounts: int, n_assets: int, seed: int, out_dir: Path, fmt: str = "parquet"
+    n_accounts: int,
+    n_assets: int,
+    seed: int,
+    out_dir: Path,
+    fmt: str = "parquet",
+    perp_share: float = 0.0,
 ) -> tuple[Path, Path]:
     """Write ``market.toml`` and ``positions.parquet`` (or ``.csv``) into ``out_dir``.
 
@@ -377,6 +383,9 @@ def generate_book(
         replaced.
     fmt
         ``"parquet"`` (float64 amount columns) or ``"csv"`` (exact decimal strings).
+    perp_share
+        Share of the accounts that hold one or two perp positions, written to
+        ``perps.csv`` (:mod:`xmargin.book.generate_perps`); 0: a market without perps.
 
     Returns
     -------
@@ -396,6 +405,7 @@ def generate_book(
     50
     """
     fmt_ = _check_args(n_accounts, n_assets, fmt)
+    share = check_perp_share(perp_share, n_assets)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed: must be a non-negative integer, was {seed!r}")
     market_rng = np.random.default_rng([seed, 1])
@@ -407,6 +417,9 @@ def generate_book(
     positions_name = f"positions.{fmt_}"
     table = _positions_table(drawn, assets, fmt_)
     doc = _market_doc(assets, drawn, has_category, positions_name)
+    if share:
+        doc["market"]["perps_file"] = PERPS_FILE
+        doc["perps"] = perps_doc(assets)
     out = Path(out_dir)
     market_path = out / "market.toml"
     positions_path = out / positions_name
@@ -420,6 +433,9 @@ def generate_book(
             import pyarrow.parquet as pq
 
             pq.write_table(table, positions_path, compression="zstd")
+        if share:
+            perp_rng = np.random.default_rng([seed, 3])
+            write_perps(out / PERPS_FILE, _account_ids(n_accounts), assets, share, perp_rng)
         header = _HEADER.format(n=n_accounts, k=n_assets, seed=seed, file=positions_name)
         market_path.write_text(header + tomli_w.dumps(doc), encoding="utf-8")
     except OSError as exc:

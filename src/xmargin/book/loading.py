@@ -21,6 +21,13 @@ from xmargin.book.build import build_layout
 from xmargin.book.exact_bridge import ExactCells, Overrides
 from xmargin.book.kernels import BookArrays
 from xmargin.book.loader import NeedsExactLoad, PositionColumns, read_position_columns
+from xmargin.book.perp_columns import PerpColumns
+from xmargin.book.perp_loading import (
+    FilePerps,
+    check_book_accounts,
+    perps_of_accounts,
+    read_file_perps,
+)
 from xmargin.book.tables import Layout
 from xmargin.errors import MarketFileError
 from xmargin.io.market_file import load_market, parse_market, read_market_document
@@ -90,12 +97,17 @@ class BookParts:
     cells: ExactCells
     overrides: Overrides
     source: str | None = None
+    #: perp positions by row (:mod:`xmargin.book.perp_columns`); ``None``: none
+    perps: PerpColumns | None = None
 
 
 def parts_of_market(market: Market, cluster: bool) -> BookParts:
     """The columns of every account of an (exactly loaded) market."""
     layout = Layout.of(market.assets, market.categories)
     accounts = list(market.accounts.values())
+    # Portfolio-margined accounts are loaded with their perps' standard terms: a caller
+    # that builds a book of a whole market (the service's risk view) decides them on the
+    # exact engine instead; files read by the CLI are refused (:func:`check_book_accounts`).
     cols = _InlineColumns(accounts, layout)
     built = build_layout(
         len(accounts),
@@ -110,9 +122,11 @@ def parts_of_market(market: Market, cluster: bool) -> BookParts:
     )
     ids = cols.ids.take(pa.array(built.file_index))
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
+    file_perps = FilePerps()
+    perps_of_accounts(accounts, market, file_perps)
     return BookParts(
         market, layout, built.arrays, ids, built.file_index, built.n_positions,
-        ExactCells.none(), overrides,
+        ExactCells.none(), overrides, None, file_perps.columns(len(accounts), built.row_of_file),
     )  # fmt: skip
 
 
@@ -124,6 +138,8 @@ class MarketColumns:
     market: Market
     accounts_file: str
     columns: PositionColumns
+    #: the market's ``perps_file``, read by :func:`parts_of_file` (``None``: none)
+    perps_file: str | None = None
 
 
 def open_market_columns(
@@ -142,7 +158,8 @@ def open_market_columns(
     accounts_file = table.get("accounts_file") if isinstance(table, dict) else None
     if not isinstance(table, dict) or not isinstance(accounts_file, str):
         return None
-    stripped = {**raw, "market": {k: v for k, v in table.items() if k != "accounts_file"}}
+    held = ("accounts_file", "perps_file")
+    stripped = {**raw, "market": {k: v for k, v in table.items() if k not in held}}
     try:
         base = parse_market(stripped, str(p), base_dir=p.parent)
     except MarketFileError:
@@ -158,7 +175,9 @@ def open_market_columns(
         # The exact loader is the authority: it raises with every problem located, or
         # (a cell the bulk reader could not parse) accepts the file.
         return None
-    return MarketColumns(base, accounts_file, cols)
+    perps_file = table.get("perps_file")
+    named = perps_file if isinstance(perps_file, str) else None
+    return MarketColumns(base, accounts_file, cols, named)
 
 
 def check_columns(
@@ -188,15 +207,26 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         return parts_of_market(load_market(p), cluster)
     base, cols = opened.market, opened.columns
     layout = Layout.of(base.assets, base.categories)
-    params = base.params.model_copy(update={"accounts_file": opened.accounts_file})
-    market = Market(params, base.assets, base.categories)
-    inline = _InlineColumns(list(base.accounts.values()), layout)
+    update = {"accounts_file": opened.accounts_file, "perps_file": opened.perps_file}
+    params = base.params.model_copy(update=update)
+    market = Market(params, base.assets, base.categories, perps=base.perps)
+    accounts = list(base.accounts.values())
+    check_book_accounts(accounts)
+    file_perps = FilePerps()
+    perps_of_accounts(accounts, base, file_perps)
+    if opened.perps_file is not None:
+        read_file_perps(
+            p.parent / opened.perps_file, p, base, [a.id for a in accounts], cols.ids, file_perps
+        )
+    inline = _InlineColumns(accounts, layout)
     m = len(inline.ids)
+    n_new = len(file_perps.new_ids)
+    n_rows = m + len(cols.ids) + n_new
     pos_row = np.concatenate([inline.pos_row, cols.pos_row + m])
     pos_asset = np.concatenate([inline.pos_asset, cols.pos_asset])
     built = build_layout(
-        m + len(cols.ids),
-        np.concatenate([inline.cat, cols.cat]),
+        n_rows,
+        np.concatenate([inline.cat, cols.cat, np.full(n_new, layout.no_category, np.uint16)]),
         pos_row,
         pos_asset,
         np.concatenate([inline.supply, cols.supply]),
@@ -205,7 +235,8 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         layout.code_dtype,
         cluster,
     )
-    ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string())]).take(
+    new_ids = pa.array(file_perps.new_ids, pa.string())
+    ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string()), new_ids]).take(
         pa.array(built.file_index)
     )
     # Positions with exact text, after the inline ones.
@@ -217,5 +248,5 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in inline.exact.items()}
     return BookParts(
         market, layout, built.arrays, ids, built.file_index, built.n_positions, cells,
-        overrides, str(p),
+        overrides, str(p), file_perps.columns(n_rows, built.row_of_file),
     )  # fmt: skip

@@ -15,6 +15,8 @@ from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
+from xmargin.book.perp_columns import PerpBook
+from xmargin.book.perp_pass import maintenance_sums, perp_summary
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.errors import UnknownAccount
 from xmargin.fast.health import available_to_borrow, health_factor, is_liquidatable
@@ -35,6 +37,7 @@ class BookReader:
     _runs: Runs | None
     _ref: Reference
     _n_positions: int
+    _perps: PerpBook
 
     @property
     def n_accounts(self) -> int:
@@ -73,7 +76,7 @@ class BookReader:
         rows = np.flatnonzero((self._status & STATUS_BITS) == Status.LIQUIDATABLE).astype(np.int64)
         if rows.size == 0:
             return []
-        mc, md = self._k.row_sums(rows, self._a, self._tables)
+        mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
         short = md - mc
         hf = health_factor(mc, md)
         order = np.lexsort((self._file_index[rows], -short))
@@ -88,6 +91,13 @@ class BookReader:
     def figures(self) -> BookFigures:
         """Every figure of contract section 2 for every account, in file order."""
         out = self._k.figures(self._a, self._tables)
+        notional = upnl = None
+        if self._perps.any:
+            add, _, size = self._perps.sums(self._perps.rows)
+            out[:, self._perps.rows] += add
+            notional, upnl = np.zeros(self.n_accounts), np.zeros(self.n_accounts)
+            notional[self._perps.rows] = size
+            upnl[self._perps.rows] = add[0] - add[1]
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE
         # Where the floats cannot show the decision, carry the exact figures.
@@ -115,11 +125,17 @@ class BookReader:
             liquidatable=liq[order],
             status=status[order],
             exact={int(self._file_index[r]): h for r, h in doubt},
+            perp_notional=None if notional is None else notional[order],
+            unrealized_pnl=None if upnl is None else upnl[order],
         )
 
     def summary(self) -> BookSummary:
         """Contract 4 ``stress`` summary at the current prices (exact decisions)."""
         n_liq, liq_debt, insolvent = self._k.summary(self._a, self._tables, self._status)
+        if self._perps.any:
+            d_liq, d_insolvent = perp_summary(self._a, self._tables, self._perps, self._status)
+            liq_debt += d_liq
+            insolvent += d_insolvent
         return BookSummary(self.n_accounts, n_liq, liq_debt, insolvent)
 
     def memory_bytes(self) -> dict[str, int]:
@@ -137,6 +153,7 @@ class BookReader:
             "screening_margin": self._ref.margin.nbytes,
             "exact_cells": self._exact.cells_nbytes,
             "id_index": self._ids.index_nbytes,
+            "perps": self._perps.nbytes,
         }
 
     def bytes_per_position(self) -> float:

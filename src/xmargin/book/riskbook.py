@@ -18,6 +18,10 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
 - :meth:`RiskBook.set_balance` changes one account's balance and re-prices that row.
 - :meth:`RiskBook.liquidation_queue` lists the liquidatable accounts, largest shortfall
   first; :meth:`RiskBook.figures` every figure of contract section 2.
+- Perp positions (contract 5) are columns beside the balances
+  (:mod:`xmargin.book.perp_columns`); a tick of an underlying re-prices the rows holding
+  its perps, :meth:`RiskBook.set_funding_index` those holding the perp, and
+  :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
 """
 
 from __future__ import annotations
@@ -53,10 +57,13 @@ from xmargin.book.kernels import (
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.oracle import OracleState, check_price, to_seconds
-from xmargin.book.reading import BookReader
+from xmargin.book.perp_columns import PerpBook, PerpColumns
+from xmargin.book.perp_methods import BookPerps
+from xmargin.book.perp_pass import maintenance_sums, redecide, rows_to_decide
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
+from xmargin.fast.perp_packing import PerpTables
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
@@ -73,7 +80,7 @@ RESET_DRIFT = 0.02
 _STATUS = tuple(Status)  # by value: indexing is much cheaper than Status(value)
 
 
-class RiskBook(BookReader):
+class RiskBook(BookPerps):
     """A columnar, vectorized book of every account of a market (see module docstring)."""
 
     def __init__(
@@ -105,6 +112,13 @@ class RiskBook(BookReader):
         )  # fmt: skip
         self._exact.set_prices(self._prices)
         self._tables = layout.tables(self._prices, warning_level)
+        self._perps = PerpBook(
+            parts.perps or PerpColumns.empty(parts.arrays.indptr.size - 1),
+            PerpTables.of_market(market),
+            layout.spot.prices_of({s: p.price for s, p in market.assets.items()}),
+        )
+        self._perps.set_prices(self._asset_prices())
+        self._exact.set_perps(market.perps, self._perps.positions_of)
         self._oracle = OracleState()
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
@@ -237,10 +251,23 @@ class RiskBook(BookReader):
         ends: Int64Array1D,
         events: bool = True,
         mode: int = RECOMPUTE,
+        extra: Int64Array1D | None = None,
     ) -> list[RiskEvent]:
+        """Re-price the ranges, then decide their rows holding perps, and the ``extra``
+        perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
+        perps = self._perps
+        perp_rows = (
+            rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
+        )
+        before = self._status[perp_rows] if perp_rows is not None else None
         flagged = self._k.reprice(
             starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
         )
+        if perp_rows is not None and before is not None and perp_rows.size:
+            flagged = redecide(
+                self._k, self._a, self._tables, self._perps, self._status, self._ref,
+                perp_rows, before, flagged, mode,
+            )  # fmt: skip
         return self._settle(flagged, events)
 
     def _ranges_of_assets(self, assets: Iterable[int]) -> tuple[Int64Array1D, Int64Array1D]:
@@ -295,6 +322,7 @@ class RiskBook(BookReader):
         moved = {index[a]: float(p) for a, p in changed.items()}
         self._layout.set_prices(self._tables, moved)
         self._exact.set_prices(self._prices)
+        self._perps.set_prices(self._asset_prices())
         self.stats["ticks"] += 1
         # How far any price now stands from the screening reference (with a margin for
         # the float64 ratio): rows farther than that from every level cannot cross one.
@@ -307,8 +335,9 @@ class RiskBook(BookReader):
         if sum(runs.rows(a) for a in moved) > _FULL_SHARE * self.n_accounts:
             return PriceUpdate(accepted, [], self._full(RECOMPUTE), self.n_accounts)
         starts, ends = self._ranges_of_assets(moved)
-        rows = int((ends - starts).sum())
-        return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED), rows)
+        extra = self._perps.holders_of_underlyings(moved) if self._perps.any else None
+        rows = int((ends - starts).sum()) + (0 if extra is None else extra.size)
+        return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED, extra), rows)
 
     # -- balances -------------------------------------------------------------------------
     def set_balance(
@@ -336,6 +365,7 @@ class RiskBook(BookReader):
     def add_account(self, account: str, category: str | None = None) -> None:
         """Add an account without balances (then :meth:`set_balance`)."""
         self._balances.add_row(account, category, self._ids.find(account) is not None)
+        self._perps.add_row()
         self._status = np.append(self._status, np.uint8(0))
         self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
         self._file_index = np.append(self._file_index, self.n_accounts - 1)
@@ -368,7 +398,7 @@ class RiskBook(BookReader):
         changed = changed[np.argsort(self._file_index[rows[changed]], kind="stable")]
         floats = changed[~exact[changed]]
         if floats.size:
-            mc, md = self._k.row_sums(rows[floats], self._a, self._tables)
+            mc, md = maintenance_sums(self._k, rows[floats], self._a, self._tables, self._perps)
             hf[floats] = health_factor(mc, md)
         ids = self._ids.ids_of(rows[changed])
         prev = fl.previous[changed].tolist()
@@ -398,7 +428,7 @@ class RiskBook(BookReader):
         Builds one Python object per account: for small books and tests.
         """
         base = self._exact.market()
-        m = Market(self._params, base.assets, base.categories)
+        m = Market(self._params, base.assets, base.categories, perps=base.perps)
         for r in self._rows_in_file_order().tolist():
             acc = self._exact.account(r, self._ids.id(r))
             m.accounts[acc.id] = acc

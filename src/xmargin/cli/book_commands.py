@@ -190,6 +190,14 @@ def generate_book_command(
     fmt_: Annotated[
         str, typer.Option("--format", help="Positions file format: parquet or csv.")
     ] = "parquet",
+    perp_share: Annotated[
+        float,
+        typer.Option(
+            "--perp-share",
+            help="Share of accounts holding one or two perps (ETH-PERP, BTC-PERP), "
+            "written to perps.csv (contract 5.8); 0: no perps.",
+        ),
+    ] = 0.0,
     as_json: Json = False,
     progress: Progress = None,
 ) -> None:
@@ -197,11 +205,16 @@ def generate_book_command(
     from xmargin.book.generate import generate_book
 
     with progress_bar(1, "generate-book", progress) as advance:
-        market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+        market_path, positions_path = generate_book(
+            accounts, assets, seed, out, fmt=fmt_, perp_share=perp_share
+        )
         advance(1)
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
+        if perp_share:
+            doc["perps"] = str(market_path.parent / "perps.csv")
+            doc["perp_share"] = perp_share
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         console().print(

@@ -117,16 +117,23 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
     ids = f.account.to_pylist()
     cols = [_texts(getattr(f, name)) for name in _FIELDS]
     liq = f.liquidatable.tolist()
+    # Contract 5.2's fields: 0 where the book holds no perps.
+    perps = f.perp_notional is not None and f.unrealized_pnl is not None
+    notional = _texts(f.perp_notional) if f.perp_notional is not None else None
+    upnl = _texts(f.unrealized_pnl) if f.unrealized_pnl is not None else None
     for i, acc in enumerate(ids):
         exact = f.exact.get(i)
         values = _exact_row(exact) if exact is not None else [c[i] for c in cols]
         row: dict[str, object] = {"account": acc}
         row.update(zip(_FIELDS, values, strict=True))
         row["liquidatable"] = liq[i]
-        # Contract 5.2's fields: the book holds no perp positions yet (the CLI refuses a
-        # market with perps on the book), so both are 0 for every account.
-        row["perp_notional"] = row["unrealized_pnl"] = "0"
-        row["option_value"] = "0"  # contract 6.2; options are refused on the book too
+        if exact is not None and perps:
+            row["perp_notional"] = fmt(exact.perp_notional)
+            row["unrealized_pnl"] = fmt(exact.unrealized_pnl)
+        else:
+            row["perp_notional"] = notional[i] if notional is not None else "0"
+            row["unrealized_pnl"] = upnl[i] if upnl is not None else "0"
+        row["option_value"] = "0"  # contract 6.2; options are refused on the book
         yield row
 
 

@@ -12,7 +12,9 @@ exact engine does:
 - :mod:`~xmargin.fast.options`: Black-76, N(x) and the standard option margin (6.1, 6.2),
   on a leg table packed by :mod:`~xmargin.fast.option_packing`;
 - :mod:`~xmargin.fast.portfolio_margin`: portfolio margin's scenario valuation (6.6);
-- :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters;
+- :mod:`~xmargin.fast.perps`: perp positions' figures and terms (contract 5.1, 5.2, 5.6);
+- :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters, and
+  :mod:`~xmargin.fast.perp_packing` its perps';
 - :mod:`~xmargin.fast.backend`: the one optional-Numba policy (Numba kernels, else NumPy).
 
 The risk book (:mod:`xmargin.book`) and the simulations (:mod:`xmargin.analytics`) call

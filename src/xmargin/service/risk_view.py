@@ -7,11 +7,16 @@ events), the liquidation queue and the market summary. Decisions that move money
 ledger action and liquidation) stay on the exact Decimal engine; the book only watches,
 and it is updated after each commit, from what was committed.
 
-Perps: the book holds no perp positions yet, so an account that holds one is decided by
-the exact engine instead (:class:`~xmargin.service.perp_watch.PerpWatch`), and that
-decision overrides the book's in every answer below: a perp account's level, the counts,
-the queue, the summary's debts and the crossings. They are few in a lending market; the
-book's own perp columns replace this once the float layer holds them.
+Perps: the book holds perp positions beside balances (:mod:`xmargin.book.perp_columns`),
+so a perp account's level, the counts, the queue, the summary's debts and the crossings
+are the book's, decided exactly near a level as every account's are. After each commit
+the view mirrors the committed positions (:meth:`~xmargin.book.RiskBook.set_perp`) and
+funding indexes (:meth:`~xmargin.book.RiskBook.set_funding_index`) into the book.
+
+Options: the book does not decide accounts holding options, so the exact engine does
+(:class:`~xmargin.service.option_watch.OptionWatch`), and that decision overrides the
+book's in every answer below: the level, the counts, the queue, the summary's debts and
+the crossings.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from xmargin.mathlib import (
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth, account_health
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL, status_of
-from xmargin.service.perp_watch import PerpWatch, holds_positions
+from xmargin.service.option_watch import OptionWatch, holds_options
 
 __all__ = [
     "LEVELS",
@@ -147,8 +152,8 @@ class RiskView:
         self.at_risk_below = at_risk_below
         self.backend: Backend = backend
         self.book: RiskBook | None = None
-        #: accounts with perp positions, decided exactly (module docstring)
-        self.perps = PerpWatch(at_risk_below)
+        #: accounts with option positions, decided exactly (module docstring)
+        self.options = OptionWatch(at_risk_below)
 
     def _book(self) -> RiskBook:
         if self.book is None:
@@ -163,7 +168,7 @@ class RiskView:
         self.book = RiskBook.from_market(
             market, warning_level=self.at_risk_below, backend=self.backend
         )
-        self.perps.rebuild(market)
+        self.options.rebuild(market)
         if before is None:
             return []
         out = []
@@ -189,9 +194,9 @@ class RiskView:
         if params_changed:
             return self.rebuild(market)
         accounts = list(accounts)
-        # Accounts with perps before or after this commit: decided by the exact engine.
-        watched = set(self.perps.status) | {
-            a for a in accounts if holds_positions(market.accounts[a])
+        # Accounts with options before or after this commit: decided by the exact engine.
+        watched = set(self.options.status) | {
+            a for a in accounts if holds_options(market.accounts[a])
         }
         was = {a: self.level_of(a) for a in watched}
         book = self._book()
@@ -199,6 +204,8 @@ class RiskView:
         if prices:
             update = book.apply_prices(dict(prices), guard=False)
             events.extend(update.events)
+        for perp in dict.fromkeys(funding):
+            events.extend(book.set_funding_index(perp, market.perps[perp].funding_index))
         for acc_id in accounts:
             acc = market.accounts[acc_id]
             if not _holds(book, acc_id):
@@ -213,8 +220,10 @@ class RiskView:
                 now = (acc.supplied(a), acc.borrowed(a))
                 if before.get(a, (ZERO, ZERO)) != now:
                     events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
-        moved = watched if prices or list(funding) else watched & set(accounts)
-        self.perps.refresh(market, moved)
+            held_perps = book.perp_positions(acc_id)
+            for perp in dict.fromkeys([*held_perps, *acc.perps]):
+                if held_perps.get(perp) != acc.position(perp):
+                    events.extend(book.set_perp(acc_id, perp, acc.position(perp)))
         # One crossing per account: from where it stood before this commit to where it is.
         first: dict[str, RiskEvent] = {}
         last: dict[str, RiskEvent] = {}
@@ -227,6 +236,8 @@ class RiskView:
             start = first[acc_id].previous
             if start != e.status:
                 out.append(Crossing.of(e._replace(previous=start)))
+        moved = watched if prices or list(funding) else watched & set(accounts)
+        self.options.refresh(market, moved)
         for acc_id in watched:
             now_level = self.level_of(acc_id)
             if now_level is not None and now_level != was[acc_id]:
@@ -237,16 +248,17 @@ class RiskView:
 
     # -- what the service reads ---------------------------------------------------------
     def level_of(self, account: str) -> str | None:
-        watched = self.perps.status.get(account)
+        watched = self.options.status.get(account)
         if watched is not None:
             return watched.label
         book = self._book()
         return book.status(account).label if _holds(book, account) else None
 
     def queue(self, market: Market, limit: int) -> list[tuple[str, AccountHealth, str]]:
-        """Liquidatable accounts, largest shortfall first (the book's queue, with the perp
-        accounts the exact engine decides in their place), each with its exact figures."""
-        watch = self.perps
+        """Liquidatable accounts, largest shortfall first (the book's queue, perp accounts
+        included, with the option accounts the exact engine decides in their place), each
+        with its exact figures."""
+        watch = self.options
         short: list[tuple[float, str]] = [
             (q.shortfall_value, q.account)
             for q in self._book().liquidation_queue(limit + len(watch.status))
@@ -262,11 +274,15 @@ class RiskView:
     def counts(self) -> dict[str, int]:
         book = self._book()
         counts = {s: n for s, n in book.counts().items()}
-        for acc, status in self.perps.status.items():
+        for acc, status in self.options.status.items():
             if _holds(book, acc):
                 counts[book.status(acc)] -= 1
             counts[status] += 1
         return {s.label: n for s, n in counts.items()}
+
+    def health_of_perp_accounts(self, market: Market) -> dict[str, AccountHealth]:
+        """Exact figures of every account holding a perp position (the dashboard's)."""
+        return {a: account_health(acc, market) for a, acc in market.accounts.items() if acc.perps}
 
     def summary(self, market: Market) -> dict[str, Any]:
         """Totals per asset (units exact, values in quote), deficit, accounts by level."""
@@ -296,9 +312,9 @@ class RiskView:
                 "supply_index": fmt(market.supply_index.get(sym, ONE)),
             }
         s = self._book().summary()
+        # The option accounts' debts as the exact engine decides them, in place of the book's.
+        liq, ins, book_liq, book_ins = self.options.debts(market)
         by_level = self.counts()
-        # The perp accounts' debts as the exact engine decides them, in place of the book's.
-        liq, ins, book_liq, book_ins = self.perps.debts(market)
         return {
             "quote": market.params.quote,
             "accounts": len(market.accounts),

@@ -10,6 +10,7 @@ is reused until the next batch is published (``LiveState.generation``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,7 @@ from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.analytics.overview import STATUSES, classify, status_of
 from xmargin.analytics.positions import ColumnSums, PositionColumns, column_sums
 from xmargin.model.market import Market
-from xmargin.risk.health import account_health
+from xmargin.risk.health import AccountHealth
 from xmargin.service.deps import Services
 
 __all__ = ["DashboardCache", "Snapshot", "dashboard_cache", "figure", "with_perps"]
@@ -61,9 +62,10 @@ class DashboardCache:
         cols = self._cols
         p = cols.price_vector({a: ap.price for a, ap in market.assets.items()})
         level = services.settings.at_risk_below
-        sums = with_perps(market, cols, column_sums(cols, p))
+        healths = services.risk.health_of_perp_accounts(market)
+        sums = with_perps(cols, column_sums(cols, p), healths)
         status = classify(market, cols, sums, level)
-        for acc_id, h in services.risk.perps.health.items():
+        for acc_id, h in healths.items():
             r = cols.row_of(acc_id)
             if r is not None:
                 status[r] = STATUSES.index(status_of(h, level))
@@ -71,26 +73,26 @@ class DashboardCache:
         return self._snap
 
 
-def with_perps(market: Market, cols: PositionColumns, sums: ColumnSums) -> ColumnSums:
+def with_perps(
+    cols: PositionColumns, sums: ColumnSums, healths: Mapping[str, AccountHealth]
+) -> ColumnSums:
     """``sums`` with the rows of accounts that hold perp positions replaced by their exact
-    figures (contract 5.2), as floats.
+    figures ``healths`` (contract 5.2), as floats.
 
-    The columns hold balances only (the float layer has no perp columns yet); perp
-    accounts are few in a lending market, so the exact engine decides them, as the risk
-    view does (:mod:`xmargin.service.perp_watch`). Every view of the overview (totals,
+    The dashboard's columns hold balances only (the risk view's book holds perps); perp
+    accounts are few in a lending market, so their exact figures stand in their rows.
+    Every view of the overview (totals,
     statuses, the health distribution, the accounts nearest to liquidation) then counts
     their perps. The liquidation map still moves only balances with a price: it does not
     move a perp's pnl with its underlying.
     """
-    holders = [a for a, acc in market.accounts.items() if acc.perps]
-    if not holders:
+    if not healths:
         return sums
     out = ColumnSums(*(column.copy() for column in sums))
-    for acc_id in holders:
+    for acc_id, h in healths.items():
         r = cols.row_of(acc_id)
         if r is None:
             continue
-        h = account_health(market.accounts[acc_id], market)
         for column, value in zip(out, h[:6], strict=True):
             column[r] = float(value)
     return out
