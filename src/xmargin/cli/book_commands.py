@@ -164,12 +164,22 @@ def generate_book_command(
     fmt_: Annotated[
         str, typer.Option("--format", help="Positions file format: parquet or csv.")
     ] = "parquet",
+    per_account: Annotated[
+        float | None,
+        typer.Option(
+            "--positions-per-account",
+            help="Mean positions drawn per account, 1 to 5.5 (default 2.52).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Write a synthetic book: market.toml and a positions file (contract 1.4)."""
     from xmargin.book.generate import generate_book
 
-    market_path, positions_path = generate_book(accounts, assets, seed, out, fmt=fmt_)
+    market_path, positions_path = generate_book(
+        accounts, assets, seed, out, fmt=fmt_, positions_per_account=per_account
+    )
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),
                "accounts": accounts, "assets": assets, "seed": seed}  # fmt: skip
