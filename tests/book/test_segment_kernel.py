@@ -4,6 +4,7 @@ generated book and after balances change row lengths (the segments are rebuilt).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,10 @@ def _both(book: RiskBook, tab: np.ndarray, chunk: int) -> None:
     st_rows, st_seg = book._status.copy(), book._status.copy()
     o_rows, o_seg = out(), out()
     margin = np.zeros(n, np.float32)
-    rows_k.reprice_fast(starts, ends, off, a.indptr, a.codes, a.units, tab, warn, st_rows, *o_rows)
-    seg_k.reprice_segments(
+    rows_k.reprice_fast(  # type: ignore[no-untyped-call]
+        starts, ends, off, a.indptr, a.codes, a.units, tab, warn, st_rows, *o_rows
+    )
+    seg_k.reprice_segments(  # type: ignore[no-untyped-call]
         starts, ends, off, a.segment_starts(), a.indptr, a.codes, a.units, tab, warn, st_seg,
         margin, True, *o_seg,
     )  # fmt: skip
@@ -90,7 +93,7 @@ def test_segments_follow_inserted_entries(tmp_path: Path) -> None:
     after = book.arrays.segment_starts()
     assert after[-1] == book.n_accounts and not np.array_equal(before, after)
     lens = np.diff(book.arrays.indptr)
-    for s, e in zip(after[:-1], after[1:], strict=True):
+    for s, e in itertools.pairwise(after.tolist()):
         assert (lens[s:e] == lens[s]).all()
     _both(book, book._tables.tab * 1.01, CHUNK_ROWS)
     book.reprice()

@@ -114,4 +114,3 @@ def reprice_segments(  # type: ignore[no-untyped-def]
                         m += 1
             s = se
         out_cnt[i] = m
-

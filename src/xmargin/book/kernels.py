@@ -73,7 +73,7 @@ class BookArrays:
             n = self.indptr.size - 1
             lens = np.diff(self.indptr)
             change = np.flatnonzero(lens[1:] != lens[:-1]) + 1
-            seg = np.concatenate([[0], change, [n]]).astype(np.int64) if n else np.zeros(2, np.int64)
+            seg = np.concatenate([[0], change, [n]]).astype(np.int64)
             self._segments = (key, seg)
         return self._segments[1]
 
