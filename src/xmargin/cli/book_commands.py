@@ -23,7 +23,6 @@ from xmargin.cli.console import console
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import Json, MarketFile
 from xmargin.cli.options import warning_level as warning_level_of
-from xmargin.fast.backend import BACKEND_ENV
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL
 
 if TYPE_CHECKING:  # the book pulls in NumPy and pyarrow: imported when a command runs
@@ -79,6 +78,8 @@ def book_stress(
 
 def _one_pass_backend() -> Backend:
     """NumPy for a book priced once (unless ``XMARGIN_BACKEND`` says otherwise)."""
+    from xmargin.fast.backend import BACKEND_ENV  # NumPy: loaded by the command only
+
     return "auto" if os.environ.get(BACKEND_ENV) else "numpy"
 
 
