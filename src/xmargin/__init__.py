@@ -8,10 +8,8 @@ the command line start fast: only the Decimal context and the exception tree loa
 eagerly.
 """
 
-from __future__ import annotations
-
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
 from xmargin import mathlib as mathlib  # sets the exact Decimal context first
 from xmargin.errors import (
@@ -55,7 +53,7 @@ from xmargin.errors import (
     XmarginError,
 )
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from xmargin.analytics.stress import StressResult, StressSummary, stress
     from xmargin.io.market_file import dump_market, load_market, market_to_dict, parse_market
     from xmargin.ledger.actions import (
@@ -250,7 +248,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     """Import a public name's module at its first use, and keep the name here."""
     module = _LAZY.get(name)
     if module is None:

@@ -89,12 +89,15 @@ def _exp(decimals: int) -> Decimal:
 
 def quantize_down(x: Decimal, decimals: int) -> Decimal:
     """``x`` rounded toward -inf to ``decimals`` places (collateral, seized amounts)."""
-    return x.quantize(_exp(decimals), rounding=ROUND_FLOOR, context=CTX)
+    # The hottest helper of the exact path: one dict lookup, positional arguments.
+    e = _EXP.get(decimals)
+    return x.quantize(e if e is not None else _exp(decimals), ROUND_FLOOR, CTX)
 
 
 def quantize_up(x: Decimal, decimals: int) -> Decimal:
     """``x`` rounded toward +inf to ``decimals`` places (debt, repaid amounts, fees)."""
-    return x.quantize(_exp(decimals), rounding=ROUND_CEILING, context=CTX)
+    e = _EXP.get(decimals)
+    return x.quantize(e if e is not None else _exp(decimals), ROUND_CEILING, CTX)
 
 
 def div_down(a: Decimal, b: Decimal, decimals: int) -> Decimal:
