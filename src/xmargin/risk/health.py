@@ -116,9 +116,11 @@ def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
         else frozenset()
     )
     cv = ic = mc = ZERO
-    for a, s in account.supply.items():
-        if scenario and a in scenario:  # valued by portfolio margin (6.3)
-            continue
+    supply, borrow = account.supply.items(), account.borrow.items()
+    if scenario:  # the underlyings valued by portfolio margin (6.3) are left out here
+        supply = {a: s for a, s in supply if a not in scenario}.items()
+        borrow = {a: b for a, b in borrow if a not in scenario}.items()
+    for a, s in supply:
         ap = assets[a]
         if a in members:  # contract 1.2: the category's weights replace the asset's
             cf, lt, _ = category_weights(ap, category)
@@ -134,9 +136,7 @@ def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
         ic += v * cf
         mc += v * lt
     dv = id_ = md = ZERO
-    for a, b in account.borrow.items():
-        if scenario and a in scenario:
-            continue
+    for a, b in borrow:
         ap = assets[a]
         bw = ap.borrow_weight
         mbw = ap.maintenance_borrow_weight
