@@ -1,24 +1,28 @@
-"""Benchmark of the columnar risk book (issue 3): prints a table, asserts nothing.
+"""Benchmark of the columnar risk book (issues 3 and 11): prints tables, asserts nothing.
 
 Run ``.venv/bin/python benchmarks/book.py`` (defaults: 1,000,000 accounts x 20 assets,
-seed 1; ``--accounts 50000`` for a quick look). The book is written once by
-``xmargin.book.generate.generate_book`` into ``out/bench-book/`` (Parquet and CSV) and
-reused. Every figure is measured in this run; each target is a ratio of two figures
-measured side by side, so that the machine's speed cancels:
+seed 1, two books: the generator's ~2.5 positions per account and ``--positions-per-account
+4.8``, which draws ~4.5; ``--accounts 50000`` for a quick look). Books are written once by
+``xmargin.book.generate.generate_book`` into ``out/bench-book/`` and reused. Every figure
+is measured in this run; each target is a ratio of figures measured side by side
+(interleaved, best of N), so that the machine's speed cancels:
 
-1. full re-price: every account re-priced after all assets move (``apply_prices`` on every
-   asset, which re-prices the whole book), against the memory-read floor: one parallel
-   pass that reads the book's index and value arrays (``indptr``, ``codes``, ``units``)
-   and nothing else. Target <= 2x. Best of N, interleaved.
-2. one-asset tick: the asset held by the share of accounts nearest 25%, moved by 0.1%;
-   target <= 0.3x the full re-price.
-3. a per-account Python loop (floats, same formulas, category rule and size haircut) over
-   a 20,000-account sample, scaled to the book: target >= 500x slower than the full pass.
-4. memory: every byte the book holds per position; target <= 32.
-5. ``xmargin stress BOOK --shock WETH=-20% --summary --json`` end to end (a new process:
-   start-up, load, price, summary) against a minimal pass in a new process that reads the
-   same CSV with pyarrow and computes the same summary with NumPy; target <= 2x. The
-   Parquet figure is reported beside it.
+1. floors: (a) a vectorized read of exactly the bytes the full re-price kernel must read
+   (its arrays viewed as 64-bit words and summed by NumPy, one thread), and (b) those
+   bytes / memory bandwidth, measured here by a STREAM-style copy of 64 MiB arrays
+   (bytes read + written / time).
+2. full re-price kernel (every account, the library's call) against both floors:
+   targets <= 1.0x (a) and <= 2x (b); beside it the row-by-row kernel it replaced
+   ("before", same inputs, same run) and ``apply_prices`` on every asset end to end
+   (oracle checks, exact prices, tables, kernel, events).
+3. one-asset tick: the asset held by the share of accounts nearest 25%, moved by 0.05%;
+   target <= 0.2x the full ``apply_prices``.
+4. memory: every byte the book holds per position; target <= 16.
+5. for scale, not a target: a per-account Python float loop and the exact Decimal engine,
+   scaled to the book.
+6. ``xmargin stress BOOK --shock WETH=-20% --summary --json`` end to end (a new process)
+   against a minimal pyarrow + NumPy pass in a new process (first book only;
+   ``--cli-repeats 0`` skips it).
 """
 
 from __future__ import annotations
@@ -32,56 +36,23 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from xmargin.book import RiskBook
+from xmargin.book.build import CHUNK_ROWS
 from xmargin.book.generate import generate_book
+from xmargin.book.kernels import RECOMPUTE
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from minimal_stress import MINIMAL  # noqa: E402
+
 XMARGIN = ROOT / ".venv" / "bin" / "xmargin"
 PYTHON = sys.executable
-
-#: The minimal pass of target 5, run as its own process: pyarrow reads the CSV, NumPy
-#: computes the stress summary (WETH -20%, category rule; the generated books have no
-#: size haircut).
-MINIMAL = r"""
-import sys, tomllib
-import numpy as np, pyarrow as pa, pyarrow.csv as pacsv, pyarrow.compute as pc
-market, positions = sys.argv[1], sys.argv[2]
-doc = tomllib.load(open(market, "rb"))
-names = list(doc["assets"])
-a = doc["assets"]
-price = np.array([float(a[s]["price"]) for s in names])
-price[names.index("WETH")] *= 0.8
-lt = np.array([float(a[s]["liquidation_threshold"]) for s in names])
-mbw = np.array([float(a[s].get("maintenance_borrow_weight", 1)) for s in names])
-cats = doc.get("categories", {})
-cat_names = list(cats)
-lt_cat = np.tile(lt, (len(cat_names) + 1, 1))
-for i, c in enumerate(cat_names):
-    for s in cats[c]["assets"]:
-        lt_cat[i, names.index(s)] = float(cats[c]["liquidation_threshold"])
-t = pacsv.read_csv(positions)
-acc = pc.dictionary_encode(t.column("account")).combine_chunks()
-row = acc.indices.to_numpy()
-n = len(acc.dictionary)
-ai = pc.index_in(t.column("asset"), value_set=pa.array(names)).to_numpy()
-ci = pc.index_in(t.column("category"), value_set=pa.array(cat_names)).fill_null(len(cat_names))
-ci = ci.to_numpy()
-s = t.column("supply").to_numpy()
-b = t.column("borrow").to_numpy()
-v_s = s * price[ai]
-v_b = b * price[ai]
-mc = np.bincount(row, v_s * lt_cat[ci, ai], minlength=n)
-md = np.bincount(row, v_b * mbw[ai], minlength=n)
-cv = np.bincount(row, v_s, minlength=n)
-dv = np.bincount(row, v_b, minlength=n)
-liq = (md > 0) & (mc < md)
-print(n, int(liq.sum()), float(dv[liq].sum()), float(np.maximum(dv - cv, 0).sum()))
-"""
 
 
 def machine() -> str:
@@ -96,28 +67,61 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def book_files(n: int, k: int, seed: int, folder: Path) -> dict[str, Path]:
-    """The generated book, as Parquet and as CSV (written once, then reused)."""
+def book_files(
+    n: int, k: int, seed: int, folder: Path, per: float | None, csv: bool
+) -> dict[str, Path]:
+    """The generated book, as Parquet (and CSV): written once, then reused."""
     out: dict[str, Path] = {}
-    for fmt in ("parquet", "csv"):
-        d = folder / f"{n}x{k}-s{seed}-{fmt}"
+    tag = "" if per is None else f"-p{per}"
+    for fmt in ("parquet", "csv") if csv else ("parquet",):
+        d = folder / f"{n}x{k}-s{seed}{tag}-{fmt}"
         market = d / "market.toml"
         if not market.exists():
             t0 = time.perf_counter()
-            generate_book(n, k, seed, d, fmt=fmt)
+            generate_book(n, k, seed, d, fmt=fmt, positions_per_account=per)
             print(f"  generated {market} in {time.perf_counter() - t0:.1f} s", flush=True)
         out[fmt] = market
     return out
 
 
-def best_interleaved(fns: dict[str, object], repeats: int) -> dict[str, float]:
+def best_interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     best = dict.fromkeys(fns, math.inf)
     for _ in range(repeats):
         for name, fn in fns.items():
             t0 = time.perf_counter()
-            fn()  # type: ignore[operator]
+            fn()
             best[name] = min(best[name], time.perf_counter() - t0)
     return best
+
+
+def words(arrays: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each array's bytes as 64-bit words plus its tail bytes (for :func:`vector_read`)."""
+    out = []
+    for arr in arrays:
+        b = np.ascontiguousarray(arr).view(np.uint8)
+        cut = b.size // 8 * 8
+        out.append((b[:cut].view(np.uint64), b[cut:]))
+    return out
+
+
+def vector_read(ws: list[tuple[np.ndarray, np.ndarray]]) -> int:
+    """Read every byte once, vectorized (NumPy's wrapping uint64 sum, one thread)."""
+    total = 0
+    for w, tail in ws:
+        total += int(np.add.reduce(w)) + int(tail.sum())
+    return total
+
+
+def stream_copy_bandwidth(repeats: int = 10, mib: int = 64) -> float:
+    """Bytes per second of a STREAM-style copy (read + write counted, as STREAM does)."""
+    src = np.ones(mib * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * src.nbytes / best
 
 
 def python_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) -> float:
@@ -202,54 +206,47 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     return time.perf_counter() - t0, out.stdout
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--accounts", type=int, default=1_000_000)
-    ap.add_argument("--assets", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--sample", type=int, default=20_000)
-    ap.add_argument("--repeats", type=int, default=60)
-    ap.add_argument("--cli-repeats", type=int, default=3)
-    ap.add_argument("--data", type=Path, default=ROOT / "out" / "bench-book")
-    args = ap.parse_args()
+Row = tuple[str, str, str]
 
-    print(f"risk book benchmark, {dt.date.today().isoformat()}, {machine()}")
-    files = book_files(args.accounts, args.assets, args.seed, args.data)
-    rows: list[tuple[str, str, str]] = []
 
-    t0 = time.perf_counter()
-    book = RiskBook.load(files["parquet"])
-    load_s = time.perf_counter() - t0
-    n, npos = book.n_accounts, book.n_positions
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
-    def add(name: str, value: str, note: str = "") -> None:
-        rows.append((name, value, note))
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "MISSED"
+def kernel_rows(book: RiskBook, bandwidth: float, repeats: int) -> list[Row]:
+    """Figures 1 to 4 of the module docstring for one loaded book."""
+    from xmargin.book import _numba_kernels as row_kernels
 
-    add(
-        "book",
-        f"{n:,} accounts, {npos:,} positions, {book.n_entries:,} entries, "
-        f"{len(book.assets)} assets, backend {book.backend}",
-    )
-    add("load (Parquet, clustered, first pricing)", f"{load_s:.2f} s")
+    rows: list[Row] = []
+    n, a, t, k = book.n_accounts, book.arrays, book._tables, book._k
+    status, ref = book._status, book._ref
+    starts = np.arange(0, n, CHUNK_ROWS, dtype=np.int64)
+    ends = np.minimum(starts + CHUNK_ROWS, n)
+    off = np.cumsum(ends - starts) - (ends - starts)
+    outs = (np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.bool_),
+            np.zeros(starts.size, np.int64))  # fmt: skip
+    seg = a.segment_starts()
+    blocks = seg.size - 1 + n // 128  # segments and blocks: two indptr reads each
+    must_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
+    before_read = a.indptr.nbytes + a.codes.nbytes + a.units.nbytes + status.nbytes
+    ws = words([a.codes, a.units, status, seg])
+    ws_before = words([a.indptr, a.codes, a.units, status])
 
-    # 1 and 2: full re-price, floor, one-asset tick, interleaved
+    def after() -> None:
+        k.reprice(starts, ends, a, t, status, ref, RECOMPUTE, book._slow)
+
+    def before() -> None:
+        row_kernels.reprice_fast(  # type: ignore[no-untyped-call]
+            starts, ends, off, a.indptr, a.codes, a.units, t.tab, t.warn, status, *outs
+        )
+
     base = book.prices
-    up = {a: p * Decimal("1.001") for a, p in base.items()}
-    flip = [up, base]
+    flip = [{s: p * Decimal("1.001") for s, p in base.items()}, base]
     state = {"full": 0, "tick": 0}
     runs = book.asset_runs()
-    holders = {a: runs.rows(i) / n for i, a in enumerate(book.assets)}
-    tick_asset = min(holders, key=lambda a: abs(holders[a] - 0.25))
-    # the tick moves its asset by 0.05% from wherever the full re-prices left it
+    holders = {s: runs.rows(i) / n for i, s in enumerate(book.assets)}
+    tick_asset = min(holders, key=lambda s: abs(holders[s] - 0.25))
     step = [Decimal("1.0005"), 1 / Decimal("1.0005")]
-    ia = book.assets.index(tick_asset)
-    indptr = book.arrays.indptr
-    ents = int(
-        sum(indptr[e] - indptr[s] for s, e in zip(runs.starts[ia], runs.ends[ia], strict=True))
-    )
 
     def full() -> None:
         update = book.apply_prices(flip[state["full"] % 2], guard=False)
@@ -263,78 +260,106 @@ def main() -> None:
         state["tick"] += 1
 
     book.apply_prices(base, guard=False)
-    best = best_interleaved({"floor": book.read_floor, "full": full, "tick": tick}, args.repeats)
-    best.update(best_interleaved({"reprice": book.reprice}, max(args.repeats // 4, 1)))
+    vread = vector_read(ws)
+    fns: dict[str, Callable[[], object]] = {
+        "read": lambda: vector_read(ws),
+        "read_before": lambda: vector_read(ws_before),
+        "after": after,
+        "before": before,
+        "full": full,
+        "tick": tick,
+    }
+    best = best_interleaved(fns, repeats)
     book.apply_prices(base, guard=False)
-    a = book.arrays
-    t0 = time.perf_counter()
-    for arr in (a.indptr, a.codes, a.units):
-        float(arr.sum())
-    numpy_floor = time.perf_counter() - t0
-    ratio_full = best["full"] / best["floor"]
+    assert vread == vector_read(ws)
+    floor_bw = must_read / bandwidth
+    r_read = best["after"] / best["read"]
+    r_bw = best["after"] / floor_bw
+    mib = 2**20
+    rows.append(
+        (
+            "(a) vectorized read of the kernel's bytes",
+            f"{best['read'] * 1e3:.2f} ms",
+            f"{must_read / mib:.1f} MiB: codes, units, status, segment starts",
+        )
+    )
+    rows.append(
+        (
+            "(b) those bytes / copy bandwidth",
+            f"{floor_bw * 1e3:.2f} ms",
+            f"STREAM-style copy: {bandwidth / 1e9:.1f} GB/s",
+        )
+    )
+    rows.append(
+        (
+            "full re-price kernel (segments; after)",
+            f"{best['after'] * 1e3:.2f} ms",
+            f"{r_read:.2f}x (a) (target <= 1.0x): {verdict(r_read <= 1.0)}; "
+            f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}",
+        )
+    )
+    rows.append(
+        (
+            "  row-by-row kernel (before), same inputs",
+            f"{best['before'] * 1e3:.2f} ms",
+            f"{best['before'] / best['read']:.2f}x (a); reads {before_read / mib:.1f} MiB, "
+            f"whose vectorized read is {best['read_before'] * 1e3:.2f} ms; "
+            f"after / before = {best['after'] / best['before']:.2f}",
+        )
+    )
+    rows.append(
+        (
+            "full re-price, apply_prices on every asset",
+            f"{best['full'] * 1e3:.2f} ms",
+            f"{best['full'] / best['read']:.2f}x (a), {best['full'] / floor_bw:.2f}x (b)",
+        )
+    )
     ratio_tick = best["tick"] / best["full"]
-    add(
-        "memory-read floor (indptr, codes, units; parallel)",
-        f"{best['floor'] * 1e3:.2f} ms",
-        f"NumPy sums of the same arrays, one thread: {numpy_floor * 1e3:.2f} ms",
+    rows.append(
+        (
+            f"one-asset tick ({tick_asset}: {holders[tick_asset]:.1%} of accounts)",
+            f"{best['tick'] * 1e3:.2f} ms",
+            f"{ratio_tick:.2f}x full (target <= 0.2x): {verdict(ratio_tick <= 0.2)}",
+        )
     )
-    add(
-        "full re-price (all assets move)",
-        f"{best['full'] * 1e3:.2f} ms",
-        f"{ratio_full:.2f}x floor (target <= 2x): {verdict(ratio_full <= 2)}",
-    )
-    add(
-        "  full pass at unchanged prices (reprice())",
-        f"{best['reprice'] * 1e3:.2f} ms",
-        f"{best['reprice'] / best['floor']:.2f}x floor",
-    )
-    add(
-        f"one-asset tick ({tick_asset}: {holders[tick_asset]:.1%} of accounts, "
-        f"{ents / book.n_entries:.1%} of entries)",
-        f"{best['tick'] * 1e3:.2f} ms",
-        f"{ratio_tick:.2f}x full (target <= 0.3x): {verdict(ratio_tick <= 0.3)}",
-    )
-
-    # 4: memory
     mem = book.memory_bytes()
     total = sum(mem.values())
-    bpp = total / npos
-    add(
-        "memory held by the book",
-        f"{total / 2**20:.1f} MiB",
-        f"{bpp:.1f} B/position (target <= 32): {verdict(bpp <= 32)}",
+    bpp = total / book.n_positions
+    rows.append(
+        (
+            "memory held by the book",
+            f"{total / mib:.1f} MiB",
+            f"{bpp:.1f} B/position (target <= 16): {verdict(bpp <= 16)}; "
+            + ", ".join(f"{k} {v / book.n_positions:.1f}" for k, v in mem.items() if v),
+        )
     )
-    add(
-        "  of which per entry (codes, units)",
-        f"{(mem['codes'] + mem['units']) / book.n_entries:.1f} B/entry",
-        ", ".join(f"{k} {v / 2**20:.1f}" for k, v in mem.items() if v) + " MiB",
-    )
+    return rows
 
-    # 3: per-account Python loop
-    loop_s = python_loop_seconds(book, args.sample, np.random.default_rng(args.seed))
-    m = min(args.sample, n)
-    scaled = loop_s * n / m
-    speedup = scaled / best["full"]
-    add(
-        f"per-account Python loop, floats ({m:,} accounts, scaled to {n:,})",
-        f"{loop_s:.3f} s -> {scaled:.1f} s",
-        f"the full re-price is {speedup:,.0f}x faster (target >= 500x): {verdict(speedup >= 500)}",
-    )
+
+def scale_rows(book: RiskBook, full_s: float, sample: int, seed: int) -> list[Row]:
+    """Figure 5: slower engines, for scale."""
+    loop_s = python_loop_seconds(book, sample, np.random.default_rng(seed))
+    n = book.n_accounts
+    m = min(sample, n)
     m2 = min(2_000, n)
-    exact_s = exact_loop_seconds(book, m2, np.random.default_rng(args.seed + 1))
-    add(
-        f"  exact engine per account, Decimal ({m2:,} accounts, scaled)",
-        f"{exact_s:.3f} s -> {exact_s * n / m2:.1f} s",
-        f"the full re-price is {exact_s * n / m2 / best['full']:,.0f}x faster",
-    )
+    exact_s = exact_loop_seconds(book, m2, np.random.default_rng(seed + 1))
+    return [
+        (f"per-account Python float loop ({m:,} accounts, scaled)",
+         f"{loop_s * n / m:.2f} s", f"{loop_s / m * 1e6:.2f} us/account; "
+         f"{loop_s * n / m / full_s:,.0f}x the full re-price"),
+        (f"exact Decimal engine per account ({m2:,}, scaled)", f"{exact_s * n / m2:.1f} s",
+         f"{exact_s / m2 * 1e6:.1f} us/account"),
+    ]  # fmt: skip
 
-    # 5: stress --summary end to end, against the minimal pass
+
+def cli_rows(files: dict[str, Path], repeats: int) -> list[Row]:
+    """Figure 6: ``stress --summary`` in a new process against the minimal pass."""
     env = {k: v for k, v in os.environ.items() if k not in ("XMARGIN_ENGINE", "XMARGIN_BACKEND")}
     cli: dict[str, float] = {}
     minimal = math.inf
     outputs: dict[str, str] = {}
     csv_positions = files["csv"].parent / "positions.csv"
-    for _ in range(args.cli_repeats):
+    for _ in range(repeats):
         for fmt in ("csv", "parquet"):
             cmd = [str(XMARGIN), "stress", str(files[fmt]), "--shock", "WETH=-20%"]
             s, out = run([*cmd, "--summary", "--json"], env)
@@ -346,43 +371,68 @@ def main() -> None:
     got = json.loads(outputs["csv"])["summary"]
     n_min, liq_min, _, _ = outputs["minimal"].split()
     same = int(n_min) == got["accounts"] and int(liq_min) == got["liquidatable_accounts"]
-    ratio_cli = cli["csv"] / minimal
-    add(
-        "minimal pass (pyarrow CSV + NumPy summary, new process)",
-        f"{minimal:.2f} s",
-        f"{liq_min} liquidatable ({'as' if same else 'DIFFERENT FROM'} the CLI)",
-    )
-    add(
-        "xmargin stress --summary, CSV (new process)",
-        f"{cli['csv']:.2f} s",
-        f"{ratio_cli:.2f}x minimal (target <= 2x): {verdict(ratio_cli <= 2)}",
-    )
-    lib = (
-        "import sys; from decimal import Decimal; "
-        "from xmargin.cli.book_commands import book_stress; from pathlib import Path; "
-        "book_stress(Path(sys.argv[1]), {'WETH': Decimal('-0.2')}, True, True)"
-    )
-    lib_s = min(
-        run([PYTHON, "-c", lib, str(files["csv"])], env)[0] for _ in range(args.cli_repeats)
-    )
-    add(
-        "  the same work without the CLI (book_stress in a new process)",
-        f"{lib_s:.2f} s",
-        f"{lib_s / minimal:.2f}x minimal: the rest is the CLI's start-up",
-    )
-    add(
-        "xmargin stress --summary, Parquet (new process)",
-        f"{cli['parquet']:.2f} s",
-        f"{cli['parquet'] / minimal:.2f}x the CSV minimal pass",
-    )
+    ratio = cli["csv"] / minimal
+    return [
+        ("minimal pass (pyarrow CSV + NumPy, new process)", f"{minimal:.2f} s",
+         f"{liq_min} liquidatable ({'as' if same else 'DIFFERENT FROM'} the CLI)"),
+        ("xmargin stress --summary, CSV (new process)", f"{cli['csv']:.2f} s",
+         f"{ratio:.2f}x minimal (target <= 2x): {verdict(ratio <= 2)}"),
+        ("xmargin stress --summary, Parquet (new process)", f"{cli['parquet']:.2f} s",
+         f"{cli['parquet'] / minimal:.2f}x the CSV minimal pass"),
+    ]  # fmt: skip
 
+
+def print_table(title: str, rows: list[Row]) -> None:
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)
-    print()
+    print(f"\n{title}\n")
     print(f"| {'figure'.ljust(width)} | {'value'.ljust(vwidth)} | ratio / note |")
     print(f"|{'-' * (width + 2)}|{'-' * (vwidth + 2)}|--------------|")
     for name, value, note in rows:
         print(f"| {name.ljust(width)} | {value.ljust(vwidth)} | {note} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--accounts", type=int, default=1_000_000)
+    ap.add_argument("--assets", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--positions-per-account", nargs="+", default=["default", "4.8"],
+        help="one book per value: the generator's mean ('default', ~2.5) or a number",
+    )  # fmt: skip
+    ap.add_argument("--sample", type=int, default=20_000)
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cli-repeats", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=ROOT / "out" / "bench-book")
+    args = ap.parse_args()
+
+    print(f"risk book benchmark, {dt.date.today().isoformat()}, {machine()}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bandwidth = stream_copy_bandwidth()
+    for i, per_arg in enumerate(args.positions_per_account):
+        per = None if per_arg == "default" else float(per_arg)
+        cli = i == 0 and args.cli_repeats > 0
+        files = book_files(args.accounts, args.assets, args.seed, args.data, per, cli)
+        t0 = time.perf_counter()
+        book = RiskBook.load(files["parquet"])
+        load_s = time.perf_counter() - t0
+        n, npos = book.n_accounts, book.n_positions
+        rows: list[Row] = [
+            ("load (Parquet, clustered, first pricing)", f"{load_s:.2f} s", ""),
+        ]
+        rows += kernel_rows(book, bandwidth, args.repeats)
+        full_s = float(rows[-3][1].split()[0]) / 1e3
+        rows += scale_rows(book, full_s, args.sample, args.seed)
+        if cli:
+            rows += cli_rows(files, args.cli_repeats)
+        title = (
+            f"{n:,} accounts x {len(book.assets)} assets, {npos:,} positions "
+            f"({npos / n:.2f} per account), {book.n_entries:,} entries, backend {book.backend}"
+        )
+        print_table(title, rows)
+        del book
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 names that ``xmargin/__init__.py`` imports, and every one of them is importable.
 
 Modules bound in ``__init__`` (``from xmargin import mathlib as mathlib``, imported first
-for its exact decimal context) are not API names and are left out of the comparison.
+for its exact decimal context) are not API names and are left out of the comparison. Most
+names are imported at first use (``_LAZY``, PEP 562): their ``if TYPE_CHECKING`` imports
+count as imported, and ``_LAZY`` must name the same module for each.
 """
 
 from __future__ import annotations
@@ -19,15 +21,33 @@ import xmargin
 INIT = Path(xmargin.__file__)
 
 
-def names_imported_by_init() -> set[str]:
-    tree = ast.parse(INIT.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom):
-            names.update(alias.asname or alias.name for alias in node.names)
+_TOOLING = {"__future__", "typing", "importlib"}
+
+
+def _imports(body: list[ast.stmt]) -> dict[str, str]:
+    """Name -> module of the package's own imports in ``body``, ``if TYPE_CHECKING`` too."""
+    names: dict[str, str] = {}
+    for node in body:
+        if isinstance(node, ast.ImportFrom) and node.module not in _TOOLING:
+            names.update({a.asname or a.name: node.module or "" for a in node.names})
         elif isinstance(node, ast.Import):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            for alias in node.names:
+                if alias.name not in _TOOLING:
+                    names[(alias.asname or alias.name).split(".")[0]] = alias.name
+        elif isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING":
+            names.update(_imports(node.body))
+    return names
+
+
+def names_imported_by_init() -> set[str]:
+    names = _imports(ast.parse(INIT.read_text(encoding="utf-8")).body)
     return {n for n in names if not n.startswith("_")}
+
+
+def test_lazy_names_load_from_the_module_init_imports_them_from() -> None:
+    tree = ast.parse(INIT.read_text(encoding="utf-8"))
+    checked = next(n for n in tree.body if isinstance(n, ast.If))
+    assert _imports(checked.body) == xmargin._LAZY
 
 
 def test_all_equals_the_public_names_imported_in_init() -> None:

@@ -206,3 +206,17 @@ def test_bad_arguments_are_refused_with_a_clear_error_and_nothing_is_written(
     with pytest.raises(xmargin.InputError, match=message):
         generate_book(out_dir=out, **args)  # type: ignore[arg-type]
     assert not out.exists()
+
+
+def test_positions_per_account_sets_how_many_positions_accounts_hold(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from xmargin.errors import InputError
+
+    per: dict[float, float] = {}
+    for mean in (1.5, 4.5):
+        _, positions = generate_book(4_000, 20, 3, tmp_path / str(mean), positions_per_account=mean)
+        per[mean] = pq.read_table(positions).num_rows / 4_000
+    assert 1.3 < per[1.5] < 1.6 and 4.0 < per[4.5] <= 4.5
+    with pytest.raises(InputError, match=r"positions per account: must be from 1 to 5\.5"):
+        generate_book(10, 4, 1, tmp_path / "x", positions_per_account=7.0)

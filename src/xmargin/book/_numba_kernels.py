@@ -151,8 +151,10 @@ def reprice_fast(  # type: ignore[no-untyped-def]
     starts, ends, out_off, indptr, codes, units, tab, warn, status,
     out_rows, out_prev, out_recheck, out_cnt,
 ):  # fmt: skip
-    """Recompute every row of each range (a book without size haircuts); ``_record``
-    written out in the loop (the hottest one: a call there costs a fifth of the pass)."""
+    """Recompute every row of each range (a book without size haircuts), row by row;
+    ``_record`` written out in the loop. The book's full re-price runs the segment kernel
+    (:mod:`xmargin.book._numba_segments`), which must list and decide exactly as this
+    one (tests/book check it; the benchmark times both)."""
     for i in prange(starts.size):
         o = out_off[i]
         m = 0
@@ -177,25 +179,6 @@ def reprice_fast(  # type: ignore[no-untyped-def]
                     out_prev[o + m] = old
                     out_recheck[o + m] = False
                     m += 1
-        out_cnt[i] = m
-
-
-@jit(parallel=True)
-def reprice_fast_reference(  # type: ignore[no-untyped-def]
-    starts, ends, out_off, indptr, codes, units, tab, warn, status, margin,
-    out_rows, out_prev, out_recheck, out_cnt,
-):  # fmt: skip
-    """``reprice_fast`` that also keeps each row's screening margin."""
-    for i in prange(starts.size):
-        o = out_off[i]
-        m = 0
-        hi = indptr[starts[i]]
-        for r in range(starts[i], ends[i]):
-            lo = hi
-            hi = indptr[r + 1]
-            x, y = _fast_xy(lo, hi - lo, codes, units, tab)
-            margin[r] = np.float32(screening_margin(x, y, warn))
-            m += _record(r, x, y, warn, status, out_rows, out_prev, out_recheck, o + m)
         out_cnt[i] = m
 
 

@@ -130,9 +130,27 @@ class _Drawn:
     category: _BOOL  # per account
 
 
+#: How many positions an account draws (1 to 6): mean 2.52.
+_PER_ACCOUNT = np.array([0.28, 0.30, 0.19, 0.12, 0.07, 0.04])
+
+
+def _per_account(mean: float | None) -> _F64:
+    """:data:`_PER_ACCOUNT` tilted (p_k x θ^k, θ by bisection) to ``mean``, if given."""
+    if mean is None:
+        return _PER_ACCOUNT
+    k = np.arange(1, 7)
+    lo, hi = 1e-3, 1e3
+    for _ in range(200):
+        th = math.sqrt(lo * hi)
+        p = _PER_ACCOUNT * th**k
+        lo, hi = (th, hi) if (p * k).sum() / p.sum() < mean else (lo, th)
+    return np.asarray(p / p.sum())
+
+
 def _draw_accounts(
-    n_accounts: int, assets: list[Asset], has_category: bool, rng: np.random.Generator
-) -> _Drawn:
+    n_accounts: int, assets: list[Asset], has_category: bool, rng: np.random.Generator,
+    per_account: _F64 = _PER_ACCOUNT,
+) -> _Drawn:  # fmt: skip
     n_assets = len(assets)
     price = np.array([float(a.price) for a in assets])
     lt = np.array([float(a.lt) for a in assets])
@@ -151,9 +169,7 @@ def _draw_accounts(
     n_members = int(eth.sum())
 
     # Positions per account and how many of them are debts.
-    n_total = rng.choice(
-        np.arange(1, 7), size=n_accounts, p=[0.28, 0.30, 0.19, 0.12, 0.07, 0.04]
-    ).astype(np.int64)
+    n_total = rng.choice(np.arange(1, 7), size=n_accounts, p=per_account).astype(np.int64)
     borrows = (n_total >= 2) & (rng.random(n_accounts) < 0.85)
     n_debt = np.where(borrows, 1 + rng.binomial(np.maximum(n_total - 2, 0), 0.35), 0)
     n_coll = n_total - n_debt
@@ -367,6 +383,7 @@ def generate_book(
     out_dir: Path,
     fmt: str = "parquet",
     perp_share: float = 0.0,
+    positions_per_account: float | None = None,
 ) -> tuple[Path, Path]:
     """Write ``market.toml`` and ``positions.parquet`` (or ``.csv``) into ``out_dir``.
 
@@ -386,6 +403,9 @@ def generate_book(
     perp_share
         Share of the accounts that hold one or two perp positions, written to
         ``perps.csv`` (:mod:`xmargin.book.generate_perps`); 0: a market without perps.
+    positions_per_account
+        Mean positions drawn per account, 1 to 5.5 (default: the catalogue's 2.52); a
+        few drawn debts round to nothing, so books hold slightly fewer.
 
     Returns
     -------
@@ -412,7 +432,10 @@ def generate_book(
     account_rng = np.random.default_rng([seed, 2])
     assets = assets_for(n_assets, market_rng)
     has_category = sum(a.eth for a in assets) >= 2
-    drawn = _draw_accounts(n_accounts, assets, has_category, account_rng)
+    ppa = positions_per_account
+    if ppa is not None and (isinstance(ppa, bool) or not 1.0 <= ppa <= 5.5):
+        raise InputError(f"positions per account: must be from 1 to 5.5, was {ppa!r}")
+    drawn = _draw_accounts(n_accounts, assets, has_category, account_rng, _per_account(ppa))
 
     positions_name = f"positions.{fmt_}"
     table = _positions_table(drawn, assets, fmt_)

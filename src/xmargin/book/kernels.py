@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -60,6 +60,22 @@ class BookArrays:
     codes: Codes
     units: Float64Array1D
     cat: UInt16Array1D
+    _segments: tuple[tuple[int, int, int], Int64Array1D] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def segment_starts(self) -> Int64Array1D:
+        """First row of each run of rows of equal length, then the row count (the full
+        re-price's segments, :mod:`xmargin.book._numba_segments`). Rebuilt when the
+        arrays were replaced or grew (every inserted entry does both)."""
+        key = (id(self.indptr), id(self.codes), self.codes.size)
+        if self._segments is None or self._segments[0] != key:
+            n = self.indptr.size - 1
+            lens = np.diff(self.indptr)
+            change = np.flatnonzero(lens[1:] != lens[:-1]) + 1
+            seg = np.concatenate([[0], change, [n]]).astype(np.int64)
+            self._segments = (key, seg)
+        return self._segments[1]
 
 
 @dataclass
@@ -121,9 +137,11 @@ class Kernels:
         self.name = name
         if name == "numba":
             from xmargin.book import _numba_kernels as impl
+            from xmargin.book import _numba_segments
             from xmargin.fast.backend import load_numba
 
             self._numba: Any = load_numba()
+            self._segments: Any = _numba_segments
         else:
             from xmargin.book import _numpy_kernels as impl  # type: ignore[no-redef]
         self._impl: Any = impl
@@ -178,12 +196,13 @@ class Kernels:
                 k.reprice_general(
                     *head, t.hp, t.hw, t.hk, t.warn, status, ref.margin, mode, ref.drift, *out
                 )
-            elif mode == REFERENCE:
-                k.reprice_fast_reference(*head, t.warn, status, ref.margin, *out)
             elif mode == SCREENED:
                 k.reprice_fast_screened(*head, t.warn, status, ref.margin, ref.drift, *out)
             else:
-                k.reprice_fast(*head, t.warn, status, *out)
+                self._segments.reprice_segments(
+                    starts, ends, out_off, cols.segment_starts(), *head[3:], t.warn, status,
+                    ref.margin, mode == REFERENCE, *out,
+                )  # fmt: skip
         n = int(out_cnt.sum())
         if n == 0:
             return Flagged(out_rows[:0], out_prev[:0], out_recheck[:0])

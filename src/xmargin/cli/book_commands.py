@@ -23,7 +23,6 @@ from xmargin.cli.console import console
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import Json, MarketFile, Progress
 from xmargin.cli.options import warning_level as warning_level_of
-from xmargin.fast.backend import BACKEND_ENV
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL
 
 if TYPE_CHECKING:  # the book pulls in NumPy and pyarrow: imported when a command runs
@@ -93,6 +92,8 @@ def book_stress(
 
 def _one_pass_backend() -> Backend:
     """NumPy for a book priced once (unless ``XMARGIN_BACKEND`` says otherwise)."""
+    from xmargin.fast.backend import BACKEND_ENV  # NumPy: loaded by the command only
+
     return "auto" if os.environ.get(BACKEND_ENV) else "numpy"
 
 
@@ -198,6 +199,14 @@ def generate_book_command(
             "written to perps.csv (contract 5.8); 0: no perps.",
         ),
     ] = 0.0,
+    per_account: Annotated[
+        float | None,
+        typer.Option(
+            "--positions-per-account",
+            help="Mean positions drawn per account, 1 to 5.5 (default 2.52).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Json = False,
     progress: Progress = None,
 ) -> None:
@@ -206,8 +215,9 @@ def generate_book_command(
 
     with progress_bar(1, "generate-book", progress) as advance:
         market_path, positions_path = generate_book(
-            accounts, assets, seed, out, fmt=fmt_, perp_share=perp_share
-        )
+            accounts, assets, seed, out, fmt=fmt_, perp_share=perp_share,
+            positions_per_account=per_account,
+        )  # fmt: skip
         advance(1)
     if as_json:
         doc = {"market": str(market_path), "positions": str(positions_path),

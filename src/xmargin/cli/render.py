@@ -12,18 +12,20 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from xmargin.analytics.stress import StressResult
 from xmargin.cli.console import console
 from xmargin.mathlib import fmt, quantize_down
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
 from xmargin.risk.liquidation import LiquidationQuote
 from xmargin.risk.liquidation_price import LiquidationPrice
+
+if TYPE_CHECKING:  # the stress engine (NumPy) loads with the command that runs it
+    from xmargin.analytics.stress import StressResult
 
 __all__ = [
     "check_doc",

@@ -7,10 +7,10 @@ counts integers; tables round for display only.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rich.table import Table
 
 from xmargin.cli.console import console
@@ -34,7 +34,8 @@ _WIDE = 140
 
 def decimal_text(x: float | int | None) -> str | int | None:
     """A float as the contract writes numbers: a decimal string; ``null`` if not finite."""
-    if isinstance(x, int | np.integer) and not isinstance(x, bool):
+    # numbers.Integral covers NumPy's integers without importing NumPy for the CLI
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
         return int(x)
     return finite_text(float(x)) if x is not None else None
 

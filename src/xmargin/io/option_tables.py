@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
-import pyarrow as pa
 from pydantic import BaseModel
 
 from xmargin.errors import Problem
@@ -28,6 +27,9 @@ from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.options import MarginMethod, OptionMarginParams, OptionParams
 from xmargin.model.params import AssetParams, MarketParams
 from xmargin.model.portfolio_params import PortfolioMarginParams
+
+if TYPE_CHECKING:  # pyarrow loads when a table is read, not with the CLI
+    import pyarrow as pa
 
 __all__ = [
     "MAX_YEARS_TO_EXPIRY",
@@ -304,6 +306,8 @@ def name_or_type(raw: Any) -> str:
 
 
 def _read_table(path: Path) -> pa.Table:
+    import pyarrow as pa
+
     suffix = path.suffix.lower()
     try:
         require_regular_file(path)
@@ -339,6 +343,8 @@ def read_options_file(
 ) -> Iterator[tuple[str, str, Decimal, str]]:
     """Rows of a long-form ``options_file`` (CSV or Parquet): ``(account, option, size,
     location)``. A repeated ``(account, option)`` is a problem."""
+    import pyarrow as pa
+
     name = path.name
     try:
         table = _read_table(path)

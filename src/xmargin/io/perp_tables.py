@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from xmargin.errors import Problem
 from xmargin.mathlib import ZERO, quantize_down
@@ -21,6 +19,9 @@ from xmargin.model.market import Market
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.params import AssetParams
 from xmargin.model.perps import PerpParams, PerpPosition
+
+if TYPE_CHECKING:  # pyarrow loads when a table is read, not with the CLI
+    import pyarrow as pa
 
 __all__ = [
     "PERPS_FILE_COLUMNS",
@@ -168,6 +169,8 @@ def read_perps_file(
     """Rows of a long-form ``perps_file`` (CSV or Parquet, contract 5.8):
     ``(account, perp, position, location)``. A repeated ``(account, perp)`` is a problem.
     """
+    import pyarrow as pa
+
     name = path.name
     try:
         table = _read_table(path)
@@ -199,6 +202,8 @@ def read_perps_file(
 
 
 def _read_table(path: Path) -> pa.Table:
+    import pyarrow as pa
+
     suffix = path.suffix.lower()
     if suffix == ".csv":
         import pyarrow.csv as pacsv

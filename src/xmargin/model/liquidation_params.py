@@ -43,7 +43,7 @@ __all__ = [
     "seconds_between",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
 
 class LiquidationDesign(StrEnum):

@@ -32,7 +32,7 @@ __all__ = [
     "OptionParams",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
 #: Bounds of an option's ``rate`` (continuously compounded, per year): a parameter check
 #: (docs/contract.md 6.5) that keeps the discount factor e^(-rate*tau) a number the exact

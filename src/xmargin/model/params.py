@@ -33,7 +33,7 @@ from xmargin.model.numbers import Fraction, MaxOne, NonNegative, Number, Positiv
 
 __all__ = ["AssetParams", "BonusPolicy", "CategoryParams", "LiquidityParams", "MarketParams"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
 
 class BonusPolicy(StrEnum):

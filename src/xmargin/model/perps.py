@@ -19,7 +19,7 @@ from xmargin.model.numbers import Fraction, NonNegative, Number, Positive
 
 __all__ = ["PerpParams", "PerpPosition"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
 
 def _margin(d: Decimal) -> Decimal:

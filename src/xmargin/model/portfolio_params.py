@@ -24,7 +24,7 @@ __all__ = [
     "VolShock",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
 
 class VolShock(StrEnum):

@@ -8,10 +8,10 @@ protocol.
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import NamedTuple
 
-from xmargin.mathlib import CTX, HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down, exact
+from xmargin.mathlib import HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down, exact
 from xmargin.mathlib import quantize_down as _down
 from xmargin.mathlib import quantize_up as _up
 from xmargin.model.account import Account
@@ -80,6 +80,7 @@ def option_sums(account: Account, market: Market) -> OptionSums:
     return NO_OPTIONS
 
 
+@exact
 def weighted_sums(account: Account, market: Market) -> WeightedSums:
     """Σ s·p, Σ b·p and their weighted forms, with effective weights (contract 1.2, 2),
     plus what perp positions add (contract 5.2) and option positions add (6.2, 6.3).
@@ -96,15 +97,16 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
     Products are exact in the 200-digit context (Black-76 values are held to it); the
     totals are then rounded, collateral down and debt up (in favour of the protocol).
 
-    This is the hot loop of the exact path. It runs its operators inside
-    ``localcontext(CTX)`` (exact, as ``CTX.multiply`` is, but about five times cheaper
-    per operation) and calls ``category_weights`` only for the category's members.
+    This is the hot loop of the exact path. It runs its operators in :data:`CTX` (set by
+    :func:`~xmargin.mathlib.exact`: exact, as ``CTX.multiply`` is, but about five times
+    cheaper per operation) and calls ``category_weights`` only for the category's members.
     """
     return _sums(account, market)[0]
 
 
 def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
-    """:func:`weighted_sums` and ``option_value`` (exact), from one pass over the options."""
+    """:func:`weighted_sums` and ``option_value`` (exact), from one pass over the options.
+    Callers run it under :data:`CTX` (both public callers are :func:`exact`)."""
     assets = market.assets
     category = market.category_of(account)
     members = category.assets if category is not None else ()
@@ -113,52 +115,52 @@ def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
         if account.margin is not MarginMethod.STANDARD
         else frozenset()
     )
-    with localcontext(CTX):
-        cv = ic = mc = ZERO
-        for a, s in account.supply.items():
-            if scenario and a in scenario:  # valued by portfolio margin (6.3)
-                continue
-            ap = assets[a]
-            if a in members:  # contract 1.2: the category's weights replace the asset's
-                cf, lt, _ = category_weights(ap, category)
-            else:  # what category_weights returns for a non-member, without the call
-                cf = ap.collateral_factor
-                lt = ap.liquidation_threshold
-            k = ap.size_factor
-            if k:
-                cf = size_haircut_asset_weight_down(cf, k, s)
-                lt = size_haircut_asset_weight_down(lt, k, s)
-            v = s * ap.price  # units x quote/unit = quote
-            cv += v
-            ic += v * cf
-            mc += v * lt
-        dv = id_ = md = ZERO
-        for a, b in account.borrow.items():
-            if scenario and a in scenario:
-                continue
-            ap = assets[a]
-            bw = ap.borrow_weight
-            mbw = ap.maintenance_borrow_weight
-            k = ap.size_factor
-            if k:
-                bw = size_haircut_liability_weight_up(bw, k, b)
-                mbw = size_haircut_liability_weight_up(mbw, k, b)
-            v = b * ap.price
-            dv += v
-            id_ += v * bw
-            md += v * mbw
-        if account.perps:  # contract 5.2
-            ps = perp_sums(account, market)
-            cv += ps.positive_pnl
-            mc += ps.positive_pnl
-            ic += ps.initial_pnl
-            dv += ps.negative_pnl
-            id_ += ps.negative_pnl
-            md += ps.negative_pnl
-            if not scenario:  # under portfolio margin the scenarios replace these
-                id_ += ps.initial_margin
-                md += ps.maintenance_margin
-        os_ = option_sums(account, market) if account.options or scenario else NO_OPTIONS
+    cv = ic = mc = ZERO
+    supply, borrow = account.supply.items(), account.borrow.items()
+    if scenario:  # the underlyings valued by portfolio margin (6.3) are left out here
+        supply = {a: s for a, s in supply if a not in scenario}.items()
+        borrow = {a: b for a, b in borrow if a not in scenario}.items()
+    for a, s in supply:
+        ap = assets[a]
+        if a in members:  # contract 1.2: the category's weights replace the asset's
+            cf, lt, _ = category_weights(ap, category)
+        else:  # what category_weights returns for a non-member, without the call
+            cf = ap.collateral_factor
+            lt = ap.liquidation_threshold
+        k = ap.size_factor
+        if k:
+            cf = size_haircut_asset_weight_down(cf, k, s)
+            lt = size_haircut_asset_weight_down(lt, k, s)
+        v = s * ap.price  # units x quote/unit = quote
+        cv += v
+        ic += v * cf
+        mc += v * lt
+    dv = id_ = md = ZERO
+    for a, b in borrow:
+        ap = assets[a]
+        bw = ap.borrow_weight
+        mbw = ap.maintenance_borrow_weight
+        k = ap.size_factor
+        if k:
+            bw = size_haircut_liability_weight_up(bw, k, b)
+            mbw = size_haircut_liability_weight_up(mbw, k, b)
+        v = b * ap.price
+        dv += v
+        id_ += v * bw
+        md += v * mbw
+    if account.perps:  # contract 5.2
+        ps = perp_sums(account, market)
+        cv += ps.positive_pnl
+        mc += ps.positive_pnl
+        ic += ps.initial_pnl
+        dv += ps.negative_pnl
+        id_ += ps.negative_pnl
+        md += ps.negative_pnl
+        if not scenario:  # under portfolio margin the scenarios replace these
+            id_ += ps.initial_margin
+            md += ps.maintenance_margin
+    os_ = option_sums(account, market) if account.options or scenario else NO_OPTIONS
+    if os_ is not NO_OPTIONS:
         cv += os_.collateral_value
         dv += os_.debt_value
         ic += os_.initial_collateral

@@ -1,0 +1,116 @@
+"""The full re-price of a book without size haircuts, by segments of equal-length rows.
+
+Clustered rows (:mod:`xmargin.book.build`) come in long runs of the same length (the
+same asset set): a *segment*. Inside one, row ``r`` starts ``L`` entries after row
+``r - 1``, so the kernel reads no row index, and its sums are straight-line code for
+that ``L`` (:func:`xmargin.book._numba_kernels._fast_xy` called with a constant, which
+LLVM unrolls). Each block of rows is done in two passes: the sums (scalar: the table
+lookups do not vectorize), then the decisions (:func:`xmargin.fast.health.status_of`,
+:func:`xmargin.book.screening.near_level`), which are branch-free and vectorize; the
+rare rows that changed or lie near a level are listed afterwards, exactly as
+:func:`xmargin.book._numba_kernels.reprice_fast` lists them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from xmargin._typing import CodeArray1D, Float64Array1D
+from xmargin.book._numba_kernels import _fast_xy
+from xmargin.book.screening import near_level, needs_recheck, screening_margin
+from xmargin.book.tolerances import STATUS_BITS
+from xmargin.fast.backend import jit
+from xmargin.fast.health import status_of
+
+#: Rows per block: the block's sums stay in L1 between the two passes.
+BLOCK = 128
+
+
+@jit(inline=True)
+def _sums(
+    lo: int,
+    length: int,
+    nb: int,
+    codes: CodeArray1D,
+    units: Float64Array1D,
+    tab: Float64Array1D,
+    xs: Float64Array1D,
+    ys: Float64Array1D,
+) -> None:
+    """(x, y) of ``nb`` consecutive rows of ``length`` entries each, from entry ``lo``."""
+    if length == 1:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + q, 1, codes, units, tab)
+    elif length == 2:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + 2 * q, 2, codes, units, tab)
+    elif length == 3:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + 3 * q, 3, codes, units, tab)
+    elif length == 4:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + 4 * q, 4, codes, units, tab)
+    elif length == 5:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + 5 * q, 5, codes, units, tab)
+    elif length == 6:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + 6 * q, 6, codes, units, tab)
+    else:
+        for q in range(nb):
+            xs[q], ys[q] = _fast_xy(lo + length * q, length, codes, units, tab)
+
+
+@jit(parallel=True)
+def reprice_segments(  # type: ignore[no-untyped-def]
+    starts, ends, out_off, seg_start, indptr, codes, units, tab, warn, status, margin,
+    keep_ref, out_rows, out_prev, out_recheck, out_cnt,
+):  # fmt: skip
+    """``reprice_fast`` (and, with ``keep_ref``, ``reprice_fast_reference``) over the row
+    ranges ``[starts[i], ends[i])``; ``seg_start``: first row of each segment, then n."""
+    for i in prange(starts.size):
+        o = out_off[i]
+        m = 0
+        s = starts[i]
+        e = ends[i]
+        xs = np.empty(BLOCK)
+        ys = np.empty(BLOCK)
+        hit = np.empty(BLOCK, dtype=np.bool_)
+        k = np.searchsorted(seg_start, s, side="right") - 1
+        while s < e:
+            seg_end = seg_start[k + 1]
+            se = min(e, seg_end, s + BLOCK)
+            if se == seg_end:
+                k += 1
+            nb = se - s
+            lo = indptr[s]
+            _sums(lo, indptr[s + 1] - lo, nb, codes, units, tab, xs, ys)
+            any_hit = False
+            for q in range(nb):  # branch-free: vectorized
+                x = xs[q]
+                y = ys[q]
+                old = np.int64(status[s + q]) & STATUS_BITS
+                h = (status_of(x, y, warn) != old) | near_level(x, y, warn)
+                hit[q] = h
+                any_hit |= h
+            if keep_ref:
+                for q in range(nb):
+                    margin[s + q] = np.float32(screening_margin(xs[q], ys[q], warn))
+            if any_hit:  # rare: only here is the status written
+                for q in range(nb):
+                    if hit[q]:
+                        r = s + q
+                        x = xs[q]
+                        y = ys[q]
+                        byte = np.int64(status[r])
+                        out_rows[o + m] = r
+                        out_prev[o + m] = byte & STATUS_BITS
+                        if needs_recheck(x, y, warn):
+                            out_recheck[o + m] = True
+                        else:
+                            status[r] = np.uint8((byte & ~STATUS_BITS) | status_of(x, y, warn))
+                            out_recheck[o + m] = False
+                        m += 1
+            s = se
+        out_cnt[i] = m
