@@ -109,7 +109,10 @@ def test_the_readme_shows_a_real_run_of_the_option_book_var(
 ) -> None:
     root = Path(__file__).parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
-    start = readme.index("$ xmargin simulate montecarlo src/xmargin/data/demo.toml")
+    # The Monte Carlo example that shows the option book (the README has others).
+    start = readme.rindex(
+        "$ xmargin simulate montecarlo src/xmargin/data/demo.toml", 0, readme.index("Option book:")
+    )
     block = readme[start : readme.index("```", start)].splitlines()
     command = " ".join(line.strip().rstrip("\\") for line in block[:3])
     shown = block[3:]
