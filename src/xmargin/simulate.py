@@ -20,6 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
+from xmargin.analytics.design_compare import (
+    DESIGNS,
+    DesignFigures,
+    cascade_design,
+    compare_designs,
+    parse_designs,
+    shock_paths,
+)
+from xmargin.analytics.design_compare_plot import write_compare_plot
 from xmargin.analytics.distributed import dask_client, dask_runner, runner_on
 from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import (
@@ -67,11 +76,13 @@ from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_sc
 from xmargin.analytics.simbook import SimBook, load_simbook
 
 __all__ = [
+    "DESIGNS",
     "GBM",
     "Breakers",
     "CascadeRecord",
     "Correlated",
     "Depeg",
+    "DesignFigures",
     "FilteredBootstrap",
     "Liquidity",
     "MonteCarloConfig",
@@ -90,10 +101,12 @@ __all__ = [
     "StudentT",
     "breakers_of",
     "breakers_of_options",
+    "cascade_design",
     "choose_model",
     "chunk_layout",
     "chunk_size",
     "compare_breakers",
+    "compare_designs",
     "cpmm_average_price_slippage",
     "dask_client",
     "dask_runner",
@@ -107,6 +120,7 @@ __all__ = [
     "open_book",
     "parse_duration_hours",
     "parse_fraction",
+    "parse_designs",
     "parse_scenarios",
     "parse_time",
     "replay_path",
@@ -117,6 +131,8 @@ __all__ = [
     "scenario_prices",
     "series_needed",
     "settle",
+    "shock_paths",
+    "write_compare_plot",
     "write_report",
 ]
 

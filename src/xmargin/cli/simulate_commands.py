@@ -1,4 +1,5 @@
-"""Commands of hypothetical modeling: ``xmargin simulate scenario|montecarlo|cascade|replay``.
+"""Commands of hypothetical modeling: ``xmargin simulate
+scenario|montecarlo|cascade|replay|compare``.
 
 Each command parses its options, calls :mod:`xmargin.simulate` and renders a table (or,
 with ``--json``, one JSON document whose numbers are decimal strings, as the contract's
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xmargin.cli import render
+from xmargin.cli import compare_render
 from xmargin.cli import simulate_render as out
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import (
@@ -281,6 +283,79 @@ def montecarlo_command(
         render.print_json(out.montecarlo_doc(result, book.quote))
         return
     out.print_montecarlo(result, cfg, book.quote)
+
+
+# -- compare ------------------------------------------------------------------------------
+DesignList = Annotated[
+    str,
+    typer.Option(
+        "--liquidation",
+        help="Designs to compare, comma-separated: fixed, threshold, health, target, "
+        "auction, storefront.",
+    ),
+]
+StepLength = Annotated[
+    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.5).")
+]
+
+
+@simulate_app.command("compare")
+def compare_command(
+    market_file: MarketFile,
+    shocks: Annotated[
+        list[str],
+        typer.Option(
+            "--shock", help="ASSET=-30%: the shock the paths reach (repeatable).", show_default=False
+        ),
+    ],
+    liquidation: DesignList = ",".join(
+        ("fixed", "threshold", "health", "target", "auction", "storefront")
+    ),
+    steps: Annotated[int, typer.Option("--steps", help="Reach the shock in this many steps.")] = 1,
+    step: StepLength = "10m",
+    horizon: Horizon = "4h",
+    paths: Annotated[int, typer.Option("--paths", help="Paths (noise with --vol).")] = 1,
+    seed: Seed = 0,
+    vols: Vols = None,
+    gas: Gas = 0.0,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also write a plot (.png, .svg, .pdf).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """The same paths under each liquidation design: bad debt, liquidated volume,
+    liquidator profit, borrower loss, insurance fund drawdown, time to clear."""
+    _check_gas(gas)
+    designs = sim.parse_designs(liquidation)
+    parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
+    step_hours = sim.parse_duration_hours(step, "--step")
+    total = round(sim.parse_duration_hours(horizon, "--horizon") / step_hours)
+    if not 1 <= total <= 100_000:
+        raise InputError(f"--horizon: must be from 1 to 100000 steps of --step, was {total}")
+    if not 1 <= paths <= 100_000:
+        raise InputError(f"--paths: must be from 1 to 100000, was {paths}")
+    book, market = sim.load_simbook(market_file)
+    liquidity = sim.Liquidity.from_params(market.assets)
+    exo = sim.shock_paths(
+        book, parsed, steps, total, paths, seed, parse_vols(vols or []), step_hours
+    )
+    results = sim.compare_designs(book, market, designs, exo, liquidity, gas, step_hours)
+    title = f"{Path(market_file).name}: " + ", ".join(f"{a} {x:+.0%}" for a, x in parsed.items())
+    if plot is not None:
+        sim.write_compare_plot(results, plot, book.quote, title)
+    if as_json:
+        run = {
+            "shocks": {a: out.decimal_text(x) for a, x in parsed.items()},
+            "paths": paths,
+            "seed": seed,
+            "steps": total,
+            "step_hours": out.decimal_text(step_hours),
+            "liquidity_models": bool(liquidity.any),
+        }
+        render.print_json(compare_render.compare_doc(results, book.quote, run))
+        return
+    note = "" if liquidity.any else "note: no asset declares liquidity; sales have no price impact"
+    compare_render.print_compare(results, book.quote, paths, note)
 
 
 def register(app: typer.Typer) -> None:
