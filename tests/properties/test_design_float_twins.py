@@ -19,11 +19,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.properties.test_float_twins import apart, close
 from xmargin.fast import designs as fd
+from xmargin.fast.backend import numba_available
 from xmargin.model.liquidation_params import AuctionCurve, AuctionParams
 from xmargin.risk import adl as xadl
 from xmargin.risk import auction as xa
@@ -171,9 +173,12 @@ def test_dfloat_2_auction_price(
         f(params.fast_floor), f(params.fast_seconds), f(params.slow_seconds), f(top), f(dur),
     )  # fmt: skip
     steps = float(int(dur / step))
-    assert abs(got - float(exact)) <= (1 + steps) * 1e-15 * float(exact) + 1e-9 * float(top) * (
-        0 if curve is AuctionCurve.STEP_EXPONENTIAL else 1
-    ) + 1e-18
+    assert (
+        abs(got - float(exact))
+        <= (1 + steps) * 1e-15 * float(exact)
+        + 1e-9 * float(top) * (0 if curve is AuctionCurve.STEP_EXPONENTIAL else 1)
+        + 1e-18
+    )
 
 
 @given(mm=dec(-(10**9), 10**9, 2), mtm=dec(-(10**9), 10**9, 2), buffer=fractions)
@@ -274,3 +279,38 @@ def test_dfloat_4_adl_score(
     exact = xadl.adl_score(pnl, q, entry, price, value)
     got = fd.adl_score(f(pnl), f(q), f(entry), f(price), f(value))
     assert close(got, exact, 1e-18)
+
+
+# -- the twins compile into Numba kernels --------------------------------------------------
+@pytest.mark.skipif(not numba_available(), reason="numba is not installed")
+def test_dfloat_the_twins_compile_into_numba_kernels() -> None:
+    """Each twin is ``elementwise``: a Numba kernel calls it on scalars, as NumPy does."""
+    from xmargin.fast.backend import load_numba
+
+    numba = load_numba()
+
+    @numba.njit(error_model="numpy")  # type: ignore[misc]
+    def kernel(x: float) -> tuple[float, ...]:
+        return (
+            fd.variable_liquidation_bonus(0.05, x, 0.85, 0.8),
+            fd.debt_to_target(9600.0, 10000.0, 1.05, 1.042, 0.8, 1.0, x),
+            fd.debt_to_liquidate(np.nan, 10.0, x, 1.0, 1.0),
+            fd.auction_price(fd.TWO_SPEED, 3600.0, 90.0, 0.99, 0.8, 600.0, 7200.0, 300.0, x),
+            fd.auction_price(fd.STEP_EXPONENTIAL, 3600.0, 90.0, 0.99, 0.8, 600.0, 7200.0, 3.0, x),
+            fd.max_fraction(fd.buffer_margin(-100.0, 300.0, 0.1), x),
+            fd.keeper_incentive(20.0, 0.001, x, 1.0),
+            fd.store_front_price(x, 0.5, 0.93),
+            fd.quote_collateral(x, 1.0, 1930.0),
+            fd.funding_delta_to_resolve_bankruptcy(x, 7.0, -4.0),
+            fd.supply_index_after_loss(1.0, 11.0, x),
+            fd.scaled_balance(x, 11.0, 120.0),
+            fd.bankruptcy_price(100.0, -50.0, x),
+            fd.adl_score(100.0, 2.0, 1000.0, 1050.0, x),
+        )
+
+    for x in (0.9, 270.0, 500.0):
+        compiled = kernel(x)
+        plain = kernel.py_func(x)
+        assert len(compiled) == len(plain)
+        for a, b in zip(compiled, plain, strict=True):
+            assert a == pytest.approx(float(b), rel=1e-12)

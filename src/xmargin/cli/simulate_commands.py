@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xmargin.cli import render
-from xmargin.cli import compare_render
+from xmargin.cli import compare_render, render
 from xmargin.cli import simulate_render as out
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import (
@@ -305,12 +304,12 @@ def compare_command(
     shocks: Annotated[
         list[str],
         typer.Option(
-            "--shock", help="ASSET=-30%: the shock the paths reach (repeatable).", show_default=False
+            "--shock",
+            help="ASSET=-30%: the shock the paths reach (repeatable).",
+            show_default=False,
         ),
     ],
-    liquidation: DesignList = ",".join(
-        ("fixed", "threshold", "health", "target", "auction", "storefront")
-    ),
+    liquidation: DesignList = "fixed,threshold,health,target,auction,storefront",
     steps: Annotated[int, typer.Option("--steps", help="Reach the shock in this many steps.")] = 1,
     step: StepLength = "10m",
     horizon: Horizon = "4h",

@@ -62,9 +62,7 @@ def variable_liquidation_bonus(
 
 
 @elementwise
-def debt_to_target(
-    mc: Any, md: Any, thf: Any, lb: Any, lt: Any, w: Any, p_debt: Any
-) -> Any:
+def debt_to_target(mc: Any, md: Any, thf: Any, lb: Any, lt: Any, w: Any, p_debt: Any) -> Any:
     """Units of debt whose repayment brings health to ``thf``:
     max(0, THF·md − mc)/(THF·w − lb·lt)/p_debt; NaN where THF·w <= lb·lt (no repayment
     of this pair reaches the target; the exact twin answers ``None``)."""
@@ -80,8 +78,8 @@ def debt_to_liquidate(
 ) -> Any:
     """x = min(requested, d, to_target) (``inf``/NaN: no limit); all of ``d`` when the
     debt left would be worth less than min_leftover_value (Aave v4's dust rule)."""
-    x = np.minimum(d, select(requested == requested, requested, np.inf))  # NaN: none
-    x = np.minimum(x, select(to_target == to_target, to_target, np.inf))
+    x = np.minimum(d, select(np.isnan(requested), np.inf, requested))  # NaN: no limit
+    x = np.minimum(x, select(np.isnan(to_target), np.inf, to_target))
     dust = (x < d) & ((d - x) * p_debt < min_leftover_value)
     return select(dust, d, x)
 

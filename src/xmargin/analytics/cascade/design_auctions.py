@@ -171,9 +171,7 @@ def _start_auctions(
 def _price(step: ds.DesignStep, st: AuctionState, g: IntArray, at: int) -> FloatArray:
     curve, tau, stp, cut, floor, fast, slow = step.design.auction[:7]
     dur = (at - st.tic[g]) * step.design.step_seconds
-    out: FloatArray = fd.auction_price(
-        int(curve), tau, stp, cut, floor, fast, slow, st.top[g], dur
-    )
+    out: FloatArray = fd.auction_price(int(curve), tau, stp, cut, floor, fast, slow, st.top[g], dur)
     return out
 
 
