@@ -289,7 +289,7 @@ def test_dfloat_the_twins_compile_into_numba_kernels() -> None:
 
     numba = load_numba()
 
-    @numba.njit(error_model="numpy")  # type: ignore[misc]
+    @numba.njit(error_model="numpy")  # type: ignore[untyped-decorator]
     def kernel(x: float) -> tuple[float, ...]:
         return (
             fd.variable_liquidation_bonus(0.05, x, 0.85, 0.8),
