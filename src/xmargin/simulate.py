@@ -25,6 +25,7 @@ from xmargin.analytics.design_compare import (
     DesignFigures,
     cascade_design,
     compare_designs,
+    compare_doc,
     parse_designs,
     shock_paths,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "chunk_size",
     "compare_breakers",
     "compare_designs",
+    "compare_doc",
     "cpmm_average_price_slippage",
     "dask_client",
     "dask_runner",

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -51,12 +52,21 @@ from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
 from xmargin.fast import designs as fd
 from xmargin.fast.packing import MarketRules
+from xmargin.mathlib import finite_text
 from xmargin.model.liquidation_params import AuctionCurve, AuctionParams, StorefrontParams
 from xmargin.model.market import Market
 from xmargin.model.params import BonusPolicy
 from xmargin.risk.storefront import liquidation_factor
 
-__all__ = ["DESIGNS", "DesignFigures", "cascade_design", "compare_designs", "shock_paths"]
+__all__ = [
+    "DESIGNS",
+    "DesignFigures",
+    "cascade_design",
+    "compare_designs",
+    "compare_doc",
+    "parse_designs",
+    "shock_paths",
+]
 
 #: The designs ``simulate compare`` knows, in its order.
 DESIGNS = ("fixed", "threshold", "health", "target", "auction", "storefront")
@@ -83,6 +93,45 @@ class DesignFigures:
     time_to_clear_hours: float | None
     cleared_share: float
     liquidations: float
+
+    def to_doc(self) -> dict[str, str | None]:
+        """The figures as contract 8.6's JSON names them, decimal strings."""
+        return {
+            "bad_debt": finite_text(self.bad_debt),
+            "bad_debt_p99": finite_text(self.bad_debt_p99),
+            "liquidated_volume": finite_text(self.liquidated),
+            "liquidator_profit": finite_text(self.liquidator_profit),
+            "borrower_loss": finite_text(self.borrower_loss),
+            "insurance_fund_drawdown": finite_text(self.fund_drawdown),
+            "protocol_revenue": finite_text(self.protocol_revenue),
+            "time_to_clear_hours": finite_text(self.time_to_clear_hours),
+            "cleared_share": finite_text(self.cleared_share),
+            "liquidations": finite_text(self.liquidations),
+        }
+
+
+def compare_doc(
+    results: Mapping[str, DesignFigures],
+    quote: str,
+    shocks: Mapping[str, float],
+    paths: int,
+    seed: int,
+    steps: int,
+    step_hours: float,
+    liquidity_models: bool,
+) -> dict[str, Any]:
+    """Contract 8.6's JSON: the run's settings and, per design, every figure (the CLI's
+    ``--json`` and the service's response alike)."""
+    return {
+        "quote": quote,
+        "shocks": {a: finite_text(x) for a, x in shocks.items()},
+        "paths": paths,
+        "seed": seed,
+        "steps": steps,
+        "step_hours": finite_text(step_hours),
+        "liquidity_models": liquidity_models,
+        "designs": {name: r.to_doc() for name, r in results.items()},
+    }
 
 
 def parse_designs(text: str) -> list[str]:

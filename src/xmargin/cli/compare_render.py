@@ -2,25 +2,25 @@
 
 The table is the one a governance forum post carries: money in compact figures (``1.23M``,
 ``45.6k``) so that it never wraps at 80 columns, time to clear in hours (``-``: not
-cleared on any path). JSON numbers are decimal strings, as the contract's are.
+cleared on any path). The JSON is
+:func:`xmargin.analytics.design_compare.compare_doc`'s.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
 
 from xmargin.cli.console import console
-from xmargin.cli.simulate_render import decimal_text
 
 if TYPE_CHECKING:
     from xmargin.analytics.design_compare import DesignFigures
 
-__all__ = ["compact_money", "compare_doc", "print_compare"]
+__all__ = ["compact_money", "print_compare"]
 
 #: (figure, header) of the table, in its order.
 _COLUMNS = (
@@ -78,29 +78,3 @@ def print_compare(
     out.print(table)
     if note:
         out.print(note)
-
-
-def compare_doc(
-    results: Mapping[str, DesignFigures], quote: str, run: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The comparison as JSON: the run's settings and, per design, every figure."""
-    d = decimal_text
-    return {
-        "quote": quote,
-        **run,
-        "designs": {
-            name: {
-                "bad_debt": d(r.bad_debt),
-                "bad_debt_p99": d(r.bad_debt_p99),
-                "liquidated_volume": d(r.liquidated),
-                "liquidator_profit": d(r.liquidator_profit),
-                "borrower_loss": d(r.borrower_loss),
-                "insurance_fund_drawdown": d(r.fund_drawdown),
-                "protocol_revenue": d(r.protocol_revenue),
-                "time_to_clear_hours": d(r.time_to_clear_hours),
-                "cleared_share": d(r.cleared_share),
-                "liquidations": d(r.liquidations),
-            }
-            for name, r in results.items()
-        },
-    }

@@ -343,15 +343,10 @@ def compare_command(
     if plot is not None:
         sim.write_compare_plot(results, plot, book.quote, title)
     if as_json:
-        run = {
-            "shocks": {a: out.decimal_text(x) for a, x in parsed.items()},
-            "paths": paths,
-            "seed": seed,
-            "steps": total,
-            "step_hours": out.decimal_text(step_hours),
-            "liquidity_models": bool(liquidity.any),
-        }
-        render.print_json(compare_render.compare_doc(results, book.quote, run))
+        doc = sim.compare_doc(
+            results, book.quote, parsed, paths, seed, total, step_hours, bool(liquidity.any)
+        )
+        render.print_json(doc)
         return
     note = "" if liquidity.any else "note: no asset declares liquidity; sales have no price impact"
     compare_render.print_compare(results, book.quote, paths, note)
