@@ -56,6 +56,8 @@ def test_other_roles_are_refused(server: Server) -> None:
         ({**BODY, "step": "ten"}, "body.step"),
         ({**BODY, "horizon": "5m"}, "body.horizon"),
         ({**BODY, "paths": 0}, "body.paths"),
+        ({**BODY, "paths": 1000, "horizon": "40h"}, "body.paths"),
+        ({**BODY, "step": "1m", "horizon": "1000h"}, "body.horizon"),
         ({**BODY, "volatility": {"DOGE": 0.5}}, "body.volatility"),
         ({**BODY, "gas": -1}, "body.gas"),
     ],

@@ -333,6 +333,8 @@ def compare_command(
         raise InputError(f"--horizon: must be from 1 to 100000 steps of --step, was {total}")
     if not 1 <= paths <= 100_000:
         raise InputError(f"--paths: must be from 1 to 100000, was {paths}")
+    if paths * total > 10_000_000:
+        raise InputError(f"--paths: {paths} paths x {total} steps is more than 10,000,000")
     book, market = sim.load_simbook(market_file)
     liquidity = sim.Liquidity.from_params(market.assets)
     exo = sim.shock_paths(

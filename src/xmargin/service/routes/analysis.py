@@ -36,6 +36,9 @@ from xmargin.service.schemas_compare import CompareDesignsRequest, CompareDesign
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
+#: The most paths x steps ``compare-designs`` runs (six designs each): a request's bound.
+MAX_PATH_STEPS = 200_000
+
 
 def _inputs(services: Any) -> Any:
     """The live market as analysis inputs (a snapshot: later writes do not reach it)."""
@@ -219,9 +222,12 @@ async def compare_designs(
         total = round(sim.parse_duration_hours(body.horizon, "horizon") / step_hours)
     except InputError as exc:
         raise _as_request(exc, "horizon") from None
-    if not body.steps <= total <= 100_000:
-        why = f"gives {total} steps of {body.step}; must be from steps ({body.steps}) to 100000"
+    if not body.steps <= total <= 10_000:
+        why = f"gives {total} steps of {body.step}; must be from steps ({body.steps}) to 10000"
         raise InvalidRequest([Problem("body.horizon", why)])
+    if body.paths * total > MAX_PATH_STEPS:
+        why = f"{body.paths} paths x {total} steps is more than {MAX_PATH_STEPS:,}"
+        raise InvalidRequest([Problem("body.paths", why)])
 
     def run() -> dict[str, Any]:
         book, market = inputs.book, inputs.market
