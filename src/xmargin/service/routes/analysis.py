@@ -36,8 +36,9 @@ from xmargin.service.schemas_compare import CompareDesignsRequest, CompareDesign
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
-#: The most paths x steps ``compare-designs`` runs (six designs each): a request's bound.
-MAX_PATH_STEPS = 200_000
+#: The most steps and paths x steps ``compare-designs`` runs (six designs each): a
+#: request's bounds (each step costs a round per design; a few seconds at the most).
+MAX_STEPS, MAX_PATH_STEPS = 2_000, 200_000
 
 
 def _inputs(services: Any) -> Any:
@@ -222,8 +223,8 @@ async def compare_designs(
         total = round(sim.parse_duration_hours(body.horizon, "horizon") / step_hours)
     except InputError as exc:
         raise _as_request(exc, "horizon") from None
-    if not body.steps <= total <= 10_000:
-        why = f"gives {total} steps of {body.step}; must be from steps ({body.steps}) to 10000"
+    if not body.steps <= total <= MAX_STEPS:
+        why = f"gives {total} steps of {body.step}; must be from steps ({body.steps}) to {MAX_STEPS}"
         raise InvalidRequest([Problem("body.horizon", why)])
     if body.paths * total > MAX_PATH_STEPS:
         why = f"{body.paths} paths x {total} steps is more than {MAX_PATH_STEPS:,}"
