@@ -224,7 +224,7 @@ async def compare_designs(
     except InputError as exc:
         raise _as_request(exc, "horizon") from None
     if not body.steps <= total <= MAX_STEPS:
-        why = f"gives {total} steps of {body.step}; must be from steps ({body.steps}) to {MAX_STEPS}"
+        why = f"{total} steps of {body.step}: must be from steps ({body.steps}) to {MAX_STEPS}"
         raise InvalidRequest([Problem("body.horizon", why)])
     if body.paths * total > MAX_PATH_STEPS:
         why = f"{body.paths} paths x {total} steps is more than {MAX_PATH_STEPS:,}"
