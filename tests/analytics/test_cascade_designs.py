@@ -207,3 +207,33 @@ def test_compare_runs_every_design_on_the_same_paths() -> None:
 def test_designs_are_named_clearly(text: str, why: str) -> None:
     with pytest.raises(InputError, match=why):
         parse_designs(text)
+
+
+# -- a run by the market's own design ----------------------------------------------------
+def test_a_market_of_a_design_cascades_by_it_unless_told_otherwise() -> None:
+    from xmargin.analytics.scenario_file import Scenario
+    from xmargin.analytics.scenarios import run_scenario
+
+    book, _ = load_simbook(VECTORS / "aave_v4_target.toml")
+    sc = Scenario(name="dip", shocks={"WETH": -0.02}, cascade=True)
+    own = run_scenario(book, sc).totals
+    assert own == run_scenario(book, sc, liquidation="target").totals
+    fixed = run_scenario(book, sc, liquidation="fixed").totals
+    # Aave v4 repays only up to health 1.05; the close factor repays half the debt.
+    assert 0 < own["repaid_value"] < fixed["repaid_value"]
+    with pytest.raises(InputError, match="unknown design 'dutch'"):
+        run_scenario(book, sc, liquidation="dutch")
+
+
+def test_a_storefront_run_counts_the_protocols_loss_as_bad_debt() -> None:
+    from xmargin.analytics.scenario_file import Scenario
+    from xmargin.analytics.scenarios import run_scenario
+
+    book, market = load_simbook(FILES / "designs.toml")
+    liq = Liquidity.from_params(market.assets)
+    sc = Scenario(name="crash", shocks={"ETH": -0.3, "WBTC": -0.25}, steps=3, cascade=True)
+    r = run_scenario(book, sc, liq, liquidation="storefront")
+    # Accounts are absorbed whole: nothing is written off, nothing is left owing, yet the
+    # protocol sold what it absorbed for less than it paid.
+    assert r.totals["written_off"] == 0 and r.totals["residual"] == 0
+    assert r.totals["bad_debt"] > 0

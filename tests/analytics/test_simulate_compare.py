@@ -130,3 +130,14 @@ def test_the_readme_comparison_runs_and_prints_what_it_shows(
     assert run.code == 0, run.err
     got = "\n".join(line.rstrip() for line in run.out.rstrip("\n").splitlines())
     assert got.rstrip() == shown.rstrip()
+
+
+def test_simulate_cascade_runs_one_design(xm: Callable[..., Run]) -> None:
+    docs = {}
+    for design in ("fixed", "auction"):
+        run = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--liquidation", design, "--json")
+        assert (run.code, run.err) == (0, "")
+        docs[design] = run.json()["variants"]["none"]["totals"]
+    assert docs["fixed"] != docs["auction"]
+    run = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--liquidation", "fixed,target")
+    assert run.code == 2 and "simulate compare runs several" in run.err

@@ -37,6 +37,7 @@ from xmargin.analytics.cascade.designs import (
     D_FIRST,
     D_FUND_IN,
     D_FUND_OUT,
+    D_KEEPER,
     D_LAST,
     D_LIQ_PROFIT,
     D_OPEN,
@@ -45,7 +46,7 @@ from xmargin.analytics.cascade.designs import (
     CascadeDesign,
     DesignStep,
 )
-from xmargin.analytics.cascade.engine import PathEngine
+from xmargin.analytics.cascade.engine import PathEngine, PathOutcome
 from xmargin.analytics.cascade.layout import FloatArray
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
@@ -53,7 +54,12 @@ from xmargin.errors import InputError
 from xmargin.fast import designs as fd
 from xmargin.fast.packing import MarketRules
 from xmargin.mathlib import finite_text
-from xmargin.model.liquidation_params import AuctionCurve, AuctionParams, StorefrontParams
+from xmargin.model.liquidation_params import (
+    AuctionCurve,
+    AuctionParams,
+    LiquidationDesign,
+    StorefrontParams,
+)
 from xmargin.model.market import Market
 from xmargin.model.params import BonusPolicy
 from xmargin.risk.storefront import liquidation_factor
@@ -190,6 +196,31 @@ def cascade_design(name: str, market: Market, book: SimBook, step_seconds: float
         reserves=float(market.reserves.get(sf.base, Decimal(0))) * p_base,
         liquidation_factor=lf,
     )
+
+
+def design_step(book: SimBook, name: str | None, step_seconds: float) -> DesignStep | None:
+    """The design a run of ``book`` liquidates by: ``name`` (one of :data:`DESIGNS`), else
+    the market's own ``liquidation`` (``None``, the cascade's close-factor kernels, for
+    ``close_factor``). Built from the book's parameters: a book holds no ``[state]``, so
+    a storefront starts with no reserves and there is no insurance fund."""
+    params = book.pack.params
+    if name is None:
+        if params.liquidation == LiquidationDesign.CLOSE_FACTOR:
+            return None
+        name = str(params.liquidation)
+    if name not in DESIGNS:
+        raise InputError(f"--liquidation: unknown design {name!r}; known: {', '.join(DESIGNS)}")
+    market = Market(params, book.pack.assets, book.pack.categories)
+    return DesignStep(cascade_design(name, market, book, step_seconds), book)
+
+
+def design_losses(step: DesignStep, outcome: PathOutcome) -> float:
+    """What a run under ``step`` lost beyond the engine's own bad debt (path 0): a
+    storefront's loss on what it absorbed, an auction's debt beyond its lot at the end
+    (keeper incentives are costs, not bad debt)."""
+    d = step.finish(outcome.final_prices)
+    extra = d[:, D_FUND_OUT] - outcome.written_off - d[:, D_KEEPER] + d[:, D_RESIDUAL]
+    return float(extra[0])
 
 
 def shock_paths(

@@ -136,11 +136,25 @@ def cascade_command(
     pause_window: PauseWindow = "1h",
     report: Report = None,
     as_json: Json = False,
+    liquidation: Annotated[
+        str | None,
+        typer.Option(
+            "--liquidation",
+            help="Liquidate by this design (fixed, threshold, health, target, auction, "
+            "storefront); default: the market's own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """A liquidation spiral: liquidators sell into each asset's liquidity until no profit.
 
     Compares the circuit breakers given (a cap per round, a price-drop pause) with none.
     """
+    if liquidation is not None and liquidation not in sim.DESIGNS:
+        raise InputError(
+            f"--liquidation: unknown design {liquidation!r}; known: {', '.join(sim.DESIGNS)} "
+            "(one; simulate compare runs several)"
+        )
     _check_gas(gas)
     parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
     if not 1 <= steps <= 100_000:
@@ -158,7 +172,9 @@ def cascade_command(
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
     results = {
-        label: sim.run_scenario(book, dataclasses.replace(sc, name=label), liquidity, False, br)
+        label: sim.run_scenario(
+            book, dataclasses.replace(sc, name=label), liquidity, False, br, liquidation=liquidation
+        )
         for label, br in variants.items()
     }
     if report is not None:

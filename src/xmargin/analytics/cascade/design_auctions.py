@@ -160,6 +160,7 @@ def _start_auctions(
     pairs.es[st.e_coll[g]] = 0.0
     coin = fd.keeper_incentive(tip, chip, tab, p_debt) * p_debt
     step.add(pg, ds.D_FUND_OUT, coin)
+    step.add(pg, ds.D_KEEPER, coin)
     step.add(pg, ds.D_LIQ_PROFIT, coin)
     toxic = q.dv[go] * (1.0 + beta) > q.cv[go]
     pairs.out[g, lay.T_TOXIC] = np.maximum(pairs.out[g, lay.T_TOXIC], toxic)
@@ -204,6 +205,7 @@ def _take(
             st.top[r], st.tic[r] = p_coll[reset] * buf / p_debt[reset], float(at)
             coin = fd.keeper_incentive(tip, chip, st.tab[r], p_debt[reset]) * p_debt[reset]
             step.add(pg[reset], ds.D_FUND_OUT, coin)
+            step.add(pg[reset], ds.D_KEEPER, coin)
             step.add(pg[reset], ds.D_LIQ_PROFIT, coin)
             price = np.where(reset, st.top[g], price)
         price_q = price * p_debt  # quote per unit of collateral
@@ -363,17 +365,19 @@ def _sell(
         _count(path_round, p, lay.R_EXECUTED, 1.0)
 
 
-def finish_of(step: ds.DesignStep, state: object, final: FloatArray, pairs: Pairs) -> None:
-    """What is still running at the end, valued at ``final`` (see the module docstring)."""
-    pp = step.per_path
+def finish_of(
+    step: ds.DesignStep, state: object, final: FloatArray, pairs: Pairs, pp: FloatArray
+) -> None:
+    """What is still running at the end, valued at ``final``, added to ``pp`` (per path,
+    the ``D_*`` columns; see the module docstring)."""
     if isinstance(state, AuctionState):
         on = np.flatnonzero(state.active[: pairs.n])
         if on.size:
             pe = pairs.path[on]
             short = state.debt[on] * final[pe, state.a_debt[on]]
             short -= state.lot[on] * final[pe, state.a_coll[on]]
-            step.add(pe, ds.D_RESIDUAL, np.maximum(short, 0.0))
-            step.add(pe, ds.D_OPEN, 1.0)
+            np.add.at(pp[:, ds.D_RESIDUAL], pe, np.maximum(short, 0.0))
+            np.add.at(pp[:, ds.D_OPEN], pe, 1.0)
     elif isinstance(state, StoreState):
         kept = (state.held * final).sum(axis=1)
         result = state.sales + kept - state.paid_out

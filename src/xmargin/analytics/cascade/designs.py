@@ -19,7 +19,8 @@ path the columns ``D_*`` (values in quote at the oracle unless said): debt clear
 liquidators' (and keepers') profit after slippage and gas, the borrowers' loss (value
 taken beyond the debt it cleared), what the protocol received (fees, penalties, a
 storefront's gains) and paid (write-offs, keeper incentives, a storefront's losses), and
-the first and last step anything was done.
+the first and last step anything was done (``D_KEEPER``: the keeper incentives among what
+the protocol paid).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "D_FIRST",
     "D_FUND_IN",
     "D_FUND_OUT",
+    "D_KEEPER",
     "D_LAST",
     "D_LIQ_PROFIT",
     "D_OPEN",
@@ -74,8 +76,9 @@ __all__ = [
     D_LAST,
     D_OPEN,
     D_RESIDUAL,
-) = range(9)
-N_D = 9
+    D_KEEPER,
+) = range(10)
+N_D = 10
 
 
 @dataclass(frozen=True)
@@ -266,11 +269,12 @@ class DesignStep:
         """Per path the ``D_*`` columns at the end (``final``: the final prices); what is
         still running (an auction, collateral the protocol holds) is valued at ``final``
         and ``D_OPEN`` counts it, ``D_RESIDUAL`` its shortfall."""
+        out = self.per_path.copy()  # the run's own figures stay as they are
         if self.rest is not None and self.pairs is not None:
             from xmargin.analytics.cascade.design_auctions import finish_of
 
-            finish_of(self, self.rest, final, self.pairs)
-        return self.per_path
+            finish_of(self, self.rest, final, self.pairs, out)
+        return out
 
 
 def target_proposal(
