@@ -237,3 +237,35 @@ def test_a_storefront_run_counts_the_protocols_loss_as_bad_debt() -> None:
     # protocol sold what it absorbed for less than it paid.
     assert r.totals["written_off"] == 0 and r.totals["residual"] == 0
     assert r.totals["bad_debt"] > 0
+
+
+# -- CD-6 --------------------------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(
+    shock=st.integers(5, 45).map(lambda i: -i / 100),
+    file=st.sampled_from(["designs.toml", "spiral.toml"]),
+    thf=st.sampled_from([1.0, 1.05, 1.2]),
+)
+def test_cd_6_a_target_liquidation_leaves_health_at_the_target_unless_capped(
+    shock: float, file: str, thf: float
+) -> None:
+    """TGT-2 in the cascade: every account liquidated under ``target`` ends at health >=
+    THF, unless a cap bound (its debt cleared, a collateral asset taken whole)."""
+    from xmargin.model.liquidation_params import TargetHealthParams
+
+    book, market = load_simbook(FILES / file)
+    target = TargetHealthParams(target_health_factor=Decimal(str(thf)))
+    market.params = market.params.model_copy(update={"target_health": target})
+    step = ds.DesignStep(cascade_design("target", market, book, 600.0), book)
+    shocks = {a: shock for a in book.assets if a in ("ETH", "WBTC")}
+    o, rec = PathEngine(book, None, gate=True, design=step).run(
+        shock_paths(book, shocks, 1, 3), record=True
+    )
+    assert rec.final_s is not None and rec.final_b is not None
+    hf = book.with_balances(rec.final_s, rec.final_b).health_factors(o.final_prices[0])
+    for t in np.flatnonzero(o.pair_path == 0):
+        i = int(o.pair_acct[t])
+        lo, hi = book.indptr[i], book.indptr[i + 1]
+        s0, s1, b1 = book.s[lo:hi], rec.final_s[lo:hi], rec.final_b[lo:hi]
+        capped = not b1.any() or bool(((s0 > 0) & (s1 == 0)).any())
+        assert capped or hf[i] >= thf * (1 - 1e-9), (book.account_ids[i], hf[i])
