@@ -2,9 +2,9 @@
 round.
 
 Auction (contract 8.2, Maker's Clipper): a liquidatable pair with no running auction
-starts one: its largest debt, as much as its largest collateral covers at the penalty
-(section 3.3's bonus, Maker's ``chop``), and that collateral move into the auction; the
-tab is the debt times 1 + the penalty; a keeper is paid ``tip + tab·chip`` by the
+(one per account at a time, as a Maker vault holds one collateral) starts one: its
+largest debt, as much as its largest collateral covers at the penalty (section 3.3's
+bonus, Maker's ``chop``), and that collateral move into the auction; the tab is the debt times 1 + the penalty; a keeper is paid ``tip + tab·chip`` by the
 protocol. The price starts at the oracle × ``buf`` and decays with the steps since, each
 ``step_seconds`` long. A taker buys while the auction price is below what the collateral
 fetches in the liquidity (the marginal price), after gas, up to the lot and the tab;
@@ -250,13 +250,12 @@ def _end_auctions(
     owing without collateral (contract 3.7)."""
     raised = st.tab[g] <= _CLEARED * (st.tab[g] + st.debt[g] + 1.0)
     gone = st.lot[g] <= 0.0
-    end = g[raised | gone]
+    end, raised = g[raised | gone], raised[raised | gone]
     if end.size == 0:
         return
     pe = pairs.path[end]
-    back = np.where(st.tab[end] <= _CLEARED * (st.tab[end] + 1.0), st.lot[end], 0.0)
-    pairs.es[st.e_coll[end]] += back
-    written = np.where(back > 0.0, 0.0, st.debt[end]) * mids[pe, st.a_debt[end]]
+    pairs.es[st.e_coll[end]] += np.where(raised, st.lot[end], 0.0)
+    written = np.where(raised, 0.0, st.debt[end]) * mids[pe, st.a_debt[end]]
     st.active[end] = False
     lanes = _lanes(step, end, mids, pairs)
     owes = lanes.per_lane((lanes.b > 0.0).astype(np.float64)) > 0.0
