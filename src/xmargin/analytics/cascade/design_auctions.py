@@ -5,7 +5,8 @@ Auction (contract 8.2, Maker's Clipper): a liquidatable pair with no running auc
 (one per account at a time, as a Maker vault holds one collateral) starts one: its
 largest debt, as much as its largest collateral covers at the penalty (section 3.3's
 bonus, Maker's ``chop``), and that collateral move into the auction; the tab is the
-debt times 1 + the penalty; a keeper is paid ``tip + tab·chip`` by the protocol. The price starts at the oracle × ``buf`` and decays with the steps since, each
+debt times 1 + the penalty; a keeper is paid ``tip + tab·chip`` by the protocol. The
+price starts at the oracle × ``buf`` and decays with the steps since, each
 ``step_seconds`` long. A taker buys while the auction price is below what the collateral
 fetches in the liquidity (the marginal price), after gas, up to the lot and the tab;
 the tab raised, the rest of the lot returns; the lot gone with debt left, the debt is
