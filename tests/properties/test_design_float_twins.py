@@ -17,6 +17,7 @@ DFLOAT-4  Socialised loss (the funding delta, the supply index, a scaled balance
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -314,3 +315,45 @@ def test_dfloat_the_twins_compile_into_numba_kernels() -> None:
         assert len(compiled) == len(plain)
         for a, b in zip(compiled, plain, strict=True):
             assert a == pytest.approx(float(b), rel=1e-12)
+
+
+@given(
+    data=st.lists(
+        st.tuples(
+            dec(-(10**6), 10**6, 2),  # pnl
+            dec(-(10**4), 10**4, 3).filter(bool),  # size
+            prices,  # entry
+            dec(-(10**7), 10**7, 2),  # net value
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    price=prices,
+    side=st.sampled_from([1, -1]),
+)
+def test_dfloat_4_adl_ranking_orders_as_the_exact_scores(
+    data: list[tuple[Decimal, Decimal, Decimal, Decimal]], price: Decimal, side: int
+) -> None:
+    """The exact ranking's order (score down, then account order) from the exact scores,
+    against the float ranking, wherever no two scores are within the float band."""
+    exact = [
+        (i, xadl.adl_score(p, q, e, price, v))
+        for i, (p, q, e, v) in enumerate(data)
+        if (q > 0) == (side > 0) and p > 0 and v > 0
+    ]
+    scores = sorted(s for _, s in exact)
+    assume(all(apart(a, b) for a, b in pairwise(scores)))
+    exact.sort(key=lambda r: (-r[1], r[0]))
+    cols = [np.array([float(r[k]) for r in data]) for k in range(4)]
+    got = fd.adl_ranking(cols[0], cols[1], cols[2], float(price), cols[3], side)
+    assert [int(i) for i in got] == [i for i, _ in exact]
+
+
+def test_dfloat_4_dydx_vector_ranks_deep_then_wide() -> None:
+    """tests/vectors/dydx_adl.toml: shorts deep (pnl 150, V 650) then wide; loser out."""
+    # deep, wide, loser (a loss), twin (a long: the wrong side)
+    pnl = np.array([150.0, 200.0, -100.0, 50.0])
+    q = np.array([-1.5, -0.5, -1.0, 1.0])
+    entry = np.array([2100.0, 2400.0, 1900.0, 1950.0])
+    value = np.array([650.0, 1200.0, 900.0, 2000.0])
+    assert list(fd.adl_ranking(pnl, q, entry, 2000.0, value, -1)) == [0, 1]

@@ -25,6 +25,7 @@ __all__ = [
     "LINEAR",
     "STEP_EXPONENTIAL",
     "TWO_SPEED",
+    "adl_ranking",
     "adl_score",
     "auction_price",
     "bankruptcy_price",
@@ -192,3 +193,15 @@ def bankruptcy_price(price: Any, value: Any, q: Any) -> Any:
 def adl_score(position_pnl: Any, q: Any, entry: Any, price: Any, value: Any) -> Any:
     """PnL × leverage = pnl·P/(E·V); ``q`` cancels (kept for the exact twin's order)."""
     return position_pnl * price / (entry * value)
+
+
+def adl_ranking(position_pnl: Any, q: Any, entry: Any, price: float, value: Any, side: int) -> Any:
+    """Indices of the positions ADL closes against, in order: those on ``side`` (+1 long,
+    −1 short) with pnl > 0 and a positive net value, by :func:`adl_score`, highest
+    first; ties by index (the exact twin's account order). Arrays of one position per
+    account, accounts in id order; not elementwise (it sorts), NumPy only."""
+    pnl, size = np.asarray(position_pnl, np.float64), np.asarray(q, np.float64)
+    v = np.asarray(value, np.float64)
+    ok = np.flatnonzero((np.sign(size) == side) & (pnl > 0.0) & (v > 0.0))
+    score = adl_score(pnl[ok], size[ok], np.asarray(entry, np.float64)[ok], price, v[ok])
+    return ok[np.argsort(-score, kind="stable")]
