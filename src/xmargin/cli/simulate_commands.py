@@ -72,7 +72,8 @@ __all__ = ["register", "simulate_app"]
 
 simulate_app = typer.Typer(
     name="simulate",
-    help="Hypothetical modeling: scenarios, Monte Carlo bad-debt VaR, liquidation cascades.",
+    help="Hypothetical modeling: scenarios, Monte Carlo bad-debt VaR, liquidation cascades, "
+    "liquidation designs compared.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -310,7 +311,7 @@ DesignList = Annotated[
     ),
 ]
 StepLength = Annotated[
-    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.5).")
+    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.6).")
 ]
 
 
