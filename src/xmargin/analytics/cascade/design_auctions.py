@@ -133,7 +133,8 @@ def _start_auctions(
     path_round: FloatArray,
     at: int,
 ) -> None:
-    t = pairs.order[(pairs.live[pairs.order] != 0) & ~st.active[pairs.order]]
+    order = ds.by_path(pairs)
+    t = order[(pairs.live[order] != 0) & ~st.active[order]]
     if t.size == 0:
         return
     lanes = _lanes(step, t, mids, pairs)
@@ -187,7 +188,8 @@ def _take(
     path_round: FloatArray,
     at: int,
 ) -> None:
-    live = pairs.order[st.active[pairs.order]]
+    order = ds.by_path(pairs)
+    live = order[st.active[order]]
     if live.size == 0:
         return
     (_, _, _, _, _, _, _, buf, tail, cusp, tip, chip) = step.design.auction
@@ -279,7 +281,8 @@ def _absorb(
     path_round: FloatArray,
     at: int,
 ) -> None:
-    t = pairs.order[pairs.live[pairs.order] != 0]
+    order = ds.by_path(pairs)
+    t = order[pairs.live[order] != 0]
     if t.size == 0:
         return
     lanes = _lanes(step, t, mids, pairs)

@@ -64,6 +64,7 @@ __all__ = [
     "D_VOLUME",
     "CascadeDesign",
     "DesignStep",
+    "by_path",
 ]
 
 (
@@ -99,6 +100,13 @@ class CascadeDesign:
     target_reserves: float = 0.0
     reserves: float = 0.0
     liquidation_factor: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+
+def by_path(pairs: Pairs) -> IntArray:
+    """Every pair, path by path, in the order found on each path (pairs are numbered as
+    they are found): computed here, so the design step reads only the pairs' columns."""
+    out: IntArray = np.argsort(pairs.path[: pairs.n], kind="stable").astype(np.int64)
+    return out
 
 
 def _rank(paths: IntArray) -> IntArray:
@@ -154,7 +162,8 @@ class DesignStep:
 
             round_of(self, self.rest, mids, pairs, liquidity, ctl, path_round, step)
             return
-        t = pairs.order[pairs.live[pairs.order] != 0]
+        order = by_path(pairs)
+        t = order[pairs.live[order] != 0]
         if t.size == 0:
             return
         bk = self.book.arrays()
