@@ -9,10 +9,10 @@ nothing about time.
    ``benchmarks/simulate.py``: 2% of the book's supply of an asset sells within 1%).
 2. Paths: every volatile asset falls 30% over 6 steps of 10 minutes and holds, with 70%
    annual noise, ``--paths`` paths of ``--steps`` steps.
-3. The cascade's own close-factor kernels (the package's backend) against the design step
-   under ``fixed`` (NumPy lanes, the same liquidations: ``tests/analytics/
-   test_cascade_designs.py`` CD-1), then every design: seconds and the ratio to the
-   kernels, measured in this run (warm: a first small run is timed apart).
+3. The cascade's own close-factor kernels (the package's backend, and NumPy's) against
+   the design step under ``fixed`` (NumPy lanes, the same liquidations:
+   ``tests/analytics/test_cascade_designs.py`` CD-1), then every design: seconds and the
+   ratio to the kernels, measured in this run (warm: a first small run is timed apart).
 """
 
 from __future__ import annotations
@@ -75,10 +75,11 @@ def main() -> None:
     vols = {a: 0.7 for a in shocks}
     paths = shock_paths(book, shocks, 6, args.steps, args.paths, args.seed, vols, 1 / 6)
 
-    def run(name: str | None, exo: np.ndarray) -> tuple[float, float]:
+    def run(name: str | None, exo: np.ndarray, backend: str = "auto") -> tuple[float, float]:
         step = None if name is None else DesignStep(cascade_design(name, market, book, 600), book)
         t = time.perf_counter()
-        o, _ = PathEngine(book, liquidity, gate=True, gas=5.0, design=step).run(exo)
+        engine = PathEngine(book, liquidity, gate=True, gas=5.0, design=step, backend=backend)  # type: ignore[arg-type]
+        o, _ = engine.run(exo)
         return time.perf_counter() - t, float(o.repaid.mean())
 
     t_warm, _ = run(None, paths[:2, :4])
@@ -88,7 +89,11 @@ def main() -> None:
           f"steps {args.steps} (warm-up {t_warm:.2f} s)")  # fmt: skip
     print(f"| {'run':<36} | {'seconds':>12} | repaid per path (quote); ratio to the kernels")
     t_kernels, repaid = run(None, paths)
-    row("close-factor kernels", f"{t_kernels:.3f}", f"{repaid:,.0f}")
+    row(f"close-factor kernels ({process_backend()})", f"{t_kernels:.3f}", f"{repaid:,.0f}")
+    if process_backend() == "numba":
+        run(None, paths[:2, :4], "numpy")
+        t_np, repaid = run(None, paths, "numpy")
+        row("close-factor kernels (numpy)", f"{t_np:.3f}", f"{repaid:,.0f}; x{t_np / t_kernels:.1f}")
     for name in DESIGNS:
         t, repaid = run(name, paths)
         row(f"design step: {name}", f"{t:.3f}", f"{repaid:,.0f}; x{t / t_kernels:.1f}")

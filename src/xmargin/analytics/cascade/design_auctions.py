@@ -194,7 +194,12 @@ def _take(
         return
     (_, _, _, _, _, _, _, buf, tail, cusp, tip, chip) = step.design.auction
     room = np.full(mids.shape[0], ctl.cap_value)
-    rank = ds._rank(pairs.path[live])
+    # As the liquidations (:mod:`.designs`): takes tie on a path through the cap, else
+    # only through what was sold of the asset.
+    tied = pairs.path[live]
+    if not np.isfinite(ctl.cap_value):
+        tied = tied * mids.shape[1] + st.a_coll[live]
+    rank = ds._rank(tied)
     for k in range(int(rank.max()) + 1):
         g = live[rank == k]
         pg = pairs.path[g]

@@ -14,7 +14,8 @@ same paths can be run under every design a market could choose:
 
 Every rule comes from the float rule source (:mod:`xmargin.fast`); liquidators act in
 the order the pairs were found, each seeing what the ones before it sold (waves: the
-k-th pair of every path together). Besides the pairs' totals (``T_*``) a step keeps per
+k-th pair of every path, or of every path and collateral asset when no cap ties a path's
+liquidations, together). Besides the pairs' totals (``T_*``) a step keeps per
 path the columns ``D_*`` (values in quote at the oracle unless said): debt cleared,
 liquidators' (and keepers') profit after slippage and gas, the borrowers' loss (value
 taken beyond the debt it cleared), what the protocol received (fees, penalties, a
@@ -109,10 +110,12 @@ def by_path(pairs: Pairs) -> IntArray:
     return out
 
 
-def _rank(paths: IntArray) -> IntArray:
-    """Each element's place among those of its path (``paths`` sorted)."""
-    first = np.searchsorted(paths, paths, side="left")
-    out: IntArray = np.arange(paths.size, dtype=np.int64) - first
+def _rank(group: IntArray) -> IntArray:
+    """Each element's place among those of its group, in the order given."""
+    by = np.argsort(group, kind="stable")
+    g = group[by]
+    out: IntArray = np.empty(group.size, np.int64)
+    out[by] = np.arange(group.size, dtype=np.int64) - np.searchsorted(g, g, side="left")
     return out
 
 
@@ -181,7 +184,11 @@ class DesignStep:
         if act.size == 0:
             return
         room = np.full(mids.shape[0], ctl.cap_value)
-        rank = _rank(path[act])
+        # The cap ties every liquidation of a path to the last; without it only what was
+        # sold of an asset does (the gate reads it): the k-th of each (path, asset) go
+        # together, as in the NumPy kernels.
+        tied = path[act] if np.isfinite(ctl.cap_value) else path[act] * mids.shape[1] + a[act]
+        rank = _rank(tied)
         with np.errstate(all="ignore"):
             for k in range(int(rank.max()) + 1):
                 w = act[rank == k]
