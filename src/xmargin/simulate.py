@@ -26,6 +26,7 @@ from xmargin.analytics.design_compare import (
     cascade_design,
     compare_designs,
     compare_doc,
+    design_name,
     parse_designs,
     shock_paths,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "cpmm_average_price_slippage",
     "dask_client",
     "dask_runner",
+    "design_name",
     "draw_paths",
     "load_price_file",
     "load_prices",

@@ -137,7 +137,14 @@ def test_simulate_cascade_runs_one_design(xm: Callable[..., Run]) -> None:
     for design in ("fixed", "auction"):
         run = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--liquidation", design, "--json")
         assert (run.code, run.err) == (0, "")
+        assert run.json()["liquidation"] == design
         docs[design] = run.json()["variants"]["none"]["totals"]
     assert docs["fixed"] != docs["auction"]
+    # Without --liquidation, the market's own: the close factor under its bonus policy.
+    run = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--json")
+    assert run.json()["liquidation"] == "fixed"
+    assert run.json()["variants"]["none"]["totals"] == docs["fixed"]
+    table = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--liquidation", "auction")
+    assert "liquidation design: auction" in table.out
     run = xm("simulate", "cascade", DESIGNS_TOML, *SHOCK, "--liquidation", "fixed,target")
     assert run.code == 2 and "simulate compare runs several" in run.err

@@ -214,6 +214,17 @@ def design_step(book: SimBook, name: str | None, step_seconds: float) -> DesignS
     return DesignStep(cascade_design(name, market, book, step_seconds), book)
 
 
+def design_name(book: SimBook, name: str | None) -> str:
+    """The design a run of ``book`` liquidates by, as :data:`DESIGNS` names it: ``name``,
+    else the market's ``liquidation`` (for the close factor, its bonus policy)."""
+    if name is not None:
+        return name
+    params = book.pack.params
+    if params.liquidation == LiquidationDesign.CLOSE_FACTOR:
+        return str(params.bonus_policy)
+    return str(params.liquidation)
+
+
 def design_losses(step: DesignStep, outcome: PathOutcome) -> float:
     """What a run under ``step`` lost beyond the engine's own bad debt (path 0): a
     storefront's loss on what it absorbed, an auction's debt beyond its lot at the end

@@ -172,6 +172,7 @@ def cascade_command(
         variants["pause"] = sim.Breakers(None, full.pause_drop, full.pause_window_steps)
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
+    design = sim.design_name(book, liquidation)
     results = {
         label: sim.run_scenario(
             book, dataclasses.replace(sc, name=label), liquidity, False, br, liquidation=liquidation
@@ -185,12 +186,15 @@ def cascade_command(
             {
                 "quote": book.quote,
                 "liquidity_models": bool(liquidity.any),
+                "liquidation": design,
                 "variants": {k: out.scenario_doc(r) for k, r in results.items()},
             }
         )
         return
     if not liquidity.any:
         out.print_note("note: no asset declares liquidity; sales have no price impact")
+    if design not in ("fixed", "threshold", "health"):
+        out.print_note(f"liquidation design: {design} (contract 8.6)")
     out.print_scenarios(list(results.values()), book.quote)
 
 
