@@ -5,7 +5,8 @@ CD-1  Under ``fixed``, ``threshold`` and ``health`` the design step is the engin
       close-factor kernels (Numba and NumPy) with that bonus policy: same totals.
 CD-2  ``target`` liquidates as the exact engine does (Aave v4's vectors): same balances.
 CD-3  ``auction`` starts the auction the exact engine starts (debt, tab, lot).
-CD-4  ``storefront`` absorbs as the exact engine does (borrower loss, debt absorbed).
+CD-4  ``storefront`` absorbs as the exact engine does (borrower loss, debt absorbed: what
+      the collateral clears, and beyond it, absorbed unbacked, as written off).
 CD-5  At constant prices (one jump, no liquidity, no gas, no keeper incentive) every design
       conserves value: what leaves the borrowers beyond the debt it clears goes to the
       liquidators and the protocol (borrower loss = liquidator profit + protocol received
@@ -134,18 +135,22 @@ def test_cd_4_storefront_absorbs_as_the_exact_engine() -> None:
     o, _ = PathEngine(book, None, gate=True, design=step).run(_flat(book))
     d = step.finish(o.final_prices)
     market = load_market(path)
-    loss = debt = Decimal(0)
+    loss = cleared = under = Decimal(0)
     for acc in market.accounts:
         try:
             q = quote_absorb(market, acc)
         except RuleViolation:  # not liquidatable: not absorbed
             continue
         base = market.assets[q.base].price
-        loss += q.collateral_value - q.debt_value - q.excess * base
-        debt += q.debt_value
-    assert debt > 0
-    assert d[0, ds.D_VOLUME] == pytest.approx(float(debt), rel=1e-9)
+        # The collateral clears the debt up to its value; the rest is absorbed unbacked.
+        by_it = min(q.debt_value, q.collateral_value)
+        loss += q.collateral_value - by_it - q.excess * base
+        cleared += by_it
+        under += q.debt_value - by_it
+    assert cleared > 0 and under > 0  # the vector has an account under water ("sunk")
+    assert d[0, ds.D_VOLUME] == pytest.approx(float(cleared), rel=1e-9)
     assert d[0, ds.D_BORROWER_LOSS] == pytest.approx(float(loss), rel=1e-9, abs=1e-6)
+    assert o.written_off[0] == pytest.approx(float(under), rel=1e-9)
 
 
 # -- CD-5 --------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ Figures per design, means over the paths (quote):
 - ``bad_debt``: losses the insurance fund did not cover (write-offs, keeper incentives,
   a storefront's loss on what it absorbed) plus every shortfall left at the end (an
   account's debt beyond its collateral, an auction's debt beyond its lot);
-- ``liquidated``: debt cleared, at the oracle when cleared;
+- ``liquidated``: debt cleared, at the oracle when cleared (by a storefront: up to the
+  value of the collateral absorbed);
 - ``liquidator_profit``: what liquidators, keepers and storefront buyers made, after
   selling into the liquidity and gas;
 - ``borrower_loss``: collateral taken from borrowers, at the oracle, beyond the debt it

@@ -312,17 +312,22 @@ def _absorb(
     cost = dv[go] + excess[go]
     np.add.at(st.reserves, pg, -cost)
     np.add.at(st.paid_out, pg, cost)
+    # Debt beyond the collateral is absorbed, not cleared by it: counted as written off
+    # (the protocol's result at the end carries its cost), as a liquidation's write-off.
+    cleared = np.minimum(dv[go], cv[go])
+    under = dv[go] - cleared
     out = pairs.out
-    out[g, lay.T_REPAID] += dv[go]
+    out[g, lay.T_REPAID] += cleared
     out[g, lay.T_SEIZED] += cv[go]
+    out[g, lay.T_WRITTEN] += under
     out[g, lay.T_LIQ] += 1.0
     out[g, lay.T_TOXIC] = np.maximum(out[g, lay.T_TOXIC], dv[go] > cv[go])
-    step.add(pg, ds.D_VOLUME, dv[go])
-    step.add(pg, ds.D_BORROWER_LOSS, cv[go] - dv[go] - excess[go])
+    step.add(pg, ds.D_VOLUME, cleared)
+    step.add(pg, ds.D_BORROWER_LOSS, cv[go] - cleared - excess[go])
     step.mark(pg, at)
     _count(path_round, pg, lay.R_EXECUTED, 1.0)
     _count(path_round, pg, lay.R_SEIZED, cv[go])
-    _count(path_round, pg, lay.R_REPAID, dv[go])
+    _count(path_round, pg, lay.R_REPAID, cleared)
 
 
 def _sell(
