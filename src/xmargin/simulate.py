@@ -20,6 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
+from xmargin.analytics.design_compare import (
+    DESIGNS,
+    DesignFigures,
+    cascade_design,
+    compare_designs,
+    compare_doc,
+    design_name,
+    parse_designs,
+    shock_paths,
+)
+from xmargin.analytics.design_compare_plot import write_compare_plot
 from xmargin.analytics.distributed import dask_client, dask_runner, runner_on
 from xmargin.analytics.liquidity import Liquidity, cpmm_average_price_slippage
 from xmargin.analytics.montecarlo import (
@@ -67,11 +78,13 @@ from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_sc
 from xmargin.analytics.simbook import SimBook, load_simbook
 
 __all__ = [
+    "DESIGNS",
     "GBM",
     "Breakers",
     "CascadeRecord",
     "Correlated",
     "Depeg",
+    "DesignFigures",
     "FilteredBootstrap",
     "Liquidity",
     "MonteCarloConfig",
@@ -90,13 +103,17 @@ __all__ = [
     "StudentT",
     "breakers_of",
     "breakers_of_options",
+    "cascade_design",
     "choose_model",
     "chunk_layout",
     "chunk_size",
     "compare_breakers",
+    "compare_designs",
+    "compare_doc",
     "cpmm_average_price_slippage",
     "dask_client",
     "dask_runner",
+    "design_name",
     "draw_paths",
     "load_price_file",
     "load_prices",
@@ -105,6 +122,7 @@ __all__ = [
     "monte_carlo",
     "montecarlo_html",
     "open_book",
+    "parse_designs",
     "parse_duration_hours",
     "parse_fraction",
     "parse_scenarios",
@@ -117,6 +135,8 @@ __all__ = [
     "scenario_prices",
     "series_needed",
     "settle",
+    "shock_paths",
+    "write_compare_plot",
     "write_report",
 ]
 

@@ -103,9 +103,10 @@ def _fuzz(
     assert pushed.status_code == 200, pushed.text
     operations = [result.ok() for result in schema.get_all_operations()]
     if only is None:
-        # every route: 25 of issue 9, 13 of perps (5) and the liquidation designs (8), and
-        # 3 of options (issue 14: greeks, the option list, the option liquidation)
-        assert len(operations) == 41, [op.label for op in operations]
+        # every route: 25 of issue 9, 13 of perps (5) and the liquidation designs (8),
+        # 3 of options (issue 14: greeks, the option list, the option liquidation) and the
+        # designs compared (contract 8.6)
+        assert len(operations) == 42, [op.label for op in operations]
     else:
         operations = [op for op in operations if op.path in only]
         assert {op.path for op in operations} == only, [op.label for op in operations]

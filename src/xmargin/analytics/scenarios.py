@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathOutcome
+from xmargin.analytics.cascade.designs import DesignStep
+from xmargin.analytics.design_compare import design_losses, design_step
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import settle
 from xmargin.analytics.scenario_file import Scenario
@@ -54,9 +56,11 @@ class ScenarioResult:
     initial: dict[str, float | int] = field(default_factory=dict)
 
 
-def _totals(o: PathOutcome) -> dict[str, float | int]:
+def _totals(o: PathOutcome, design: DesignStep | None = None) -> dict[str, float | int]:
+    # Under a design, bad debt also counts a storefront's loss and an auction's shortfall.
+    extra = 0.0 if design is None else design_losses(design, o)
     return {
-        "bad_debt": float(o.bad_debt[0]),
+        "bad_debt": float(o.bad_debt[0]) + extra,
         "written_off": float(o.written_off[0]),
         "residual": float(o.residual[0]),
         "liquidated_volume": float(o.seized[0]),
@@ -82,8 +86,10 @@ def run_scenario(
     settle_first: bool = False,
     breakers: Breakers | None = None,
     top: int = 10,
+    liquidation: str | None = None,
 ) -> ScenarioResult:
-    """Run ``sc`` on ``book`` (one path) and gather what the report shows."""
+    """Run ``sc`` on ``book`` (one path) and gather what the report shows; liquidations by
+    the design ``liquidation`` (contract 8.6), else the market's own."""
     initial: dict[str, float | int] = {}
     run_book = book
     if settle_first:
@@ -100,6 +106,7 @@ def run_scenario(
         gas=sc.gas,
         breakers=breakers if breakers is not None else sc.breakers,
         impact_half_life_steps=half,
+        design=design_step(run_book, liquidation, sc.step_hours * 3600.0),
     )
     o, rec = engine.run(path[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
@@ -118,7 +125,7 @@ def run_scenario(
         prices_after=final,
         exo_path=path,
         times=times,
-        totals=_totals(o),
+        totals=_totals(o, engine.design),
         record=rec,
         hf_before=hf_before,
         hf_after=hf_after,

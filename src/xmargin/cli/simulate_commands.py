@@ -1,4 +1,5 @@
-"""Commands of hypothetical modeling: ``xmargin simulate scenario|montecarlo|cascade|replay``.
+"""Commands of hypothetical modeling: ``xmargin simulate
+scenario|montecarlo|cascade|replay|compare``.
 
 Each command parses its options, calls :mod:`xmargin.simulate` and renders a table (or,
 with ``--json``, one JSON document whose numbers are decimal strings, as the contract's
@@ -18,7 +19,7 @@ import typer
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.option_var import option_var, parse_elasticity
 from xmargin.analytics.simbook import load_simbook
-from xmargin.cli import render
+from xmargin.cli import compare_render, render
 from xmargin.cli import simulate_render as out
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.option_var_render import option_var_doc, print_option_var
@@ -75,7 +76,8 @@ __all__ = ["register", "simulate_app"]
 
 simulate_app = typer.Typer(
     name="simulate",
-    help="Hypothetical modeling: scenarios, Monte Carlo bad-debt VaR, liquidation cascades.",
+    help="Hypothetical modeling: scenarios, Monte Carlo bad-debt VaR, liquidation cascades, "
+    "liquidation designs compared.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -156,11 +158,25 @@ def cascade_command(
     progress: Progress = None,
     report: Report = None,
     as_json: Json = False,
+    liquidation: Annotated[
+        str | None,
+        typer.Option(
+            "--liquidation",
+            help="Liquidate by this design (fixed, threshold, health, target, auction, "
+            "storefront); default: the market's own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """A liquidation spiral: liquidators sell into each asset's liquidity until no profit.
 
     Compares the circuit breakers given (a cap per round, a price-drop pause) with none.
     """
+    if liquidation is not None and liquidation not in sim.DESIGNS:
+        raise InputError(
+            f"--liquidation: unknown design {liquidation!r}; known: {', '.join(sim.DESIGNS)} "
+            "(one; simulate compare runs several)"
+        )
     _check_gas(gas)
     parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
     if not 1 <= steps <= 100_000:
@@ -177,11 +193,14 @@ def cascade_command(
         variants["pause"] = sim.Breakers(None, full.pause_drop, full.pause_window_steps)
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
+    design = sim.design_name(book, liquidation)
     results = {}
     with progress_bar(len(variants), "cascade variants", progress) as advance:
         for label, br in variants.items():
             named = dataclasses.replace(sc, name=label)
-            results[label] = sim.run_scenario(book, named, liquidity, False, br)
+            results[label] = sim.run_scenario(
+                book, named, liquidity, False, br, liquidation=liquidation
+            )
             advance(1)
     if report is not None:
         sim.write_report(
@@ -192,12 +211,15 @@ def cascade_command(
             {
                 "quote": book.quote,
                 "liquidity_models": bool(liquidity.any),
+                "liquidation": design,
                 "variants": {k: out.scenario_doc(r) for k, r in results.items()},
             }
         )
         return
     if not liquidity.any:
         out.print_note("note: no asset declares liquidity; sales have no price impact")
+    if design not in ("fixed", "threshold", "health"):
+        out.print_note(f"liquidation design: {design} (contract 8.6)")
     out.print_scenarios(list(results.values()), book.quote)
 
 
@@ -325,6 +347,76 @@ def montecarlo_command(
     out.print_montecarlo(result, cfg, book.quote)
     if options is not None:
         print_option_var(options, book.quote)
+
+
+# -- compare ------------------------------------------------------------------------------
+DesignList = Annotated[
+    str,
+    typer.Option(
+        "--liquidation",
+        help="Designs to compare, comma-separated: fixed, threshold, health, target, "
+        "auction, storefront.",
+    ),
+]
+StepLength = Annotated[
+    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.6).")
+]
+
+
+@simulate_app.command("compare")
+def compare_command(
+    market_file: MarketFile,
+    shocks: Annotated[
+        list[str],
+        typer.Option(
+            "--shock",
+            help="ASSET=-30%: the shock the paths reach (repeatable).",
+            show_default=False,
+        ),
+    ],
+    liquidation: DesignList = "fixed,threshold,health,target,auction,storefront",
+    steps: Annotated[int, typer.Option("--steps", help="Reach the shock in this many steps.")] = 1,
+    step: StepLength = "10m",
+    horizon: Horizon = "4h",
+    paths: Annotated[int, typer.Option("--paths", help="Paths (noise with --vol).")] = 1,
+    seed: Seed = 0,
+    vols: Vols = None,
+    gas: Gas = 0.0,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also write a plot (.png, .svg, .pdf).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """The same paths under each liquidation design: bad debt, liquidated volume,
+    liquidator profit, borrower loss, insurance fund drawdown, time to clear."""
+    _check_gas(gas)
+    designs = sim.parse_designs(liquidation)
+    parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
+    step_hours = sim.parse_duration_hours(step, "--step")
+    total = round(sim.parse_duration_hours(horizon, "--horizon") / step_hours)
+    if not 1 <= total <= 100_000:
+        raise InputError(f"--horizon: must be from 1 to 100000 steps of --step, was {total}")
+    if not 1 <= paths <= 100_000:
+        raise InputError(f"--paths: must be from 1 to 100000, was {paths}")
+    if paths * total > 10_000_000:
+        raise InputError(f"--paths: {paths} paths x {total} steps is more than 10,000,000")
+    book, market = sim.load_simbook(market_file)
+    liquidity = sim.Liquidity.from_params(market.assets)
+    exo = sim.shock_paths(
+        book, parsed, steps, total, paths, seed, parse_vols(vols or []), step_hours
+    )
+    results = sim.compare_designs(book, market, designs, exo, liquidity, gas, step_hours)
+    title = f"{Path(market_file).name}: " + ", ".join(f"{a} {x:+.0%}" for a, x in parsed.items())
+    if plot is not None:
+        sim.write_compare_plot(results, plot, book.quote, title)
+    if as_json:
+        doc = sim.compare_doc(
+            results, book.quote, parsed, paths, seed, total, step_hours, bool(liquidity.any)
+        )
+        render.print_json(doc)
+        return
+    note = "" if liquidity.any else "note: no asset declares liquidity; sales have no price impact"
+    compare_render.print_compare(results, book.quote, paths, note)
 
 
 def register(app: typer.Typer) -> None:

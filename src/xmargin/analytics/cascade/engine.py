@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xmargin.analytics.cascade import layout as lay
+from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
 from xmargin.analytics.cascade.pairs import Pairs
@@ -137,6 +138,9 @@ class PathEngine:
         Price impact decays toward 1 with this half-life in steps (``None``: permanent).
     backend
         The kernels (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+    design
+        Liquidate by a design of contract 8 (:mod:`.designs`) instead of the close-factor
+        kernels; the caller reads its per-path figures with ``design.finish``.
     """
 
     def __init__(
@@ -149,6 +153,7 @@ class PathEngine:
         impact_half_life_steps: float | None = None,
         max_rounds_per_step: int = 1000,
         backend: Backend = "auto",
+        design: DesignStep | None = None,
     ) -> None:
         self.book = book
         self.kernels = cascade_kernels(backend)
@@ -163,6 +168,8 @@ class PathEngine:
         #: exact pruning of the liquidatable check (off only to test that it is exact)
         self.prune = True
         self.band = lay.WATCH_BAND
+        #: a liquidation design of contract 8 (``None``: the close-factor kernels)
+        self.design = design
 
     def run(self, exo: FloatArray, record: bool = False) -> tuple[PathOutcome, CascadeRecord]:
         """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
@@ -175,6 +182,8 @@ class PathEngine:
         path_tot = np.zeros((n_paths, lay.N_ROUND))
         rounds = np.zeros(n_paths)
         rec = CascadeRecord()
+        if self.design is not None:
+            self.design.begin(n_paths)
         window = max(1, self.breakers.pause_window_steps)
         ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
         for step in range(n_steps):
@@ -245,7 +254,10 @@ class PathEngine:
                 sold=np.zeros((n_paths, n_assets)),
             )
             this = np.zeros((n_paths, lay.N_ROUND))
-            k.one_round(mids, det, pairs.arrays(), bk.arrays(), liq, ctl, this)
+            if self.design is None:
+                k.one_round(mids, det, pairs.arrays(), bk.arrays(), liq, ctl, this)
+            else:
+                self.design.one_round(mids, pairs, self.liquidity, ctl, this, step)
             executed = this[:, lay.R_EXECUTED]
             path_tot += this
             if not executed.any():

@@ -1,5 +1,6 @@
-"""``POST /v1/analysis/{calibrate,optimize,network}``: contract 7's analyses of the live
-market. Admin only; read-only (they change nothing and journal nothing).
+"""``POST /v1/analysis/{calibrate,optimize,network,compare-designs}``: contract 7's
+analyses of the live market, and 8.6's comparison of liquidation designs on it. Admin
+only; read-only (they change nothing and journal nothing).
 
 The market is copied into a simulation book at the request (in the event loop, where
 the writer publishes its changes), then the analysis runs in a worker thread. The
@@ -31,8 +32,13 @@ from xmargin.service.analysis_schemas import (
 from xmargin.service.auth import authorize
 from xmargin.service.deps import CurrentRole, ServicesDep, read_json, validate_body
 from xmargin.service.routes.common import BODY_ERRORS, json_response
+from xmargin.service.schemas_compare import CompareDesignsRequest, CompareDesignsResponse
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
+
+#: The most steps and paths x steps ``compare-designs`` runs (six designs each): a
+#: request's bounds (each step costs a round per design; a few seconds at the most).
+MAX_STEPS, MAX_PATH_STEPS = 2_000, 200_000
 
 
 def _inputs(services: Any) -> Any:
@@ -186,3 +192,55 @@ async def network(request: Request, key: CurrentRole, services: ServicesDep) -> 
         return res.to_doc()
 
     return _respond(NetworkResponse, await run_in_threadpool(run))
+
+
+@router.post("/compare-designs", responses={200: {"model": CompareDesignsResponse}, **BODY_ERRORS})
+async def compare_designs(
+    request: Request, key: CurrentRole, services: ServicesDep
+) -> JSONResponse:
+    """The same shocked paths under each liquidation design (contract 8.6). Admin."""
+    authorize(key, "run_analysis")
+    body = validate_body(CompareDesignsRequest, await read_json(request))
+    inputs = _inputs(services)
+    from xmargin import simulate as sim
+    from xmargin.risk.shocks import parse_shock
+
+    _check_assets(list(body.volatility), inputs, "volatility")
+    shocks: dict[str, float] = {}
+    for asset, value in body.shocks.items():
+        try:
+            shocks.update((a, float(x)) for a, x in [parse_shock(f"{asset}={value}")])
+        except InputError as exc:
+            raise _as_request(exc, f"shocks.{asset}") from None
+    _check_assets(list(shocks), inputs, "shocks")
+    if len(set(body.designs)) != len(body.designs):
+        raise InvalidRequest([Problem("body.designs", "a design is named twice")])
+    try:
+        step_hours = sim.parse_duration_hours(body.step, "step")
+    except InputError as exc:
+        raise _as_request(exc, "step") from None
+    try:
+        total = round(sim.parse_duration_hours(body.horizon, "horizon") / step_hours)
+    except InputError as exc:
+        raise _as_request(exc, "horizon") from None
+    if not body.steps <= total <= MAX_STEPS:
+        why = f"{total} steps of {body.step}: must be from steps ({body.steps}) to {MAX_STEPS}"
+        raise InvalidRequest([Problem("body.horizon", why)])
+    if body.paths * total > MAX_PATH_STEPS:
+        why = f"{body.paths} paths x {total} steps is more than {MAX_PATH_STEPS:,}"
+        raise InvalidRequest([Problem("body.paths", why)])
+
+    def run() -> dict[str, Any]:
+        book, market = inputs.book, inputs.market
+        exo = sim.shock_paths(
+            book, shocks, body.steps, total, body.paths, body.seed, body.volatility, step_hours
+        )
+        got = sim.compare_designs(
+            book, market, body.designs, exo, inputs.liquidity, body.gas, step_hours
+        )
+        return sim.compare_doc(
+            got, book.quote, shocks, body.paths, body.seed, total, step_hours,
+            bool(inputs.liquidity.any),
+        )  # fmt: skip
+
+    return _respond(CompareDesignsResponse, await run_in_threadpool(run))
