@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from xmargin import __version__
+from xmargin.service.action_lane import LaneApp
 from xmargin.service.auth import Authenticator, FailureLimiter
 from xmargin.service.dashboard import pages
 from xmargin.service.deps import Services
@@ -198,7 +199,8 @@ def create_app(
             services.keys.close()
             opened.close()
 
-    app = FastAPI(
+    # The action routes take the lean path (issue 12): FastAPI serves everything else.
+    app = LaneApp(
         title="xmargin",
         version=__version__,
         summary="Risk engine for inter-asset collateralization, as a service.",

@@ -197,6 +197,7 @@ class RiskView:
         if prices:
             update = book.apply_prices(dict(prices), guard=False)
             events.extend(update.events)
+        changes: list[tuple[str, str, Decimal, Decimal]] = []
         for acc_id in accounts:
             acc = market.accounts[acc_id]
             if not _holds(book, acc_id):
@@ -210,7 +211,9 @@ class RiskView:
             for a in dict.fromkeys([*before, *acc.supply, *acc.borrow]):
                 now = (acc.supplied(a), acc.borrowed(a))
                 if before.get(a, (ZERO, ZERO)) != now:
-                    events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
+                    changes.append((acc_id, a, now[0], now[1]))
+        # Every changed balance of the batch, re-priced in one kernel call.
+        events.extend(book.set_balances(changes))
         moved = watched if prices or list(funding) else watched & set(accounts)
         self.perps.refresh(market, moved)
         # One crossing per account: from where it stood before this commit to where it is.
