@@ -34,6 +34,7 @@ from starlette.types import Receive, Scope, Send
 
 from xmargin.errors import InvalidRequest, Problem, XmarginError
 from xmargin.model.names import MAX_NAME_LENGTH
+from xmargin.service.cluster import Follower
 from xmargin.service.deps import Services
 from xmargin.service.errors import error_response, unexpected_response
 from xmargin.service.routes.accounts import submit_action
@@ -60,7 +61,14 @@ class LaneApp(FastAPI):
     renders every error it meets, an unexpected one as the 500 the stack would send.
     """
 
+    #: a cluster follower forwards every write to the writer (:mod:`xmargin.service.cluster`)
+    follower: Follower | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        follower = self.follower
+        if follower is not None and follower.is_write(scope):
+            await follower.forward(scope, receive, send)
+            return
         m = None
         if scope["type"] == "http" and scope["method"] == "POST":
             m = _PATH.fullmatch(scope["path"])

@@ -53,6 +53,8 @@ class Services:
     started_at: datetime
     #: the service's clock (UTC): the time auction actions happen at; tests inject one
     clock: Callable[[], datetime] = utcnow
+    #: in a cluster (``serve --cluster``): "writer" or "follower"; else None
+    role: str | None = None
 
 
 async def get_services(request: Request) -> Services:

@@ -47,6 +47,7 @@ from xmargin.io.market_file import market_to_dict, parse_market
 from xmargin.mathlib import fmt
 from xmargin.model.params import AssetParams
 from xmargin.risk.health import account_health
+from xmargin.service.cluster import notify_commit
 from xmargin.service.errors import error_body, status_for
 from xmargin.service.events import Broadcaster
 from xmargin.service.ledger_commands import (
@@ -139,8 +140,11 @@ class Writer:
         max_queue: int = 20_000,
         on_batch: Callable[[int, float, list[tuple[str, str]]], None] | None = None,
         clock: Clock = utcnow,
+        notify: bool = False,
     ) -> None:
         self.engine = engine
+        #: NOTIFY the cluster's followers at each commit (:mod:`xmargin.service.cluster`)
+        self.notify = notify
         self.clock = clock
         self.live = live
         self.risk = risk
@@ -286,6 +290,8 @@ class Writer:
             changes = batch.changes()
             if changes:
                 write_batch(conn, changes)
+            if self.notify and batch.journal:
+                notify_commit(conn, batch.journal[-1].seq)
         return batch
 
     def _prepare(self, conn: Connection, items: list[_Item]) -> BatchState:
