@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
@@ -24,18 +25,36 @@ from tests.service.test_crash_safety import _xmargin
 from xmargin.store import make_engine, replay_database
 from xmargin.store.repositories import create_api_key, iter_journal
 
-pytestmark = pytest.mark.skipif(
+needs_pg = pytest.mark.skipif(
     not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set: PostgreSQL tests skipped"
 )
 
 
+ROOT = Path(__file__).resolve().parents[2]
+README_DB = "postgresql+psycopg://user@host/db"
+
+
+def readme_commands() -> list[list[str]]:
+    """The README's ``serve --cluster`` commands (its "Several processes" block)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Several processes (PostgreSQL)") :]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    return [shlex.split(line) for line in block.group(1).splitlines() if line.strip()]
+
+
 class Node:
-    def __init__(self, db: str, port: int, log: Path) -> None:
+    """One README command run on the test's database and port (in place of the README's
+    placeholders)."""
+
+    def __init__(self, argv: list[str], db: str, port: int, log: Path) -> None:
+        assert argv[:3] == ["xmargin", "serve", "--cluster"], argv
+        args = [db if a == README_DB else str(port) if a == "8000" else a for a in argv[1:]]
+        args = [str(ROOT / a) if a.startswith("src/") else a for a in args]
         self.log_path = log
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
-            [*_xmargin(), "serve", "--cluster", "--market", str(MARKET), "--db", db,
-             "--port", str(port)],
+            [*_xmargin(), *args],
             stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -73,10 +92,32 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
 
 
 def _start_pair(db: str, tmp: Path) -> tuple[Node, Node, str]:
+    """The README's two commands, one after the other, on one port."""
     port = free_port()
-    first = Node(db, port, tmp / "a.log")
-    second = Node(db, port, tmp / "b.log")
-    return first, second, f"http://127.0.0.1:{port}"
+    first, second = readme_commands()
+    a = Node(first, db, port, tmp / "a.log")
+    b = Node(second, db, port, tmp / "b.log")
+    return a, b, f"http://127.0.0.1:{port}"
+
+
+def test_the_readme_shows_two_cluster_processes_on_one_port() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2
+    for argv in commands:
+        assert argv[:3] == ["xmargin", "serve", "--cluster"]
+        assert argv[argv.index("--db") + 1] == README_DB
+
+
+def test_cluster_needs_postgresql(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [*_xmargin(), "serve", "--cluster", "--market", str(MARKET), "--db",
+         f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "--cluster: needs a PostgreSQL database" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "x.db").exists()
 
 
 def _act(url: str, key: str, kind: str, amount: str, ik: str) -> httpx.Response:
@@ -88,6 +129,7 @@ def _act(url: str, key: str, kind: str, amount: str, ik: str) -> httpx.Response:
     )
 
 
+@needs_pg
 def test_one_writer_and_a_follower_that_forwards_writes_and_reads_its_mirror(
     pg_url: str, tmp_path: Path
 ) -> None:
@@ -137,6 +179,7 @@ def test_one_writer_and_a_follower_that_forwards_writes_and_reads_its_mirror(
         a.stop()
 
 
+@needs_pg
 def test_the_follower_takes_over_when_the_writer_is_killed(pg_url: str, tmp_path: Path) -> None:
     a, b, public = _start_pair(pg_url, tmp_path)
     try:
