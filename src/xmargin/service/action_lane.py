@@ -7,7 +7,7 @@ than the action itself (issue 12's profile: ~42 % of the CPU per action). The la
 takes those requests before FastAPI does (:class:`LaneApp`, the app's ``__call__``) and
 runs the very same steps by hand, in the same order, with the same code:
 
-1. the key (:meth:`~xmargin.service.auth.Authenticator.resolve`: 401 / 429, read from the
+1. the key (:meth:`~xmargin.service.auth.Authenticator.resolve_async`: 401 / 429, read from the
    database on every request, as the dependency does);
 2. the path's account id and the ``Idempotency-Key`` header, validated with the same
    constraints (422 ``invalid_request`` at ``path.account_id`` / ``header.Idempotency-Key``
@@ -102,7 +102,7 @@ async def _act(
     header parameters, then the route's body (``submit_action``)."""
     client = request.client.host if request.client is not None else "unknown"
     headers = request.headers
-    key = services.keys.resolve(headers.get("authorization"), client)
+    key = await services.keys.resolve_async(headers.get("authorization"), client)
     problems: list[Problem] = []
     try:
         _ACCOUNT.validate_python(account_id)
