@@ -63,6 +63,8 @@ class LaneApp(FastAPI):
 
     #: a cluster follower forwards every write to the writer (:mod:`xmargin.service.cluster`)
     follower: Follower | None = None
+    #: False: the action routes go through FastAPI too (tests compare the two paths)
+    lean_actions: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         follower = self.follower
@@ -70,7 +72,7 @@ class LaneApp(FastAPI):
             await follower.forward(scope, receive, send)
             return
         m = None
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http" and scope["method"] == "POST" and self.lean_actions:
             m = _PATH.fullmatch(scope["path"])
         if m is None:
             await super().__call__(scope, receive, send)
