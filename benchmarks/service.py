@@ -134,9 +134,18 @@ def _duration_ms(text_: str) -> float:
     return float(m.group(1)) * units[m.group(2)]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(url: str, keys: list[tuple[str, str]], args: argparse.Namespace, prefix: str,
-            folder: Path) -> dict[str, float]:  # fmt: skip
-    """One wrk run; requests, 2xx, p50 / p99 (ms) and seconds, as wrk printed them."""
+            folder: Path, pid: int) -> dict[str, float]:  # fmt: skip
+    """One wrk run; requests, 2xx, p50 / p99 (ms) and seconds, as wrk printed them, and
+    the server's CPU seconds meanwhile (``cpu``: less sensitive to other jobs' load than
+    the rate)."""
+    cpu0 = _cpu_seconds(pid)
     threads = min(args.threads, len(keys))
     accounts = ", ".join(f'{{"{a}", "{k}"}}' for a, k in keys)
     script = folder / f"{prefix}.lua"
@@ -159,6 +168,7 @@ def run_wrk(url: str, keys: list[tuple[str, str]], args: argparse.Namespace, pre
     failed = int(bad.group(1)) if bad else 0
     failed += sum(int(x) for x in errors.groups()) if errors else 0
     return {
+        "cpu": _cpu_seconds(pid) - cpu0,
         "requests": requests,
         "ok": requests - failed,
         "seconds": seconds,
@@ -198,7 +208,7 @@ def run(name: str, db_url: str, args: argparse.Namespace, folder: Path) -> dict[
             for i in range(args.clients)
         ]
         _warm_up(url, keys)
-        w = run_wrk(url, keys, args, "wrk", folder)
+        w = run_wrk(url, keys, args, "wrk", folder, proc.pid)
         with engine.connect() as conn:
             journal = Counter(
                 e.idempotency_key
@@ -225,6 +235,8 @@ def run(name: str, db_url: str, args: argparse.Namespace, folder: Path) -> dict[
         "baseline/s": round(base["ok"] / base["seconds"], 1),
         "base p99 ms": round(base["p99"], 2),
         "ratio": round(rate / (base["ok"] / base["seconds"]), 2),
+        "CPU ms/action": round(1000 * w["cpu"] / max(1, w["requests"]), 3),
+        "base CPU ms": round(1000 * base["cpu"] / max(1, base["requests"]), 3),
         "lost": lost,
         "duplicated": duplicated,
         "replay": f"agrees ({replay.entries} entries)",
@@ -252,7 +264,7 @@ def run_baseline(name: str, db_url: str, keys: list[tuple[str, str]],
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the baseline did not start; see {log}") from None
                 time.sleep(0.1)
-        return run_wrk(url, keys, args, "base", folder)
+        return run_wrk(url, keys, args, "base", folder, proc.pid)
     finally:
         _stop(proc)
 
