@@ -80,7 +80,10 @@ CHANNEL = "xmargin_journal"
 ELECTION_SECONDS = 0.5
 _PREFIX = "xmargin-writer "
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-_HOP = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding"})
+#: headers not passed on (the connection's own; the server's own, added by each server)
+_HOP = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "date", "server"}
+)
 
 
 def _tag(engine: Engine) -> str:
