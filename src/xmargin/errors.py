@@ -400,6 +400,11 @@ class StoreError(XmarginError):
     exit_code = 2
 
 
+class DatabaseInUse(StoreError):
+    """The database's single-writer lock is held by another server (in a cluster: the
+    writer; this server then follows it)."""
+
+
 class NotAuthenticated(PermissionDenied):
     """A service request without a valid API key (HTTP 401)."""
 

@@ -139,6 +139,28 @@ def test_a_new_account_can_be_added_and_funded() -> None:
     assert book.status("newcomer") == Status.AT_RISK
 
 
+def test_a_batch_of_balances_is_one_repricing_with_one_event_per_account_that_crossed() -> None:
+    changes: list[tuple[str, str, object | None, object | None]] = [
+        ("calm", "USDC", None, "2000"),  # healthy -> liquidatable
+        ("edgy", "USDC", None, "1700"),  # at risk -> liquidatable (1,700 / 1,700)...
+        ("edgy", "USDC", None, "1000"),  # ... and back to healthy: no net crossing
+        ("saver", "ETH", None, "0.2"),  # a new position, stays healthy
+    ]
+    one_by_one = RiskBook.from_market(market())
+    for acc, asset, supply, borrow in changes:
+        one_by_one.set_balance(acc, asset, supply=supply, borrow=borrow)
+    batched = RiskBook.from_market(market())
+    events = batched.set_balances(changes)
+    assert [(e.account, e.previous, e.status) for e in events] == [
+        ("calm", Status.HEALTHY, Status.LIQUIDATABLE),
+        ("edgy", Status.AT_RISK, Status.HEALTHY),
+    ]
+    assert statuses(batched) == statuses(one_by_one)
+    assert batched.n_positions == one_by_one.n_positions == 8
+    assert batched.exact_account("saver").borrow == {"ETH": Decimal("0.2")}
+    assert batched.set_balances([]) == []
+
+
 def test_balances_with_more_digits_than_a_float_stay_exact() -> None:
     book = RiskBook.from_market(market())
     book.set_balance("calm", "ETH", supply="1.000000000000000001")

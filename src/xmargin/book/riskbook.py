@@ -350,6 +350,26 @@ class RiskBook(BookPerps):
     ) -> list[RiskEvent]:
         """Set one account's supply and/or borrow of ``asset`` (token units); re-price
         that row only. The book mirrors balances: margin rules are the ledger's job."""
+        r = self._set_one(account, asset, supply, borrow)
+        return self._run(np.array([r], dtype=np.int64), np.array([r + 1], dtype=np.int64))
+
+    def set_balances(
+        self, changes: Iterable[tuple[str, str, object | None, object | None]]
+    ) -> list[RiskEvent]:
+        """Set many ``(account, asset, supply, borrow)`` balances, then re-price every row
+        they touch in ONE kernel call: the service's batch of commits costs one call, not
+        one per balance. Each account's event runs from its status before the first change
+        to its status after the last (one event per account that crossed a level)."""
+        rows = {self._set_one(acc, asset, s, b) for acc, asset, s, b in changes}
+        if not rows:
+            return []
+        idx = np.array(sorted(rows), dtype=np.int64)
+        return self._run(idx, idx + 1)
+
+    def _set_one(
+        self, account: str, asset: str, supply: object | None, borrow: object | None
+    ) -> int:
+        """Row ``account``'s balance of ``asset`` set (not re-priced); its row."""
         r = self.row_of(account)
         change = self._balances.set(r, account, asset, supply, borrow, self._tables.hk)
         if change.slow:
@@ -360,7 +380,7 @@ class RiskBook(BookPerps):
                 self._runs.add_row(change.asset, r)
             self._n_positions += 1
         self._ref.margin[r] = -1.0  # never screened out until the next reference pass
-        return self._run(np.array([r], dtype=np.int64), np.array([r + 1], dtype=np.int64))
+        return r
 
     def add_account(self, account: str, category: str | None = None) -> None:
         """Add an account without balances (then :meth:`set_balance`)."""

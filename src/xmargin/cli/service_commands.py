@@ -77,6 +77,15 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = False,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="PostgreSQL only: share --port with other `serve --cluster` processes on "
+            "this database; the one holding its lock writes, the others serve reads from "
+            "a mirror and forward writes (one takes over if the writer dies).",
+        ),
+    ] = False,
 ) -> None:
     """Run the engine as a service: REST API under /v1, OpenAPI at /docs.
 
@@ -107,19 +116,32 @@ def serve(
         sqlite_synchronous=mode,
         book_backend=backends[book_backend],
     )
-    sock = bind(host, port)
+    node = None
+    if cluster and not settings.database_url.startswith("postgresql"):
+        raise InputError("--cluster: needs a PostgreSQL database (--db postgresql+psycopg://...)")
+    sock = bind(host, port, reuse_port=cluster)
+    sockets = [sock]
     try:
-        store = open_store(settings)
+        if cluster:
+            from xmargin.service.cluster import join
+
+            sockets.append(bind("127.0.0.1", 0))
+            store, node = join(settings, f"http://127.0.0.1:{sockets[1].getsockname()[1]}")
+        else:
+            store = open_store(settings)
     except BaseException:
-        sock.close()
+        for s in sockets:
+            s.close()
         raise
     typer.echo(f"xmargin: {store.note}", err=True)
+    if node is not None:
+        typer.echo(f"xmargin: cluster {node.role}, private address {node.private_url}", err=True)
     bound = sock.getsockname()[1]
     typer.echo(
         f"xmargin: serving on http://{host}:{bound} (API docs at /docs, events at /v1/events)",
         err=True,
     )
-    app = create_app(settings, store)
+    app = create_app(settings, store, node=node)
     config = uvicorn_config(app, settings, access_log=access_log)
 
     import uvicorn
@@ -131,7 +153,7 @@ def serve(
                 close()
             super().handle_exit(sig, frame)
 
-    _Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=sockets)
 
 
 def replay(db: DbOpt = None, as_json: Json = False) -> None:

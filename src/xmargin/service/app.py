@@ -20,7 +20,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from xmargin import __version__
+from xmargin.service.action_lane import LaneApp
 from xmargin.service.auth import Authenticator, FailureLimiter
+from xmargin.service.cluster import Follower, Node
 from xmargin.service.dashboard import pages
 from xmargin.service.deps import Services
 from xmargin.service.errors import install_error_handlers
@@ -67,7 +69,9 @@ from xmargin.service.settings import Settings
 from xmargin.service.startup import OpenedStore, open_store
 from xmargin.service.writer import Clock, Writer
 from xmargin.store.api_keys import KeyLookup
-from xmargin.store.records import utcnow
+from xmargin.store.engine import InstanceLock
+from xmargin.store.records import StoredState, utcnow
+from xmargin.store.repositories import load_state
 from xmargin.store.state import LiveState
 
 __all__ = ["create_app", "prepare_database"]
@@ -88,7 +92,9 @@ def prepare_database(settings: Settings) -> str:
     return store.note
 
 
-def _services(settings: Settings, store: OpenedStore, clock: Clock) -> Services:
+def _services(
+    settings: Settings, store: OpenedStore, clock: Clock, notify: bool = False
+) -> Services:
     engine = store.engine
     live = LiveState.from_stored(store.stored)
     risk_view = RiskView(settings.at_risk_below, settings.book_backend)
@@ -106,6 +112,7 @@ def _services(settings: Settings, store: OpenedStore, clock: Clock) -> Services:
         max_batch=settings.max_batch,
         on_batch=metrics.observe_batch,
         clock=clock,
+        notify=notify,
     )
     keys = Authenticator(
         KeyLookup(engine),
@@ -164,7 +171,10 @@ class _MetricsMiddleware:
 
 
 def create_app(
-    settings: Settings, store: OpenedStore | None = None, clock: Clock = utcnow
+    settings: Settings,
+    store: OpenedStore | None = None,
+    clock: Clock = utcnow,
+    node: Node | None = None,
 ) -> FastAPI:
     """The service's FastAPI app for ``settings`` (see :mod:`xmargin.service`).
 
@@ -172,35 +182,72 @@ def create_app(
     ``xmargin serve`` does before it starts the server; else the app's start opens it.
     ``clock``: where the service reads the time (UTC), the wall clock unless a test
     injects one: every command is journalled at its reading, and auction actions happen
-    at it (never before ``market.time``).
+    at it (never before ``market.time``). ``node``: this process's place in a cluster
+    (``xmargin serve --cluster``, :mod:`xmargin.service.cluster`); ``store`` is then the
+    writer's (locked) or a follower's (unlocked) store.
     """
     ref = _MetricsRef()
+
+    async def promote(lock: InstanceLock) -> None:
+        """A follower that took the lock: the market reloaded, a writer started."""
+        assert node is not None
+        old: Services = app.state.services
+        loop = asyncio.get_running_loop()
+
+        def _load() -> StoredState:
+            with old.engine.connect() as conn:
+                return load_state(conn)
+
+        stored = await loop.run_in_executor(None, _load)
+        note = f"now the writer: resumed at journal entry {stored.last_seq}"
+        new = _services(settings, OpenedStore(old.engine, lock, stored, note), clock, True)
+        node.role = new.role = "writer"
+        ref.current = new.metrics  # counters restart with the new writer
+        app.state.services = new
+        app.follower = None
+        new.writer.start()
+        old.events.close()
+        old.keys.close()
+        log.info(note)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store if store is not None else open_store(settings)
         log.info(opened.note)
+        following = node is not None and node.role == "follower"
         try:
-            services = _services(settings, opened, clock)
+            services = _services(settings, opened, clock, notify=node is not None)
         except BaseException:
             opened.close()
             raise
+        services.role = None if node is None else node.role
         app.state.services = services
         loop = asyncio.get_running_loop()
         # Called by `xmargin serve` on SIGINT/SIGTERM, before uvicorn waits for open
         # requests: event streams end at once instead of holding the shutdown.
-        app.state.close_streams = lambda: loop.call_soon_threadsafe(services.events.close)
+        app.state.close_streams = lambda: loop.call_soon_threadsafe(app.state.services.events.close)
         ref.current = services.metrics
-        services.writer.start()
+        follower: Follower | None = None
+        if following:
+            assert node is not None and isinstance(app, LaneApp)
+            follower = Follower(opened.engine, services, promote, node.advertise)
+            app.follower = follower
+            follower.start()
+        else:
+            services.writer.start()
         try:
             yield
         finally:
-            services.events.close()
-            await services.writer.stop()
-            services.keys.close()
-            opened.close()
+            current: Services = app.state.services
+            current.events.close()
+            if isinstance(app, LaneApp) and app.follower is not None:
+                await app.follower.stop()
+            await current.writer.stop()
+            current.keys.close()
+            current.lock.release()
+            current.engine.dispose()
 
-    app = FastAPI(
+    app = LaneApp(
         title="xmargin",
         version=__version__,
         summary="Risk engine for inter-asset collateralization, as a service.",

@@ -32,9 +32,11 @@ run_analysis       admin (calibrate, optimize, network: read-only)
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 from xmargin.errors import NotAuthenticated, PermissionDenied, TooManyFailedAuthentications
@@ -45,6 +47,7 @@ __all__ = [
     "PERMISSIONS",
     "Authenticator",
     "FailureLimiter",
+    "KeyBatcher",
     "Permission",
     "authorize",
     "bearer_key",
@@ -173,12 +176,22 @@ class Authenticator:
     def __init__(self, lookup: KeyLookup, limiter: FailureLimiter) -> None:
         self.lookup = lookup
         self.limiter = limiter
+        self.batcher = KeyBatcher(lookup)
 
     def resolve(self, header: str | None, client: str) -> ApiKey:
         """The caller's active key; else 401 (or 429 while the client is blocked)."""
         self.limiter.check(client)
         key = bearer_key(header)
-        found = self.lookup.find(key)
+        return self._judge(self.lookup.find(key), client)
+
+    async def resolve_async(self, header: str | None, client: str) -> ApiKey:
+        """:meth:`resolve` off the event loop, the keys of requests that arrive together
+        read in one query on the lookup's thread (:class:`KeyBatcher`)."""
+        self.limiter.check(client)
+        key = bearer_key(header)
+        return self._judge(await self.batcher.find(key), client)
+
+    def _judge(self, found: ApiKey | None, client: str) -> ApiKey:
         why: str | None = None
         if found is None:
             why = "unknown API key"
@@ -200,4 +213,54 @@ class Authenticator:
         return self.lookup.find_id(key.id) == "active"
 
     def close(self) -> None:
+        self.batcher.close()
         self.lookup.close()
+
+
+class KeyBatcher:
+    """Key lookups of concurrent requests, read together: while one query runs on the
+    lookup's thread, the requests that arrive queue up and are read by the next one (at
+    most :data:`MAX_KEYS` a query). No cache: every request's key is read after the
+    request arrived."""
+
+    MAX_KEYS = 256
+
+    def __init__(self, lookup: KeyLookup) -> None:
+        self.lookup = lookup
+        self._pending: list[tuple[str, asyncio.Future[ApiKey | None]]] = []
+        self._draining = False
+        self._task: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmargin-keys")
+
+    async def find(self, key: str) -> ApiKey | None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[ApiKey | None] = loop.create_future()
+        self._pending.append((key, fut))
+        if not self._draining:
+            self._draining = True
+            self._task = loop.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch = self._pending[: self.MAX_KEYS]
+                del self._pending[: self.MAX_KEYS]
+                try:
+                    found = await loop.run_in_executor(
+                        self._thread, self.lookup.find_many, [k for k, _ in batch]
+                    )
+                except Exception as exc:
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                for (_, fut), record in zip(batch, found, strict=True):
+                    if not fut.done():
+                        fut.set_result(record)
+        finally:
+            self._draining = False
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)

@@ -53,6 +53,8 @@ class Services:
     started_at: datetime
     #: the service's clock (UTC): the time auction actions happen at; tests inject one
     clock: Callable[[], datetime] = utcnow
+    #: in a cluster (``serve --cluster``): "writer" or "follower"; else None
+    role: str | None = None
 
 
 async def get_services(request: Request) -> Services:
@@ -67,7 +69,7 @@ async def current_key(request: Request, services: ServicesDep) -> ApiKey:
     """The caller's active API key (``Authorization: Bearer KEY``); 401 when missing,
     unknown, revoked or expired; 429 after too many failures from this client."""
     client = request.client.host if request.client is not None else "unknown"
-    return services.keys.resolve(request.headers.get("authorization"), client)
+    return await services.keys.resolve_async(request.headers.get("authorization"), client)
 
 
 CurrentRole = Annotated[ApiKey, Depends(current_key)]

@@ -28,7 +28,13 @@ from xmargin.errors import (
     XmarginError,
 )
 
-__all__ = ["error_body", "install_error_handlers", "status_for"]
+__all__ = [
+    "error_body",
+    "error_response",
+    "install_error_handlers",
+    "status_for",
+    "unexpected_response",
+]
 
 log = logging.getLogger("xmargin.service")
 
@@ -76,6 +82,35 @@ def error_body(exc: XmarginError) -> dict[str, Any]:
     return {"error": exc.to_dict()}
 
 
+def error_response(exc: XmarginError) -> JSONResponse:
+    """The response of an error (its status, body and headers): the one rendering, used by
+    FastAPI's handler and by the lean action path (:mod:`xmargin.service.action_lane`)."""
+    status = status_for(exc)
+    headers: dict[str, str] | None = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, TooManyFailedAuthentications):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    elif status in (408, 413):
+        headers = {"Connection": "close"}  # the rest of the body is not read
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
+
+
+def unexpected_response(exc: BaseException) -> JSONResponse:
+    """500 for an error that is a bug: logged with its traceback, never sent."""
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(
+        {
+            "error": {
+                "code": "internal_error",
+                "message": f"internal error ({type(exc).__name__}); see the server log",
+                "problems": [],
+            }
+        },
+        status_code=500,
+    )
+
+
 def _loc(parts: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -85,15 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_xmargin(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, XmarginError)
-        status = status_for(exc)
-        headers: dict[str, str] | None = None
-        if status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
-        elif isinstance(exc, TooManyFailedAuthentications):
-            headers = {"Retry-After": str(exc.retry_after_seconds)}
-        elif status in (408, 413):
-            headers = {"Connection": "close"}  # the rest of the body is not read
-        return JSONResponse(error_body(exc), status_code=status, headers=headers)
+        return error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -116,17 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(
-            {
-                "error": {
-                    "code": "internal_error",
-                    "message": f"internal error ({type(exc).__name__}); see the server log",
-                    "problems": [],
-                }
-            },
-            status_code=500,
-        )
+        return unexpected_response(exc)
 
     app.add_exception_handler(XmarginError, on_xmargin)
     app.add_exception_handler(RequestValidationError, on_validation)

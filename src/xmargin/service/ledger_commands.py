@@ -16,7 +16,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from xmargin.errors import MarketFileError, Problem
+from xmargin.io.market_file import market_to_dict, parse_market
 from xmargin.model.market import Market
+from xmargin.model.params import AssetParams
 from xmargin.store.commands_designs import (
     Absorb,
     AuctionReset,
@@ -43,6 +46,7 @@ __all__ = [
     "EVENT_OF",
     "LIQUIDATOR_COMMANDS",
     "action_time",
+    "check_params_change",
     "dry_run",
     "ledger_outcome",
     "result_account",
@@ -134,3 +138,22 @@ def dry_run(live: LiveState, cmd: Command, now: datetime) -> dict[str, Any]:
     for acc_id in touched_accounts(cmd, batch):
         batch.touch(acc_id)
     return apply_command(batch.market, cmd)
+
+
+def check_params_change(batch: BatchState, params: AssetParams) -> None:
+    """A parameter change must leave a market that loads as a market file would."""
+    current = batch.market.asset(params.symbol)
+    if params.decimals != current.decimals:
+        raise MarketFileError(
+            f"PUT /v1/assets/{params.symbol}",
+            [
+                Problem(
+                    f"assets.{params.symbol}.decimals",
+                    f"cannot change the decimals of a listed asset (is {current.decimals}, "
+                    f"was sent {params.decimals})",
+                )
+            ],
+        )
+    view = batch.accounts_view()
+    view.assets[params.symbol] = params.model_copy(update={"price": current.price})
+    parse_market(market_to_dict(view, exact=True), f"PUT /v1/assets/{params.symbol}")

@@ -206,6 +206,8 @@ class RiskView:
             events.extend(update.events)
         for perp in dict.fromkeys(funding):
             events.extend(book.set_funding_index(perp, market.perps[perp].funding_index))
+        changes: list[tuple[str, str, Decimal, Decimal]] = []
+        perp_changes: list[str] = []
         for acc_id in accounts:
             acc = market.accounts[acc_id]
             if not _holds(book, acc_id):
@@ -219,7 +221,13 @@ class RiskView:
             for a in dict.fromkeys([*before, *acc.supply, *acc.borrow]):
                 now = (acc.supplied(a), acc.borrowed(a))
                 if before.get(a, (ZERO, ZERO)) != now:
-                    events.extend(book.set_balance(acc_id, a, supply=now[0], borrow=now[1]))
+                    changes.append((acc_id, a, now[0], now[1]))
+            if acc.perps or book.perp_positions(acc_id):
+                perp_changes.append(acc_id)
+        # Every changed balance of the batch, re-priced in one kernel call.
+        events.extend(book.set_balances(changes))
+        for acc_id in perp_changes:
+            acc = market.accounts[acc_id]
             held_perps = book.perp_positions(acc_id)
             for perp in dict.fromkeys([*held_perps, *acc.perps]):
                 if held_perps.get(perp) != acc.position(perp):

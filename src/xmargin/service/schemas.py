@@ -403,6 +403,8 @@ class HealthPublic(BaseModel):
     journal_seq: int
     accounts: int
     writer_queue: int
+    #: ``serve --cluster`` only: this process's role
+    role: Literal["writer", "follower"] | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -25,8 +25,11 @@ from xmargin.service.settings import Settings
 __all__ = ["bind", "header_timeout_protocol", "uvicorn_config"]
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (port 0: a free one); else :class:`StartupError`."""
+def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: a free one); else :class:`StartupError`.
+
+    ``reuse_port``: shared with the other servers of a cluster (``SO_REUSEPORT``: the
+    kernel spreads the connections over the processes listening on it)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -35,6 +38,8 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError as exc:
         sock.close()

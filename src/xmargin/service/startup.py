@@ -65,8 +65,14 @@ def _market(settings: Settings, where: str) -> Market:
     return load_market(settings.market_file)
 
 
-def open_store(settings: Settings) -> OpenedStore:
+def open_store(
+    settings: Settings, lock_wait: float = 5.0, advertise: str | None = None
+) -> OpenedStore:
     """Steps 1-5 of the module docstring; on failure, nothing is left behind.
+
+    ``lock_wait``: seconds to wait for the database's lock (a cluster's server asks once:
+    if the lock is held it follows the writer, :mod:`xmargin.service.cluster`);
+    ``advertise``: the lock session's name there, by which the others find the writer.
 
     Raises the store's and the market file's errors (:class:`StoreError`,
     :class:`~xmargin.errors.MarketFileError`).
@@ -81,7 +87,7 @@ def open_store(settings: Settings) -> OpenedStore:
     lock: InstanceLock | None = None
     try:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        lock = acquire_instance_lock(engine)
+        lock = acquire_instance_lock(engine, lock_wait, advertise)
         if market is None and current_revision(engine) is None:
             market = _market(settings, where)  # step 4: an empty database
         upgrade(engine)

@@ -36,21 +36,19 @@ from sqlalchemy import Connection, Engine
 
 from xmargin.errors import (
     IdempotencyConflict,
-    MarketFileError,
-    Problem,
     RuleViolation,
     StoreError,
     UnknownAccount,
     XmarginError,
 )
-from xmargin.io.market_file import market_to_dict, parse_market
 from xmargin.mathlib import fmt
-from xmargin.model.params import AssetParams
 from xmargin.risk.health import account_health
+from xmargin.service.cluster import notify_commit
 from xmargin.service.errors import error_body, status_for
 from xmargin.service.events import Broadcaster
 from xmargin.service.ledger_commands import (
     action_time,
+    check_params_change,
     ledger_outcome,
     result_account,
     touched_accounts,
@@ -74,7 +72,7 @@ from xmargin.store.repositories import (
     utcnow,
     write_batch,
 )
-from xmargin.store.state import BatchState, LiveState
+from xmargin.store.state import BatchState, LiveState, Published
 
 __all__ = ["Clock", "Outcome", "PriceRequest", "Writer"]
 
@@ -139,8 +137,11 @@ class Writer:
         max_queue: int = 20_000,
         on_batch: Callable[[int, float, list[tuple[str, str]]], None] | None = None,
         clock: Clock = utcnow,
+        notify: bool = False,
     ) -> None:
         self.engine = engine
+        #: NOTIFY the cluster's followers at each commit (:mod:`xmargin.service.cluster`)
+        self.notify = notify
         self.clock = clock
         self.live = live
         self.risk = risk
@@ -191,15 +192,53 @@ class Writer:
 
     # -- the writer task ----------------------------------------------------------------
     async def _run(self) -> None:
+        """Take the queue in batches. A batch's finish (risk view, events, metrics) runs on
+        the event loop while the NEXT batch is prepared and committed on the database
+        thread, so the loop's work and the commit's wait overlap; it still runs before any
+        request handler resumes, so no answer is ever read against a stale risk view."""
+        loop = asyncio.get_running_loop()
+        pending: tuple[Published, list[_Item], float] | None = None
         while True:
             if not self._queue:
+                if pending is not None:
+                    self._settle(*pending)
+                    pending = None
+                    continue
                 if self._stopping:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             items = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
-            await self._write(items)
+            started = time.perf_counter()
+            job = loop.run_in_executor(self._thread, self._prepare_and_commit, items)
+            if pending is not None:
+                self._settle(*pending)
+                pending = None
+            try:
+                batch = await job
+            except Exception as exc:
+                await self._retry(items, exc)
+                continue
+            pending = (self._answer(batch, items), items, time.perf_counter() - started)
+
+    async def _retry(self, items: list[_Item], exc: Exception) -> None:
+        """A batch whose commit failed: answered with the error if it was one command,
+        else written again in halves (see :meth:`_write`)."""
+        if len(items) == 1:
+            self._failed(items, exc)
+            return
+        log.warning(
+            "write batch of %d failed (%s); retrying it in halves without the command "
+            "the database refuses",
+            len(items),
+            exc,
+        )
+        for item in items:
+            item.reset()
+        half = len(items) // 2
+        await self._write(items[:half])
+        await self._write(items[half:])
 
     async def _write(self, items: list[_Item]) -> None:
         """Prepare and commit ``items`` as one batch; publish it only once committed.
@@ -213,22 +252,9 @@ class Writer:
         try:
             batch = await loop.run_in_executor(self._thread, self._prepare_and_commit, items)
         except Exception as exc:
-            if len(items) == 1:
-                self._failed(items, exc)
-                return
-            log.warning(
-                "write batch of %d failed (%s); retrying it in halves without the command "
-                "the database refuses",
-                len(items),
-                exc,
-            )
-            for item in items:
-                item.reset()
-            half = len(items) // 2
-            await self._write(items[:half])
-            await self._write(items[half:])
+            await self._retry(items, exc)
             return
-        self._finish(batch, items, time.perf_counter() - started)
+        self._settle(self._answer(batch, items), items, time.perf_counter() - started)
 
     def _failed(self, items: list[_Item], exc: BaseException) -> None:
         """A command whose transaction failed: it is answered with the error, and nothing
@@ -243,7 +269,8 @@ class Writer:
         if self.on_batch is not None:
             self.on_batch(len(items), 0.0, [(i.request.kind, "error") for i in items])
 
-    def _finish(self, batch: BatchState, items: list[_Item], seconds: float) -> None:
+    def _answer(self, batch: BatchState, items: list[_Item]) -> Published:
+        """Publish a committed batch to the mirror and answer its requests."""
         pub = batch.publish()
         for item in items:
             if item.future.done():
@@ -253,6 +280,10 @@ class Writer:
             else:
                 assert item.outcome is not None
                 item.future.set_result(item.outcome)
+        return pub
+
+    def _settle(self, pub: Published, items: list[_Item], seconds: float) -> None:
+        """A published batch's risk view, events and metrics."""
         crossings = self.risk.update(
             self.live.market, pub.accounts, pub.prices, pub.params_changed, pub.funding
         )
@@ -286,6 +317,8 @@ class Writer:
             changes = batch.changes()
             if changes:
                 write_batch(conn, changes)
+            if self.notify and batch.journal:
+                notify_commit(conn, batch.journal[-1].seq)
         return batch
 
     def _prepare(self, conn: Connection, items: list[_Item]) -> BatchState:
@@ -345,7 +378,7 @@ class Writer:
         else:
             cmd = req
         if isinstance(cmd, AssetParamsChange):
-            self._check_params_change(batch, cmd.params)
+            check_params_change(batch, cmd.params)
         if isinstance(cmd, AuctionStart | AuctionTake | AuctionReset) and cmd.at is None:
             cmd = replace(cmd, at=action_time(batch.market, now))
         touched = touched_accounts(cmd, batch)
@@ -410,24 +443,6 @@ class Writer:
             },
             seq,
         )
-
-    def _check_params_change(self, batch: BatchState, params: AssetParams) -> None:
-        """A parameter change must leave a market that loads as a market file would."""
-        current = batch.market.asset(params.symbol)
-        if params.decimals != current.decimals:
-            raise MarketFileError(
-                f"PUT /v1/assets/{params.symbol}",
-                [
-                    Problem(
-                        f"assets.{params.symbol}.decimals",
-                        f"cannot change the decimals of a listed asset (is {current.decimals}, "
-                        f"was sent {params.decimals})",
-                    )
-                ],
-            )
-        view = batch.accounts_view()
-        view.assets[params.symbol] = params.model_copy(update={"price": current.price})
-        parse_market(market_to_dict(view, exact=True), f"PUT /v1/assets/{params.symbol}")
 
 
 def unknown_account_guard(live: LiveState, account: str) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from xmargin.errors import StoreError
+from xmargin.errors import DatabaseInUse, StoreError
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -45,6 +45,7 @@ __all__ = [
     "remove_created",
     "require_database",
     "sqlite_file",
+    "try_instance_lock",
     "write_transaction",
 ]
 
@@ -240,23 +241,27 @@ class InstanceLock:
         self.release()
 
 
-def acquire_instance_lock(engine: Engine, wait_seconds: float = 5.0) -> InstanceLock:
+def acquire_instance_lock(
+    engine: Engine, wait_seconds: float = 5.0, advertise: str | None = None
+) -> InstanceLock:
     """Take the database's single-server lock, waiting up to ``wait_seconds`` for it.
 
-    A lock still held then raises :class:`StoreError`. (A killed predecessor's lock goes
+    A lock still held then raises :class:`DatabaseInUse`. (A killed predecessor's lock goes
     within moments: the wait covers the database noticing that its connection died.)
+    ``advertise`` (PostgreSQL): the ``application_name`` of the session that holds the
+    lock, so that other servers of a cluster find the writer (:mod:`xmargin.service.cluster`).
     """
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return _try_instance_lock(engine)
-        except StoreError:
+            return try_instance_lock(engine, advertise)
+        except DatabaseInUse:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
 
 
-def _try_instance_lock(engine: Engine) -> InstanceLock:
+def try_instance_lock(engine: Engine, advertise: str | None = None) -> InstanceLock:
     """Take the database's single-server lock, or raise :class:`StoreError` if it is held.
 
     SQLite: an ``flock`` on ``FILE.lock``; PostgreSQL: a session advisory lock named after
@@ -272,7 +277,7 @@ def _try_instance_lock(engine: Engine) -> InstanceLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise StoreError(
+            raise DatabaseInUse(
                 f"database {database} is in use by another xmargin server (lock {path})"
             ) from None
 
@@ -289,12 +294,14 @@ def _try_instance_lock(engine: Engine) -> InstanceLock:
                 "current_database() || ':' || current_schema()), 1, 16))::bit(64)::bigint)"
             )
         ).scalar()
+        if got and advertise is not None:
+            conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": advertise})
         conn.commit()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot reach the database: {_short(exc)}") from exc
     if not got:
         conn.close()
-        raise StoreError(
+        raise DatabaseInUse(
             f"database {describe_url(str(engine.url))} is in use by another xmargin server"
         )
 
@@ -302,6 +309,7 @@ def _try_instance_lock(engine: Engine) -> InstanceLock:
         with contextlib.suppress(SQLAlchemyError):
             # The lock belongs to the session: unlock before the pool keeps the connection.
             conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.execute(text("RESET application_name"))
             conn.commit()
         with contextlib.suppress(SQLAlchemyError):
             conn.close()

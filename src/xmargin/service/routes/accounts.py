@@ -14,6 +14,7 @@ from xmargin.service.auth import authorize
 from xmargin.service.deps import (
     CurrentRole,
     IdempotencyKey,
+    Services,
     ServicesDep,
     fingerprint,
     read_json,
@@ -29,6 +30,7 @@ from xmargin.service.routes.common import (
 from xmargin.service.schemas import AccountPublic, ActionRequest, ActionResult
 from xmargin.service.views import account_json
 from xmargin.store.journal import ACCOUNT_ACTIONS, AccountAction, AccountActionKind
+from xmargin.store.records import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -61,6 +63,36 @@ async def get_account(
     return json_response(account_json(acc, m, services.risk.level_of(account_id)))
 
 
+async def submit_action(
+    kind: AccountActionKind,
+    account_id: str,
+    request: Request,
+    key: ApiKey,
+    services: Services,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """One deposit / withdraw / borrow / repay, after the key and the path: the body
+    checked, the command queued, its committed outcome answered. Shared by the FastAPI
+    route (documentation, and any request the lean path does not take) and the lean
+    action path (:mod:`xmargin.service.action_lane`)."""
+    check_name(account_id, "path.account_id")
+    authorize(key, "move_balances", account_id)
+    data = await read_json(request)
+    body = validate_body(ActionRequest, data)
+    market = services.live.market
+    asset = market.asset(body.asset)
+    amount = parse_amount(body.amount, asset.decimals, "amount")
+    if kind != "deposit" and account_id not in market.accounts:
+        raise UnknownAccount(account_id)
+    outcome = await services.writer.submit(
+        AccountAction(kind, account_id, body.asset, amount),
+        key.id,
+        idempotency_key,
+        fingerprint("POST", request.url.path, data),
+    )
+    return outcome_response(outcome)
+
+
 def _action_route(kind: AccountActionKind) -> None:
     async def act(
         account_id: AccountId,
@@ -69,22 +101,7 @@ def _action_route(kind: AccountActionKind) -> None:
         services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        check_name(account_id, "path.account_id")
-        authorize(key, "move_balances", account_id)
-        data = await read_json(request)
-        body = validate_body(ActionRequest, data)
-        market = services.live.market
-        asset = market.asset(body.asset)
-        amount = parse_amount(body.amount, asset.decimals, "amount")
-        if kind != "deposit" and account_id not in market.accounts:
-            raise UnknownAccount(account_id)
-        outcome = await services.writer.submit(
-            AccountAction(kind, account_id, body.asset, amount),
-            key.id,
-            idempotency_key,
-            fingerprint("POST", request.url.path, data),
-        )
-        return outcome_response(outcome)
+        return await submit_action(kind, account_id, request, key, services, idempotency_key)
 
     act.__name__ = kind
     act.__doc__ = f"{_DOC[kind]} The account's own key only."

@@ -38,6 +38,8 @@ def healthz(services: ServicesDep) -> JSONResponse:
         "accounts": len(live.market.accounts),
         "writer_queue": services.writer.queued,
     }
+    if services.role is not None:
+        body["role"] = services.role
     return JSONResponse(body, status_code=200 if db == "ok" else 503)
 
 
