@@ -41,7 +41,11 @@ from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.fast.backend import Backend
 
-__all__ = ["Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
+__all__ = ["ENGINE_GROUP", "Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
+
+#: Paths the engine runs together: their state (``pair_of`` is paths x accounts) stays
+#: small enough to be read from cache. A performance choice only: paths are independent.
+ENGINE_GROUP = 32
 
 
 @dataclass(frozen=True)
@@ -163,9 +167,23 @@ class PathEngine:
         #: exact pruning of the liquidatable check (off only to test that it is exact)
         self.prune = True
         self.band = lay.WATCH_BAND
+        #: paths per group (any value gives the same figures; see :meth:`run`)
+        self.group = ENGINE_GROUP
 
     def run(self, exo: FloatArray, record: bool = False) -> tuple[PathOutcome, CascadeRecord]:
-        """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
+        """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds.
+
+        Paths are independent, so they run in groups of ``self.group`` (smaller state per
+        group, read from cache); the draws are the caller's, so the grouping changes no
+        figure. A recorded run is one group (the record is of path 0).
+        """
+        g = exo.shape[0] if record else max(1, self.group)
+        parts = [self._run_group(exo[i : i + g], record) for i in range(0, exo.shape[0], g)]
+        if len(parts) == 1:
+            return parts[0]
+        return _concat([o for o, _ in parts], g), parts[0][1]
+
+    def _run_group(self, exo: FloatArray, record: bool) -> tuple[PathOutcome, CascadeRecord]:
         bk = self.book
         n_paths, n_steps, n_assets = exo.shape
         k = self.kernels
@@ -225,11 +243,16 @@ class PathEngine:
         drop = self.breakers.pause_drop
         cap = self.breakers.max_round_value
         liq = self.liquidity.arrays()
-        moved = True
+        # A path's rounds end at its first round that executes nothing: the next would do
+        # the same (nothing), so only paths that acted run again, and only paths whose
+        # mids moved are searched for new liquidatable accounts.
+        active = np.arange(n_paths, dtype=np.int64)
+        moved = active
         acted = False
+        paused_none = np.zeros((n_paths, n_assets), np.bool_)
         for _ in range(self.max_rounds_per_step):
-            if moved:
-                pairs.add(*det.detect(mids, pairs.pair_of))
+            if moved.size:
+                pairs.add(*det.detect(mids, pairs.pair_of, moved))
             if pairs.n == 0:
                 break
             ctl = RoundControl(
@@ -237,28 +260,27 @@ class PathEngine:
                 gas=self.gas,
                 cap_value=math.inf if cap is None else cap,
                 prune=self.prune,
-                paused=(
-                    mids < (1.0 - drop) * pause_ref
-                    if drop is not None
-                    else np.zeros((n_paths, n_assets), np.bool_)
-                ),
+                paused=mids < (1.0 - drop) * pause_ref if drop is not None else paused_none,
                 sold=np.zeros((n_paths, n_assets)),
+                active=active,
             )
             this = np.zeros((n_paths, lay.N_ROUND))
             k.one_round(mids, det, pairs.arrays(), bk.arrays(), liq, ctl, this)
             executed = this[:, lay.R_EXECUTED]
             path_tot += this
-            if not executed.any():
+            active = np.flatnonzero(executed > 0)
+            if active.size == 0:
                 break
-            rounds += executed > 0
+            rounds[active] += 1.0
             acted = True
-            moved = False
+            moved = active[:0]
             if self.liquidity.any:
                 factor = k.impact(mids, ctl.sold, liq)
-                if (factor != 1.0).any():
+                changed = (factor != 1.0).any(axis=1)
+                if changed.any():
                     impact *= factor
                     mids = mids * factor
-                    moved = True
+                    moved = np.flatnonzero(changed)
             if rec is not None:
                 rec.add(step, mids, this)
         return mids, acted
@@ -307,3 +329,15 @@ class PathEngine:
             pair_toxic=po[:, lay.T_TOXIC].copy(),
             pair_seized=po[:, lay.T_SEIZED].copy(),
         )
+
+
+def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:
+    """The outcomes of consecutive groups of ``group`` paths as one (pairs' paths shifted
+    to the run's numbering)."""
+    fields: dict[str, FloatArray | IntArray] = {}
+    for name in PathOutcome.__dataclass_fields__:
+        if name == "pair_path":
+            fields[name] = np.concatenate([o.pair_path + i * group for i, o in enumerate(parts)])
+        else:
+            fields[name] = np.concatenate([getattr(o, name) for o in parts])
+    return PathOutcome(**fields)  # type: ignore[arg-type]

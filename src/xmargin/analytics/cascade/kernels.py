@@ -30,9 +30,12 @@ __all__ = ["CascadeKernels", "Detector", "cascade_kernels"]
 
 
 class Detector(Protocol):
-    """Finds, path by path, the untouched accounts that are liquidatable at ``mids``."""
+    """Finds, on each of ``paths``, the untouched accounts that are liquidatable at
+    ``mids``: (count per path, accounts path by path)."""
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]: ...
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]: ...
 
 
 class _Debtors:
@@ -47,10 +50,14 @@ class _Debtors:
 class NumpyDetector(_Debtors):
     """Every untouched debtor's margin on every path (no pruning state)."""
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]:
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]:
         from xmargin.analytics.cascade import numpy_kernels
 
-        return numpy_kernels.detect(mids, self.debtors, self.dptr, self.dcol, self.dnet, pair_of)
+        return numpy_kernels.detect(
+            mids, self.debtors, self.dptr, self.dcol, self.dnet, pair_of, paths
+        )
 
 
 class NumbaDetector(_Debtors):
@@ -80,21 +87,16 @@ class NumbaDetector(_Debtors):
             cptr=np.zeros((n_paths, n_d), np.int32),
             ccol=np.empty((n_paths, room), np.int32),
             cnet=np.empty((n_paths, room)),
+            found=np.empty((n_paths, n_d), np.int32),
         )
         self.band = band
         self.prune = prune
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]:
-        n_paths = mids.shape[0]
-        counts = np.zeros(n_paths, np.int64)
-        offsets = np.zeros(n_paths + 1, np.int64)
-        nb, st = self._nb, self.state
-        nb.detect(mids, st, self.band, self.prune, pair_of, offsets, counts, offsets, False)
-        total = int(counts.sum())
-        found = np.empty(total, np.int64)
-        if total:
-            np.cumsum(counts, out=offsets[1:])
-            nb.detect(mids, st, self.band, self.prune, pair_of, offsets, counts, found, True)
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        counts = np.zeros(mids.shape[0], np.int64)
+        found = self._nb.detect(mids, self.state, self.band, self.prune, pair_of, paths, counts)
         return counts, found
 
 
