@@ -29,6 +29,7 @@ the accounts at the end. The kernels (Numba, or NumPy where it is missing) are b
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,10 +176,18 @@ class PathEngine:
 
         Paths are independent, so they run in groups of ``self.group`` (smaller state per
         group, read from cache); the draws are the caller's, so the grouping changes no
-        figure. A recorded run is one group (the record is of path 0).
+        figure. Groups run on as many threads as the kernels may use (Numba's thread
+        count: one in a Dask worker of one slot). A recorded run is one group (the record
+        is of path 0).
         """
         g = exo.shape[0] if record else max(1, self.group)
-        parts = [self._run_group(exo[i : i + g], record) for i in range(0, exo.shape[0], g)]
+        starts = range(0, exo.shape[0], g)
+        workers = min(len(starts), self.kernels.threads())
+        if workers > 1:  # the kernels release the GIL: one group per core at a time
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda i: self._run_group(exo[i : i + g], record), starts))
+        else:
+            parts = [self._run_group(exo[i : i + g], record) for i in starts]
         if len(parts) == 1:
             return parts[0]
         return _concat([o for o, _ in parts], g), parts[0][1]
@@ -295,8 +304,12 @@ class PathEngine:
     ) -> PathOutcome:
         bk = self.book
         n_paths, n_assets = final.shape
-        pp = pairs.path[: pairs.n]
-        po = pairs.out[: pairs.n]
+        # Pairs path by path, each path's in the order found: an order no grouping of
+        # the paths changes (sums over pairs then add in the same order).
+        order = pairs.order[: pairs.n]
+        pp = pairs.path[order]
+        po = pairs.out[order]
+        fin = fin[order]
 
         def per_path(x: FloatArray) -> FloatArray:
             return np.asarray(np.bincount(pp, weights=x, minlength=n_paths), np.float64)
@@ -320,15 +333,21 @@ class PathEngine:
             paused=path_tot[:, lay.R_PAUSED],
             still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
             rounds=rounds,
-            borrowing_power=final @ ic_by_asset + per_path(fin[:, lay.F_DELTA_IC]),
-            borrowed=final @ id_by_asset + per_path(fin[:, lay.F_DELTA_ID]),
+            borrowing_power=_row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=_row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
             final_prices=final,
-            pair_path=pp.copy(),
-            pair_acct=pairs.acct[: pairs.n].copy(),
+            pair_path=pp,
+            pair_acct=pairs.acct[order],
             pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
             pair_toxic=po[:, lay.T_TOXIC].copy(),
             pair_seized=po[:, lay.T_SEIZED].copy(),
         )
+
+
+def _row_dot(m: FloatArray, v: FloatArray) -> FloatArray:
+    """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
+    (BLAS blocks a matrix-vector product by its shape)."""
+    return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
 
 
 def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:

@@ -24,7 +24,7 @@ from xmargin.analytics.cascade.layout import (
 from xmargin.analytics.kernel_layout import SimArrays
 from xmargin.analytics.liquidity import LiquidityArrays
 from xmargin.analytics.simbook import SimBook
-from xmargin.fast.backend import per_backend
+from xmargin.fast.backend import load_numba, per_backend
 
 __all__ = ["CascadeKernels", "Detector", "cascade_kernels"]
 
@@ -110,6 +110,13 @@ class CascadeKernels:
         else:
             from xmargin.analytics.cascade import numpy_kernels as impl  # type: ignore[no-redef]
         self._impl: Any = impl
+
+    def threads(self) -> int:
+        """How many threads may run these kernels at once (their GIL released): Numba's
+        thread count for the calling thread; the NumPy kernels hold the GIL, so one."""
+        if self.name != "numba":
+            return 1
+        return int(load_numba().get_num_threads())
 
     def detector(self, book: SimBook, start: FloatArray, band: float, prune: bool) -> Detector:
         if self.name == "numba":

@@ -88,8 +88,8 @@ def detect(
     ref, cand, slack, cand_n, cptr = st.ref, st.cand, st.slack, st.cand_n, st.cptr
     dptr, dcol, dnet, ccol, cnet = st.dptr, st.dcol, st.dnet, st.ccol, st.cnet
     fresh, path_ver, debtors, found = st.fresh, st.path_ver, st.debtors, st.found
-    for k in prange(len(paths)):
-        p = paths[k]
+    for ip in prange(len(paths)):
+        p = paths[ip]
         d = 0.0
         for a in range(n_assets):
             r = abs(mids[p, a] / ref[p, a] - 1.0)
@@ -192,8 +192,8 @@ def one_round(
     path_ptr, order, _, acct, offs, live, ver, pslack, es, eb, pout = pr_
     gate, gas, cap_value, prune, paused, sold, _ = ctl
     ref, path_ver, active = st.ref, st.path_ver, ctl.active
-    for k in prange(len(active)):
-        p = active[k]
+    for ip in prange(len(active)):
+        p = active[ip]
         pr = mids[p]
         room = cap_value
         ent = np.empty((max_row, kl.N_E))
