@@ -94,7 +94,7 @@ def test_the_cascade_gives_the_same_numbers_whatever_its_grouping(
         engine = path_engine(book, cfg, liquidity)
         engine.kernels = cascade_kernels(backend)  # type: ignore[arg-type]
         engine.group = group
-        engine.kernels.threads = lambda t=threads: t  # type: ignore[method-assign]
+        engine.kernels.threads = lambda t=threads: t  # type: ignore[method-assign,misc]
         outcomes.append(engine.run(exo)[0])
     assert outcomes[0].liquidations.sum() > 0 and outcomes[0].rounds.max() > 1
     for other in outcomes[1:]:

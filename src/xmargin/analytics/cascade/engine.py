@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -344,7 +345,7 @@ class PathEngine:
         )
 
 
-def _row_dot(m: FloatArray, v: FloatArray) -> FloatArray:
+def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
     """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
     (BLAS blocks a matrix-vector product by its shape)."""
     return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
