@@ -9,7 +9,9 @@ exact engine does:
 - :mod:`~xmargin.fast.health`: the figures of section 2 and the status classification;
 - :mod:`~xmargin.fast.liquidation`: the steps of section 3;
 - :mod:`~xmargin.fast.liquidation_price`: the price of one asset at health 1 (contract 4);
-- :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters;
+- :mod:`~xmargin.fast.perps`: perp positions' figures and terms (contract 5.1, 5.2, 5.6);
+- :mod:`~xmargin.fast.packing`: the one float packing of a market's parameters, and
+  :mod:`~xmargin.fast.perp_packing` its perps';
 - :mod:`~xmargin.fast.backend`: the one optional-Numba policy (Numba kernels, else NumPy).
 
 The risk book (:mod:`xmargin.book`) and the simulations (:mod:`xmargin.analytics`) call
