@@ -86,3 +86,21 @@ def test_liquidating_an_insolvent_demo_account_with_max_leaves_bad_debt(demo: Ma
     assert quote.seized == Decimal("10")  # all of its WETH
     assert quote.bad_debt["USDC"] > 0
     assert demo.deficit["USDC"] == quote.bad_debt["USDC"]
+
+
+def test_the_demo_has_eth_and_btc_perps_with_usdc_collateralised_longs_and_shorts(
+    demo: Market,
+) -> None:
+    assert {"ETH-PERP", "BTC-PERP"} <= set(demo.perps)
+    traders = [a for a in demo.accounts.values() if a.perps]
+    assert len(traders) >= 4
+    sizes = [pos.size for a in traders for pos in a.perps.values()]
+    assert any(q > 0 for q in sizes) and any(q < 0 for q in sizes)
+    for a in traders:
+        assert set(a.supply) == {"USDC"} and not a.borrow, a.id
+    states = {a.id: _state(demo, a.id) for a in traders}
+    assert states["perp-eth-near"] == "at_risk"
+    assert states["perp-eth-underwater"] == "liquidatable"
+    # A 1% fall of WETH takes the trader near liquidation over the line.
+    shocked = dict(xmargin.stress(demo, {"WETH": Decimal("-0.01")}).accounts)
+    assert shocked["perp-eth-near"].liquidatable
