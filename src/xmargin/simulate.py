@@ -16,6 +16,7 @@ numbers, with or without Dask.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ from xmargin.analytics.scenario_file import (
 )
 from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
-from xmargin.analytics.simbook import SimBook, load_simbook
+from xmargin.analytics.simbook import SimBook, load_simbook, perps_left_out
 
 __all__ = [
     "GBM",
@@ -109,6 +110,7 @@ __all__ = [
     "parse_fraction",
     "parse_scenarios",
     "parse_time",
+    "perps_left_out",
     "replay_path",
     "risk_figures",
     "run_scenario",
@@ -122,8 +124,15 @@ __all__ = [
 
 
 def open_book(path: str | Path) -> tuple[SimBook, Liquidity]:
-    """A market file as a simulation book, and where its assets' collateral is sold."""
+    """A market file as a simulation book, and where its assets' collateral is sold.
+
+    Perp positions are not simulated yet: where accounts hold some, a note says so on
+    stderr (:func:`~xmargin.analytics.simbook.perps_left_out`).
+    """
     book, market = load_simbook(path)
+    note = perps_left_out(market)
+    if note is not None:
+        print(note, file=sys.stderr)
     return book, Liquidity.from_params(market.assets)
 
 

@@ -36,7 +36,7 @@ from xmargin.fast.packing import MarketPack
 from xmargin.fast.weights import effective_weights
 from xmargin.model.market import Market
 
-__all__ = ["SimBook", "load_simbook"]
+__all__ = ["SimBook", "load_simbook", "perps_left_out"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -281,6 +281,19 @@ class SimBook:
             borrow[keep][order].astype(np.float64),
             np.asarray(cat, np.int64),
         )
+
+
+def perps_left_out(market: Market) -> str | None:
+    """A note when accounts of ``market`` hold perp positions, which the simulation book
+    does not carry yet (their spot balances are simulated, their perps are not); ``None``
+    when none does. Callers show it, so that no figure silently leaves them out."""
+    n = sum(1 for a in market.accounts.values() if a.perps)
+    if not n:
+        return None
+    return (
+        f"note: {n} account{'s' if n > 1 else ''} hold perp positions; the simulations do "
+        "not model perps yet: their spot balances are simulated, their perps are left out"
+    )
 
 
 def load_simbook(path: str | Path) -> tuple[SimBook, Market]:
