@@ -2,7 +2,9 @@
 
 The engine walks a chunk of price paths step by step. At each step the oracle price of
 every asset is its exogenous path price times the price impact left by earlier sales.
-Then rounds follow, until a round executes nothing:
+Then rounds follow on each path until a round executes nothing on it (a path does not
+wait for the others: a round on an unchanged path would do nothing again, and count its
+refusals again):
 
 1. every account that is liquidatable at the current prices is found (a sparse product
    ``Σ wnet P`` over the accounts not yet touched on that path, and a direct check of
