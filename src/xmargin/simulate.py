@@ -16,7 +16,6 @@ numbers, with or without Dask.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,15 +123,8 @@ __all__ = [
 
 
 def open_book(path: str | Path) -> tuple[SimBook, Liquidity]:
-    """A market file as a simulation book, and where its assets' collateral is sold.
-
-    Perp positions are not simulated yet: where accounts hold some, a note says so on
-    stderr (:func:`~xmargin.analytics.simbook.perps_left_out`).
-    """
+    """A market file as a simulation book, and where its assets' collateral is sold."""
     book, market = load_simbook(path)
-    note = perps_left_out(market)
-    if note is not None:
-        print(note, file=sys.stderr)
     return book, Liquidity.from_params(market.assets)
 
 

@@ -239,7 +239,7 @@ def test_a_simulation_says_that_perp_positions_are_left_out(
 
     demo = xmargin.load_market(data_path("demo.toml"))
     note = perps_left_out(demo)
-    assert note is not None and note.startswith("note: 7 accounts hold perp positions")
+    assert note is not None and note.startswith("7 accounts hold perp positions")
     for acc in demo.accounts.values():
         for name in list(acc.perps):
             acc.set_perp(name, None)
@@ -247,5 +247,7 @@ def test_a_simulation_says_that_perp_positions_are_left_out(
     args = ["simulate", "cascade", str(data_path("demo.toml")), "--shock", "WETH=-30%", "--json"]
     run = run_in_process(capsys, *args)
     assert run.code == 0, run.err
-    assert "7 accounts hold perp positions" in run.err
+    assert run.err.count("warning: 7 accounts hold perp positions") == 1, run.err
     assert run.out.lstrip().startswith("{")
+    bad = run_in_process(capsys, "simulate", "cascade", str(data_path("demo.toml")))
+    assert bad.code == 2 and bad.err.startswith("error: "), bad.err  # errors come alone

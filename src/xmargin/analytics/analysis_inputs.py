@@ -9,7 +9,6 @@ command builds its own.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,5 @@ def load_inputs(path: str | Path) -> MarketInputs:
     """Read ``path`` (validated as every command does) with its liquidity models."""
     p = Path(path)
     book, market = sim.load_simbook(p)
-    note = sim.perps_left_out(market)
-    if note is not None:
-        print(note, file=sys.stderr)
     raw, fmt_ = read_market_document(p)
     return MarketInputs(p, book, market, sim.Liquidity.from_params(market.assets), raw, fmt_)

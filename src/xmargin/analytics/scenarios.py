@@ -83,6 +83,7 @@ def run_scenario(
     """Run ``sc`` on ``book`` (one path) and gather what the report shows."""
     run_book = settle(book).book_after if settle_first else book
     path, times = scenario_prices(run_book, sc)
+    book.warn_perps_left_out()
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours
