@@ -17,12 +17,15 @@ this run; asserts nothing about time.
    pruned, and the VaR time per examined pair. (A dense matmul of the same shapes is not
    a floor: it mostly measures writing an accounts x paths matrix.)
 5. Cascade: ``--cascade-paths`` paths of 288 five-minute steps, liquidators acting only
-   when profitable, selling into depth curves given to every asset here (0: skipped).
+   when profitable, selling into depth curves given to every asset here; run on one
+   thread, then on all of Numba's (the engine's groups of paths share the cores), with
+   the same figures. ``--cascade-only`` skips 3-4.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import tempfile
 import time
@@ -35,6 +38,7 @@ from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import (
     ONE_STEP_CHUNK,
     MonteCarloConfig,
+    MonteCarloResult,
     draw_paths,
     monte_carlo,
     settle,
@@ -42,6 +46,7 @@ from xmargin.analytics.montecarlo import (
 from xmargin.analytics.return_models import GBM
 from xmargin.analytics.simbook import SimBook, load_simbook
 from xmargin.book.generate import generate_book
+from xmargin.fast.backend import load_numba, process_backend
 from xmargin.model.params import LiquidityParams
 
 STABLE = {"USDC", "USDT", "DAI"}
@@ -92,6 +97,7 @@ def main() -> None:
     ap.add_argument("--cascade-paths", type=int, default=1_000)
     ap.add_argument("--steps", type=int, default=288)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cascade-only", action="store_true")
     args = ap.parse_args()
 
     print(
@@ -116,28 +122,41 @@ def main() -> None:
     settled = st.book_after
 
     cfg = MonteCarloConfig(n_paths=args.paths, seed=args.seed)
-    t = time.perf_counter()
-    res = monte_carlo(book, model, cfg)
-    t_var = time.perf_counter() - t
-    # Pairs examined: the watch list (exact pruning) of each chunk, against all pairs.
+    res = None
+    t_var = math.nan
     examined = 0
-    for c, first in enumerate(range(0, args.paths, ONE_STEP_CHUNK)):
-        n = min(ONE_STEP_CHUNK, args.paths - first)
-        prices = draw_paths(settled, model, cfg, c, n, ONE_STEP_CHUNK)[:, -1, :]
-        examined += n * len(settled.watch_list(prices.min(axis=0), prices.max(axis=0)))
+    if not args.cascade_only:
+        t = time.perf_counter()
+        res = monte_carlo(book, model, cfg)
+        t_var = time.perf_counter() - t
+        # Pairs examined: the watch list (exact pruning) of each chunk, against all pairs.
+        for c, first in enumerate(range(0, args.paths, ONE_STEP_CHUNK)):
+            n = min(ONE_STEP_CHUNK, args.paths - first)
+            prices = draw_paths(settled, model, cfg, c, n, ONE_STEP_CHUNK)[:, -1, :]
+            examined += n * len(settled.watch_list(prices.min(axis=0), prices.max(axis=0)))
 
     ccfg = MonteCarloConfig(
-        n_paths=max(args.cascade_paths, 1),
+        n_paths=args.cascade_paths,
         steps=args.steps,
         seed=args.seed,
         gas=10.0,
         breakers=Breakers(),
     )
+    numba = load_numba() if process_backend() == "numba" else None
+    threads = numba.get_num_threads() if numba is not None else 1
+    if numba is not None:
+        numba.set_num_threads(1)
     t = time.perf_counter()
-    cres = monte_carlo(book, model, ccfg, liquidity=liquidity) if args.cascade_paths else None
+    cres1 = monte_carlo(book, model, ccfg, liquidity=liquidity)
+    t_cascade1 = time.perf_counter() - t
+    if numba is not None:
+        numba.set_num_threads(threads)
+    t = time.perf_counter()
+    cres = monte_carlo(book, model, ccfg, liquidity=liquidity)
     t_cascade = time.perf_counter() - t
+    same = all(np.array_equal(cres.per_path[k], cres1.per_path[k]) for k in cres.per_path)
 
-    f = res.figures
+    cf = cres.figures
     pairs = args.paths * book.n_accounts
     print()
     print(f"| {'figure':<44} | {'value':>18} | note")
@@ -150,7 +169,37 @@ def main() -> None:
         f"{t_settle:.2f}",
         f"{st.liquidations:,} liquidations, bad debt {st.bad_debt:,.0f}",
     )
-    row(f"one-step 24 h VaR, {args.paths:,} paths (s)", f"{t_var:.2f}", "target <= 10 s")
+    if res is not None:
+        _var_rows(res, args.paths, pairs, t_var, examined, book)
+    row(
+        f"cascade {args.steps} steps x {args.cascade_paths:,} paths (s)",
+        f"{t_cascade:.2f}",
+        f"depth curves, gas 10, profitable only; {threads} threads",
+    )
+    row(
+        "  same on one thread (s)",
+        f"{t_cascade1:.2f}",
+        "same figures" if same else "FIGURES DIFFER",
+    )
+    row("  path-steps per second", f"{args.cascade_paths * args.steps / t_cascade:,.0f}", "")
+    row(
+        "  ES 99 of bad debt / mean rounds",
+        f"{cf['es_99'].value:,.0f}",
+        f"{cres.per_path['rounds'].mean():.1f} rounds with liquidations per path",
+    )
+    _ = warm
+
+
+def _var_rows(
+    res: MonteCarloResult,
+    n_paths: int,
+    pairs: int,
+    t_var: float,
+    examined: int,
+    book: SimBook,
+) -> None:
+    f = res.figures
+    row(f"one-step 24 h VaR, {n_paths:,} paths (s)", f"{t_var:.2f}", "target <= 10 s")
     row(
         "  (path, account) pairs examined",
         f"{examined:,}",
@@ -163,7 +212,7 @@ def main() -> None:
     )
     row(
         "  simulations per second (paths x book)",
-        f"{args.paths / t_var:,.0f}",
+        f"{n_paths / t_var:,.0f}",
         f"Gauntlet: ~{GAUNTLET_PER_WEEK:,}/week = {GAUNTLET_PER_WEEK / 604800:.2f}/s",
     )
     row("  account-paths per second", f"{pairs / t_var:,.0f}", "")
@@ -182,21 +231,6 @@ def main() -> None:
         f"{f['liquidations_at_risk'].value:,.0f}",
         f"se {f['liquidations_at_risk'].std_error:,.0f}",
     )
-    if cres is None:
-        return
-    cf = cres.figures
-    row(
-        f"cascade {args.steps} steps x {args.cascade_paths:,} paths (s)",
-        f"{t_cascade:.2f}",
-        "depth curves, gas 10, profitable only",
-    )
-    row("  path-steps per second", f"{args.cascade_paths * args.steps / t_cascade:,.0f}", "")
-    row(
-        "  ES 99 of bad debt / mean rounds",
-        f"{cf['es_99'].value:,.0f}",
-        f"{cres.per_path['rounds'].mean():.1f} rounds with liquidations per path",
-    )
-    _ = warm
 
 
 if __name__ == "__main__":

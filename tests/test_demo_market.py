@@ -82,7 +82,32 @@ def test_eth_underwater_can_be_liquidated_with_max_through_the_library(demo: Mar
 
 
 def test_liquidating_an_insolvent_demo_account_with_max_leaves_bad_debt(demo: Market) -> None:
+    # The shortfall is written off (3.7); the insurance fund covers it first (5.5), and
+    # only what the fund cannot cover reaches the deficit.
+    fund = demo.insurance_fund["USDC"]
     quote = xmargin.execute_liquidate(demo, "eth-bad-debt", "USDC", "WETH", "max")
     assert quote.seized == Decimal("10")  # all of its WETH
-    assert quote.bad_debt["USDC"] > 0
-    assert demo.deficit["USDC"] == quote.bad_debt["USDC"]
+    used = quote.insurance_fund_used["USDC"]
+    assert used > 0 and demo.insurance_fund["USDC"] == fund - used
+    assert demo.deficit.get("USDC", Decimal(0)) == quote.bad_debt.get("USDC", Decimal(0))
+    # The fund holds no USDT: btc-bad-debt's USDT shortfall is all bad debt.
+    quote = xmargin.execute_liquidate(demo, "btc-bad-debt", "USDT", "WBTC", "max")
+    assert quote.bad_debt["USDT"] > 0 and demo.deficit["USDT"] == quote.bad_debt["USDT"]
+
+
+def test_the_demo_has_eth_and_btc_perps_with_usdc_collateralised_longs_and_shorts(
+    demo: Market,
+) -> None:
+    assert {"ETH-PERP", "BTC-PERP"} <= set(demo.perps)
+    traders = [a for a in demo.accounts.values() if a.perps]
+    assert len(traders) >= 4
+    sizes = [pos.size for a in traders for pos in a.perps.values()]
+    assert any(q > 0 for q in sizes) and any(q < 0 for q in sizes)
+    for a in traders:
+        assert set(a.supply) == {"USDC"} and not a.borrow, a.id
+    states = {a.id: _state(demo, a.id) for a in traders}
+    assert states["perp-eth-near"] == "at_risk"
+    assert states["perp-eth-underwater"] == "liquidatable"
+    # A 1% fall of WETH takes the trader near liquidation over the line.
+    shocked = dict(xmargin.stress(demo, {"WETH": Decimal("-0.01")}).accounts)
+    assert shocked["perp-eth-near"].liquidatable

@@ -75,7 +75,7 @@ from xmargin.analytics.scenario_file import (
 )
 from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
-from xmargin.analytics.simbook import SimBook, load_simbook
+from xmargin.analytics.simbook import SimBook, load_simbook, perps_left_out
 
 __all__ = [
     "DESIGNS",
@@ -127,6 +127,7 @@ __all__ = [
     "parse_fraction",
     "parse_scenarios",
     "parse_time",
+    "perps_left_out",
     "replay_path",
     "risk_figures",
     "run_scenario",

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.analytics.books import random_market
+from xmargin.analytics.cascade.kernels import cascade_kernels
 from xmargin.analytics.distributed import dask_client, dask_runner
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import MonteCarloConfig, monte_carlo
@@ -69,3 +70,33 @@ def test_a_two_worker_dask_cluster_gives_the_single_process_numbers(steps: int) 
     assert _same(alone.per_path, spread.per_path)
     assert alone.figures == spread.figures
     np.testing.assert_array_equal(alone.account_bad_debt, spread.account_bad_debt)
+
+
+@pytest.mark.parametrize(
+    ("backend", "groups"),
+    [("numba", ((40, 1), (7, 1), (1, 1), (7, 2))), ("numpy", ((12, 1), (5, 1)))],
+)
+def test_the_cascade_gives_the_same_numbers_whatever_its_grouping(
+    backend: str, groups: tuple[tuple[int, int], ...]
+) -> None:
+    """Engine groups are a performance choice: the draws are the seeding chunk's, and a
+    path's rounds do not wait for the other paths of its group, so every figure (refusal
+    counts included) is the same for groups of 1, 7 or all paths, on one or two threads
+    (NumPy: fewer, it is slow)."""
+    from xmargin.analytics.montecarlo import draw_paths, path_engine
+
+    book, liquidity = _book()
+    n = groups[0][0]
+    cfg = MonteCarloConfig(n_paths=n, seed=11, steps=6, gas=1.0)
+    exo = draw_paths(book, _model(book), cfg, 0, n, 40) * np.linspace(1.0, 0.6, 6)[:, None]
+    outcomes = []
+    for group, threads in groups:
+        engine = path_engine(book, cfg, liquidity)
+        engine.kernels = cascade_kernels(backend)  # type: ignore[arg-type]
+        engine.group = group
+        engine.kernels.threads = lambda t=threads: t  # type: ignore[method-assign,misc]
+        outcomes.append(engine.run(exo)[0])
+    assert outcomes[0].liquidations.sum() > 0 and outcomes[0].rounds.max() > 1
+    for other in outcomes[1:]:
+        for name in type(other).__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(outcomes[0], name), getattr(other, name), name)

@@ -226,3 +226,28 @@ def test_replay_runs_on_a_packaged_price_slice(xm: Callable[..., Run]) -> None:
     assert doc["kind"] == "replay"
     # The slice falls about 15% at its low: the whale (health 1.10) is liquidated.
     assert int(doc["totals"]["liquidations"]) > 0
+
+
+def test_a_simulation_says_that_perp_positions_are_left_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Perps are not simulated yet: a market whose accounts hold some gets a note on
+    stderr naming how many, and the figures stay those of the spot balances."""
+    import xmargin
+    from xmargin.analytics.simbook import perps_left_out
+    from xmargin.data import data_path
+
+    demo = xmargin.load_market(data_path("demo.toml"))
+    note = perps_left_out(demo)
+    assert note is not None and note.startswith("7 accounts hold perp positions")
+    for acc in demo.accounts.values():
+        for name in list(acc.perps):
+            acc.set_perp(name, None)
+    assert perps_left_out(demo) is None
+    args = ["simulate", "cascade", str(data_path("demo.toml")), "--shock", "WETH=-30%", "--json"]
+    run = run_in_process(capsys, *args)
+    assert run.code == 0, run.err
+    assert run.err.count("warning: 7 accounts hold perp positions") == 1, run.err
+    assert run.out.lstrip().startswith("{")
+    bad = run_in_process(capsys, "simulate", "cascade", str(data_path("demo.toml")))
+    assert bad.code == 2 and bad.err.startswith("error: "), bad.err  # errors come alone

@@ -1,5 +1,6 @@
 """``make demo`` (``xmargin demo``): the service demo runs by itself, in bounded time, and
-shows what it promises: risk events, a refused bad tick, liquidations, a replay that
+shows what it promises: risk events, a refused bad tick, liquidations (a perp position's
+among them, and a bankrupt perp trader absorbed by the insurance fund), a replay that
 agrees."""
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ def test_the_demo_replays_the_crash_liquidates_and_agrees_with_its_journal(
     n = int(re.search(r"liquidations: (\d+)", out).group(1))  # type: ignore[union-attr]
     assert n > 0
     assert out.count("    liquidated ") == n
+    # A perp liquidation during the crash, and the insurance fund absorbing the bankrupt
+    # perp trader's shortfall (contract 5.4, 5.5): none of its USDC reaches the deficit.
+    perp = re.search(r"liquidated perp-eth-near +closed (\S+) ETH-PERP", out)
+    assert perp is not None and float(perp.group(1)) > 0
+    bankrupt = re.search(
+        r"liquidated perp-eth-bankrupt +closed 10 ETH-PERP .*"
+        r"insurance fund absorbed ([0-9.]+) USDC(.*)",
+        out,
+    )
+    assert bankrupt is not None and float(bankrupt.group(1)) > 0
+    assert "bad debt" not in bankrupt.group(2)
     assert "journal entries: the balances agree" in out
     for where in ("/docs", "/v1/risk/summary", "/v1/events"):
         assert where in out

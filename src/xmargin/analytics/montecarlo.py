@@ -386,6 +386,7 @@ def monte_carlo(
     another, ``on_chunk(n_paths_done)`` after each.
     """
     _columns(book, model, cfg)  # refuse unmapped assets before any work
+    book.warn_perps_left_out()
     if liquidity is not None and not liquidity.any:
         liquidity = None
     initial: dict[str, float | int] = {}

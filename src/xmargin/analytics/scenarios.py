@@ -96,6 +96,7 @@ def run_scenario(
         st = settle(book)
         initial, run_book = st.totals(), st.book_after
     path, times = scenario_prices(run_book, sc)
+    book.warn_perps_left_out()
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours

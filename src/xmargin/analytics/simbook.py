@@ -14,6 +14,7 @@ risk be a sparse product over paths.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from xmargin.fast.packing import MarketPack
 from xmargin.fast.weights import effective_weights
 from xmargin.model.market import Market
 
-__all__ = ["SimBook", "load_simbook"]
+__all__ = ["SimBook", "load_simbook", "perps_left_out"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -54,6 +55,9 @@ class SimBook:
     b: FloatArray
     #: per account, its category index in the packing (``no_category`` for none)
     cat: IntArray
+    #: accounts of the market that hold perp positions, which this book leaves out
+    #: (:meth:`warn_perps_left_out`)
+    perp_accounts: int = 0
     #: entry -> account (row) index
     row: IntArray = field(init=False)
     #: s lt_eff and b mbw_eff (quote per unit of price), and wnet = wmc - wmd
@@ -193,6 +197,13 @@ class SimBook:
             out: FloatArray = health_factor(mc, md)
         return out
 
+    def warn_perps_left_out(self) -> None:
+        """Warn (once per simulation) that accounts' perp positions are left out, so that
+        no figure silently omits them; the CLI prints it as a ``warning:`` line."""
+        note = _note(self.perp_accounts)
+        if note is not None:
+            warnings.warn(note, UserWarning, stacklevel=3)
+
     def asset_index(self, symbol: str, where: str = "") -> int:
         try:
             return self.assets.index(symbol)
@@ -204,7 +215,9 @@ class SimBook:
 
     def with_balances(self, s: FloatArray, b: FloatArray) -> SimBook:
         """The same book with other balances (same entries)."""
-        return SimBook(self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat)
+        return SimBook(
+            self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat, self.perp_accounts
+        )
 
     def with_pack(self, pack: MarketPack) -> SimBook:
         """The same positions under the parameters of ``pack``, which must list the same
@@ -212,7 +225,10 @@ class SimBook:
         :meth:`with_asset_params` makes); every weight is packed again from it."""
         if pack.spot.assets != self.assets or pack.spot.categories != self.pack.spot.categories:
             raise ValueError("a book re-packed must keep its assets and categories")
-        return SimBook(pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat)
+        return SimBook(
+            pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat,
+            self.perp_accounts,
+        )  # fmt: skip
 
     def with_asset_params(
         self, changes: Mapping[str, Mapping[str, object]], where: str = "asset"
@@ -244,7 +260,7 @@ class SimBook:
                 pos_asset.append(sp.asset_index[a])
                 supply.append(float(acc.supplied(a)))
                 borrow.append(float(acc.borrowed(a)))
-        return cls.from_positions(
+        book = cls.from_positions(
             pack,
             ids,
             cat,
@@ -253,6 +269,8 @@ class SimBook:
             np.array(supply, np.float64),
             np.array(borrow, np.float64),
         )
+        object.__setattr__(book, "perp_accounts", sum(1 for i in ids if market.account(i).perps))
+        return book
 
     @classmethod
     def from_positions(
@@ -281,6 +299,22 @@ class SimBook:
             borrow[keep][order].astype(np.float64),
             np.asarray(cat, np.int64),
         )
+
+
+def perps_left_out(market: Market) -> str | None:
+    """A note when accounts of ``market`` hold perp positions, which the simulation book
+    does not carry yet (their spot balances are simulated, their perps are not); ``None``
+    when none does."""
+    return _note(sum(1 for a in market.accounts.values() if a.perps))
+
+
+def _note(n: int) -> str | None:
+    if not n:
+        return None
+    return (
+        f"{n} account{'s' if n > 1 else ''} hold perp positions; the simulations do not "
+        "model perps yet: their spot balances are simulated, their perps are left out"
+    )
 
 
 def load_simbook(path: str | Path) -> tuple[SimBook, Market]:

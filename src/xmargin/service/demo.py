@@ -126,12 +126,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> N
 
 
 def _liquidate_queue(c: httpx.Client, key: str, seq: int) -> list[dict[str, Any]]:
-    """Liquidate every account in the queue once (the largest debt against the largest
-    collateral, as much as allowed); returns the liquidations done."""
+    """Liquidate every account in the queue once (a perp trader's largest position, else
+    the largest debt against the largest collateral, as much as allowed); returns the
+    liquidations done."""
     h = {"Authorization": f"Bearer {key}"}
     queue = c.get("/v1/liquidations/queue?limit=20", headers=h).json()["accounts"]
     done = []
     for q in queue:
+        if q["perp"] is not None and q["debt_asset"] is None:
+            done += _liquidate_perp(c, h, seq, q["account"], q["perp"])
+            continue
         if q["debt_asset"] is None or q["collateral_asset"] is None:
             continue
         body = {
@@ -148,14 +152,45 @@ def _liquidate_queue(c: httpx.Client, key: str, seq: int) -> list[dict[str, Any]
         if r.status_code == 200:
             d = r.json()
             done.append(d)
-            bad = f", bad debt {d['bad_debt']}" if d["bad_debt"] else ""
             _say(
                 f"    liquidated {d['account']:<20} repaid {d['repaid']} {d['debt_asset']}, "
                 f"seized {d['seized']} {d['collateral_asset']} "
                 f"(health {_short(d['health_factor_before'])} -> "
-                f"{_short(d['health_factor_after'])}){bad}"
+                f"{_short(d['health_factor_after'])}){_losses(d)}"
             )
     return done
+
+
+def _liquidate_perp(
+    c: httpx.Client, h: dict[str, str], seq: int, account: str, perp: str
+) -> list[dict[str, Any]]:
+    """Close what the rules allow of ``account``'s position in ``perp`` (contract 5.4)."""
+    r = c.post(
+        "/v1/liquidations",
+        json={"account": account, "perp": perp, "max": True},
+        headers={**h, "Idempotency-Key": f"demo-liq-{seq}-{account}-{perp}"},
+    )
+    if r.status_code != 200:
+        return []
+    d = r.json()
+    _say(
+        f"    liquidated {d['account']:<20} closed {d['closed']} {d['perp']} at "
+        f"{_short(d['price'])}, realized pnl {_short(d['realized_pnl'])} "
+        f"(health {_short(d['health_factor_before'])} -> "
+        f"{_short(d['health_factor_after'])}){_losses(d)}"
+    )
+    return [d]
+
+
+def _losses(d: dict[str, Any]) -> str:
+    """What a liquidation left unpaid: the insurance fund's part (5.5), then bad debt."""
+    fund = d.get("insurance_fund_used") or {}
+    out = ""
+    if fund:
+        out += ", insurance fund absorbed " + ", ".join(f"{v} {a}" for a, v in fund.items())
+    if d["bad_debt"]:
+        out += f", bad debt {d['bad_debt']}"
+    return out
 
 
 def _short(x: str | None) -> str:

@@ -2,7 +2,9 @@
 
 The engine walks a chunk of price paths step by step. At each step the oracle price of
 every asset is its exogenous path price times the price impact left by earlier sales.
-Then rounds follow, until a round executes nothing:
+Then rounds follow on each path until a round executes nothing on it (a path does not
+wait for the others: a round on an unchanged path would do nothing again, and count its
+refusals again):
 
 1. every account that is liquidatable at the current prices is found (a sparse product
    ``Σ wnet P`` over the accounts not yet touched on that path, and a direct check of
@@ -29,7 +31,9 @@ the accounts at the end. The kernels (Numba, or NumPy where it is missing) are b
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +46,11 @@ from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.fast.backend import Backend
 
-__all__ = ["Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
+__all__ = ["ENGINE_GROUP", "Breakers", "CascadeRecord", "PathEngine", "PathOutcome"]
+
+#: Paths the engine runs together: their state (``pair_of`` is paths x accounts) stays
+#: small enough to be read from cache. A performance choice only: paths are independent.
+ENGINE_GROUP = 32
 
 
 @dataclass(frozen=True)
@@ -170,9 +178,32 @@ class PathEngine:
         self.band = lay.WATCH_BAND
         #: a liquidation design of contract 8 (``None``: the close-factor kernels)
         self.design = design
+        #: paths per group (any value gives the same figures; see :meth:`run`)
+        self.group = ENGINE_GROUP
 
     def run(self, exo: FloatArray, record: bool = False) -> tuple[PathOutcome, CascadeRecord]:
-        """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds."""
+        """Run ``exo`` (paths x steps x assets, prices in quote) through the rounds.
+
+        Paths are independent, so they run in groups of ``self.group`` (smaller state per
+        group, read from cache); the draws are the caller's, so the grouping changes no
+        figure. Groups run on as many threads as the kernels may use (Numba's thread
+        count: one in a Dask worker of one slot). A recorded run is one group (the record
+        is of path 0).
+        """
+        # A design's step keeps per-path state of the whole run: one group.
+        g = exo.shape[0] if record or self.design is not None else max(1, self.group)
+        starts = range(0, exo.shape[0], g)
+        workers = min(len(starts), self.kernels.threads())
+        if workers > 1:  # the kernels release the GIL: one group per core at a time
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda i: self._run_group(exo[i : i + g], record), starts))
+        else:
+            parts = [self._run_group(exo[i : i + g], record) for i in starts]
+        if len(parts) == 1:
+            return parts[0]
+        return _concat([o for o, _ in parts], g), parts[0][1]
+
+    def _run_group(self, exo: FloatArray, record: bool) -> tuple[PathOutcome, CascadeRecord]:
         bk = self.book
         n_paths, n_steps, n_assets = exo.shape
         k = self.kernels
@@ -234,11 +265,16 @@ class PathEngine:
         drop = self.breakers.pause_drop
         cap = self.breakers.max_round_value
         liq = self.liquidity.arrays()
-        moved = True
+        # A path's rounds end at its first round that executes nothing: the next would do
+        # the same (nothing), so only paths that acted run again, and only paths whose
+        # mids moved are searched for new liquidatable accounts.
+        active = np.arange(n_paths, dtype=np.int64)
+        moved = active
         acted = False
+        paused_none = np.zeros((n_paths, n_assets), np.bool_)
         for _ in range(self.max_rounds_per_step):
-            if moved:
-                pairs.add(*det.detect(mids, pairs.pair_of))
+            if moved.size:
+                pairs.add(*det.detect(mids, pairs.pair_of, moved))
             if pairs.n == 0:
                 break
             ctl = RoundControl(
@@ -246,12 +282,9 @@ class PathEngine:
                 gas=self.gas,
                 cap_value=math.inf if cap is None else cap,
                 prune=self.prune,
-                paused=(
-                    mids < (1.0 - drop) * pause_ref
-                    if drop is not None
-                    else np.zeros((n_paths, n_assets), np.bool_)
-                ),
+                paused=mids < (1.0 - drop) * pause_ref if drop is not None else paused_none,
                 sold=np.zeros((n_paths, n_assets)),
+                active=active,
             )
             this = np.zeros((n_paths, lay.N_ROUND))
             if self.design is None:
@@ -260,17 +293,19 @@ class PathEngine:
                 self.design.one_round(mids, pairs, self.liquidity, ctl, this, step)
             executed = this[:, lay.R_EXECUTED]
             path_tot += this
-            if not executed.any():
+            active = np.flatnonzero(executed > 0)
+            if active.size == 0:
                 break
-            rounds += executed > 0
+            rounds[active] += 1.0
             acted = True
-            moved = False
+            moved = active[:0]
             if self.liquidity.any:
                 factor = k.impact(mids, ctl.sold, liq)
-                if (factor != 1.0).any():
+                changed = (factor != 1.0).any(axis=1)
+                if changed.any():
                     impact *= factor
                     mids = mids * factor
-                    moved = True
+                    moved = np.flatnonzero(changed)
             if rec is not None:
                 rec.add(step, mids, this)
         return mids, acted
@@ -285,8 +320,12 @@ class PathEngine:
     ) -> PathOutcome:
         bk = self.book
         n_paths, n_assets = final.shape
-        pp = pairs.path[: pairs.n]
-        po = pairs.out[: pairs.n]
+        # Pairs path by path, each path's in the order found: an order no grouping of
+        # the paths changes (sums over pairs then add in the same order).
+        order = pairs.order[: pairs.n]
+        pp = pairs.path[order]
+        po = pairs.out[order]
+        fin = fin[order]
 
         def per_path(x: FloatArray) -> FloatArray:
             return np.asarray(np.bincount(pp, weights=x, minlength=n_paths), np.float64)
@@ -310,12 +349,30 @@ class PathEngine:
             paused=path_tot[:, lay.R_PAUSED],
             still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
             rounds=rounds,
-            borrowing_power=final @ ic_by_asset + per_path(fin[:, lay.F_DELTA_IC]),
-            borrowed=final @ id_by_asset + per_path(fin[:, lay.F_DELTA_ID]),
+            borrowing_power=_row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=_row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
             final_prices=final,
-            pair_path=pp.copy(),
-            pair_acct=pairs.acct[: pairs.n].copy(),
+            pair_path=pp,
+            pair_acct=pairs.acct[order],
             pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
             pair_toxic=po[:, lay.T_TOXIC].copy(),
             pair_seized=po[:, lay.T_SEIZED].copy(),
         )
+
+
+def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
+    """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
+    (BLAS blocks a matrix-vector product by its shape)."""
+    return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
+
+
+def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:
+    """The outcomes of consecutive groups of ``group`` paths as one (pairs' paths shifted
+    to the run's numbering)."""
+    fields: dict[str, FloatArray | IntArray] = {}
+    for name in PathOutcome.__dataclass_fields__:
+        if name == "pair_path":
+            fields[name] = np.concatenate([o.pair_path + i * group for i, o in enumerate(parts)])
+        else:
+            fields[name] = np.concatenate([getattr(o, name) for o in parts])
+    return PathOutcome(**fields)  # type: ignore[arg-type]

@@ -24,15 +24,18 @@ from xmargin.analytics.cascade.layout import (
 from xmargin.analytics.kernel_layout import SimArrays
 from xmargin.analytics.liquidity import LiquidityArrays
 from xmargin.analytics.simbook import SimBook
-from xmargin.fast.backend import per_backend
+from xmargin.fast.backend import load_numba, per_backend
 
 __all__ = ["CascadeKernels", "Detector", "cascade_kernels"]
 
 
 class Detector(Protocol):
-    """Finds, path by path, the untouched accounts that are liquidatable at ``mids``."""
+    """Finds, on each of ``paths``, the untouched accounts that are liquidatable at
+    ``mids``: (count per path, accounts path by path)."""
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]: ...
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]: ...
 
 
 class _Debtors:
@@ -47,10 +50,14 @@ class _Debtors:
 class NumpyDetector(_Debtors):
     """Every untouched debtor's margin on every path (no pruning state)."""
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]:
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]:
         from xmargin.analytics.cascade import numpy_kernels
 
-        return numpy_kernels.detect(mids, self.debtors, self.dptr, self.dcol, self.dnet, pair_of)
+        return numpy_kernels.detect(
+            mids, self.debtors, self.dptr, self.dcol, self.dnet, pair_of, paths
+        )
 
 
 class NumbaDetector(_Debtors):
@@ -80,21 +87,16 @@ class NumbaDetector(_Debtors):
             cptr=np.zeros((n_paths, n_d), np.int32),
             ccol=np.empty((n_paths, room), np.int32),
             cnet=np.empty((n_paths, room)),
+            found=np.empty((n_paths, n_d), np.int32),
         )
         self.band = band
         self.prune = prune
 
-    def detect(self, mids: FloatArray, pair_of: NDArray[np.int32]) -> tuple[IntArray, IntArray]:
-        n_paths = mids.shape[0]
-        counts = np.zeros(n_paths, np.int64)
-        offsets = np.zeros(n_paths + 1, np.int64)
-        nb, st = self._nb, self.state
-        nb.detect(mids, st, self.band, self.prune, pair_of, offsets, counts, offsets, False)
-        total = int(counts.sum())
-        found = np.empty(total, np.int64)
-        if total:
-            np.cumsum(counts, out=offsets[1:])
-            nb.detect(mids, st, self.band, self.prune, pair_of, offsets, counts, found, True)
+    def detect(
+        self, mids: FloatArray, pair_of: NDArray[np.int32], paths: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        counts = np.zeros(mids.shape[0], np.int64)
+        found = self._nb.detect(mids, self.state, self.band, self.prune, pair_of, paths, counts)
         return counts, found
 
 
@@ -108,6 +110,13 @@ class CascadeKernels:
         else:
             from xmargin.analytics.cascade import numpy_kernels as impl  # type: ignore[no-redef]
         self._impl: Any = impl
+
+    def threads(self) -> int:
+        """How many threads may run these kernels at once (their GIL released): Numba's
+        thread count for the calling thread; the NumPy kernels hold the GIL, so one."""
+        if self.name != "numba":
+            return 1
+        return int(load_numba().get_num_threads())
 
     def detector(self, book: SimBook, start: FloatArray, band: float, prune: bool) -> Detector:
         if self.name == "numba":

@@ -62,7 +62,9 @@ class RoundControl(NamedTuple):
     """What a round allows: ``gate`` (liquidators act only when profitable, paying
     ``gas``), ``cap_value`` (most debt value per round per path), ``paused`` (paths x
     assets whose liquidations pause), ``prune`` (skip pairs that cannot be liquidatable);
-    ``sold`` (paths x assets) collects the units sold in the round."""
+    ``sold`` (paths x assets) collects the units sold in the round; ``active`` lists the
+    paths whose round runs (the others executed nothing last round and did not move, so
+    a round would do nothing again)."""
 
     gate: bool
     gas: float
@@ -70,6 +72,7 @@ class RoundControl(NamedTuple):
     prune: bool
     paused: BoolArray
     sold: FloatArray
+    active: IntArray
 
 
 class DetectState(NamedTuple):
@@ -88,3 +91,4 @@ class DetectState(NamedTuple):
     cptr: NDArray[np.int32]
     ccol: NDArray[np.int32]
     cnet: FloatArray
+    found: NDArray[np.int32]

@@ -52,8 +52,10 @@ from xmargin.fast.health import is_liquidatable
 __all__ = ["detect", "final", "impact", "one_round"]
 
 #: Whether the cascade's kernels split paths across threads. Each call does little work
-#: (one round of one step), so thread start-up and spinning cost more than they save on
-#: two cores; Dask workers parallelize across chunks instead.
+#: (one round of one step), so thread start-up and spinning cost more than they save (on
+#: two cores, 73 s against 4.4 s in one loaded measurement); the engine runs groups of
+#: paths on threads instead (the kernels release the GIL), and Dask workers parallelize
+#: across chunks.
 PARALLEL = False
 
 
@@ -64,37 +66,37 @@ def detect(
     band: float,
     prune: bool,
     pair_of: NDArray[np.int32],
-    offsets: IntArray,
+    paths: IntArray,
     counts: IntArray,
-    out: IntArray,
-    fill: bool,
-) -> None:
-    """Untouched accounts with ``Σ wnet P < 0`` on each path, in account order.
+) -> IntArray:
+    """Untouched accounts with ``Σ wnet P < 0`` on each of ``paths``, in account order:
+    ``counts[p]`` per path, the accounts returned path by path (one pass: each path
+    writes its own row of ``st.found``, then the rows are gathered).
 
     Exact pruning per path: at reference prices ``st.ref[p]`` each debtor's margin ``m``
     and scale ``s = Σ |wnet| P`` give ``m(P) >= m - δ s`` whenever no price moved by more
     than δ (relative) from the reference, so an account is safe while its slack ``m / s``
     exceeds the path's largest move δ. The debtors with slack below ``band`` are kept as
     the path's candidates; when the path moves by ``band`` or more (or ``st.fresh[p]``),
-    the reference is reset and the candidates rebuilt. First call (``fill`` false) counts
-    into ``counts`` (and rebuilds, counting the rebuild in ``st.path_ver[p]``); the second
-    writes accounts to ``out`` from ``offsets[p]`` and drops them from the candidates
-    (they are pairs from then on, checked by :func:`one_round`). At a rebuild the
-    candidates' rows are also copied, contiguous, into the path's ``ccol``/``cnet`` (from
-    ``cptr[p, q]``), so that the checks read memory front to back; a path whose
-    candidates do not fit reads the debtors' rows instead (``cptr[p, 0] < 0``).
+    the reference is reset and the candidates rebuilt (counted in ``st.path_ver[p]``).
+    An account found is dropped from the candidates (a pair from then on, checked by
+    :func:`one_round`). At a rebuild the candidates' rows are also copied, contiguous,
+    into the path's ``ccol``/``cnet`` (from ``cptr[p, q]``), so that the checks read
+    memory front to back; a path whose candidates do not fit reads the debtors' rows
+    instead (``cptr[p, 0] < 0``).
     """
     n_paths, n_assets = mids.shape
     # Fields read once: an array read through the tuple inside a loop costs reference counts.
     ref, cand, slack, cand_n, cptr = st.ref, st.cand, st.slack, st.cand_n, st.cptr
     dptr, dcol, dnet, ccol, cnet = st.dptr, st.dcol, st.dnet, st.ccol, st.cnet
-    fresh, path_ver, debtors = st.fresh, st.path_ver, st.debtors
-    for p in prange(n_paths):
+    fresh, path_ver, debtors, found = st.fresh, st.path_ver, st.debtors, st.found
+    for ip in prange(len(paths)):
+        p = paths[ip]
         d = 0.0
         for a in range(n_assets):
             r = abs(mids[p, a] / ref[p, a] - 1.0)
             d = max(d, r)
-        if not fill and (fresh[p] or d >= band):
+        if fresh[p] or d >= band:
             for a in range(n_assets):
                 ref[p, a] = mids[p, a]
             d = 0.0
@@ -143,11 +145,20 @@ def detect(
                     m += dnet[e] * mids[p, dcol[e]]
             i = debtors[j]
             if m < 0.0 and pair_of[p, i] < 0:
-                if fill:
-                    out[offsets[p] + c] = i
-                    slack[p, q] = np.inf  # a pair from now on: never a candidate again
+                found[p, c] = i
+                slack[p, q] = np.inf  # a pair from now on: never a candidate again
                 c += 1
         counts[p] = c
+    total = 0
+    for k in range(len(paths)):
+        total += counts[paths[k]]
+    out = np.empty(total, np.int64)
+    c = 0
+    for p in range(n_paths):  # path order, whatever the order of ``paths``
+        for q in range(counts[p]):
+            out[c] = found[p, q]
+            c += 1
+    return out
 
 
 @jit(inline=True)
@@ -181,9 +192,10 @@ def one_round(
     indptr, col, wts, ap, rules, max_row = bk
     kind, lk, ldx, ldv, ltail = liq
     path_ptr, order, _, acct, offs, live, ver, pslack, es, eb, pout = pr_
-    gate, gas, cap_value, prune, paused, sold = ctl
-    ref, path_ver = st.ref, st.path_ver
-    for p in prange(mids.shape[0]):
+    gate, gas, cap_value, prune, paused, sold, _ = ctl
+    ref, path_ver, active = st.ref, st.path_ver, ctl.active
+    for ip in prange(len(active)):
+        p = active[ip]
         pr = mids[p]
         room = cap_value
         ent = np.empty((max_row, kl.N_E))

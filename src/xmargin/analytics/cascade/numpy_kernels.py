@@ -47,20 +47,22 @@ def detect(
     dcol: IntArray,
     dnet: FloatArray,
     pair_of: NDArray[np.int32],
+    paths: IntArray,
 ) -> tuple[IntArray, IntArray]:
-    """Untouched debtors with ``Σ wnet P < 0`` on each path: (count per path, accounts in
-    path order and, within a path, account order)."""
+    """Untouched debtors with ``Σ wnet P < 0`` on each of ``paths``: (count per path,
+    accounts in path order and, within a path, account order)."""
     n_paths = mids.shape[0]
     counts = np.zeros(n_paths, np.int64)
-    found: list[IntArray] = []
+    found: list[IntArray] = [np.zeros(0, np.int64)]
     if len(debtors) == 0:
-        return counts, np.zeros(0, np.int64)
-    for p0 in range(0, n_paths, _PATHS_AT_ONCE):
-        block = mids[p0 : p0 + _PATHS_AT_ONCE]
-        m = np.add.reduceat(block[:, dcol] * dnet, dptr[:-1], axis=1)
-        hit = (m < 0.0) & (pair_of[p0 : p0 + len(block)][:, debtors] < 0)
+        return counts, found[0]
+    paths = np.sort(paths)
+    for k in range(0, len(paths), _PATHS_AT_ONCE):
+        ps = paths[k : k + _PATHS_AT_ONCE]
+        m = np.add.reduceat(mids[ps][:, dcol] * dnet, dptr[:-1], axis=1)
+        hit = (m < 0.0) & (pair_of[ps][:, debtors] < 0)
         rows, js = np.nonzero(hit)
-        counts[p0 : p0 + len(block)] = np.bincount(rows, minlength=len(block))
+        counts[ps] = np.bincount(rows, minlength=len(ps))
         found.append(debtors[js])
     return counts, np.concatenate(found)
 
@@ -88,13 +90,17 @@ def one_round(
     ctl: RoundControl,
     path_round: FloatArray,
 ) -> None:
-    """One round on every path, as ``numba_kernels.one_round`` (without its pruning).
+    """One round on every active path, as ``numba_kernels.one_round`` (without its
+    pruning).
 
     Every live pair's first proposal depends on its own balances and the mids only, so
     all are made at once; only the pairs that may act then go in waves, the k-th of each
     path together, in the order they were found.
     """
     t = pairs.order[pairs.live[pairs.order] != 0]
+    on = np.zeros(mids.shape[0], np.bool_)
+    on[ctl.active] = True
+    t = t[on[pairs.path[t]]]
     if t.size == 0:
         return
     path = pairs.path[t]

@@ -77,9 +77,12 @@ class Pairs:
         self.es[self.n_ent : need_e] = bk.s[src]
         self.eb[self.n_ent : need_e] = bk.b[src]
         self.pair_of[new_path, accounts] = np.arange(self.n, need_p, dtype=np.int32)
+        # Each path's new pairs go after its old ones: an insertion (one copy), not a
+        # re-sort of every pair.
+        at = np.repeat(self.path_ptr[1:], counts)
+        self.order = np.insert(self.order, at, np.arange(self.n, need_p, dtype=np.int64))
+        self.path_ptr[1:] += np.cumsum(counts)
         self.n, self.n_ent = need_p, need_e
-        self.order = np.argsort(self.path[: self.n], kind="stable").astype(np.int64)
-        np.cumsum(np.bincount(self.path[: self.n], minlength=n_paths), out=self.path_ptr[1:])
 
     def arrays(self) -> PairArrays:
         """The pairs as the kernels take them."""
