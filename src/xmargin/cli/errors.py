@@ -97,10 +97,21 @@ def run_guarded(app: typer.Typer, argv: list[str] | None) -> int:
 
     Nothing escapes as a traceback: library errors keep their ``code`` and exit status,
     usage errors exit 2, anything unexpected exits 2 as an internal error. Warnings print
-    as one ``warning: ...`` line each.
+    as one ``warning: ...`` line each, each distinct one once.
     """
+    shown: set[str] = set()
+
+    def show_once(message: Warning | str, *args: object, **kwargs: object) -> None:
+        # Each distinct warning once per command, however many times (and wherever) the
+        # library raised it: the same in a fresh process and in a long-lived one.
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            _show_warning(message, UserWarning, "", 0)
+
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.simplefilter("always")
+        warnings.showwarning = show_once
         return _run(app, argv)
 
 

@@ -167,6 +167,10 @@ class DesignStep:
             return
         order = by_path(pairs)
         t = order[pairs.live[order] != 0]
+        # Only the paths still in their rounds (the engine's ``active``, as its kernels).
+        on = np.zeros(mids.shape[0], np.bool_)
+        on[ctl.active] = True
+        t = t[on[pairs.path[t]]]
         if t.size == 0:
             return
         bk = self.book.arrays()
