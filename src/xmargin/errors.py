@@ -43,8 +43,9 @@ message that names what is wrong and where. Front ends map the class to an exit 
         JournalMismatch                 journal_mismatch
       StartupError                      cannot_start
 
-The errors of the liquidation designs (contract 8) live in :mod:`xmargin.liquidation_errors`
-and are re-exported here.
+The errors of the liquidation designs (contract 8) live in :mod:`xmargin.liquidation_errors`,
+those of the service, its store and requests in :mod:`xmargin.service_errors`; both are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -56,38 +57,26 @@ from typing import ClassVar
 from xmargin.mathlib import shown
 
 __all__ = [
-    "BodyTooLarge",
     "CapExceeded",
     "CategoryViolation",
-    "IdempotencyConflict",
     "InputError",
     "InsufficientBalance",
     "InsufficientMargin",
     "InvalidAmount",
     "InvalidPrice",
-    "InvalidRequest",
     "IsolationViolation",
-    "JournalMismatch",
-    "MalformedRequest",
     "MarketFileError",
     "NoPosition",
-    "NotAuthenticated",
     "NotBorrowable",
     "NotLiquidatable",
     "NothingToLiquidate",
     "OpenInterestCapExceeded",
-    "PermissionDenied",
     "PriceDeviation",
     "PriceOutOfOrder",
     "Problem",
-    "RequestError",
-    "RequestTimeout",
     "RuleViolation",
     "ScenarioFileError",
     "StalePrice",
-    "StartupError",
-    "StoreError",
-    "TooManyFailedAuthentications",
     "UnknownAccount",
     "UnknownAsset",
     "UnknownCategory",
@@ -390,123 +379,14 @@ class NoPosition(RuleViolation):
         super().__init__(f"account {account!r} holds no position in {perp}")
 
 
-class PermissionDenied(XmarginError):
-    code = "permission_denied"
-    exit_code = 2
-
-
-class StoreError(XmarginError):
-    code = "store_error"
-    exit_code = 2
-
-
-class DatabaseInUse(StoreError):
-    """The database's single-writer lock is held by another server (in a cluster: the
-    writer; this server then follows it)."""
-
-
-class NotAuthenticated(PermissionDenied):
-    """A service request without a valid API key (HTTP 401)."""
-
-    code = "not_authenticated"
-
-
-class TooManyFailedAuthentications(NotAuthenticated):
-    """Too many unknown, revoked or expired keys from one client: refused for a while."""
-
-    code = "too_many_failed_authentications"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        self.retry_after_seconds = retry_after_seconds
-        super().__init__(
-            f"too many failed authentications from this client; retry after {retry_after_seconds} s"
-        )
-
-
-class StartupError(XmarginError):
-    """``xmargin serve`` cannot start (its port is taken, say); nothing was changed."""
-
-    code = "cannot_start"
-    exit_code = 2
-
-
-class RequestError(XmarginError):
-    """A service request that cannot be processed as sent; nothing was changed."""
-
-    code = "bad_request"
-    exit_code = 2
-
-
-class MalformedRequest(RequestError):
-    """The request body is not the JSON document the endpoint reads."""
-
-    code = "malformed_request"
-
-
-class InvalidRequest(RequestError):
-    """A JSON body, query or header that does not have the fields the endpoint reads."""
-
-    code = "invalid_request"
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(f"invalid request: {_listed([str(p) for p in problems])}")
-
-    def problem_lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
-
-
-class BodyTooLarge(RequestError):
-    """A request body above the service's limit (HTTP 413); it was not read further."""
-
-    code = "body_too_large"
-
-    def __init__(self, limit_bytes: int) -> None:
-        self.limit_bytes = limit_bytes
-        super().__init__(f"the request body is larger than {limit_bytes} bytes")
-
-
-class RequestTimeout(RequestError):
-    """A request body that did not arrive in time (HTTP 408)."""
-
-    code = "request_timeout"
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        super().__init__(f"the request body did not arrive within {seconds:g} s")
-
-
-class IdempotencyConflict(RequestError):
-    """An ``Idempotency-Key`` reused for a different request."""
-
-    code = "idempotency_key_reused"
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(
-            f"Idempotency-Key {key!r} was first used for a different request; "
-            "use a new key for a new request"
-        )
-
-
-class JournalMismatch(StoreError):
-    """Replaying the journal does not give the stored state; every difference is listed."""
-
-    code = "journal_mismatch"
-
-    def __init__(self, differences: list[str]) -> None:
-        self.differences = differences
-        n = len(differences)
-        super().__init__(
-            f"replay differs from the stored state in {n} place(s): {_listed(differences)}"
-        )
-
-    def problem_lines(self) -> list[str]:
-        return list(self.differences)
-
-
 # Contract 8: the liquidation designs' errors, defined beside this tree (they subclass it).
 from xmargin import liquidation_errors as _liquidation_errors  # noqa: E402
 from xmargin.liquidation_errors import *  # noqa: E402, F403
 
 __all__ += _liquidation_errors.__all__
+
+# The service's, its store's and its requests' errors (the tree above), beside it.
+from xmargin import service_errors as _service_errors  # noqa: E402
+from xmargin.service_errors import *  # noqa: E402, F403
+
+__all__ += _service_errors.__all__
