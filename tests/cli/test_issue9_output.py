@@ -256,8 +256,13 @@ def test_item7_shell_completion(xmargin_exe: Path) -> None:
            "COMP_CWORD": "2"}  # fmt: skip
     done = subprocess.run([str(xmargin_exe)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.split() == ["montecarlo"]
+    # --show-completion names the shell it runs under (detected from the parent process,
+    # which under `make` may be sh): run it from bash, as a user installing it would.
     shown = subprocess.run(
-        [str(xmargin_exe), "--show-completion", "bash"], capture_output=True, text=True, check=False
+        ["bash", "-c", f"'{xmargin_exe}' --show-completion"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert shown.returncode == 0 and "_XMARGIN_COMPLETE=complete_bash" in shown.stdout
 
