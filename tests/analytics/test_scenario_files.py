@@ -180,3 +180,23 @@ def test_a_scenario_naming_an_unknown_asset_is_refused_with_the_asset() -> None:
     (sc,) = parse_scenarios({"scenarios": {"s": {"shocks": {"DOGE": "-50%"}}}})
     with pytest.raises(InputError, match="DOGE"):
         scenario_prices(_book(), sc)
+
+
+def test_vol_shock_is_read_by_the_one_vol_shock_parser_and_located_when_bad(
+    tmp_path: Path,
+) -> None:
+    from decimal import Decimal
+
+    from xmargin.risk.shocks import parse_vol_shock
+
+    good = parse_scenarios(
+        {"scenarios": {"v": {"vol_shock": {"WETH": "+50%", "WBTC": "-0.25"}}}}, "s.toml"
+    )
+    assert good[0].vol_shocks == {"WETH": Decimal("0.5"), "WBTC": Decimal("-0.25")}
+    assert good[0].vol_shocks["WETH"] == parse_vol_shock("WETH=+50%")[1]
+    with pytest.raises(ScenarioFileError) as err:
+        parse_scenarios(
+            {"scenarios": {"v": {"shocks": {"WETH": "-1%"}, "vol_shock": {"WETH": "lots"}}}},
+            "s.toml",
+        )
+    assert [p.location for p in err.value.problems] == ["scenarios.v.vol_shock.WETH"]
