@@ -200,3 +200,24 @@ def test_vol_shock_is_read_by_the_one_vol_shock_parser_and_located_when_bad(
             "s.toml",
         )
     assert [p.location for p in err.value.problems] == ["scenarios.v.vol_shock.WETH"]
+
+
+def test_a_vol_shock_is_refused_by_a_run_without_the_market_to_apply_it() -> None:
+    from xmargin.analytics.scenarios import run_scenario
+
+    (sc,) = parse_scenarios({"scenarios": {"v": {"vol_shock": {"WETH": "+5%"}}}})
+    with pytest.raises(InputError, match="vol_shock needs the market"):
+        run_scenario(_book(), sc)
+
+
+def test_a_vol_shock_may_join_a_replay_but_a_price_move_may_not() -> None:
+    replay = {"start": "2022-05-07", "end": "2022-05-08"}
+    (sc,) = parse_scenarios(
+        {"scenarios": {"r": {"replay": replay, "prices": ["p"], "vol_shock": {"WETH": 1}}}}
+    )
+    assert sc.kind == "replay" and sc.vol_shocks == {"WETH": 1}
+    with pytest.raises(ScenarioFileError) as err:
+        parse_scenarios(
+            {"scenarios": {"r": {"replay": replay, "prices": ["p"], "shocks": {"WETH": "-1%"}}}}
+        )
+    assert [p.location for p in err.value.problems] == ["scenarios.r.replay"]
