@@ -73,6 +73,7 @@ from xmargin.analytics.scenario_file import (
     parse_fraction,
     parse_scenarios,
 )
+from xmargin.analytics.scenario_options import ScenarioOptions, scenario_options
 from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
 from xmargin.analytics.simbook import SimBook, load_simbook, perps_left_out
@@ -97,6 +98,7 @@ __all__ = [
     "ReturnModel",
     "RiskFigure",
     "Scenario",
+    "ScenarioOptions",
     "ScenarioResult",
     "SettleResult",
     "SimBook",
@@ -133,6 +135,7 @@ __all__ = [
     "run_scenario",
     "runner_on",
     "scenario_html",
+    "scenario_options",
     "scenario_prices",
     "series_needed",
     "settle",

@@ -180,3 +180,44 @@ def test_a_scenario_naming_an_unknown_asset_is_refused_with_the_asset() -> None:
     (sc,) = parse_scenarios({"scenarios": {"s": {"shocks": {"DOGE": "-50%"}}}})
     with pytest.raises(InputError, match="DOGE"):
         scenario_prices(_book(), sc)
+
+
+def test_vol_shock_is_read_by_the_one_vol_shock_parser_and_located_when_bad(
+    tmp_path: Path,
+) -> None:
+    from decimal import Decimal
+
+    from xmargin.risk.shocks import parse_vol_shock
+
+    good = parse_scenarios(
+        {"scenarios": {"v": {"vol_shock": {"WETH": "+50%", "WBTC": "-0.25"}}}}, "s.toml"
+    )
+    assert good[0].vol_shocks == {"WETH": Decimal("0.5"), "WBTC": Decimal("-0.25")}
+    assert good[0].vol_shocks["WETH"] == parse_vol_shock("WETH=+50%")[1]
+    with pytest.raises(ScenarioFileError) as err:
+        parse_scenarios(
+            {"scenarios": {"v": {"shocks": {"WETH": "-1%"}, "vol_shock": {"WETH": "lots"}}}},
+            "s.toml",
+        )
+    assert [p.location for p in err.value.problems] == ["scenarios.v.vol_shock.WETH"]
+
+
+def test_a_vol_shock_is_refused_by_a_run_without_the_market_to_apply_it() -> None:
+    from xmargin.analytics.scenarios import run_scenario
+
+    (sc,) = parse_scenarios({"scenarios": {"v": {"vol_shock": {"WETH": "+5%"}}}})
+    with pytest.raises(InputError, match="vol_shock needs the market"):
+        run_scenario(_book(), sc)
+
+
+def test_a_vol_shock_may_join_a_replay_but_a_price_move_may_not() -> None:
+    replay = {"start": "2022-05-07", "end": "2022-05-08"}
+    (sc,) = parse_scenarios(
+        {"scenarios": {"r": {"replay": replay, "prices": ["p"], "vol_shock": {"WETH": 1}}}}
+    )
+    assert sc.kind == "replay" and sc.vol_shocks == {"WETH": 1}
+    with pytest.raises(ScenarioFileError) as err:
+        parse_scenarios(
+            {"scenarios": {"r": {"replay": replay, "prices": ["p"], "shocks": {"WETH": "-1%"}}}}
+        )
+    assert [p.location for p in err.value.problems] == ["scenarios.r.replay"]

@@ -211,3 +211,52 @@ def test_the_readme_shows_a_real_run_of_the_strangle(xm) -> None:
     assert run.code == 0
     printed = [line.rstrip() for line in run.out.splitlines()][: len(shown)]
     assert printed == shown
+
+
+def test_a_scenario_with_a_vol_shock_values_option_accounts_as_stress_does(
+    xm, tmp_path: Path
+) -> None:
+    scenarios = tmp_path / "vol.toml"
+    scenarios.write_text(
+        '[scenarios.crash]\nshocks = { WETH = "-10%" }\n'
+        '[scenarios.crash-vol]\nshocks = { WETH = "-10%" }\nvol_shock = { WETH = "+50%" }\n',
+        encoding="utf-8",
+    )
+    run = xm("simulate", "scenario", BOOK, scenarios, "--json")
+    run.assert_clean()
+    plain, vol = run.json()["scenarios"]
+    assert "vol_shocks" not in plain and vol["vol_shocks"] == {"WETH": "0.5"}
+    for doc, args in (
+        (plain, []),
+        (vol, ["--vol-shock", "WETH=+50%"]),
+    ):
+        stressed = xm("stress", BOOK, "--shock", "WETH=-10%", *args, "--json").json()
+        holders = {r["account"] for r in doc["options"]["accounts"]}
+        assert {"writer", "spread", "strangle", "thin"} <= holders
+        assert doc["options"]["accounts"] == [
+            r for r in stressed["accounts"] if r["account"] in holders
+        ]
+    before = {r["account"]: Decimal(r["option_value"]) for r in plain["options"]["accounts"]}
+    after = {r["account"]: Decimal(r["option_value"]) for r in vol["options"]["accounts"]}
+    assert after["writer"] < before["writer"]  # the vol shock changed the option figures
+    table = xm("simulate", "scenario", BOOK, scenarios).out
+    assert "Option accounts, valued with their options" in table and "WETH +50.00%" in table
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "where"),
+    [
+        ('vol_shock = { WETH = "lots" }', "invalid_scenario_file", "scenarios.v.vol_shock.WETH"),
+        ('vol_shock = { DOGE = "+5%" }', "invalid_input", "scenarios.v: vol_shock: unknown"),
+    ],
+)
+def test_a_bad_scenario_vol_shock_exits_2_located(
+    xm, tmp_path: Path, body: str, code: str, where: str
+) -> None:
+    scenarios = tmp_path / "bad.toml"
+    scenarios.write_text(f"[scenarios.v]\n{body}\n", encoding="utf-8")
+    run = xm("simulate", "scenario", BOOK, scenarios, "--json")
+    run.assert_clean()
+    assert run.code == 2
+    error = run.json()["error"]
+    assert error["code"] == code and where in str(error)

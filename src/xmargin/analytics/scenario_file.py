@@ -27,6 +27,10 @@ Every key is optional except what a kind needs::
     [scenarios.ust-collapse]        # replay a window of the price files
     replay = { start = "2022-05-07", end = "2022-05-14", step = "1h" }
 
+    [scenarios.eth-vol-spike]       # options on WETH: σ -> σ·(1 + 50%), as --vol-shock
+    shocks = { WETH = "-10%" }
+    vol_shock = { WETH = "+50%" }   # alone, or beside any kind (a replay too)
+
 The file is validated by pydantic models at one boundary, as market files are: every
 problem is reported at once with its location (``scenarios.eth-crash.shocks.WETH``) in a
 :class:`~xmargin.errors.ScenarioFileError`. What the keys do to prices:
@@ -39,6 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,6 +132,8 @@ class Scenario:
     breakers: Breakers = field(default_factory=Breakers)
     step_hours: float = 1.0
     impact_half_life_hours: float | None = None
+    #: volatility shocks by underlying (exact fractions, ``stress --vol-shock``'s)
+    vol_shocks: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -220,6 +227,7 @@ Hours = Annotated[float, BeforeValidator(duration_hours)]
 TimeText = Annotated[str, _text_of(time_seconds)]
 DurationText = Annotated[str, _text_of(duration_hours)]
 Names = Annotated[tuple[StrictStr, ...], BeforeValidator(_strings)]
+VolShock = Annotated[Decimal, BeforeValidator(shocks.vol_shock_fraction)]
 Steps = Annotated[int, BeforeValidator(_steps)]
 
 _TABLE = ConfigDict(frozen=True, extra="forbid")
@@ -271,7 +279,7 @@ def _kind_problems(table: Mapping[str, Any], loc: str) -> list[Problem]:
     of price files, never both. Read from the keys, so that it is reported beside the
     problems of their values."""
     moves = any(table.get(k) for k in ("shocks", "correlated", "depeg"))
-    if "replay" in table:
+    if "replay" in table:  # a volatility shock may join a replay: it moves no price
         out = []
         if moves:
             why = "a replay cannot be combined with shocks, correlated or depeg"
@@ -279,8 +287,8 @@ def _kind_problems(table: Mapping[str, Any], loc: str) -> list[Problem]:
         if "prices" not in table:
             out.append(Problem(f"{loc}.prices", "a replay needs price files (prices = ...)"))
         return out
-    if not moves:
-        return [Problem(loc, "needs shocks, correlated, depeg or replay")]
+    if not moves and not table.get("vol_shock"):
+        return [Problem(loc, "needs shocks, correlated, depeg, replay or vol_shock")]
     return []
 
 
@@ -296,6 +304,7 @@ class _ScenarioTable(_Defaults):
     correlated: _CorrelatedTable | None = None
     depeg: Annotated[tuple[_DepegTable, ...], BeforeValidator(_depegs)] = ()
     replay: _ReplayTable | None = None
+    vol_shock: dict[StrictStr, VolShock] = {}
 
     def scenario(self, name: str, base: Path | None) -> Scenario:
         step_h = self.step_hours or (
@@ -322,6 +331,7 @@ class _ScenarioTable(_Defaults):
             breakers=breakers_of(self.max_round_value, self.pause_drop, self.pause_window, step_h),
             step_hours=step_h,
             impact_half_life_hours=self.impact_half_life,
+            vol_shocks=dict(self.vol_shock),
         )
 
 

@@ -4,7 +4,9 @@ A scenario (:mod:`xmargin.analytics.scenario_file`) turns today's prices into a 
 prices (:mod:`xmargin.analytics.scenario_paths`); the path is run through the liquidation
 engine (:class:`~xmargin.analytics.cascade.PathEngine`): liquidators follow the
 contract's rules, and with ``cascade = true`` they act only when profitable and sell into
-each asset's liquidity, whose price impact feeds the next round.
+each asset's liquidity, whose price impact feeds the next round. Given the market, the
+accounts that hold options are also valued with them, exactly, at the scenario's end
+prices and volatility shocks (:mod:`xmargin.analytics.scenario_options`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from xmargin.analytics.design_compare import design_losses, design_step
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.montecarlo import settle
 from xmargin.analytics.scenario_file import Scenario
+from xmargin.analytics.scenario_options import ScenarioOptions, scenario_options
 from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.simbook import SimBook
+from xmargin.errors import InputError
+from xmargin.model.market import Market
 
 __all__ = ["ScenarioResult", "compare_breakers", "run_scenario"]
 
@@ -54,6 +59,8 @@ class ScenarioResult:
     #: What settling at today's prices did first (empty when not settled), as montecarlo
     #: reports it: the same default, reported apart.
     initial: dict[str, float | int] = field(default_factory=dict)
+    #: The option accounts, valued with their options (``None``: the market holds none).
+    options: ScenarioOptions | None = None
 
 
 def _totals(o: PathOutcome, design: DesignStep | None = None) -> dict[str, float | int]:
@@ -87,9 +94,13 @@ def run_scenario(
     breakers: Breakers | None = None,
     top: int = 10,
     liquidation: str | None = None,
+    market: Market | None = None,
 ) -> ScenarioResult:
     """Run ``sc`` on ``book`` (one path) and gather what the report shows; liquidations by
-    the design ``liquidation`` (contract 8.6), else the market's own."""
+    the design ``liquidation`` (contract 8.6), else the market's own; with the ``market``
+    the book was loaded from, its option accounts too (module docstring)."""
+    if sc.vol_shocks and market is None:
+        raise InputError(f"scenario {sc.name}: vol_shock needs the market (market=...)")
     initial: dict[str, float | int] = {}
     run_book = book
     if settle_first:
@@ -97,6 +108,7 @@ def run_scenario(
         initial, run_book = st.totals(), st.book_after
     path, times = scenario_prices(run_book, sc)
     book.warn_perps_left_out()
+    opts = None if market is None else scenario_options(market, sc, book.assets, path[-1])
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours
@@ -135,6 +147,7 @@ def run_scenario(
         liquidity_used=use_liq,
         account_ids=book.account_ids,
         initial=initial,
+        options=opts,
     )
 
 

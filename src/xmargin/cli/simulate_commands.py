@@ -110,7 +110,8 @@ def scenario_command(
     """Run the scenarios of a scenario file on the book: liquidations, bad debt, cascade.
 
     As montecarlo, the book is first settled (liquidated at today's prices, reported
-    apart); --no-settle skips that.
+    apart); --no-settle skips that. Accounts holding options are also valued with them,
+    exactly, at each scenario's end prices and vol_shock (as stress --vol-shock).
     """
     settle_first = settle_first or settle_first_old
     scenarios = sim.load_scenarios(scenario_file)
@@ -120,12 +121,13 @@ def scenario_command(
             if n not in known:
                 raise InputError(f"--name {n!r}: no such scenario in {scenario_file}")
         scenarios = [s for s in scenarios if s.name in names]
-    book, liquidity = sim.open_book(market_file)
+    book, market = load_simbook(market_file)
+    liquidity = Liquidity.from_params(market.assets)
     results = []
     with progress_bar(len(scenarios), "scenarios", progress) as advance:
         for s in scenarios:
             try:
-                results.append(sim.run_scenario(book, s, liquidity, settle_first))
+                results.append(sim.run_scenario(book, s, liquidity, settle_first, market=market))
             except InputError as exc:  # name the file and the scenario that needs the fix
                 raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
             advance(1)

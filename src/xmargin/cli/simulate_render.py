@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from xmargin.cli.console import console
+from xmargin.cli.scenario_option_render import print_scenario_options, scenario_options_doc
 from xmargin.mathlib import finite_text
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def scenario_doc(r: ScenarioResult) -> dict[str, Any]:
         ],
         "top_accounts": [{"account": a, "bad_debt": d(v)} for a, v in r.top_accounts],
         "toxic_accounts": list(r.toxic_accounts),
+        **({} if not r.scenario.vol_shocks else {"vol_shocks": dict(r.scenario.vol_shocks)}),
+        **({} if r.options is None else {"options": scenario_options_doc(r.options)}),
     }
 
 
@@ -113,6 +116,7 @@ def print_scenarios(results: Sequence[ScenarioResult], quote: str) -> None:
             *[_num(float(r.totals[c]), 2 if isinstance(r.totals[c], float) else 0) for c in cols],
         )
     out.print(table)
+    print_scenario_options(results, quote, _WIDE)
     first = results[0].initial if results else {}
     if first:  # the same book settled once for every scenario of the run
         out.print(

@@ -10,7 +10,7 @@ fraction written as ``-30%`` or ``-0.3`` (scenario files, ``--pause-drop``) is r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 from xmargin.errors import InputError, InvalidPrice, UnknownAsset
@@ -25,6 +25,7 @@ __all__ = [
     "parse_vol_shocks",
     "shock_fractions",
     "shocked_prices",
+    "vol_shock_fraction",
 ]
 
 #: What a library caller may pass as a shock: a Decimal, an int, a float (read through its
@@ -52,14 +53,16 @@ def parse_fraction(value: object) -> Decimal:
     return parse_number(value)
 
 
-def _asset_fraction(text: str, option: str, example: str) -> tuple[str, Decimal]:
-    """``ASSET=x%`` (or ``ASSET=x``) as ``(asset, fraction)``; errors name ``option``."""
+def _asset_fraction(
+    text: str, option: str, example: str, read: Callable[[object], Decimal]
+) -> tuple[str, Decimal]:
+    """``ASSET=x%`` (or ``ASSET=x``) as ``(asset, read(x))``; errors name ``option``."""
     m = _SHOCK.match(text)
     if m is None:
         raise InputError(f"{option} {text!r}: expected {example}")
     asset, number = m.groups()
     try:
-        return asset, parse_fraction(number)
+        return asset, read(number)
     except NumberError as exc:
         raise InputError(f"{option} {text!r}: {exc}") from None
 
@@ -67,20 +70,28 @@ def _asset_fraction(text: str, option: str, example: str) -> tuple[str, Decimal]
 @exact
 def parse_shock(text: str) -> tuple[str, Decimal]:
     """``"WETH=-30%"`` -> ``("WETH", Decimal("-0.3"))``; a bare number is a fraction."""
-    asset, shock = _asset_fraction(text, "--shock", "ASSET=-30% (or ASSET=-0.3)")
+    asset, shock = _asset_fraction(text, "--shock", "ASSET=-30% (or ASSET=-0.3)", parse_fraction)
     if shock <= -ONE:
         raise InputError(f"--shock {text!r}: must be above -100% so that the price stays > 0")
     return asset, shock
 
 
 @exact
-def parse_vol_shock(text: str) -> tuple[str, Decimal]:
-    """``"WETH=+50%"`` -> ``("WETH", Decimal("0.5"))``: a volatility shock (contract 6.4).
+def vol_shock_fraction(value: object) -> Decimal:
+    """A volatility shock's value (``"+50%"``, ``"0.5"``, ``0.5``) as a fraction: what
+    ``--vol-shock ASSET=x`` and a scenario file's ``vol_shock = {ASSET = x}`` both read.
 
-    Any shock is accepted: σ·(1 + x) is floored at 0 (contract 6.1), so -100 % and below
-    leave no volatility.
+    Any number is accepted: σ·(1 + x) is floored at 0 (contract 6.1), so -100 % and below
+    leave no volatility. :class:`~xmargin.model.numbers.NumberError` otherwise.
     """
-    return _asset_fraction(text, "--vol-shock", "ASSET=+50% (or ASSET=0.5)")
+    return parse_fraction(value)
+
+
+@exact
+def parse_vol_shock(text: str) -> tuple[str, Decimal]:
+    """``"WETH=+50%"`` -> ``("WETH", Decimal("0.5"))``: a volatility shock (contract 6.4),
+    its value read by :func:`vol_shock_fraction`."""
+    return _asset_fraction(text, "--vol-shock", "ASSET=+50% (or ASSET=0.5)", vol_shock_fraction)
 
 
 def _unique(pairs: Iterable[tuple[str, Decimal]], option: str) -> dict[str, Decimal]:
