@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
 from xmargin.analytics.cascade.pairs import Pairs
+from xmargin.analytics.cascade.perp_desk import PerpDesk
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.fast.backend import Backend
@@ -126,6 +127,12 @@ class PathOutcome:
     pair_bad: FloatArray
     pair_toxic: FloatArray
     pair_seized: FloatArray
+    #: perp liquidations (contract 5.4) per path: count, closed notional, the fees to
+    #: the liquidators and to the insurance fund (quote); zeros without perps
+    perp_liquidations: FloatArray
+    perp_closed_value: FloatArray
+    perp_liquidator_fees: FloatArray
+    perp_insurance_fees: FloatArray
 
 
 class PathEngine:
@@ -145,6 +152,13 @@ class PathEngine:
         Price impact decays toward 1 with this half-life in steps (``None``: permanent).
     backend
         The kernels (``auto``: the package's policy, :mod:`xmargin.fast.backend`).
+    funding_per_step
+        Per perp of the book, the funding rate over one step (a fraction of P added to
+        the funding index F each step; ``None``: F held fixed).
+
+    Accounts holding perps (where the book carries them) are run by a
+    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk`; the spot kernels get the
+    book without their balances.
     """
 
     def __init__(
@@ -157,7 +171,15 @@ class PathEngine:
         impact_half_life_steps: float | None = None,
         max_rounds_per_step: int = 1000,
         backend: Backend = "auto",
+        funding_per_step: FloatArray | None = None,
     ) -> None:
+        self.perp_book = book if book.perps is not None else None
+        self.funding = funding_per_step
+        if book.perps is not None:
+            ent = book.rows_of(book.perps.accounts())[1]
+            s, b = book.s.copy(), book.b.copy()
+            s[ent], b[ent] = 0.0, 0.0
+            book = book.with_balances(s, b)
         self.book = book
         self.kernels = cascade_kernels(backend)
         self.liquidity = liquidity or Liquidity.none(book.assets)
@@ -207,6 +229,9 @@ class PathEngine:
         rec = CascadeRecord()
         window = max(1, self.breakers.pause_window_steps)
         ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
+        desk = None
+        if self.perp_book is not None:
+            desk = PerpDesk(self.perp_book, n_paths, self.funding)
         for step in range(n_steps):
             if self.decay != 1.0:
                 impact = impact**self.decay
@@ -215,6 +240,10 @@ class PathEngine:
             ring[step % window] = mids
             if record and step == 0:
                 rec.add(-1, np.repeat(bk.price[None, :], n_paths, axis=0), None)
+            if desk is not None:
+                if step:
+                    desk.accrue(mids)
+                mids, perp_acted = self._perp_rounds(desk, mids, impact)
             mids, acted = self._step(
                 k,
                 det,
@@ -227,13 +256,33 @@ class PathEngine:
                 rec if record else None,
                 step,
             )
+            while desk is not None:  # the spot sales may have made perp accounts liable
+                mids, perp_acted = self._perp_rounds(desk, mids, impact)
+                if not perp_acted:
+                    break
+                mids, _ = self._step(
+                    k, det, pairs, mids, pause_ref, impact, path_tot, rounds,
+                    rec if record else None, step,
+                )  # fmt: skip
             if record and not acted:
                 rec.add(step, mids, None)
         final = exo[:, -1, :] * impact
         fin = k.final(final, pairs.arrays(), bk.arrays(), bk.s, bk.b)
         if record:
             rec.final_s, rec.final_b = pairs.balances_on(0)
-        return self._outcome(pairs, fin, final, path_tot, rounds), rec
+        out = self._outcome(pairs, fin, final, path_tot, rounds)
+        return (out if desk is None else _with_desk(out, desk, final)), rec
+
+    def _perp_rounds(
+        self, desk: PerpDesk, mids: FloatArray, impact: FloatArray
+    ) -> tuple[FloatArray, bool]:
+        """The perp desk's liquidations at ``mids``; their hedges' impact is kept in
+        ``impact`` (in place), as the spot sales' is."""
+        after, acted = desk.liquidate(mids, self.liquidity)
+        if acted:
+            with np.errstate(all="ignore"):
+                impact *= np.where(mids > 0.0, after / mids, 1.0)
+        return after, acted
 
     def _step(
         self,
@@ -344,6 +393,10 @@ class PathEngine:
             pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
             pair_toxic=po[:, lay.T_TOXIC].copy(),
             pair_seized=po[:, lay.T_SEIZED].copy(),
+            perp_liquidations=np.zeros(n_paths),
+            perp_closed_value=np.zeros(n_paths),
+            perp_liquidator_fees=np.zeros(n_paths),
+            perp_insurance_fees=np.zeros(n_paths),
         )
 
 
@@ -351,6 +404,36 @@ def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
     """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
     (BLAS blocks a matrix-vector product by its shape)."""
     return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
+
+
+def _with_desk(out: PathOutcome, desk: PerpDesk, final: FloatArray) -> PathOutcome:
+    """``out`` with the perp accounts of ``desk`` at the final prices: their deficits as
+    residual bad debt (and as pairs, after the spot ones), those still liquidatable,
+    their borrowing power and borrowed, and the perp liquidations' totals."""
+    cv, dv, ic, id_, mc, md = desk.figures(final)
+    deficit = np.maximum(dv - cv, 0.0)
+    residual = out.residual + deficit.sum(axis=1)
+    path, h = np.nonzero(deficit > 0.0)
+    zeros = np.zeros(len(path))
+    return replace(
+        out,
+        residual=residual,
+        bad_debt=out.written_off + residual,
+        liquidations=out.liquidations + desk.liquidations,
+        accounts_liquidated=out.accounts_liquidated + (desk.touched > 0).sum(axis=1),
+        still_liquidatable=out.still_liquidatable + ((md > mc) & (md > 0.0)).sum(axis=1),
+        borrowing_power=out.borrowing_power + ic.sum(axis=1),
+        borrowed=out.borrowed + id_.sum(axis=1),
+        pair_path=np.concatenate([out.pair_path, path.astype(np.int64)]),
+        pair_acct=np.concatenate([out.pair_acct, desk.held[h]]),
+        pair_bad=np.concatenate([out.pair_bad, deficit[path, h]]),
+        pair_toxic=np.concatenate([out.pair_toxic, zeros]),
+        pair_seized=np.concatenate([out.pair_seized, zeros]),
+        perp_liquidations=desk.liquidations.copy(),
+        perp_closed_value=desk.closed_value.copy(),
+        perp_liquidator_fees=desk.liquidator_fees.copy(),
+        perp_insurance_fees=desk.insurance_fees.copy(),
+    )
 
 
 def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:
