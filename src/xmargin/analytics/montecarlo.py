@@ -341,6 +341,7 @@ def simulate_chunk(
             "refused_unprofitable": o.unprofitable,
             "refused_capped": o.capped,
             "refused_paused": o.paused,
+            "perp_liquidations": o.perp_liquidations,
         }
         acct = np.asarray(
             np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts), np.float64
@@ -401,7 +402,7 @@ def monte_carlo(
     _columns(book, model, cfg)  # refuse unmapped assets before any work
     if liquidity is not None and not liquidity.any:
         liquidity = None
-    book.warn_perps_left_out(carried=not _uses_engine(book, cfg, liquidity))
+    book.warn_perps_left_out(carried=True)
     initial: dict[str, float | int] = {}
     run_book = book
     if cfg.settle_first:

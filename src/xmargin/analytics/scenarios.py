@@ -72,6 +72,16 @@ def _totals(o: PathOutcome) -> dict[str, float | int]:
     }
 
 
+def _perp_totals(o: PathOutcome) -> dict[str, float | int]:
+    """The perp liquidations' totals (books whose accounts hold perps)."""
+    return {
+        "perp_liquidations": int(o.perp_liquidations[0]),
+        "perp_closed_value": float(o.perp_closed_value[0]),
+        "perp_liquidator_fees": float(o.perp_liquidator_fees[0]),
+        "perp_insurance_fees": float(o.perp_insurance_fees[0]),
+    }
+
+
 def run_scenario(
     book: SimBook,
     sc: Scenario,
@@ -79,11 +89,16 @@ def run_scenario(
     settle_first: bool = False,
     breakers: Breakers | None = None,
     top: int = 10,
+    funding: Mapping[str, float] | None = None,
 ) -> ScenarioResult:
-    """Run ``sc`` on ``book`` (one path) and gather what the report shows."""
+    """Run ``sc`` on ``book`` (one path) and gather what the report shows; ``funding``:
+    rates per hour by perp (:func:`xmargin.analytics.simperps.parse_funding_rates`)."""
     run_book = settle(book).book_after if settle_first else book
     path, times = scenario_prices(run_book, sc)
-    book.warn_perps_left_out()
+    book.warn_perps_left_out(carried=True)
+    per_step = None
+    if funding and run_book.perps is not None:
+        per_step = run_book.perps.funding_per_step(dict(funding), sc.step_hours)
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours
@@ -94,6 +109,7 @@ def run_scenario(
         gas=sc.gas,
         breakers=breakers if breakers is not None else sc.breakers,
         impact_half_life_steps=half,
+        funding_per_step=per_step,
     )
     o, rec = engine.run(path[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
@@ -101,6 +117,12 @@ def run_scenario(
     hf_before = run_book.health_factors()
     final = o.final_prices[0]
     hf_after = after_book.health_factors(final)
+    totals = _totals(o)
+    if rec.perp_accounts is not None and rec.perp_figures is not None:
+        mc, md = rec.perp_figures[4], rec.perp_figures[5]
+        with np.errstate(all="ignore"):
+            hf_after[rec.perp_accounts] = np.where(md > 0.0, mc / md, np.nan)
+        totals.update(_perp_totals(o))
     bad = np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts)
     order = np.argsort(-bad, kind="stable")[:top]
     tops = [(book.account_ids[i], float(bad[i])) for i in order if bad[i] > 0]
@@ -112,7 +134,7 @@ def run_scenario(
         prices_after=final,
         exo_path=path,
         times=times,
-        totals=_totals(o),
+        totals=totals,
         record=rec,
         hf_before=hf_before,
         hf_after=hf_after,

@@ -12,16 +12,18 @@ engine's (:func:`xmargin.risk.perps.perp_sums`) at the simulated prices, in floa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from xmargin.errors import InputError
 from xmargin.fast.perp_packing import PerpTables
 from xmargin.fast.perps import cap_initial_pnl, perp_sums
 from xmargin.model.market import Market
 
-__all__ = ["SimPerps"]
+__all__ = ["SimPerps", "parse_funding_rates"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -85,6 +87,13 @@ class SimPerps:
         res: FloatArray = out if np.ndim(asset_prices) == 2 else out[:, 0]
         return res
 
+    def funding_per_step(self, rates: dict[str, float], step_hours: float) -> FloatArray:
+        """Per perp, the fraction of P added to F each step, from rates per hour."""
+        out = np.zeros(len(self.tables))
+        for name, rate in rates.items():
+            out[self.tables.index_of(name)] = rate * step_hours
+        return out
+
     @classmethod
     def of_market(
         cls, market: Market, ids: list[str], asset_index: dict[str, int], today: FloatArray
@@ -109,3 +118,31 @@ class SimPerps:
             v[:, 1].copy(),
             v[:, 2].copy(),
         )
+
+
+def parse_funding_rates(specs: Sequence[str], names: Sequence[str]) -> dict[str, float]:
+    """``PERP=RATE/PERIOD`` options (``ETH-PERP=0.01%/h``, ``BTC-PERP=-0.1%/8h``) as a
+    rate per hour per perp: each step F rises by rate x hours x P (a positive rate: longs
+    pay shorts). :class:`~xmargin.errors.InputError` naming the option otherwise."""
+    from xmargin.analytics.prices import parse_duration_hours
+    from xmargin.analytics.scenario_file import fraction_of
+
+    out: dict[str, float] = {}
+    for spec in specs:
+        where = f"--funding-rate {spec!r}"
+        name, eq, rest = spec.partition("=")
+        rate, slash, period = rest.partition("/")
+        if not eq or not slash or not name.strip():
+            raise InputError(f"{where}: expected PERP=RATE/PERIOD, e.g. ETH-PERP=0.01%/h")
+        name = name.strip()
+        if name not in names:
+            known = ", ".join(names) if names else "none"
+            raise InputError(f"{where}: unknown perp {name!r}; the book's perps: {known}")
+        try:
+            value = fraction_of(rate.strip())
+        except ValueError as e:
+            raise InputError(f"{where}: {e}") from None
+        per = period.strip()
+        hours = parse_duration_hours(per if per[:1].isdigit() else f"1{per}", "--funding-rate")
+        out[name] = value / hours
+    return out

@@ -77,6 +77,24 @@ simulate_app = typer.Typer(
 )
 
 
+FundingRates = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--funding-rate",
+        help="PERP=0.01%/h: funding accrues at this rate over steps (repeatable).",
+        show_default=False,
+    ),
+]
+
+
+def _funding(book: Any, specs: list[str] | None) -> dict[str, float]:
+    """Rates per hour by perp from ``--funding-rate`` options."""
+    if not specs:
+        return {}
+    names = book.perps.tables.names if book.perps is not None else ()
+    return sim.parse_funding_rates(specs, names)
+
+
 def _check_gas(gas: float) -> None:
     if not (math.isfinite(gas) and gas >= 0):
         raise InputError(f"--gas: must be >= 0, was {gas}")
@@ -96,6 +114,7 @@ def scenario_command(
     settle_first: Annotated[
         bool, typer.Option("--settle-first", help="Liquidate at today's prices first.")
     ] = False,
+    funding_rates: FundingRates = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -108,7 +127,10 @@ def scenario_command(
                 raise InputError(f"--name {n!r}: no such scenario in {scenario_file}")
         scenarios = [s for s in scenarios if s.name in names]
     book, liquidity = sim.open_book(market_file)
-    results = [sim.run_scenario(book, s, liquidity, settle_first) for s in scenarios]
+    funding = _funding(book, funding_rates)
+    results = [
+        sim.run_scenario(book, s, liquidity, settle_first, funding=funding) for s in scenarios
+    ]
     if report is not None:
         sim.write_report(sim.scenario_html(results, f"Scenarios: {scenario_file.name}"), report)
     if as_json:
@@ -133,6 +155,7 @@ def cascade_command(
     cap: Cap = None,
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
+    funding_rates: FundingRates = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -147,6 +170,7 @@ def cascade_command(
     book, liquidity = sim.open_book(market_file)
     for a in parsed:
         book.asset_index(a, "--shock")
+    funding = _funding(book, funding_rates)
     sc = sim.Scenario(name="cascade", shocks=parsed, steps=steps, cascade=True, gas=gas)
     full = sim.breakers_of_options(cap, pause_drop, pause_window, 1.0)
     variants = {"none": sim.Breakers()}
@@ -157,7 +181,9 @@ def cascade_command(
     if cap is not None and pause_drop is not None:
         variants["cap+pause"] = full
     results = {
-        label: sim.run_scenario(book, dataclasses.replace(sc, name=label), liquidity, False, br)
+        label: sim.run_scenario(
+            book, dataclasses.replace(sc, name=label), liquidity, False, br, funding=funding
+        )
         for label, br in variants.items()
     }
     if report is not None:

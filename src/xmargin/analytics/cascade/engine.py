@@ -79,6 +79,10 @@ class CascadeRecord:
     #: balances of every entry of the book on path 0 at the end
     final_s: FloatArray | None = None
     final_b: FloatArray | None = None
+    #: accounts holding perps (rows) and their (cv, dv, ic, id, mc, md) on path 0 at the
+    #: end (the perp desk's; ``final_s``/``final_b`` keep their balances of before)
+    perp_accounts: IntArray | None = None
+    perp_figures: FloatArray | None = None
 
     def add(self, step: int, prices: FloatArray, round_: FloatArray | None) -> None:
         """One row: ``round_`` is the round's per-path counts (``None``: nothing done)."""
@@ -270,6 +274,12 @@ class PathEngine:
         fin = k.final(final, pairs.arrays(), bk.arrays(), bk.s, bk.b)
         if record:
             rec.final_s, rec.final_b = pairs.balances_on(0)
+            if desk is not None and self.perp_book is not None:
+                ent = self.perp_book.rows_of(desk.held)[1]
+                rec.final_s[ent] = self.perp_book.s[ent]
+                rec.final_b[ent] = self.perp_book.b[ent]
+                rec.perp_accounts = desk.held
+                rec.perp_figures = desk.figures(final)[:, 0, :]
         out = self._outcome(pairs, fin, final, path_tot, rounds)
         return (out if desk is None else _with_desk(out, desk, final)), rec
 
