@@ -141,3 +141,18 @@ def test_monte_carlo_includes_perps_and_warns_no_more(tmp_path: Path) -> None:
         assert res.per_path["still_liquidatable"][k] >= stuck
         stuck_seen += stuck
     assert stuck_seen > 0  # the paths reach the perp accounts' liquidation
+
+
+def test_a_step_by_step_monte_carlo_liquidates_perp_accounts(tmp_path: Path) -> None:
+    """With steps the Monte Carlo runs the cascade engine, whose perp desk liquidates the
+    perp accounts (contract 5.4): some paths have perp liquidations, and no warning."""
+    market = _small(tmp_path)
+    book = SimBook.from_market(market)
+    cfg = MonteCarloConfig(n_paths=16, horizon_hours=24.0 * 7, steps=4, seed=3)
+    model = GBM(book.assets, np.full(book.n_assets, 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = monte_carlo(book, model, cfg)
+    assert res.engine == "cascade"
+    assert res.per_path["perp_liquidations"].sum() > 0
+    assert (res.per_path["liquidations"] >= res.per_path["perp_liquidations"]).all()
