@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
 from xmargin.analytics.cascade.pairs import Pairs
-from xmargin.analytics.cascade.perp_desk import PerpDesk
+from xmargin.analytics.cascade.perp_desk import PerpDesk, with_desk
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.fast.backend import Backend
@@ -281,7 +281,7 @@ class PathEngine:
                 rec.perp_accounts = desk.held
                 rec.perp_figures = desk.figures(final)[:, 0, :]
         out = self._outcome(pairs, fin, final, path_tot, rounds)
-        return (out if desk is None else _with_desk(out, desk, final)), rec
+        return (out if desk is None else with_desk(out, desk, final)), rec
 
     def _perp_rounds(
         self, desk: PerpDesk, mids: FloatArray, impact: FloatArray
@@ -414,36 +414,6 @@ def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
     """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
     (BLAS blocks a matrix-vector product by its shape)."""
     return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
-
-
-def _with_desk(out: PathOutcome, desk: PerpDesk, final: FloatArray) -> PathOutcome:
-    """``out`` with the perp accounts of ``desk`` at the final prices: their deficits as
-    residual bad debt (and as pairs, after the spot ones), those still liquidatable,
-    their borrowing power and borrowed, and the perp liquidations' totals."""
-    cv, dv, ic, id_, mc, md = desk.figures(final)
-    deficit = np.maximum(dv - cv, 0.0)
-    residual = out.residual + deficit.sum(axis=1)
-    path, h = np.nonzero(deficit > 0.0)
-    zeros = np.zeros(len(path))
-    return replace(
-        out,
-        residual=residual,
-        bad_debt=out.written_off + residual,
-        liquidations=out.liquidations + desk.liquidations,
-        accounts_liquidated=out.accounts_liquidated + (desk.touched > 0).sum(axis=1),
-        still_liquidatable=out.still_liquidatable + ((md > mc) & (md > 0.0)).sum(axis=1),
-        borrowing_power=out.borrowing_power + ic.sum(axis=1),
-        borrowed=out.borrowed + id_.sum(axis=1),
-        pair_path=np.concatenate([out.pair_path, path.astype(np.int64)]),
-        pair_acct=np.concatenate([out.pair_acct, desk.held[h]]),
-        pair_bad=np.concatenate([out.pair_bad, deficit[path, h]]),
-        pair_toxic=np.concatenate([out.pair_toxic, zeros]),
-        pair_seized=np.concatenate([out.pair_seized, zeros]),
-        perp_liquidations=desk.liquidations.copy(),
-        perp_closed_value=desk.closed_value.copy(),
-        perp_liquidator_fees=desk.liquidator_fees.copy(),
-        perp_insurance_fees=desk.insurance_fees.copy(),
-    )
 
 
 def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:

@@ -17,6 +17,9 @@ rate: F rises by rate x P per step (a positive rate: longs pay shorts).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from xmargin.analytics.cascade.layout import FloatArray
@@ -32,7 +35,10 @@ from xmargin.fast.perps import (
 )
 from xmargin.fast.weights import effective_weights
 
-__all__ = ["PerpDesk"]
+if TYPE_CHECKING:
+    from xmargin.analytics.cascade.engine import PathOutcome
+
+__all__ = ["PerpDesk", "with_desk"]
 
 MAX_PERP_ROUNDS = 100
 
@@ -214,3 +220,33 @@ def _impact(liq: Liquidity, mids: FloatArray, units: FloatArray) -> FloatArray:
             f = after / m
         out[p, a] = np.where(units[p, a] > 0.0, f, 1.0 / f)
     return out
+
+
+def with_desk(out: PathOutcome, desk: PerpDesk, final: FloatArray) -> PathOutcome:
+    """``out`` with the perp accounts of ``desk`` at the final prices: their deficits as
+    residual bad debt (and as pairs, after the spot ones), those still liquidatable,
+    their borrowing power and borrowed, and the perp liquidations' totals."""
+    cv, dv, ic, id_, mc, md = desk.figures(final)
+    deficit = np.maximum(dv - cv, 0.0)
+    residual = out.residual + deficit.sum(axis=1)
+    path, h = np.nonzero(deficit > 0.0)
+    zeros = np.zeros(len(path))
+    return replace(
+        out,
+        residual=residual,
+        bad_debt=out.written_off + residual,
+        liquidations=out.liquidations + desk.liquidations,
+        accounts_liquidated=out.accounts_liquidated + (desk.touched > 0).sum(axis=1),
+        still_liquidatable=out.still_liquidatable + ((md > mc) & (md > 0.0)).sum(axis=1),
+        borrowing_power=out.borrowing_power + ic.sum(axis=1),
+        borrowed=out.borrowed + id_.sum(axis=1),
+        pair_path=np.concatenate([out.pair_path, path.astype(np.int64)]),
+        pair_acct=np.concatenate([out.pair_acct, desk.held[h]]),
+        pair_bad=np.concatenate([out.pair_bad, deficit[path, h]]),
+        pair_toxic=np.concatenate([out.pair_toxic, zeros]),
+        pair_seized=np.concatenate([out.pair_seized, zeros]),
+        perp_liquidations=desk.liquidations.copy(),
+        perp_closed_value=desk.closed_value.copy(),
+        perp_liquidator_fees=desk.liquidator_fees.copy(),
+        perp_insurance_fees=desk.insurance_fees.copy(),
+    )
