@@ -77,6 +77,7 @@ from xmargin.analytics.scenario_options import ScenarioOptions, scenario_options
 from xmargin.analytics.scenario_paths import scenario_prices
 from xmargin.analytics.scenarios import ScenarioResult, compare_breakers, run_scenario
 from xmargin.analytics.simbook import SimBook, load_simbook, perps_left_out
+from xmargin.analytics.simperps import parse_funding_rates
 
 __all__ = [
     "DESIGNS",
@@ -127,6 +128,7 @@ __all__ = [
     "parse_designs",
     "parse_duration_hours",
     "parse_fraction",
+    "parse_funding_rates",
     "parse_scenarios",
     "parse_time",
     "perps_left_out",

@@ -228,26 +228,35 @@ def test_replay_runs_on_a_packaged_price_slice(xm: Callable[..., Run]) -> None:
     assert int(doc["totals"]["liquidations"]) > 0
 
 
-def test_a_simulation_says_that_perp_positions_are_left_out(
+def test_simulations_carry_perp_positions_and_say_so_when_they_cannot(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Perps are not simulated yet: a market whose accounts hold some gets a note on
-    stderr naming how many, and the figures stay those of the spot balances."""
+    """A market whose accounts hold perps: the cascade runs them (perp liquidations in its
+    totals, no left-out warning, ``--funding-rate`` accepted); a book read without them
+    still gets the note naming how many are left out."""
+    import warnings
+
     import xmargin
-    from xmargin.analytics.simbook import perps_left_out
+    from xmargin.analytics.simbook import SimBook, perps_left_out
     from xmargin.data import data_path
 
     demo = xmargin.load_market(data_path("demo.toml"))
     note = perps_left_out(demo)
     assert note is not None and note.startswith("7 accounts hold perp positions")
-    for acc in demo.accounts.values():
-        for name in list(acc.perps):
-            acc.set_perp(name, None)
-    assert perps_left_out(demo) is None
+    book = SimBook.from_market(demo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        book.warn_perps_left_out(carried=True)
+    bare = SimBook(book.pack, book.account_ids, book.indptr, book.col, book.s, book.b,
+                   book.cat, book.perp_accounts)  # fmt: skip
+    with pytest.warns(UserWarning, match="7 accounts hold perp positions"):
+        bare.warn_perps_left_out(carried=True)
     args = ["simulate", "cascade", str(data_path("demo.toml")), "--shock", "WETH=-30%", "--json"]
-    run = run_in_process(capsys, *args)
+    run = run_in_process(capsys, *args, "--funding-rate", "ETH-PERP=0.01%/h")
     assert run.code == 0, run.err
-    assert run.err.count("warning: 7 accounts hold perp positions") == 1, run.err
-    assert run.out.lstrip().startswith("{")
-    bad = run_in_process(capsys, "simulate", "cascade", str(data_path("demo.toml")))
-    assert bad.code == 2 and bad.err.startswith("error: "), bad.err  # errors come alone
+    assert "warning" not in run.err, run.err
+    totals = run.json()["variants"]["none"]["totals"]
+    assert totals["perp_liquidations"] > 0 and float(totals["perp_insurance_fees"]) > 0
+    bad = run_in_process(capsys, *args, "--funding-rate", "SOL-PERP=1%/h")
+    assert bad.code == 2 and bad.err.startswith("error: --funding-rate"), bad.err
+    assert "SOL-PERP" in bad.err

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.cascade import Breakers, PathEngine
 from xmargin.analytics.liquidity import Liquidity
+from xmargin.analytics.montecarlo_perps import perp_accounts, perp_deficit, perp_figures
 from xmargin.analytics.return_models import ReturnModel
 from xmargin.analytics.risk_figures import RiskFigure, mean_figure, pct, risk_figures
 from xmargin.analytics.sim_kernels import sim_kernels
@@ -155,6 +156,14 @@ def settle(book: SimBook, prices: FloatArray | None = None) -> SettleResult:
     """Liquidate every account at ``prices`` (today's by default) until done."""
     p = book.price if prices is None else np.asarray(prices, dtype=np.float64)
     s, b, out = sim_kernels().settle(book.arrays(), book.s, book.b, p, MAX_ROUNDS)
+    if book.perps is not None:
+        # Accounts holding perps are not liquidated here (their health includes their
+        # perps); a liquidatable one keeps its balances and its deficit is residual.
+        held = book.perps.accounts()
+        _, ent = book.rows_of(held)
+        s[ent], b[ent] = book.s[ent], book.b[ent]
+        out[held] = 0.0
+        out[held, kl.AC_RESIDUAL] = perp_deficit(perp_figures(book, p[None, :], held))[1][0]
     return SettleResult(book.with_balances(s, b), out)
 
 
@@ -239,6 +248,8 @@ class ChunkResult:
 
 def _one_step(book: SimBook, prices: FloatArray) -> tuple[dict[str, FloatArray], FloatArray]:
     watch = book.watch_list(prices.min(axis=0), prices.max(axis=0))
+    held = np.zeros(0, np.int64) if book.perps is None else book.perps.accounts()
+    watch = np.setdiff1d(watch, held)
     wptr, went = book.rows_of(watch)
     rows = kl.WatchRows(watch, wptr, book.col[went], book.wnet[went])
     out_path, out_acct = sim_kernels().one_step(
@@ -262,6 +273,8 @@ def _one_step(book: SimBook, prices: FloatArray) -> tuple[dict[str, FloatArray],
     }
     acct = np.zeros(book.n_accounts)
     acct[watch] = out_acct
+    if len(held):
+        perp_accounts(book, prices, held, per, acct)
     return per, acct
 
 
@@ -328,6 +341,7 @@ def simulate_chunk(
             "refused_unprofitable": o.unprofitable,
             "refused_capped": o.capped,
             "refused_paused": o.paused,
+            "perp_liquidations": o.perp_liquidations,
         }
         acct = np.asarray(
             np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts), np.float64
@@ -386,9 +400,9 @@ def monte_carlo(
     another, ``on_chunk(n_paths_done)`` after each.
     """
     _columns(book, model, cfg)  # refuse unmapped assets before any work
-    book.warn_perps_left_out()
     if liquidity is not None and not liquidity.any:
         liquidity = None
+    book.warn_perps_left_out(carried=True)
     initial: dict[str, float | int] = {}
     run_book = book
     if cfg.settle_first:

@@ -86,6 +86,16 @@ def _totals(o: PathOutcome, design: DesignStep | None = None) -> dict[str, float
     }
 
 
+def _perp_totals(o: PathOutcome) -> dict[str, float | int]:
+    """The perp liquidations' totals (books whose accounts hold perps)."""
+    return {
+        "perp_liquidations": int(o.perp_liquidations[0]),
+        "perp_closed_value": float(o.perp_closed_value[0]),
+        "perp_liquidator_fees": float(o.perp_liquidator_fees[0]),
+        "perp_insurance_fees": float(o.perp_insurance_fees[0]),
+    }
+
+
 def run_scenario(
     book: SimBook,
     sc: Scenario,
@@ -95,10 +105,12 @@ def run_scenario(
     top: int = 10,
     liquidation: str | None = None,
     market: Market | None = None,
+    funding: Mapping[str, float] | None = None,
 ) -> ScenarioResult:
     """Run ``sc`` on ``book`` (one path) and gather what the report shows; liquidations by
     the design ``liquidation`` (contract 8.6), else the market's own; with the ``market``
-    the book was loaded from, its option accounts too (module docstring)."""
+    the book was loaded from, its option accounts too (module docstring); ``funding``:
+    rates per hour by perp (:func:`xmargin.analytics.simperps.parse_funding_rates`)."""
     if sc.vol_shocks and market is None:
         raise InputError(f"scenario {sc.name}: vol_shock needs the market (market=...)")
     initial: dict[str, float | int] = {}
@@ -107,8 +119,11 @@ def run_scenario(
         st = settle(book)
         initial, run_book = st.totals(), st.book_after
     path, times = scenario_prices(run_book, sc)
-    book.warn_perps_left_out()
+    book.warn_perps_left_out(carried=True)
     opts = None if market is None else scenario_options(market, sc, book.assets, path[-1])
+    per_step = None
+    if funding and run_book.perps is not None:
+        per_step = run_book.perps.funding_per_step(dict(funding), sc.step_hours)
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours
@@ -120,6 +135,7 @@ def run_scenario(
         breakers=breakers if breakers is not None else sc.breakers,
         impact_half_life_steps=half,
         design=design_step(run_book, liquidation, sc.step_hours * 3600.0),
+        funding_per_step=per_step,
     )
     o, rec = engine.run(path[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
@@ -127,6 +143,12 @@ def run_scenario(
     hf_before = run_book.health_factors()
     final = o.final_prices[0]
     hf_after = after_book.health_factors(final)
+    totals = _totals(o, engine.design)
+    if rec.perp_accounts is not None and rec.perp_figures is not None:
+        mc, md = rec.perp_figures[4], rec.perp_figures[5]
+        with np.errstate(all="ignore"):
+            hf_after[rec.perp_accounts] = np.where(md > 0.0, mc / md, np.nan)
+        totals.update(_perp_totals(o))
     bad = np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts)
     order = np.argsort(-bad, kind="stable")[:top]
     tops = [(book.account_ids[i], float(bad[i])) for i in order if bad[i] > 0]
@@ -138,7 +160,7 @@ def run_scenario(
         prices_after=final,
         exo_path=path,
         times=times,
-        totals=_totals(o, engine.design),
+        totals=totals,
         record=rec,
         hf_before=hf_before,
         hf_after=hf_after,

@@ -30,6 +30,7 @@ from xmargin.analytics.kernel_layout import (
     N_A,
     SimArrays,
 )
+from xmargin.analytics.simperps import SimPerps
 from xmargin.errors import InputError
 from xmargin.fast.health import health_factor
 from xmargin.fast.liquidation_price import price_slope
@@ -58,6 +59,8 @@ class SimBook:
     #: accounts of the market that hold perp positions, which this book leaves out
     #: (:meth:`warn_perps_left_out`)
     perp_accounts: int = 0
+    #: their positions, where the book was read with them (:mod:`.simperps`)
+    perps: SimPerps | None = None
     #: entry -> account (row) index
     row: IntArray = field(init=False)
     #: s lt_eff and b mbw_eff (quote per unit of price), and wnet = wmc - wmd
@@ -185,21 +188,32 @@ class SimBook:
         """``mc - md`` of every account at ``prices`` (one row per path, or one vector)."""
         p = np.atleast_2d(prices)
         out = np.stack([self.per_account(self.wnet * row[self.col]) for row in p])
+        if self.perps is not None:
+            ps = self.perps.sums(p, self.n_accounts)
+            out += ps[4] - ps[5]
         res: FloatArray = out if np.ndim(prices) == 2 else out[0]
         return res
 
     def health_factors(self, prices: FloatArray | None = None) -> FloatArray:
         """mc / md per account at ``prices`` (today's by default); NaN without debt."""
-        p = (self.price if prices is None else prices)[self.col]
+        at = self.price if prices is None else np.asarray(prices, np.float64)
+        p = at[self.col]
         mc = self.per_account(self.wmc * p)
         md = self.per_account(self.wmd * p)
+        if self.perps is not None:
+            ps = self.perps.sums(at, self.n_accounts)
+            mc, md = mc + ps[4], md + ps[5]
         with np.errstate(all="ignore"):
             out: FloatArray = health_factor(mc, md)
         return out
 
-    def warn_perps_left_out(self) -> None:
+    def warn_perps_left_out(self, carried: bool = False) -> None:
         """Warn (once per simulation) that accounts' perp positions are left out, so that
-        no figure silently omits them; the CLI prints it as a ``warning:`` line."""
+        no figure silently omits them; the CLI prints it as a ``warning:`` line.
+        ``carried``: the simulation includes the perps this book carries (no warning
+        then, unless the book was read without them)."""
+        if carried and self.perps is not None:
+            return
         note = _note(self.perp_accounts)
         if note is not None:
             warnings.warn(note, UserWarning, stacklevel=3)
@@ -216,8 +230,9 @@ class SimBook:
     def with_balances(self, s: FloatArray, b: FloatArray) -> SimBook:
         """The same book with other balances (same entries)."""
         return SimBook(
-            self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat, self.perp_accounts
-        )
+            self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat,
+            self.perp_accounts, self.perps,
+        )  # fmt: skip
 
     def with_pack(self, pack: MarketPack) -> SimBook:
         """The same positions under the parameters of ``pack``, which must list the same
@@ -227,7 +242,7 @@ class SimBook:
             raise ValueError("a book re-packed must keep its assets and categories")
         return SimBook(
             pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat,
-            self.perp_accounts,
+            self.perp_accounts, self.perps,
         )  # fmt: skip
 
     def with_asset_params(
@@ -269,7 +284,11 @@ class SimBook:
             np.array(supply, np.float64),
             np.array(borrow, np.float64),
         )
-        object.__setattr__(book, "perp_accounts", sum(1 for i in ids if market.account(i).perps))
+        holders = sum(1 for i in ids if market.account(i).perps)
+        object.__setattr__(book, "perp_accounts", holders)
+        if holders:
+            perps = SimPerps.of_market(market, ids, dict(sp.asset_index), sp.price)
+            object.__setattr__(book, "perps", perps)
         return book
 
     @classmethod

@@ -83,6 +83,24 @@ simulate_app = typer.Typer(
 )
 
 
+FundingRates = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--funding-rate",
+        help="PERP=0.01%/h: funding accrues at this rate over steps (repeatable).",
+        show_default=False,
+    ),
+]
+
+
+def _funding(book: Any, specs: list[str] | None) -> dict[str, float]:
+    """Rates per hour by perp from ``--funding-rate`` options."""
+    if not specs:
+        return {}
+    names = book.perps.tables.names if book.perps is not None else ()
+    return sim.parse_funding_rates(specs, names)
+
+
 def _check_gas(gas: float) -> None:
     if not (math.isfinite(gas) and gas >= 0):
         raise InputError(f"--gas: must be >= 0, was {gas}")
@@ -104,6 +122,7 @@ def scenario_command(
         bool, typer.Option("--settle-first", hidden=True, help="Same as --settle (kept).")
     ] = False,
     progress: Progress = None,
+    funding_rates: FundingRates = None,
     report: Report = None,
     as_json: Json = False,
 ) -> None:
@@ -123,11 +142,16 @@ def scenario_command(
         scenarios = [s for s in scenarios if s.name in names]
     book, market = load_simbook(market_file)
     liquidity = Liquidity.from_params(market.assets)
+    funding = _funding(book, funding_rates)
     results = []
     with progress_bar(len(scenarios), "scenarios", progress) as advance:
         for s in scenarios:
             try:
-                results.append(sim.run_scenario(book, s, liquidity, settle_first, market=market))
+                results.append(
+                    sim.run_scenario(
+                        book, s, liquidity, settle_first, market=market, funding=funding
+                    )
+                )
             except InputError as exc:  # name the file and the scenario that needs the fix
                 raise InputError(f"{scenario_file}: scenarios.{s.name}: {exc}") from None
             advance(1)
@@ -158,6 +182,7 @@ def cascade_command(
     pause_drop: PauseDrop = None,
     pause_window: PauseWindow = "1h",
     progress: Progress = None,
+    funding_rates: FundingRates = None,
     report: Report = None,
     as_json: Json = False,
     liquidation: Annotated[
@@ -186,6 +211,7 @@ def cascade_command(
     book, liquidity = sim.open_book(market_file)
     for a in parsed:
         book.asset_index(a, "--shock")
+    funding = _funding(book, funding_rates)
     sc = sim.Scenario(name="cascade", shocks=parsed, steps=steps, cascade=True, gas=gas)
     full = sim.breakers_of_options(cap, pause_drop, pause_window, 1.0)
     variants = {"none": sim.Breakers()}
@@ -201,7 +227,7 @@ def cascade_command(
         for label, br in variants.items():
             named = dataclasses.replace(sc, name=label)
             results[label] = sim.run_scenario(
-                book, named, liquidity, False, br, liquidation=liquidation
+                book, named, liquidity, False, br, liquidation=liquidation, funding=funding
             )
             advance(1)
     if report is not None:

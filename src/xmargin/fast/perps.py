@@ -23,11 +23,14 @@ from xmargin.fast.weights import size_haircut_liability_weight_up
 __all__ = [
     "cap_initial_pnl",
     "effective_margin_up",
+    "liquidation_fees",
+    "max_closable",
     "notional",
     "perp_maintenance_line",
     "perp_maintenance_terms",
     "perp_sums",
     "pnl",
+    "realized_pnl",
 ]
 
 
@@ -125,3 +128,33 @@ def perp_maintenance_line(
     moving = -q * entry - q * (index - entry_index)
     fixed = pnl(q, price, entry, index, entry_index) - notional(q, price) * rm
     return select(on_asset, moving, fixed), slope
+
+
+# -- contract 5.4: liquidation of a perp position ----------------------------------------------
+@elementwise
+def max_closable(
+    hf: Any, q: Any, price: Any, full_health: Any, small_value: Any, close_factor: Any, scale: Any
+) -> Any:
+    """The most base units of q that may be closed now (float twin of
+    :func:`xmargin.risk.perp_liquidation.max_closable`): all of |q| if hf <=
+    ``full_health`` or |q|·P < ``small_value``, else ``close_factor``·|q| rounded down to
+    the underlying's decimals (``scale`` = 10**decimals)."""
+    size = np.abs(q)
+    whole = (hf <= full_health) | (notional(q, price) < small_value)
+    return select(whole, size, np.floor(close_factor * size * scale) / scale)
+
+
+@elementwise
+def liquidation_fees(closed: Any, price: Any, liquidation_fee: Any, insurance_fee: Any) -> Any:
+    """(liquidator_fee, insurance_fee) in quote: closed·P times each fee (float twin of
+    :func:`xmargin.risk.perp_liquidation.liquidation_fees`)."""
+    value = closed * price
+    return value * liquidation_fee, value * insurance_fee
+
+
+@elementwise
+def realized_pnl(closed: Any, price: Any, entry: Any, q: Any) -> Any:
+    """c·(X − E)·sign(q), in quote (float twin of
+    :func:`xmargin.risk.settlement.realized_pnl`)."""
+    gain = closed * (price - entry)
+    return select(q > 0.0, gain, -gain)

@@ -42,6 +42,7 @@ from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
 from xmargin.analytics.cascade.pairs import Pairs
+from xmargin.analytics.cascade.perp_desk import PerpDesk, with_desk
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.fast.backend import Backend
@@ -79,6 +80,10 @@ class CascadeRecord:
     #: balances of every entry of the book on path 0 at the end
     final_s: FloatArray | None = None
     final_b: FloatArray | None = None
+    #: accounts holding perps (rows) and their (cv, dv, ic, id, mc, md) on path 0 at the
+    #: end (the perp desk's; ``final_s``/``final_b`` keep their balances of before)
+    perp_accounts: IntArray | None = None
+    perp_figures: FloatArray | None = None
 
     def add(self, step: int, prices: FloatArray, round_: FloatArray | None) -> None:
         """One row: ``round_`` is the round's per-path counts (``None``: nothing done)."""
@@ -127,6 +132,12 @@ class PathOutcome:
     pair_bad: FloatArray
     pair_toxic: FloatArray
     pair_seized: FloatArray
+    #: perp liquidations (contract 5.4) per path: count, closed notional, the fees to
+    #: the liquidators and to the insurance fund (quote); zeros without perps
+    perp_liquidations: FloatArray
+    perp_closed_value: FloatArray
+    perp_liquidator_fees: FloatArray
+    perp_insurance_fees: FloatArray
 
 
 class PathEngine:
@@ -149,6 +160,13 @@ class PathEngine:
     design
         Liquidate by a design of contract 8 (:mod:`.designs`) instead of the close-factor
         kernels; the caller reads its per-path figures with ``design.finish``.
+    funding_per_step
+        Per perp of the book, the funding rate over one step (a fraction of P added to
+        the funding index F each step; ``None``: F held fixed).
+
+    Accounts holding perps (where the book carries them) are run by a
+    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk`; the spot kernels get the
+    book without their balances.
     """
 
     def __init__(
@@ -162,7 +180,15 @@ class PathEngine:
         max_rounds_per_step: int = 1000,
         backend: Backend = "auto",
         design: DesignStep | None = None,
+        funding_per_step: FloatArray | None = None,
     ) -> None:
+        self.perp_book = book if book.perps is not None else None
+        self.funding = funding_per_step
+        if book.perps is not None:
+            ent = book.rows_of(book.perps.accounts())[1]
+            s, b = book.s.copy(), book.b.copy()
+            s[ent], b[ent] = 0.0, 0.0
+            book = book.with_balances(s, b)
         self.book = book
         self.kernels = cascade_kernels(backend)
         self.liquidity = liquidity or Liquidity.none(book.assets)
@@ -217,6 +243,9 @@ class PathEngine:
             self.design.begin(n_paths)
         window = max(1, self.breakers.pause_window_steps)
         ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
+        desk = None
+        if self.perp_book is not None:
+            desk = PerpDesk(self.perp_book, n_paths, self.funding)
         for step in range(n_steps):
             if self.decay != 1.0:
                 impact = impact**self.decay
@@ -225,6 +254,10 @@ class PathEngine:
             ring[step % window] = mids
             if record and step == 0:
                 rec.add(-1, np.repeat(bk.price[None, :], n_paths, axis=0), None)
+            if desk is not None:
+                if step:
+                    desk.accrue(mids)
+                mids, perp_acted = self._perp_rounds(desk, mids, impact)
             mids, acted = self._step(
                 k,
                 det,
@@ -237,13 +270,39 @@ class PathEngine:
                 rec if record else None,
                 step,
             )
+            while desk is not None:  # the spot sales may have made perp accounts liable
+                mids, perp_acted = self._perp_rounds(desk, mids, impact)
+                if not perp_acted:
+                    break
+                mids, _ = self._step(
+                    k, det, pairs, mids, pause_ref, impact, path_tot, rounds,
+                    rec if record else None, step,
+                )  # fmt: skip
             if record and not acted:
                 rec.add(step, mids, None)
         final = exo[:, -1, :] * impact
         fin = k.final(final, pairs.arrays(), bk.arrays(), bk.s, bk.b)
         if record:
             rec.final_s, rec.final_b = pairs.balances_on(0)
-        return self._outcome(pairs, fin, final, path_tot, rounds), rec
+            if desk is not None and self.perp_book is not None:
+                ent = self.perp_book.rows_of(desk.held)[1]
+                rec.final_s[ent] = self.perp_book.s[ent]
+                rec.final_b[ent] = self.perp_book.b[ent]
+                rec.perp_accounts = desk.held
+                rec.perp_figures = desk.figures(final)[:, 0, :]
+        out = self._outcome(pairs, fin, final, path_tot, rounds)
+        return (out if desk is None else with_desk(out, desk, final)), rec
+
+    def _perp_rounds(
+        self, desk: PerpDesk, mids: FloatArray, impact: FloatArray
+    ) -> tuple[FloatArray, bool]:
+        """The perp desk's liquidations at ``mids``; their hedges' impact is kept in
+        ``impact`` (in place), as the spot sales' is."""
+        after, acted = desk.liquidate(mids, self.liquidity)
+        if acted:
+            with np.errstate(all="ignore"):
+                impact *= np.where(mids > 0.0, after / mids, 1.0)
+        return after, acted
 
     def _step(
         self,
@@ -357,6 +416,10 @@ class PathEngine:
             pair_bad=po[:, lay.T_WRITTEN] + fin[:, lay.F_RESIDUAL],
             pair_toxic=po[:, lay.T_TOXIC].copy(),
             pair_seized=po[:, lay.T_SEIZED].copy(),
+            perp_liquidations=np.zeros(n_paths),
+            perp_closed_value=np.zeros(n_paths),
+            perp_liquidator_fees=np.zeros(n_paths),
+            perp_insurance_fees=np.zeros(n_paths),
         )
 
 
