@@ -328,7 +328,13 @@ def test_acknowledged_design_actions_survive_sigkill_exactly_once(
                             "Idempotency-Key": s.key,
                         },
                     )
-                    assert r.status_code in (200, 409), (s.path, r.text)
+                    # 404: its target never committed (an auction kicked by a request
+                    # that was itself in flight at the kill); then it was not journalled.
+                    gone = r.status_code == 404 and "unknown_auction" in r.text
+                    assert r.status_code in (200, 409) or (gone and not journal[s.key]), (
+                        s.path,
+                        r.text,
+                    )
                     if journal[s.key]:
                         assert r.status_code == 200
                         assert r.headers.get("idempotent-replayed") == "true"
