@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmargin._typing import Int64Array1D, UInt8Array1D
+from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
 from xmargin.book.build import Runs
 from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
+from xmargin.book.option_book import OptionBook
+from xmargin.book.option_pass import option_figures, option_maintenance, option_summary
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import maintenance_sums, perp_summary
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.errors import UnknownAccount
 from xmargin.fast.health import available_to_borrow, health_factor, is_liquidatable
+from xmargin.risk.health import AccountHealth
 
 __all__ = ["BookReader"]
 
@@ -38,6 +41,7 @@ class BookReader:
     _ref: Reference
     _n_positions: int
     _perps: PerpBook
+    _options: OptionBook
 
     @property
     def n_accounts(self) -> int:
@@ -49,6 +53,16 @@ class BookReader:
         if r is None:
             raise UnknownAccount(account)
         return r
+
+    def _exact_row(self, r: int) -> AccountHealth:
+        """Row ``r``'s figures from the exact engine."""
+        return self._exact.health(r, self._ids.id(r))
+
+    def _maintenance(self, rows: Int64Array1D) -> tuple[Float64Array1D, Float64Array1D]:
+        """(maintenance_collateral, maintenance_debt) of ``rows``, perps and options in."""
+        mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
+        option_maintenance(self._options, rows, mc, md, self._exact_row)
+        return mc, md
 
     def _rows_in_file_order(self) -> Int64Array1D:
         out = np.empty(self.n_accounts, dtype=np.int64)
@@ -76,7 +90,7 @@ class BookReader:
         rows = np.flatnonzero((self._status & STATUS_BITS) == Status.LIQUIDATABLE).astype(np.int64)
         if rows.size == 0:
             return []
-        mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
+        mc, md = self._maintenance(rows)
         short = md - mc
         hf = health_factor(mc, md)
         order = np.lexsort((self._file_index[rows], -short))
@@ -98,13 +112,16 @@ class BookReader:
             notional, upnl = np.zeros(self.n_accounts), np.zeros(self.n_accounts)
             notional[self._perps.rows] = size
             upnl[self._perps.rows] = add[0] - add[1]
+        value, held = None, []
+        if self._options.any:
+            value, held = option_figures(self._options, out, self._exact_row)
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE
-        # Where the floats cannot show the decision, carry the exact figures.
-        doubt = [
-            (r, self._exact.health(r, self._ids.id(r)))
-            for r in np.flatnonzero(is_liquidatable(out[4], out[5]) != liq).tolist()
-        ]
+        # Where the floats cannot show the decision, carry the exact figures (and those
+        # of the portfolio-margined rows, which the floats do not hold).
+        off = np.flatnonzero(is_liquidatable(out[4], out[5]) != liq)
+        portfolio = {r for r, _ in held}
+        doubt = held + [(r, self._exact_row(r)) for r in off.tolist() if r not in portfolio]
         for r, h in doubt:
             out[:, r] = [float(v) for v in h[:6]]
         cv, dv, ic, id_, mc, md = out
@@ -127,6 +144,7 @@ class BookReader:
             exact={int(self._file_index[r]): h for r, h in doubt},
             perp_notional=None if notional is None else notional[order],
             unrealized_pnl=None if upnl is None else upnl[order],
+            option_value=None if value is None else value[order],
         )
 
     def summary(self) -> BookSummary:
@@ -134,6 +152,12 @@ class BookReader:
         n_liq, liq_debt, insolvent = self._k.summary(self._a, self._tables, self._status)
         if self._perps.any:
             d_liq, d_insolvent = perp_summary(self._a, self._tables, self._perps, self._status)
+            liq_debt += d_liq
+            insolvent += d_insolvent
+        if self._options.any:
+            d_liq, d_insolvent = option_summary(
+                self._a, self._tables, self._perps, self._options, self._status, self._exact_row
+            )
             liq_debt += d_liq
             insolvent += d_insolvent
         return BookSummary(self.n_accounts, n_liq, liq_debt, insolvent)
@@ -154,6 +178,7 @@ class BookReader:
             "exact_cells": self._exact.cells_nbytes,
             "id_index": self._ids.index_nbytes,
             "perps": self._perps.nbytes,
+            "options": self._options.nbytes,
         }
 
     def bytes_per_position(self) -> float:

@@ -56,10 +56,12 @@ from xmargin.book.kernels import (
     kernels_for,
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
+from xmargin.book.option_loading import attach_options
+from xmargin.book.option_pass import redecide_options, split_extra
 from xmargin.book.oracle import OracleState, check_price, to_seconds
-from xmargin.book.perp_columns import PerpBook, PerpColumns
+from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
-from xmargin.book.perp_pass import maintenance_sums, redecide, rows_to_decide
+from xmargin.book.perp_pass import redecide, rows_to_decide
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
@@ -119,6 +121,7 @@ class RiskBook(BookPerps):
         )
         self._perps.set_prices(self._asset_prices())
         self._exact.set_perps(market.perps, self._perps.positions_of)
+        self._options = attach_options(parts, self._exact, self._k.name, self._asset_prices())
         self._oracle = OracleState()
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
@@ -255,7 +258,10 @@ class RiskBook(BookPerps):
     ) -> list[RiskEvent]:
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
         perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
-        perps = self._perps
+        perps, opts = self._perps, self._options
+        opt_rows = opts.rows_to_decide(starts, ends, extra) if opts.any else None
+        opt_before = self._status[opt_rows] if opt_rows is not None else None
+        extra = split_extra(perps, opts, extra)
         perp_rows = (
             rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
         )
@@ -267,6 +273,11 @@ class RiskBook(BookPerps):
             flagged = redecide(
                 self._k, self._a, self._tables, self._perps, self._status, self._ref,
                 perp_rows, before, flagged, mode,
+            )  # fmt: skip
+        if opt_rows is not None and opt_before is not None and opt_rows.size:
+            flagged = redecide_options(
+                self._k, self._a, self._tables, perps, opts, self._status, self._ref, opt_rows,
+                opt_before, flagged,
             )  # fmt: skip
         return self._settle(flagged, events)
 
@@ -323,6 +334,7 @@ class RiskBook(BookPerps):
         self._layout.set_prices(self._tables, moved)
         self._exact.set_prices(self._prices)
         self._perps.set_prices(self._asset_prices())
+        self._options.set_prices(self._asset_prices())
         self.stats["ticks"] += 1
         # How far any price now stands from the screening reference (with a margin for
         # the float64 ratio): rows farther than that from every level cannot cross one.
@@ -336,6 +348,9 @@ class RiskBook(BookPerps):
             return PriceUpdate(accepted, [], self._full(RECOMPUTE), self.n_accounts)
         starts, ends = self._ranges_of_assets(moved)
         extra = self._perps.holders_of_underlyings(moved) if self._perps.any else None
+        if self._options.any:
+            held = self._options.holders_of_underlyings(moved)
+            extra = held if extra is None else merge_rows(extra, held)
         rows = int((ends - starts).sum()) + (0 if extra is None else extra.size)
         return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED, extra), rows)
 
@@ -386,6 +401,7 @@ class RiskBook(BookPerps):
         """Add an account without balances (then :meth:`set_balance`)."""
         self._balances.add_row(account, category, self._ids.find(account) is not None)
         self._perps.add_row()
+        self._options.add_row()
         self._status = np.append(self._status, np.uint8(0))
         self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
         self._file_index = np.append(self._file_index, self.n_accounts - 1)
@@ -418,7 +434,7 @@ class RiskBook(BookPerps):
         changed = changed[np.argsort(self._file_index[rows[changed]], kind="stable")]
         floats = changed[~exact[changed]]
         if floats.size:
-            mc, md = maintenance_sums(self._k, rows[floats], self._a, self._tables, self._perps)
+            mc, md = self._maintenance(rows[floats])
             hf[floats] = health_factor(mc, md)
         ids = self._ids.ids_of(rows[changed])
         prev = fl.previous[changed].tolist()
@@ -448,7 +464,10 @@ class RiskBook(BookPerps):
         Builds one Python object per account: for small books and tests.
         """
         base = self._exact.market()
-        m = Market(self._params, base.assets, base.categories, perps=base.perps)
+        m = Market(
+            self._params, base.assets, base.categories, perps=base.perps, options=base.options,
+            option_margin=base.option_margin, portfolio_margin=base.portfolio_margin,
+        )  # fmt: skip
         for r in self._rows_in_file_order().tolist():
             acc = self._exact.account(r, self._ids.id(r))
             m.accounts[acc.id] = acc
