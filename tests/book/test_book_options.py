@@ -67,14 +67,13 @@ def option_books(draw: st.DrawFn) -> Market:
         elif eth < 0:
             entry["borrow"] = {"ETH": -eth}
         if draw(st.integers(0, 3)) == 0:
-            entry["perps"] = {"ETH-PERP": {"size": _dec(draw, -20, 20, 1) or Decimal(1),
-                                           "entry_price": spot * _dec(draw, 90, 110, 2)}}  # fmt: skip
+            size = _dec(draw, -20, 20, 1) or Decimal(1)
+            entry_price = spot * _dec(draw, 90, 110, 2)
+            entry["perps"] = {"ETH-PERP": {"size": size, "entry_price": entry_price}}
         if draw(st.integers(0, 3)) == 0:
             entry["margin"] = "portfolio"
         accounts[acc] = entry
-    doc = option_doc(
-        options, positions, spot=spot, accounts=accounts, perps={"ETH-PERP": PERP}
-    )
+    doc = option_doc(options, positions, spot=spot, accounts=accounts, perps={"ETH-PERP": PERP})
     return parse_market(doc, source="BOOK-O")
 
 

@@ -143,7 +143,10 @@ class OptionBook:
         legs = self.cols.legs
         i, owner = gather_rows(self.cols.ptr, rows)
         leg = np.abs(legs[i, fo.Q]) * (legs[i, fo.FORWARD] + legs[i, fo.STRIKE] + legs[i, fo.SPOT])
-        return np.bincount(owner, weights=leg, minlength=rows.size)
+        out: Float64Array1D = np.bincount(owner, weights=leg, minlength=rows.size).astype(
+            np.float64
+        )
+        return out
 
     # -- exact positions ----------------------------------------------------------------
     def positions_of(self, r: int) -> dict[str, Decimal]:

@@ -112,7 +112,8 @@ class BookReader:
             notional, upnl = np.zeros(self.n_accounts), np.zeros(self.n_accounts)
             notional[self._perps.rows] = size
             upnl[self._perps.rows] = add[0] - add[1]
-        value, held = None, []
+        value: Float64Array1D | None = None
+        held: list[tuple[int, AccountHealth]] = []
         if self._options.any:
             value, held = option_figures(self._options, out, self._exact_row)
         status = (self._status & STATUS_BITS).astype(np.uint8)
