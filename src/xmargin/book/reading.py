@@ -22,6 +22,8 @@ from xmargin.book.perp_pass import maintenance_sums, perp_summary
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.errors import UnknownAccount
 from xmargin.fast.health import available_to_borrow, health_factor, is_liquidatable
+from xmargin.model.account import Account
+from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
 
 __all__ = ["BookReader"]
@@ -162,6 +164,36 @@ class BookReader:
             liq_debt += d_liq
             insolvent += d_insolvent
         return BookSummary(self.n_accounts, n_liq, liq_debt, insolvent)
+
+    # -- the exact engine's view ---------------------------------------------------------
+    def exact_account(self, account: str) -> Account:
+        """The account as the exact engine sees it (exact Decimal balances)."""
+        return self._exact.account(self.row_of(account), account)
+
+    def exact_health(self, account: str) -> AccountHealth:
+        """Every figure of contract section 2 for ``account``, exact, at current prices."""
+        return self._exact.health(self.row_of(account), account)
+
+    def exact_market(self) -> Market:
+        """The market at the book's current prices, without its accounts."""
+        return self._exact.market()
+
+    def market(self) -> Market:
+        """The market at the book's current prices, with every account (exact balances).
+
+        Builds one Python object per account: for small books and tests.
+        """
+        base = self._exact.market()
+        m = Market(
+            self._exact.params, base.assets, base.categories, perps=base.perps,
+            options=base.options, option_margin=base.option_margin,
+            portfolio_margin=base.portfolio_margin,
+        )  # fmt: skip
+        for r in self._rows_in_file_order().tolist():
+            acc = self._exact.account(r, self._ids.id(r))
+            m.accounts[acc.id] = acc
+        m._recount_totals()
+        return m
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by each part of the book."""

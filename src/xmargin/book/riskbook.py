@@ -66,9 +66,7 @@ from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
 from xmargin.fast.perp_packing import PerpTables
-from xmargin.model.account import Account
 from xmargin.model.market import Market
-from xmargin.risk.health import AccountHealth
 from xmargin.risk.shocks import shocked_prices
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL, check_warning_level, status_of
 
@@ -445,34 +443,6 @@ class RiskBook(BookPerps):
             RiskEvent(a, _STATUS[p], _STATUS[q], None if math.isnan(h) else h, x)
             for a, p, q, h, x in zip(ids, prev, now, hfs, was_exact, strict=True)
         ]
-
-    def exact_account(self, account: str) -> Account:
-        """The account as the exact engine sees it (exact Decimal balances)."""
-        return self._exact.account(self.row_of(account), account)
-
-    def exact_health(self, account: str) -> AccountHealth:
-        """Every figure of contract section 2 for ``account``, exact, at current prices."""
-        return self._exact.health(self.row_of(account), account)
-
-    def exact_market(self) -> Market:
-        """The market at the book's current prices, without its accounts."""
-        return self._exact.market()
-
-    def market(self) -> Market:
-        """The market at the book's current prices, with every account (exact balances).
-
-        Builds one Python object per account: for small books and tests.
-        """
-        base = self._exact.market()
-        m = Market(
-            self._params, base.assets, base.categories, perps=base.perps, options=base.options,
-            option_margin=base.option_margin, portfolio_margin=base.portfolio_margin,
-        )  # fmt: skip
-        for r in self._rows_in_file_order().tolist():
-            acc = self._exact.account(r, self._ids.id(r))
-            m.accounts[acc.id] = acc
-        m._recount_totals()
-        return m
 
     def __repr__(self) -> str:
         c = self.counts()
