@@ -44,6 +44,7 @@ class BookReader:
     _n_positions: int
     _perps: PerpBook
     _options: OptionBook
+    _exact_cache: dict[int, AccountHealth]
 
     @property
     def n_accounts(self) -> int:
@@ -57,8 +58,12 @@ class BookReader:
         return r
 
     def _exact_row(self, r: int) -> AccountHealth:
-        """Row ``r``'s figures from the exact engine."""
-        return self._exact.health(r, self._ids.id(r))
+        """Row ``r``'s figures from the exact engine, kept until the book next changes
+        (a portfolio-margined row is asked by the pass, the figures and the summary)."""
+        got = self._exact_cache.get(r)
+        if got is None:
+            got = self._exact_cache[r] = self._exact.health(r, self._ids.id(r))
+        return got
 
     def _maintenance(self, rows: Int64Array1D) -> tuple[Float64Array1D, Float64Array1D]:
         """(maintenance_collateral, maintenance_debt) of ``rows``, perps and options in."""

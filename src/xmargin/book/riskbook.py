@@ -67,6 +67,7 @@ from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
 from xmargin.fast.perp_packing import PerpTables
 from xmargin.model.market import Market
+from xmargin.risk.health import AccountHealth
 from xmargin.risk.shocks import shocked_prices
 from xmargin.risk.status import DEFAULT_WARNING_LEVEL, check_warning_level, status_of
 
@@ -121,6 +122,7 @@ class RiskBook(BookPerps):
         self._exact.set_perps(market.perps, self._perps.positions_of)
         self._options = attach_options(parts, self._exact, self._k.name, self._asset_prices())
         self._oracle = OracleState()
+        self._exact_cache: dict[int, AccountHealth] = {}
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
         self._ref_price = np.zeros(len(layout.assets))
@@ -256,6 +258,7 @@ class RiskBook(BookPerps):
     ) -> list[RiskEvent]:
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
         perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
+        self._exact_cache.clear()  # every change of the book re-prices through here
         perps, opts = self._perps, self._options
         opt_rows = opts.rows_to_decide(starts, ends, extra) if opts.any else None
         opt_before = self._status[opt_rows] if opt_rows is not None else None
@@ -418,7 +421,7 @@ class RiskBook(BookPerps):
         exact = np.zeros(rows.size, dtype=bool)
         for i in np.flatnonzero(fl.recheck).tolist():
             r = int(rows[i])
-            h = self._exact.health(r, self._ids.id(r))
+            h = self._exact_row(r)
             s = status_of(h, self._warn)
             self._status[r] = (self._status[r] & SLOW_ROW) | np.uint8(s)
             new[i] = s
