@@ -1,13 +1,13 @@
 """The risk book's option positions: leg columns by book row, and the rows the option pass
 decides (contract 6; docs/contract.md 6.5).
 
-:class:`OptionBook` holds :class:`~xmargin.book.option_columns.OptionColumns` over the
+:class:`BookOptions` holds :class:`~xmargin.book.option_columns.OptionColumns` over the
 book's rows (standard-margin terms in float64, re-priced on a tick of an underlying), the
 exact size of every leg (for the exact bridge), and which rows are portfolio-margined
 (6.3): those are always decided by the exact engine, since their balances of an
 underlying change weight under the scenarios.
 
-The rows it decides (:attr:`OptionBook.rows`) are those holding an option and every
+The rows it decides (:attr:`BookOptions.rows`) are those holding an option and every
 portfolio-margined row; the spot screening skips them (their reference margin is kept at
 +inf, as a perp row's) and every pass that reaches one decides it again.
 """
@@ -28,7 +28,7 @@ from xmargin.fast.backend import Backend
 from xmargin.model.market import Market
 from xmargin.model.options import MarginMethod
 
-__all__ = ["OptionBook", "gather_rows"]
+__all__ = ["BookOptions", "gather_rows"]
 
 
 def gather_rows(ptr: Int64Array1D, rows: Int64Array1D) -> tuple[Int64Array1D, Int64Array1D]:
@@ -41,7 +41,7 @@ def gather_rows(ptr: Int64Array1D, rows: Int64Array1D) -> tuple[Int64Array1D, In
     return first + np.arange(owner.size, dtype=np.int64), owner
 
 
-class OptionBook:
+class BookOptions:
     """Option legs by book row, their exact sizes and the portfolio-margined rows."""
 
     def __init__(
@@ -81,7 +81,7 @@ class OptionBook:
         self._index_rows()
 
     @classmethod
-    def empty(cls, market: Market, assets: Sequence[str], n_rows: int) -> OptionBook:
+    def empty(cls, market: Market, assets: Sequence[str], n_rows: int) -> BookOptions:
         none = np.zeros(0, dtype=np.int64)
         return cls(market, assets, n_rows, none, none, [], none)
 

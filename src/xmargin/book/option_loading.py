@@ -4,7 +4,7 @@
 Positions are gathered by the account's index in file order, as the exact loader orders
 accounts (inline, ``accounts_file``, those the ``perps_file`` opens, then those the
 ``options_file`` opens), and placed in the book's rows by
-:class:`~xmargin.book.option_book.OptionBook`. An ``options_file`` is read by the exact
+:class:`~xmargin.book.option_book.BookOptions`. An ``options_file`` is read by the exact
 reader (:func:`xmargin.io.option_tables.read_options_file`): every size is a Decimal,
 so the exact re-check reads the file's values.
 """
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from xmargin._typing import Float64Array1D, Int64Array1D
 from xmargin.book.exact_bridge import ExactBridge
-from xmargin.book.option_book import OptionBook
+from xmargin.book.option_book import BookOptions
 from xmargin.errors import InputError, Problem
 from xmargin.fast.backend import Backend
 from xmargin.io.market_file import load_market
@@ -69,10 +69,10 @@ class FileOptions:
 
     def book(
         self, market: Market, assets: tuple[str, ...], n_rows: int, backend: Backend = "auto"
-    ) -> OptionBook:
+    ) -> BookOptions:
         """The option book of these positions (indexes as book rows, :meth:`to_rows`);
         ``market`` at the prices the book is loaded at."""
-        return OptionBook(
+        return BookOptions(
             market,
             assets,
             n_rows,
@@ -151,14 +151,14 @@ def read_file_options(
 
 def attach_options(
     parts: BookParts, bridge: ExactBridge, backend: Backend, asset_price: Float64Array1D
-) -> OptionBook:
+) -> BookOptions:
     """The option book of ``parts`` (empty where they hold no options) priced at
     ``asset_price`` (the book's float prices), its positions and margin methods handed to
     the exact ``bridge``."""
     market, assets = parts.market, parts.layout.assets
     n_rows = int(parts.arrays.indptr.size - 1)
     if parts.options is None:
-        return OptionBook.empty(market, assets, n_rows)
+        return BookOptions.empty(market, assets, n_rows)
     book = parts.options.book(market, assets, n_rows, backend)
     book.set_prices(asset_price)
     bridge.set_options(market, book.positions_of, book.margin_of)

@@ -1,7 +1,7 @@
 """The option pass of a re-price: rows holding options (or under portfolio margin) decided
 with their option terms, beside the perp pass (:mod:`xmargin.book.perp_pass`).
 
-A row of :class:`~xmargin.book.option_book.OptionBook` is decided here from its spot
+A row of :class:`~xmargin.book.option_book.BookOptions` is decided here from its spot
 sums, its perp terms (one combined pass for a row holding both) and its standard-margin
 option terms, with the band of the exact engine widened by the float error of those
 terms: ``4·REL_TOL·Σ|q|·(F + K + S)`` (the float option rules are property-tested to
@@ -20,7 +20,7 @@ import numpy as np
 
 from xmargin._typing import Float64Array1D, Float64Array2D, Int64Array1D, UInt8Array1D
 from xmargin.book.kernels import BookArrays, Flagged, Kernels, PriceTables, Reference
-from xmargin.book.option_book import OptionBook
+from xmargin.book.option_book import BookOptions
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import PERP_ROW
 from xmargin.book.screening import band
@@ -44,7 +44,7 @@ _WIDEN = 4.0
 
 
 def split_extra(
-    perps: PerpBook, options: OptionBook, extra: Int64Array1D | None
+    perps: PerpBook, options: BookOptions, extra: Int64Array1D | None
 ) -> Int64Array1D | None:
     """The ``extra`` rows the perp pass decides: those holding perps (the option pass
     takes the rest, and decides again any that also hold options)."""
@@ -55,7 +55,7 @@ def split_extra(
 
 
 def _with_terms(
-    k: Kernels, a: BookArrays, t: PriceTables, perps: PerpBook, options: OptionBook,
+    k: Kernels, a: BookArrays, t: PriceTables, perps: PerpBook, options: BookOptions,
     rows: Int64Array1D,
 ) -> tuple[Float64Array1D, Float64Array1D, Float64Array1D]:  # fmt: skip
     """(mc, md, error scale) of ``rows`` with their perp and option terms."""
@@ -77,7 +77,7 @@ def redecide_options(
     a: BookArrays,
     t: PriceTables,
     perps: PerpBook,
-    options: OptionBook,
+    options: BookOptions,
     status: UInt8Array1D,
     ref: Reference,
     rows: Int64Array1D,
@@ -108,7 +108,7 @@ def redecide_options(
 
 
 def option_maintenance(
-    options: OptionBook,
+    options: BookOptions,
     rows: Int64Array1D,
     mc: Float64Array1D,
     md: Float64Array1D,
@@ -128,7 +128,7 @@ def option_maintenance(
 
 
 def option_figures(
-    options: OptionBook, out: Float64Array2D, exact: ExactHealth
+    options: BookOptions, out: Float64Array2D, exact: ExactHealth
 ) -> tuple[Float64Array1D, list[tuple[int, AccountHealth]]]:
     """Add the option terms to the book's figures ``out`` (6 x rows, perps in; in
     place); ``option_value`` per row, and the exact figures of the portfolio-margined
@@ -145,7 +145,7 @@ def option_summary(
     a: BookArrays,
     t: PriceTables,
     perps: PerpBook,
-    options: OptionBook,
+    options: BookOptions,
     status: UInt8Array1D,
     exact: ExactHealth,
 ) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
-from xmargin.book.option_book import OptionBook
+from xmargin.book.option_book import BookOptions
 from xmargin.book.option_pass import option_figures, option_maintenance, option_summary
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import maintenance_sums, perp_summary
@@ -43,7 +43,7 @@ class BookReader:
     _ref: Reference
     _n_positions: int
     _perps: PerpBook
-    _options: OptionBook
+    _options: BookOptions
     _exact_cache: dict[int, AccountHealth]
 
     @property
