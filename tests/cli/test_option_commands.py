@@ -318,3 +318,21 @@ def test_a_bad_scenario_vol_shock_exits_2_located(
     assert run.code == 2
     error = run.json()["error"]
     assert error["code"] == code and where in str(error)
+
+
+def test_a_bad_options_file_is_located_on_the_book_path(
+    xm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    market = _large_option_market(tmp_path)
+    with (tmp_path / "options.csv").open("a") as f:
+        f.write("w3,NOPE,1\n")
+    monkeypatch.setenv("XMARGIN_ENGINE", "book")
+    for command in ("check", "health"):
+        run = xm(command, market)
+        run.assert_clean()
+        assert run.code == 2
+        assert "options.csv:row" in run.err and "unknown option 'NOPE'" in run.err
+    (tmp_path / "options.csv").write_text("account,option,size\nw3,ETH-0628-2200-C,-1\n")
+    run = xm("check", market, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["accounts"] == 125  # 5 inline, 120 in the accounts_file

@@ -210,7 +210,14 @@ def check_columns(
         tick()
         return market, len(market.accounts)
     tick()
-    return opened.market, len(opened.market.accounts) + len(opened.columns.ids)
+    n_new = 0
+    if opened.options_file is not None:  # its rows checked (and located) as the book reads them
+        held = FileOptions()
+        inline = list(opened.market.accounts)
+        ids = opened.columns.ids
+        read_file_options(p.parent / opened.options_file, p, opened.market, inline, ids, held)
+        n_new = len(held.new_ids)
+    return opened.market, len(opened.market.accounts) + len(opened.columns.ids) + n_new
 
 
 def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
