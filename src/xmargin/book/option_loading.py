@@ -149,16 +149,25 @@ def read_file_options(
     out.new_ids = list(new)
 
 
+#: Option legs from which a book priced on NumPy still prices its options compiled.
+_COMPILED_LEGS = 20_000
+
+
 def attach_options(
     parts: BookParts, bridge: ExactBridge, backend: Backend, asset_price: Float64Array1D
 ) -> BookOptions:
     """The option book of ``parts`` (empty where they hold no options) priced at
     ``asset_price`` (the book's float prices), its positions and margin methods handed to
-    the exact ``bridge``."""
+    the exact ``bridge``. From :data:`_COMPILED_LEGS` legs the option columns take the
+    package's backend (Numba where it runs) even beside NumPy spot kernels (a book priced
+    once: ``health``, ``stress``): per tick about 100x the NumPy path's speed
+    (benchmarks/option_book.py)."""
     market, assets = parts.market, parts.layout.assets
     n_rows = int(parts.arrays.indptr.size - 1)
     if parts.options is None:
         return BookOptions.empty(market, assets, n_rows)
+    if backend == "numpy" and len(parts.options.index) >= _COMPILED_LEGS:
+        backend = "auto"  # the NumPy path calls the rules per account from Python
     book = parts.options.book(market, assets, n_rows, backend)
     book.set_prices(asset_price)
     bridge.set_options(market, book.positions_of, book.margin_of)
