@@ -12,7 +12,8 @@ BOOK-O2  The figures (the six sums, ``option_value``) equal the exact engine's w
          1e-9 of their scale, and the liquidation queue lists exactly the liquidatable
          accounts.
 BOOK-O3  A market file whose option positions sit in an ``options_file`` (some opening
-         new accounts) loads into the book in the exact loader's order, with its decisions.
+         new accounts) loads into the book in the exact loader's order, with its decisions,
+         and follows the exact engine through ticks.
 """
 
 from __future__ import annotations
@@ -163,3 +164,6 @@ def test_book_o3_an_options_file_loads_in_the_exact_loaders_order(tmp_path: Path
             assert (got.options, got.margin) == (acc.options, acc.margin)
         statuses = {book.status(a) for a in market.accounts}
         assert Status.HEALTHY in statuses and np.any(book.statuses() > 0)
+        for price in (Decimal(1300), Decimal("1302.5"), Decimal(1700)):
+            book.apply_prices({"ETH": price}, guard=False)
+            assert_book_equals_exact(book, market.with_prices({"ETH": price}))
