@@ -22,6 +22,9 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   (:mod:`xmargin.book.perp_columns`); a tick of an underlying re-prices the rows holding
   its perps, :meth:`RiskBook.set_funding_index` those holding the perp, and
   :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
+- Option positions (contract 6) are leg columns re-priced on a tick of their underlying
+  (:mod:`xmargin.book.option_book`) and decided by the option pass
+  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts by the exact engine.
 """
 
 from __future__ import annotations
