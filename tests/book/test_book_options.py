@@ -6,11 +6,14 @@ loaded into the book and walked through ticks of ETH, large (a whole-book re-pri
 small (the screened path).
 
 BOOK-O1  After every tick each account's decision equals the exact engine's at the new
-         prices (standard margin screened in float columns, portfolio margin decided by
-         the exact engine), and each event is a real crossing.
+         prices (standard and portfolio margin screened in floats, rows near a level
+         decided by the exact engine), and each event is a real crossing.
 BOOK-O2  The figures (the six sums, ``option_value``) equal the exact engine's within
          1e-9 of their scale, and the liquidation queue lists exactly the liquidatable
          accounts.
+BOOK-O4  The same on portfolio-heavy books (half the accounts portfolio-margined), whose
+         rows are screened with the float scenario valuation; a portfolio-margined
+         account far from its levels is decided without the exact engine.
 BOOK-O3  A market file whose option positions sit in an ``options_file`` (some opening
          new accounts) loads into the book in the exact loader's order, with its decisions,
          and follows the exact engine through ticks.
@@ -45,7 +48,8 @@ def _dec(draw: st.DrawFn, lo: int, hi: int, places: int) -> Decimal:
 
 
 @st.composite
-def option_books(draw: st.DrawFn) -> Market:
+def option_books(draw: st.DrawFn, portfolio: int = 4) -> Market:
+    """Up to 6 accounts; one in ``portfolio`` of them portfolio-margined (on average)."""
     spot = _dec(draw, 1000, 3000, 0)
     options: dict[str, Any] = {}
     for k in range(draw(st.integers(1, 4))):
@@ -71,7 +75,7 @@ def option_books(draw: st.DrawFn) -> Market:
             size = _dec(draw, -20, 20, 1) or Decimal(1)
             entry_price = spot * _dec(draw, 90, 110, 2)
             entry["perps"] = {"ETH-PERP": {"size": size, "entry_price": entry_price}}
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, portfolio - 1)) == 0:
             entry["margin"] = "portfolio"
         accounts[acc] = entry
     doc = option_doc(options, positions, spot=spot, accounts=accounts, perps={"ETH-PERP": PERP})
@@ -112,6 +116,20 @@ def assert_book_equals_exact(book: RiskBook, market: Market) -> None:
 def test_book_o1_o2_decisions_and_figures_equal_the_exact_engine_across_ticks(
     backend: str, market: Market, ticks: list[Decimal]
 ) -> None:
+    walk_ticks(backend, market, ticks)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=15, deadline=None)
+@given(market=option_books(portfolio=2), ticks=st.lists(moves, min_size=1, max_size=5))
+def test_book_o4_portfolio_heavy_books_equal_the_exact_engine_across_ticks(
+    backend: str, market: Market, ticks: list[Decimal]
+) -> None:
+    walk_ticks(backend, market, ticks)
+
+
+def walk_ticks(backend: str, market: Market, ticks: list[Decimal]) -> None:
+    """BOOK-O1, O2 (and O4): ``market`` in the book, through ``ticks`` of ETH."""
     book = RiskBook.from_market(market, warning_level=WARN, backend=backend)  # type: ignore[arg-type]
     assert_book_equals_exact(book, market)
     price = market.assets["ETH"].price
@@ -167,3 +185,28 @@ def test_book_o3_an_options_file_loads_in_the_exact_loaders_order(tmp_path: Path
         for price in (Decimal(1300), Decimal("1302.5"), Decimal(1700)):
             book.apply_prices({"ETH": price}, guard=False)
             assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_book_o4_a_portfolio_account_far_from_its_levels_is_decided_in_floats(
+    backend: str,
+) -> None:
+    accounts: dict[str, Any] = {
+        f"p{i}": {"margin": "portfolio", "supply": {"USDC": 500_000 + 1000 * i, "ETH": i}}
+        for i in range(8)
+    }
+    accounts["p0"]["perps"] = {"ETH-PERP": {"size": "-2", "entry_price": 1500}}
+    doc = option_doc(
+        {"C": ("call", 1600), "P": ("put", 1400)},
+        {f"p{i}": {"C": str(-1 - i), "P": "2"} for i in range(8)},
+        volatility="0.6",
+        accounts=accounts,
+        perps={"ETH-PERP": PERP},
+    )
+    market = parse_market(doc, source="BOOK-O4")
+    book = RiskBook.from_market(market, warning_level=WARN, backend=backend)  # type: ignore[arg-type]
+    book.stats["exact_rechecks"] = 0
+    for price in (Decimal(1510), Decimal("1490.5"), Decimal(1800)):
+        book.apply_prices({"ETH": price}, guard=False)
+        assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+    assert book.stats["exact_rechecks"] == 0

@@ -5,8 +5,11 @@ A row of :class:`~xmargin.book.option_book.BookOptions` is decided here from its
 sums, its perp terms (one combined pass for a row holding both) and its standard-margin
 option terms, with the band of the exact engine widened by the float error of those
 terms: ``4·REL_TOL·Σ|q|·(F + K + S)`` (the float option rules are property-tested to
-``REL_TOL`` of that scale) and the perps' own widening. Portfolio-margined rows are
-always handed to the exact engine (6.3: their balances of an underlying change weight).
+``REL_TOL`` of that scale) and the perps' own widening. Portfolio-margined rows take
+their float figures from :mod:`xmargin.book.portfolio_screen` (6.3: their balances of an
+underlying change weight, the scenarios replace the perps' notional margin), with the band
+widened by 4·REL_TOL of the scale of the float scenario valuation; those near a level go to
+the exact engine.
 
 The same terms join the book's figures, its liquidation queue and the ``stress`` summary
 (:func:`option_figures`, :func:`option_maintenance`, :func:`option_summary`).
@@ -23,6 +26,7 @@ from xmargin.book.kernels import BookArrays, Flagged, Kernels, PriceTables, Refe
 from xmargin.book.option_book import BookOptions
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import PERP_ROW
+from xmargin.book.portfolio_screen import PortfolioRows
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL, STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of
@@ -83,16 +87,26 @@ def redecide_options(
     rows: Int64Array1D,
     before: UInt8Array1D,
     flagged: Flagged,
+    portfolio: PortfolioRows | None = None,
 ) -> Flagged:
     """Decide ``rows`` (of ``options``; ``before``: their status bytes before the spot
     and perp passes) with every term; the flagged rows of those passes with theirs
-    replaced. Portfolio-margined rows are flagged for the exact engine."""
+    replaced. Portfolio-margined rows take their float figures from ``portfolio``
+    (:mod:`xmargin.book.portfolio_screen`; without it they are all flagged for the exact
+    engine)."""
     ref.margin[rows] = PERP_ROW  # the spot screening skips them: decided here each time
     x, y, scale = _with_terms(k, a, t, perps, options, rows)
+    pm = options.portfolio[rows]
+    if portfolio is not None and pm.any():
+        x[pm], y[pm], pm_scale = portfolio(rows[pm])
+        scale[pm] = _WIDEN * pm_scale
     warn = t.warn
     tol = band(x, y) + REL_TOL * scale
     near = (np.abs(x - y) <= tol) | (np.abs(x - warn * y) <= (0.5 + 0.5 * warn) * tol)
-    recheck = ((y > 0.0) & near) | options.portfolio[rows]
+    # A portfolio-margined row's debt may be a float's side of G = 0: no y > 0 test.
+    recheck = ((y > 0.0) | pm) & near
+    if portfolio is None:
+        recheck |= pm
     new = status_of(x, y, warn).astype(np.int64)
     byte = before.astype(np.int64)
     was = byte & STATUS_BITS

@@ -61,6 +61,7 @@ from xmargin.book.kernels import (
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.option_loading import attach_options
 from xmargin.book.option_pass import redecide_options, split_extra
+from xmargin.book.portfolio_screen import portfolio_rows
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
@@ -124,6 +125,13 @@ class RiskBook(BookPerps):
         self._perps.set_prices(self._asset_prices())
         self._exact.set_perps(market.perps, self._perps.positions_of)
         self._options = attach_options(parts, self._exact, self._k.name, self._asset_prices())
+        self._portfolio_rows = portfolio_rows(
+            self._options,
+            lambda r: self._exact.account(r, self._ids.id(r)),
+            self._exact.market,
+            layout.assets,
+            self._k.name,
+        )
         self._oracle = OracleState()
         self._exact_cache: dict[int, AccountHealth] = {}
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
@@ -281,7 +289,7 @@ class RiskBook(BookPerps):
         if opt_rows is not None and opt_before is not None and opt_rows.size:
             flagged = redecide_options(
                 self._k, self._a, self._tables, perps, opts, self._status, self._ref, opt_rows,
-                opt_before, flagged,
+                opt_before, flagged, self._portfolio_rows,
             )  # fmt: skip
         return self._settle(flagged, events)
 
