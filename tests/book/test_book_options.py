@@ -33,9 +33,11 @@ from hypothesis import strategies as st
 from tests.book.test_book_equals_reference import BACKENDS, SUMS, WARN, exact_status
 from tests.option_builders import EXPIRY, option_doc
 from xmargin.book import RiskBook, Status
+from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.io import parse_market
 from xmargin.io.market_file import load_market
 from xmargin.model import Market
+from xmargin.model.options import MarginMethod
 from xmargin.risk.health import account_health
 
 LATER = "2024-07-26T08:00:00Z"
@@ -145,7 +147,24 @@ def walk_ticks(backend: str, market: Market, ticks: list[Decimal]) -> None:
         crossed = {a for a in after if after[a] != before[a]}
         assert {ev.account for ev in update.events} == crossed
         before = after
+        assert_portfolio_floats_within_their_band(book, moved)
     assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+
+
+def assert_portfolio_floats_within_their_band(book: RiskBook, market: Market) -> None:
+    """The float (mc, md) the option pass screens a portfolio-margined row with lie
+    within 2·REL_TOL of their error scale (+ ABS_TOL) of the exact engine's: half the
+    widening the pass gives them, so its band holds the exact figures."""
+    ids = [a for a, acc in market.accounts.items() if acc.margin is MarginMethod.PORTFOLIO]
+    if not ids:
+        return
+    rows = np.array([book.row_of(a) for a in ids], dtype=np.int64)
+    mc, md, scale = book._portfolio_rows(rows)
+    for i, a in enumerate(ids):
+        h = account_health(market.accounts[a], market)
+        tol = 2 * REL_TOL * scale[i] + 4 * ABS_TOL + 1e-15 * float(h.maintenance_collateral)
+        assert abs(mc[i] - float(h.maintenance_collateral)) <= tol, a
+        assert abs(md[i] - float(h.maintenance_debt)) <= tol, a
 
 
 def test_book_o3_an_options_file_loads_in_the_exact_loaders_order(tmp_path: Path) -> None:

@@ -104,9 +104,7 @@ def _row(
                 linear += float(pos.size * market.perp_price(perp))
                 units += abs(float(pos.size))
         mine = legs[under == assets.index(u)]
-        hc = np.array(
-            [float(p.maintenance_haircut.get(u, 0)), float(p.initial_haircut.get(u, 0))]
-        )
+        hc = np.array([float(p.maintenance_haircut.get(u, 0)), float(p.initial_haircut.get(u, 0))])
         got = margin(mine, spot, linear, units, float(supplied), hc, pp, scen)
         g = got[5] + got[7]
         if g > 0.0:

@@ -61,11 +61,11 @@ from xmargin.book.kernels import (
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.option_loading import attach_options
 from xmargin.book.option_pass import redecide_options, split_extra
-from xmargin.book.portfolio_screen import portfolio_rows
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
 from xmargin.book.perp_pass import redecide, rows_to_decide
+from xmargin.book.portfolio_screen import portfolio_rows
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
