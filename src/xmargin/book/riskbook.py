@@ -24,7 +24,8 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
 - Option positions (contract 6) are leg columns re-priced on a tick of their underlying
   (:mod:`xmargin.book.option_book`) and decided by the option pass
-  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts by the exact engine.
+  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts with their float
+  scenario valuation (:mod:`xmargin.book.portfolio_screen`), near a level exactly.
 """
 
 from __future__ import annotations
