@@ -159,7 +159,8 @@ def assert_portfolio_floats_within_their_band(book: RiskBook, market: Market) ->
     if not ids:
         return
     rows = np.array([book.row_of(a) for a in ids], dtype=np.int64)
-    mc, md, scale = book._portfolio_rows(rows)
+    f = book._portfolio_rows(rows)
+    mc, md, scale = f[4], f[5], f[7]
     for i, a in enumerate(ids):
         h = account_health(market.accounts[a], market)
         tol = 2 * REL_TOL * scale[i] + 4 * ABS_TOL + 1e-15 * float(h.maintenance_collateral)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from xmargin._typing import Float64Array1D, Int64Array1D
+from xmargin._typing import Float64Array2D, Int64Array1D
 from xmargin.book.option_book import BookOptions
 from xmargin.fast import option_packing as fop
 from xmargin.fast import options as fo
@@ -41,8 +41,9 @@ from xmargin.risk.perps import perp_sums
 
 __all__ = ["PortfolioRows", "portfolio_rows"]
 
-#: (mc, md, error scale) of some rows, in float64.
-PortfolioRows = Callable[[Int64Array1D], tuple[Float64Array1D, Float64Array1D, Float64Array1D]]
+#: The float figures of some rows, 8 x rows: (cv, dv, ic, id, mc, md, option_value,
+#: error scale).
+PortfolioRows = Callable[[Int64Array1D], Float64Array2D]
 
 
 def _numba_margin() -> Any:
@@ -73,8 +74,9 @@ def _row(
     assets: Sequence[str],
     margin: Any,
     packed: tuple[Any, Any],
-) -> tuple[float, float, float]:
-    """(mc, md, error scale) of one portfolio-margined account (module docstring)."""
+) -> list[float]:
+    """The figures and error scale of one portfolio-margined account (module
+    docstring)."""
     scenario = portfolio_underlyings(account, market)
     rest = Account(
         account.id,
@@ -84,18 +86,24 @@ def _row(
         account.perps or None,
     )
     sums = weighted_sums(rest, market)
-    md_exact = sums.maintenance_debt
+    id_exact, md_exact = sums.initial_debt, sums.maintenance_debt
     if account.perps:
-        md_exact -= perp_sums(account, market).maintenance_margin
-    mc, md, scale = float(sums.maintenance_collateral), float(md_exact), 0.0
+        ps = perp_sums(account, market)
+        id_exact -= ps.initial_margin
+        md_exact -= ps.maintenance_margin
+    cv, dv = float(sums.collateral_value), float(sums.debt_value)
+    ic, id_ = float(sums.initial_collateral), float(id_exact)
+    mc, md = float(sums.maintenance_collateral), float(md_exact)
+    value = scale = 0.0
     p = market.portfolio_margin
     pp, scen = packed
     for u in sorted(scenario):
         price = market.assets[u].price
         supplied, borrowed = account.supplied(u), account.borrowed(u)
         spot = float(price)
-        mc += float(supplied * price)
-        md += float(borrowed * price)
+        s, b = float(supplied * price), float(borrowed * price)
+        cv, ic, mc = cv + s, ic + s, mc + s
+        dv, id_, md = dv + b, id_ + b, md + b
         linear = float((supplied - borrowed) * price)
         units = 0.0
         for name, pos in account.perps.items():
@@ -106,14 +114,16 @@ def _row(
         mine = legs[under == assets.index(u)]
         hc = np.array([float(p.maintenance_haircut.get(u, 0)), float(p.initial_haircut.get(u, 0))])
         got = margin(mine, spot, linear, units, float(supplied), hc, pp, scen)
-        g = got[5] + got[7]
-        if g > 0.0:
-            mc += g
-        else:
-            md -= g
+        mtm = mine[:, fo.Q] * mine[:, fo.VALUE]
+        cv += float(mtm[mtm > 0.0].sum())
+        dv -= float(mtm[mtm <= 0.0].sum())
+        g_im, g_mm = got[6] + got[7], got[5] + got[7]
+        ic, id_ = (ic + g_im, id_) if g_im > 0.0 else (ic, id_ - g_im)
+        mc, md = (mc + g_mm, md) if g_mm > 0.0 else (mc, md - g_mm)
+        value += got[7]
         notional = np.abs(mine[:, fo.Q]) * (mine[:, fo.FORWARD] + mine[:, fo.STRIKE] + spot)
         scale += float(notional.sum()) + abs(linear) + spot * (units + float(supplied))
-    return mc, md, scale
+    return [cv, dv, ic, id_, mc, md, value, scale]
 
 
 def portfolio_rows(
@@ -123,13 +133,14 @@ def portfolio_rows(
     assets: Sequence[str],
     backend: Backend = "auto",
 ) -> PortfolioRows:
-    """The float (mc, md, error scale) of portfolio-margined book rows: ``account(row)``
-    the row's exact account, ``market()`` the exact market at the current prices."""
+    """The float figures (:data:`PortfolioRows`) of portfolio-margined book rows:
+    ``account(row)`` the row's exact account, ``market()`` the exact market at the current
+    prices."""
     margin = _margin(backend)
     names = list(assets)
 
-    def figures(rows: Int64Array1D) -> tuple[Float64Array1D, Float64Array1D, Float64Array1D]:
-        out = np.zeros((3, rows.size))
+    def figures(rows: Int64Array1D) -> Float64Array2D:
+        out: Float64Array2D = np.zeros((8, rows.size))
         if rows.size:
             m = market()
             p = m.portfolio_margin
@@ -140,6 +151,6 @@ def portfolio_rows(
                 out[:, i] = _row(
                     account(r), m, c.legs[lo:hi], c.under[lo:hi], names, margin, packed
                 )
-        return out[0], out[1], out[2]
+        return out
 
     return figures
