@@ -15,7 +15,8 @@ Measured in this run, best of ``--repeat``:
 4. the whole risk book (:class:`xmargin.book.RiskBook`, balances and options,
    ``--portfolio-share`` of the accounts portfolio-margined, default 0.1 %):
    ``apply_prices`` of a 0.1 % WETH move, every account decided again with its option
-   terms (those near a level, and the portfolio-margined ones, by the exact engine),
+   terms (portfolio-margined ones by the float scenario valuation; those near a level
+   by the exact engine),
    against the same book without its options (the ratio).
    ``--book-repeat 0`` leaves it out.
 """

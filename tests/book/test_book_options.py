@@ -6,11 +6,14 @@ loaded into the book and walked through ticks of ETH, large (a whole-book re-pri
 small (the screened path).
 
 BOOK-O1  After every tick each account's decision equals the exact engine's at the new
-         prices (standard margin screened in float columns, portfolio margin decided by
-         the exact engine), and each event is a real crossing.
+         prices (standard and portfolio margin screened in floats, rows near a level
+         decided by the exact engine), and each event is a real crossing.
 BOOK-O2  The figures (the six sums, ``option_value``) equal the exact engine's within
          1e-9 of their scale, and the liquidation queue lists exactly the liquidatable
          accounts.
+BOOK-O4  The same on portfolio-heavy books (half the accounts portfolio-margined), whose
+         rows are screened with the float scenario valuation; a portfolio-margined
+         account far from its levels is decided without the exact engine.
 BOOK-O3  A market file whose option positions sit in an ``options_file`` (some opening
          new accounts) loads into the book in the exact loader's order, with its decisions,
          and follows the exact engine through ticks.
@@ -30,9 +33,11 @@ from hypothesis import strategies as st
 from tests.book.test_book_equals_reference import BACKENDS, SUMS, WARN, exact_status
 from tests.option_builders import EXPIRY, option_doc
 from xmargin.book import RiskBook, Status
+from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.io import parse_market
 from xmargin.io.market_file import load_market
 from xmargin.model import Market
+from xmargin.model.options import MarginMethod
 from xmargin.risk.health import account_health
 
 LATER = "2024-07-26T08:00:00Z"
@@ -45,7 +50,8 @@ def _dec(draw: st.DrawFn, lo: int, hi: int, places: int) -> Decimal:
 
 
 @st.composite
-def option_books(draw: st.DrawFn) -> Market:
+def option_books(draw: st.DrawFn, portfolio: int = 4) -> Market:
+    """Up to 6 accounts; one in ``portfolio`` of them portfolio-margined (on average)."""
     spot = _dec(draw, 1000, 3000, 0)
     options: dict[str, Any] = {}
     for k in range(draw(st.integers(1, 4))):
@@ -71,7 +77,7 @@ def option_books(draw: st.DrawFn) -> Market:
             size = _dec(draw, -20, 20, 1) or Decimal(1)
             entry_price = spot * _dec(draw, 90, 110, 2)
             entry["perps"] = {"ETH-PERP": {"size": size, "entry_price": entry_price}}
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, portfolio - 1)) == 0:
             entry["margin"] = "portfolio"
         accounts[acc] = entry
     doc = option_doc(options, positions, spot=spot, accounts=accounts, perps={"ETH-PERP": PERP})
@@ -112,6 +118,20 @@ def assert_book_equals_exact(book: RiskBook, market: Market) -> None:
 def test_book_o1_o2_decisions_and_figures_equal_the_exact_engine_across_ticks(
     backend: str, market: Market, ticks: list[Decimal]
 ) -> None:
+    walk_ticks(backend, market, ticks)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=15, deadline=None)
+@given(market=option_books(portfolio=2), ticks=st.lists(moves, min_size=1, max_size=5))
+def test_book_o4_portfolio_heavy_books_equal_the_exact_engine_across_ticks(
+    backend: str, market: Market, ticks: list[Decimal]
+) -> None:
+    walk_ticks(backend, market, ticks)
+
+
+def walk_ticks(backend: str, market: Market, ticks: list[Decimal]) -> None:
+    """BOOK-O1, O2 (and O4): ``market`` in the book, through ``ticks`` of ETH."""
     book = RiskBook.from_market(market, warning_level=WARN, backend=backend)  # type: ignore[arg-type]
     assert_book_equals_exact(book, market)
     price = market.assets["ETH"].price
@@ -127,7 +147,25 @@ def test_book_o1_o2_decisions_and_figures_equal_the_exact_engine_across_ticks(
         crossed = {a for a in after if after[a] != before[a]}
         assert {ev.account for ev in update.events} == crossed
         before = after
+        assert_portfolio_floats_within_their_band(book, moved)
     assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+
+
+def assert_portfolio_floats_within_their_band(book: RiskBook, market: Market) -> None:
+    """The float (mc, md) the option pass screens a portfolio-margined row with lie
+    within 2·REL_TOL of their error scale (+ ABS_TOL) of the exact engine's: half the
+    widening the pass gives them, so its band holds the exact figures."""
+    ids = [a for a, acc in market.accounts.items() if acc.margin is MarginMethod.PORTFOLIO]
+    if not ids:
+        return
+    rows = np.array([book.row_of(a) for a in ids], dtype=np.int64)
+    f = book._portfolio_rows(rows)
+    mc, md, scale = f[4], f[5], f[7]
+    for i, a in enumerate(ids):
+        h = account_health(market.accounts[a], market)
+        tol = 2 * REL_TOL * scale[i] + 4 * ABS_TOL + 1e-15 * float(h.maintenance_collateral)
+        assert abs(mc[i] - float(h.maintenance_collateral)) <= tol, a
+        assert abs(md[i] - float(h.maintenance_debt)) <= tol, a
 
 
 def test_book_o3_an_options_file_loads_in_the_exact_loaders_order(tmp_path: Path) -> None:
@@ -167,3 +205,28 @@ def test_book_o3_an_options_file_loads_in_the_exact_loaders_order(tmp_path: Path
         for price in (Decimal(1300), Decimal("1302.5"), Decimal(1700)):
             book.apply_prices({"ETH": price}, guard=False)
             assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_book_o4_a_portfolio_account_far_from_its_levels_is_decided_in_floats(
+    backend: str,
+) -> None:
+    accounts: dict[str, Any] = {
+        f"p{i}": {"margin": "portfolio", "supply": {"USDC": 500_000 + 1000 * i, "ETH": i}}
+        for i in range(8)
+    }
+    accounts["p0"]["perps"] = {"ETH-PERP": {"size": "-2", "entry_price": 1500}}
+    doc = option_doc(
+        {"C": ("call", 1600), "P": ("put", 1400)},
+        {f"p{i}": {"C": str(-1 - i), "P": "2"} for i in range(8)},
+        volatility="0.6",
+        accounts=accounts,
+        perps={"ETH-PERP": PERP},
+    )
+    market = parse_market(doc, source="BOOK-O4")
+    book = RiskBook.from_market(market, warning_level=WARN, backend=backend)  # type: ignore[arg-type]
+    book.stats["exact_rechecks"] = 0
+    for price in (Decimal(1510), Decimal("1490.5"), Decimal(1800)):
+        book.apply_prices({"ETH": price}, guard=False)
+        assert_book_equals_exact(book, market.with_prices({"ETH": price}))
+    assert book.stats["exact_rechecks"] == 0

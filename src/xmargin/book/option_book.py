@@ -4,8 +4,9 @@ decides (contract 6; docs/contract.md 6.5).
 :class:`BookOptions` holds :class:`~xmargin.book.option_columns.OptionColumns` over the
 book's rows (standard-margin terms in float64, re-priced on a tick of an underlying), the
 exact size of every leg (for the exact bridge), and which rows are portfolio-margined
-(6.3): those are always decided by the exact engine, since their balances of an
-underlying change weight under the scenarios.
+(6.3): their balances of an underlying change weight under the scenarios, so the option
+pass screens them with their own float figures (:mod:`xmargin.book.portfolio_screen`),
+the exact engine deciding those near a level.
 
 The rows it decides (:attr:`BookOptions.rows`) are those holding an option and every
 portfolio-margined row; the spot screening skips them (their reference margin is kept at

@@ -5,8 +5,11 @@ A row of :class:`~xmargin.book.option_book.BookOptions` is decided here from its
 sums, its perp terms (one combined pass for a row holding both) and its standard-margin
 option terms, with the band of the exact engine widened by the float error of those
 terms: ``4·REL_TOL·Σ|q|·(F + K + S)`` (the float option rules are property-tested to
-``REL_TOL`` of that scale) and the perps' own widening. Portfolio-margined rows are
-always handed to the exact engine (6.3: their balances of an underlying change weight).
+``REL_TOL`` of that scale) and the perps' own widening. Portfolio-margined rows take
+their float figures from :mod:`xmargin.book.portfolio_screen` (6.3: their balances of an
+underlying change weight, the scenarios replace the perps' notional margin), with the band
+widened by 4·REL_TOL of the scale of the float scenario valuation; those near a level go to
+the exact engine.
 
 The same terms join the book's figures, its liquidation queue and the ``stress`` summary
 (:func:`option_figures`, :func:`option_maintenance`, :func:`option_summary`).
@@ -23,6 +26,7 @@ from xmargin.book.kernels import BookArrays, Flagged, Kernels, PriceTables, Refe
 from xmargin.book.option_book import BookOptions
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import PERP_ROW
+from xmargin.book.portfolio_screen import PortfolioRows
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL, STATUS_BITS
 from xmargin.fast.health import LIQUIDATABLE, status_of
@@ -83,16 +87,26 @@ def redecide_options(
     rows: Int64Array1D,
     before: UInt8Array1D,
     flagged: Flagged,
+    portfolio: PortfolioRows | None = None,
 ) -> Flagged:
     """Decide ``rows`` (of ``options``; ``before``: their status bytes before the spot
     and perp passes) with every term; the flagged rows of those passes with theirs
-    replaced. Portfolio-margined rows are flagged for the exact engine."""
+    replaced. Portfolio-margined rows take their float figures from ``portfolio``
+    (:mod:`xmargin.book.portfolio_screen`; without it they are all flagged for the exact
+    engine)."""
     ref.margin[rows] = PERP_ROW  # the spot screening skips them: decided here each time
     x, y, scale = _with_terms(k, a, t, perps, options, rows)
+    pm = options.portfolio[rows]
+    if portfolio is not None and pm.any():
+        f = portfolio(rows[pm])
+        x[pm], y[pm], scale[pm] = f[4], f[5], _WIDEN * f[7]
     warn = t.warn
     tol = band(x, y) + REL_TOL * scale
     near = (np.abs(x - y) <= tol) | (np.abs(x - warn * y) <= (0.5 + 0.5 * warn) * tol)
-    recheck = ((y > 0.0) & near) | options.portfolio[rows]
+    # A portfolio-margined row's debt may be a float's side of G = 0: no y > 0 test.
+    recheck = ((y > 0.0) | pm) & near
+    if portfolio is None:
+        recheck |= pm
     new = status_of(x, y, warn).astype(np.int64)
     byte = before.astype(np.int64)
     was = byte & STATUS_BITS
@@ -107,35 +121,63 @@ def redecide_options(
     )
 
 
+def _portfolio_terms(
+    rows: Int64Array1D, exact: ExactHealth, portfolio: PortfolioRows | None
+) -> Float64Array2D:
+    """(cv, dv, ic, id, mc, md, option_value) x ``rows`` (portfolio-margined): the float
+    figures of :mod:`xmargin.book.portfolio_screen`, else the exact engine's."""
+    if portfolio is not None:
+        out: Float64Array2D = portfolio(rows)[:7]
+        return out
+    out = np.zeros((7, rows.size))
+    for i, r in enumerate(rows.tolist()):
+        h = exact(r)
+        out[:, i] = [float(v) for v in h[:6]] + [float(h.option_value)]
+    return out
+
+
 def option_maintenance(
     options: BookOptions,
     rows: Int64Array1D,
     mc: Float64Array1D,
     md: Float64Array1D,
     exact: ExactHealth,
+    portfolio: PortfolioRows | None = None,
 ) -> None:
     """Add the option terms to ``rows``' (mc, md) with perps (in place); a
-    portfolio-margined row takes the exact engine's figures."""
+    portfolio-margined row takes its own figures (:func:`_portfolio_terms`)."""
     if not options.any or not rows.size:
         return
     held = options.mask[rows]
     terms = options.cols.terms[rows[held]]
     mc[held] += terms[:, 4]
     md[held] += terms[:, 5]
-    for i in np.flatnonzero(options.portfolio[rows]).tolist():
-        h = exact(int(rows[i]))
-        mc[i], md[i] = float(h.maintenance_collateral), float(h.maintenance_debt)
+    pm = np.flatnonzero(options.portfolio[rows])
+    if pm.size:
+        f = _portfolio_terms(rows[pm], exact, portfolio)
+        mc[pm], md[pm] = f[4], f[5]
 
 
 def option_figures(
-    options: BookOptions, out: Float64Array2D, exact: ExactHealth
+    options: BookOptions,
+    out: Float64Array2D,
+    exact: ExactHealth,
+    portfolio: PortfolioRows | None = None,
 ) -> tuple[Float64Array1D, list[tuple[int, AccountHealth]]]:
     """Add the option terms to the book's figures ``out`` (6 x rows, perps in; in
-    place); ``option_value`` per row, and the exact figures of the portfolio-margined
-    rows (which the floats do not hold)."""
+    place); ``option_value`` per row. A portfolio-margined row takes its float figures
+    from ``portfolio`` (the book then carries the exact ones where the floats cannot
+    show its decision, as for any row); without it, the exact engine's, listed."""
     value = options.cols.terms[:, 6].copy()
     out += options.cols.terms[:, :6].T
-    held = [(r, exact(r)) for r in np.flatnonzero(options.portfolio).tolist()]
+    rows = np.flatnonzero(options.portfolio).astype(np.int64)
+    if portfolio is not None:
+        if rows.size:
+            f = portfolio(rows)
+            out[:, rows] = f[:6]
+            value[rows] = f[6]
+        return value, []
+    held = [(r, exact(r)) for r in rows.tolist()]
     for r, h in held:
         value[r] = float(h.option_value)
     return value, held
@@ -148,6 +190,7 @@ def option_summary(
     options: BookOptions,
     status: UInt8Array1D,
     exact: ExactHealth,
+    portfolio: PortfolioRows | None = None,
 ) -> tuple[float, float]:
     """What options change in the ``stress`` summary's (liquidatable debt_value,
     insolvent debt), over what the spot and perp terms give: each option row's
@@ -168,9 +211,10 @@ def option_summary(
             dv[held] += add[1]
     terms = options.cols.terms[rows]
     cv2, dv2 = cv + terms[:, 0], dv + terms[:, 1]
-    for j in np.flatnonzero(options.portfolio[rows]).tolist():
-        h = exact(int(rows[j]))
-        cv2[j], dv2[j] = float(h.collateral_value), float(h.debt_value)
+    pm = np.flatnonzero(options.portfolio[rows])
+    if pm.size:
+        f = _portfolio_terms(rows[pm], exact, portfolio)
+        cv2[pm], dv2[pm] = f[0], f[1]
     liq = (status[rows] & STATUS_BITS) == LIQUIDATABLE
     before = np.maximum(dv - cv, 0.0)
     after = np.maximum(dv2 - cv2, 0.0)

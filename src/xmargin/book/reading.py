@@ -19,6 +19,7 @@ from xmargin.book.option_book import BookOptions
 from xmargin.book.option_pass import option_figures, option_maintenance, option_summary
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import maintenance_sums, perp_summary
+from xmargin.book.portfolio_screen import PortfolioRows
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.errors import UnknownAccount
 from xmargin.fast.health import available_to_borrow, health_factor, is_liquidatable
@@ -45,6 +46,7 @@ class BookReader:
     _perps: PerpBook
     _options: BookOptions
     _exact_cache: dict[int, AccountHealth]
+    _portfolio_rows: PortfolioRows
 
     @property
     def n_accounts(self) -> int:
@@ -68,7 +70,7 @@ class BookReader:
     def _maintenance(self, rows: Int64Array1D) -> tuple[Float64Array1D, Float64Array1D]:
         """(maintenance_collateral, maintenance_debt) of ``rows``, perps and options in."""
         mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
-        option_maintenance(self._options, rows, mc, md, self._exact_row)
+        option_maintenance(self._options, rows, mc, md, self._exact_row, self._portfolio_rows)
         return mc, md
 
     def _rows_in_file_order(self) -> Int64Array1D:
@@ -122,7 +124,7 @@ class BookReader:
         value: Float64Array1D | None = None
         held: list[tuple[int, AccountHealth]] = []
         if self._options.any:
-            value, held = option_figures(self._options, out, self._exact_row)
+            value, held = option_figures(self._options, out, self._exact_row, self._portfolio_rows)
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE
         # Where the floats cannot show the decision, carry the exact figures (and those
@@ -164,8 +166,9 @@ class BookReader:
             insolvent += d_insolvent
         if self._options.any:
             d_liq, d_insolvent = option_summary(
-                self._a, self._tables, self._perps, self._options, self._status, self._exact_row
-            )
+                self._a, self._tables, self._perps, self._options, self._status,
+                self._exact_row, self._portfolio_rows,
+            )  # fmt: skip
             liq_debt += d_liq
             insolvent += d_insolvent
         return BookSummary(self.n_accounts, n_liq, liq_debt, insolvent)

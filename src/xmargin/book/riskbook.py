@@ -24,7 +24,8 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
 - Option positions (contract 6) are leg columns re-priced on a tick of their underlying
   (:mod:`xmargin.book.option_book`) and decided by the option pass
-  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts by the exact engine.
+  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts with their float
+  scenario valuation (:mod:`xmargin.book.portfolio_screen`), near a level exactly.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
 from xmargin.book.perp_pass import redecide, rows_to_decide
+from xmargin.book.portfolio_screen import portfolio_rows
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
@@ -124,6 +126,13 @@ class RiskBook(BookPerps):
         self._perps.set_prices(self._asset_prices())
         self._exact.set_perps(market.perps, self._perps.positions_of)
         self._options = attach_options(parts, self._exact, self._k.name, self._asset_prices())
+        self._portfolio_rows = portfolio_rows(
+            self._options,
+            lambda r: self._exact.account(r, self._ids.id(r)),
+            self._exact.market,
+            layout.assets,
+            self._k.name,
+        )
         self._oracle = OracleState()
         self._exact_cache: dict[int, AccountHealth] = {}
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
@@ -281,7 +290,7 @@ class RiskBook(BookPerps):
         if opt_rows is not None and opt_before is not None and opt_rows.size:
             flagged = redecide_options(
                 self._k, self._a, self._tables, perps, opts, self._status, self._ref, opt_rows,
-                opt_before, flagged,
+                opt_before, flagged, self._portfolio_rows,
             )  # fmt: skip
         return self._settle(flagged, events)
 
