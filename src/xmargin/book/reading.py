@@ -15,6 +15,7 @@ from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
+from xmargin.book.near_rows import NearRows
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import maintenance_sums, perp_summary
 from xmargin.book.tolerances import STATUS_BITS
@@ -36,6 +37,7 @@ class BookReader:
     _exact: ExactBridge
     _runs: Runs | None
     _ref: Reference
+    _near: NearRows
     _n_positions: int
     _perps: PerpBook
 
@@ -151,6 +153,7 @@ class BookReader:
             "account_ids": self._ids.nbytes,
             "runs": 0 if self._runs is None else self._runs.nbytes(),
             "screening_margin": self._ref.margin.nbytes,
+            "tick_index": self._near.nbytes + self._ref.reset_rows().nbytes,
             "exact_cells": self._exact.cells_nbytes,
             "id_index": self._ids.index_nbytes,
             "perps": self._perps.nbytes,

@@ -56,6 +56,7 @@ from xmargin.book.kernels import (
     kernels_for,
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
+from xmargin.book.near_rows import NearRows
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns
 from xmargin.book.perp_methods import BookPerps
@@ -123,6 +124,7 @@ class RiskBook(BookPerps):
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
         self._ref_price = np.zeros(len(layout.assets))
+        self._near = NearRows(RESET_DRIFT)  # per asset, the rows a tick may reach
         self._balances = BalanceEditor(layout, self._a, self._exact)
         self._mark_slow_rows()
         #: counters: exact re-checks, full and partial re-prices
@@ -235,7 +237,8 @@ class RiskBook(BookPerps):
         """Recompute every account at the current prices, which become the screening
         reference; the events of that pass (``events=False``: settle, report nothing)."""
         self._ref_price = self._tables.hp[: self._layout.k2 : 2].copy()
-        self._ref.drift = 0.0
+        self._ref.new_reference()
+        self._near.clear()
         return self._full(REFERENCE, events)
 
     def _full(self, mode: int, events: bool = True) -> list[RiskEvent]:
@@ -252,17 +255,23 @@ class RiskBook(BookPerps):
         events: bool = True,
         mode: int = RECOMPUTE,
         extra: Int64Array1D | None = None,
+        spot: Int64Array1D | None = None,
     ) -> list[RiskEvent]:
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
-        perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
+        perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`). ``spot``: the
+        sorted rows of the ranges the spot kernels may recompute, if known (a tick,
+        :mod:`xmargin.book.near_rows`): the kernels run over those rows only."""
         perps = self._perps
         perp_rows = (
             rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
         )
         before = self._status[perp_rows] if perp_rows is not None else None
-        flagged = self._k.reprice(
-            starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
-        )
+        if spot is None:
+            flagged = self._k.reprice(
+                starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
+            )
+        else:
+            flagged = self._k.reprice_rows(spot, self._a, self._tables, self._status, self._ref)
         if perp_rows is not None and before is not None and perp_rows.size:
             flagged = redecide(
                 self._k, self._a, self._tables, self._perps, self._status, self._ref,
@@ -337,7 +346,9 @@ class RiskBook(BookPerps):
         starts, ends = self._ranges_of_assets(moved)
         extra = self._perps.holders_of_underlyings(moved) if self._perps.any else None
         rows = int((ends - starts).sum()) + (0 if extra is None else extra.size)
-        return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED, extra), rows)
+        spot = self._near.candidates(list(moved), runs, self._ref, starts, ends)
+        events = self._run(starts, ends, True, SCREENED, extra, spot)
+        return PriceUpdate(accepted, [], events, rows)
 
     # -- balances -------------------------------------------------------------------------
     def set_balance(
@@ -379,7 +390,7 @@ class RiskBook(BookPerps):
             if self._runs is not None:
                 self._runs.add_row(change.asset, r)
             self._n_positions += 1
-        self._ref.margin[r] = -1.0  # never screened out until the next reference pass
+        self._ref.reset(r)  # never screened out until the next reference pass
         return r
 
     def add_account(self, account: str, category: str | None = None) -> None:
