@@ -30,7 +30,9 @@ def _check_candidates(book: RiskBook) -> None:
     drift = ref.drift
     for a in range(len(book.assets)):
         s, e = runs.starts[a], runs.ends[a]
-        rows = np.concatenate([np.arange(x, y) for x, y in zip(s.tolist(), e.tolist())] or [s])
+        rows = np.concatenate(
+            [np.arange(x, y) for x, y in zip(s.tolist(), e.tolist(), strict=True)] or [s]
+        )
         for d in (drift, 0.0005, 0.004, 0.02):
             ref.drift = d
             must = rows[~(d < ref.margin[rows])]
