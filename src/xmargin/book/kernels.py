@@ -23,9 +23,9 @@ from xmargin._typing import (
     Float32Array1D,
     Float64Array1D,
     Float64Array2D,
+    IndexArray1D,
     Int64Array1D,
     UInt8Array1D,
-    UInt16Array1D,
 )
 from xmargin.fast.backend import Backend, per_backend
 
@@ -42,7 +42,8 @@ __all__ = [
     "kernels_for",
 ]
 
-#: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
+#: Codes are uint8 up to 256 codes ((categories + 1) x 2 x assets), else uint16, or
+#: uint32 past 65,536.
 Codes = CodeArray1D
 
 
@@ -50,16 +51,17 @@ Codes = CodeArray1D
 class BookArrays:
     """The book's columns: CSR by account over entries (one per asset side held).
 
-    ``indptr`` (n + 1): row r holds entries ``indptr[r]:indptr[r + 1]``; ``codes``
-    (uint16, or uint32 for very wide markets): ``category * 2K + 2 * asset + side`` (side
-    0 supply, 1 borrow; category C = none); ``units``: token units of that entry;
-    ``cat``: per account, its category index (C = none).
+    ``indptr`` (n + 1; int32, or int64 past 2**30 entries): row r holds entries
+    ``indptr[r]:indptr[r + 1]``; ``codes`` (uint8 up to 256 codes, else uint16, or uint32
+    for very wide markets): ``category * 2K + 2 * asset + side`` (side 0 supply, 1
+    borrow; category C = none); ``units``: token units of that entry; ``cat``: per
+    account, its category index (C = none; uint8 below 256 categories).
     """
 
-    indptr: Int64Array1D
+    indptr: IndexArray1D
     codes: Codes
     units: Float64Array1D
-    cat: UInt16Array1D
+    cat: CodeArray1D
     _segments: tuple[tuple[int, int, int], Int64Array1D] | None = field(
         default=None, init=False, repr=False, compare=False
     )

@@ -119,6 +119,7 @@ def parts_of_market(market: Market, cluster: bool) -> BookParts:
         len(layout.assets),
         layout.code_dtype,
         cluster,
+        layout.cat_dtype,
     )
     ids = cols.ids.take(pa.array(built.file_index))
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
@@ -234,6 +235,7 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         len(layout.assets),
         layout.code_dtype,
         cluster,
+        layout.cat_dtype,
     )
     new_ids = pa.array(file_perps.new_ids, pa.string())
     ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string()), new_ids]).take(

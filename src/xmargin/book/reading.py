@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmargin._typing import Int64Array1D, UInt8Array1D
+from xmargin._typing import IndexArray1D, Int64Array1D, UInt8Array1D
 from xmargin.book.build import Runs
 from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
@@ -32,7 +32,7 @@ class BookReader:
     _k: Kernels
     _tables: PriceTables
     _status: UInt8Array1D
-    _file_index: Int64Array1D
+    _file_index: IndexArray1D
     _ids: IdIndex
     _exact: ExactBridge
     _runs: Runs | None

@@ -98,7 +98,9 @@ class RiskBook(BookPerps):
         self._layout = layout = parts.layout
         self._a = parts.arrays
         self._ids = IdIndex(parts.ids)
-        self._file_index = parts.file_index
+        # book row -> place in the file (int32 while it fits: 4 bytes an account)
+        fi = parts.file_index
+        self._file_index = fi.astype(np.int32) if fi.size < 1 << 31 else fi
         self._runs: Runs | None = None  # per-asset row ranges, built at the first tick
         self._n_positions = parts.n_positions
         self._k = kernels_for(backend)
@@ -399,7 +401,8 @@ class RiskBook(BookPerps):
         self._perps.add_row()
         self._status = np.append(self._status, np.uint8(0))
         self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
-        self._file_index = np.append(self._file_index, self.n_accounts - 1)
+        at = np.asarray([self.n_accounts - 1], dtype=np.int64)
+        self._file_index = np.append(self._file_index, at.astype(self._file_index.dtype))
         self._ids.append(account)
 
     # -- exact re-checks ------------------------------------------------------------------
