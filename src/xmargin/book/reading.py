@@ -150,7 +150,8 @@ class BookReader:
             "category": a.cat.nbytes,
             "status": self._status.nbytes,
             "file_index": self._file_index.nbytes,
-            "account_ids": self._ids.nbytes,
+            "account_ids": self._ids.nbytes
+            + (0 if self._ids.place is self._file_index else self._ids.place.nbytes),
             "runs": 0 if self._runs is None else self._runs.nbytes(),
             "screening_margin": self._ref.margin.nbytes,
             "tick_index": self._near.nbytes + self._ref.reset_rows().nbytes,

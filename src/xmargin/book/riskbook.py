@@ -97,10 +97,10 @@ class RiskBook(BookPerps):
         self._params = market.params
         self._layout = layout = parts.layout
         self._a = parts.arrays
-        self._ids = IdIndex(parts.ids)
         # book row -> place in the file (int32 while it fits: 4 bytes an account)
         fi = parts.file_index
         self._file_index = fi.astype(np.int32) if fi.size < 1 << 31 else fi
+        self._ids = IdIndex(parts.ids, self._file_index)
         self._runs: Runs | None = None  # per-asset row ranges, built at the first tick
         self._n_positions = parts.n_positions
         self._k = kernels_for(backend)
