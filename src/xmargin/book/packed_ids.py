@@ -66,6 +66,9 @@ class PackedIds:
         self._off = np.zeros(plen.size, dtype=np.int64)
         np.cumsum(block_rest[:-1], out=self._off[1:])
         self._rlen: UInt8Array1D | None = None if self._fixed >= 0 else rl.astype(np.uint8)
+        if max(self._rest.size, self._pdata.size) < 1 << 31:  # per block: two int32 offsets
+            self._off = self._off.astype(np.int32)
+            self._poff = self._poff.astype(np.int32)
 
     @staticmethod
     def _pack(offs: Int64Array1D, data: UInt8Array1D) -> tuple[Any, Any, Any]:
@@ -93,10 +96,10 @@ class PackedIds:
     def _where(self, idx: Int64Array1D) -> tuple[Int64Array1D, Int64Array1D, Int64Array1D]:
         """(block, start of the rest in ``_rest``, rest length) of each id ``idx``."""
         b = idx // BLOCK
-        plen = self._poff[b + 1] - self._poff[b]
+        plen = self._poff[b + 1].astype(np.int64) - self._poff[b]
         if self._rlen is None:
             rl = self._fixed - plen
-            return b, self._off[b] + (idx - b * BLOCK) * rl, rl
+            return b, self._off[b].astype(np.int64) + (idx - b * BLOCK) * rl, rl
         rlen = self._rlen
         if idx.size > 4096:
             cs = np.concatenate([[0], np.cumsum(rlen, dtype=np.int64)])
@@ -105,14 +108,14 @@ class PackedIds:
             k = np.arange(BLOCK)
             at = np.minimum(b[:, None] * BLOCK + k, rlen.size - 1)
             within = np.where(k < (idx - b * BLOCK)[:, None], rlen[at].astype(np.int64), 0).sum(1)
-        return b, self._off[b] + within, rlen[idx].astype(np.int64)
+        return b, self._off[b].astype(np.int64) + within, rlen[idx].astype(np.int64)
 
     def get(self, i: int) -> str:
         """Id ``i``."""
         if self._plain is not None:
             return str(self._plain[i].as_py())
         b, s, n = (int(x[0]) for x in self._where(np.array([i], dtype=np.int64)))
-        head = self._pdata[self._poff[b] : self._poff[b + 1]].tobytes()
+        head = self._pdata[int(self._poff[b]) : int(self._poff[b + 1])].tobytes()
         return (head + self._rest[s : s + n].tobytes()).decode()
 
     def take(self, idx: Int64Array1D) -> list[str]:
@@ -132,7 +135,7 @@ class PackedIds:
         if self._plain is not None:
             return self._plain.take(pa.array(idx, pa.int64()))
         b, s, n = self._where(idx)
-        plen = self._poff[b + 1] - self._poff[b]
+        plen = self._poff[b + 1].astype(np.int64) - self._poff[b]
         out_len = plen + n
         offs = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(out_len, out=offs[1:])
@@ -142,7 +145,7 @@ class PackedIds:
         pb = plen[owner]
         head = j < pb
         out = np.empty(total, dtype=np.uint8)
-        out[head] = self._pdata[(self._poff[b][owner] + j)[head]]
+        out[head] = self._pdata[(self._poff[b].astype(np.int64)[owner] + j)[head]]
         out[~head] = self._rest[(s[owner] + j - pb)[~head]]
         return pa.LargeStringArray.from_buffers(
             idx.size, pa.py_buffer(offs), pa.py_buffer(out)

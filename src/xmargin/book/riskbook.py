@@ -36,7 +36,7 @@ import numpy as np
 
 from xmargin._typing import Int64Array1D, UInt8Array1D
 from xmargin.book.balances import BalanceEditor
-from xmargin.book.build import CHUNK_ROWS, Runs, chunk_ranges, merge_ranges, runs_of_arrays
+from xmargin.book.build import CHUNK_ROWS, Runs, merge_ranges, runs_of_arrays
 from xmargin.book.events import (
     PriceUpdate,
     RejectedPrice,
@@ -288,7 +288,7 @@ class RiskBook(BookPerps):
         ends = np.concatenate([runs.ends[a] for a in idx] or [np.zeros(0, np.int64)])
         if len(idx) > 1:
             starts, ends = merge_ranges(starts, ends)
-        return chunk_ranges(starts, ends)
+        return starts, ends  # sorted, disjoint (a tick's kernel runs over its rows only)
 
     def apply_prices(
         self,
