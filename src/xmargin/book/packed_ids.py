@@ -41,7 +41,10 @@ def _bytes_of(ids: pa.Array) -> tuple[Int64Array1D, UInt8Array1D]:
 class PackedIds:
     """``n`` strings (no nulls), read by index (module docstring)."""
 
-    __slots__ = ("_fixed", "_off", "_pdata", "_plain", "_poff", "_rest", "_rlen", "_size")
+    __slots__ = (
+        "_fixed", "_off", "_pbytes", "_pdata", "_plain", "_poff", "_rbytes", "_rest", "_rlen",
+        "_size",
+    )  # fmt: skip
 
     def __init__(self, ids: pa.Array) -> None:
         if isinstance(ids, pa.ChunkedArray):
@@ -66,6 +69,12 @@ class PackedIds:
         self._off = np.zeros(plen.size, dtype=np.int64)
         np.cumsum(block_rest[:-1], out=self._off[1:])
         self._rlen: UInt8Array1D | None = None if self._fixed >= 0 else rl.astype(np.uint8)
+        # The bytes live once, as Python bytes (sliced per id without NumPy's overhead),
+        # the arrays are views of them (for the vectorized decoding).
+        self._rbytes = self._rest.tobytes()
+        self._pbytes = self._pdata.tobytes()
+        self._rest = np.frombuffer(self._rbytes, dtype=np.uint8)
+        self._pdata = np.frombuffer(self._pbytes, dtype=np.uint8)
         if max(self._rest.size, self._pdata.size) < 1 << 31:  # per block: two int32 offsets
             self._off = self._off.astype(np.int32)
             self._poff = self._poff.astype(np.int32)
@@ -115,8 +124,8 @@ class PackedIds:
         if self._plain is not None:
             return str(self._plain[i].as_py())
         b, s, n = (int(x[0]) for x in self._where(np.array([i], dtype=np.int64)))
-        head = self._pdata[int(self._poff[b]) : int(self._poff[b + 1])].tobytes()
-        return (head + self._rest[s : s + n].tobytes()).decode()
+        head = self._pbytes[int(self._poff[b]) : int(self._poff[b + 1])]
+        return (head + self._rbytes[s : s + n]).decode()
 
     def take(self, idx: Int64Array1D) -> list[str]:
         """The ids ``idx``, in that order."""
@@ -124,10 +133,11 @@ class PackedIds:
             out: list[str] = self.take_arrow(idx).to_pylist()
             return out
         b, s, n = self._where(idx)
-        pdata, poff, rest = self._pdata, self._poff, self._rest
+        p0, p1 = self._poff[b].tolist(), self._poff[b + 1].tolist()
+        head, rest = self._pbytes, self._rbytes
         return [
-            (pdata[poff[x] : poff[x + 1]].tobytes() + rest[y : y + z].tobytes()).decode()
-            for x, y, z in zip(b.tolist(), s.tolist(), n.tolist(), strict=True)
+            (head[w:x] + rest[y:z]).decode()
+            for w, x, y, z in zip(p0, p1, s.tolist(), (s + n).tolist(), strict=True)
         ]
 
     def take_arrow(self, idx: Int64Array1D) -> pa.Array:
