@@ -15,6 +15,7 @@ from hypothesis import given, settings
 
 from tests.properties.test_option_properties import option_books
 from xmargin.book import RiskBook
+from xmargin.book.loading import parts_of_market
 from xmargin.book.option_columns import OptionColumns, with_options
 from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.io import load_market, parse_market
@@ -104,7 +105,7 @@ def test_random_books_option_terms_are_the_exact_engines(doc: dict[str, Any]) ->
 
 def test_the_risk_books_figures_with_option_terms_are_the_exact_engines() -> None:
     market = load_market(BOOK)
-    book = RiskBook.from_market(market)
+    book = RiskBook(parts_of_market(market, cluster=True, options=False))  # spot figures
     ids = book.account_ids()
     cols = OptionColumns.from_market(market, ids, list(book.assets))
     figs = with_options(book.figures(), cols)

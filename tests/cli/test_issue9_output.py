@@ -292,17 +292,9 @@ def test_item7_help_reads_at_80_columns(
 
 
 def test_item7_stress_summary_prints_only_the_summary_alike_on_both_engines(
-    xm: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    xm: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The demo without its option block: the risk book does not screen options yet.
-    text = DEMO.read_text(encoding="utf-8")
-    start = text.index("[options.")
-    end = text.index(
-        "# ======================================================================= end of options"
-    )
-    market = tmp_path / "demo.toml"
-    market.write_text(text[:start] + text[end:], encoding="utf-8")
-    args = ("stress", str(market), "--shock", "WETH=-30%", "--summary")
+    args = ("stress", str(DEMO), "--shock", "WETH=-30%", "--summary")
     monkeypatch.setenv("XMARGIN_ENGINE", "exact")
     exact_table, exact_json = xm(*args).out, xm(*args, "--json").json()
     monkeypatch.setenv("XMARGIN_ENGINE", "book")

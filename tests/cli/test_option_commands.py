@@ -5,6 +5,7 @@ a traceback. Vectors are the market files of tests/vectors."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -181,13 +182,70 @@ def test_liquidation_price_of_an_option_account_says_how_it_was_solved(xm) -> No
     assert "root finder" in text
 
 
-def test_the_risk_book_refuses_a_market_with_options(xm, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XMARGIN_ENGINE", "book")
-    for command in (["health", SRM], ["stress", SRM, "--shock", "ETH=-1%"]):
+def _large_option_market(tmp_path: Path) -> Path:
+    """option_book.toml with an ``accounts_file`` and an ``options_file`` of 120 accounts
+    (writers, spreads, some near their level, two opened by the options file), its
+    portfolio-margined strangle inline."""
+    rng = random.Random(14)
+    names = ["ETH-0628-2200-C", "ETH-0628-1800-P", "ETH-0628-2400-C"]
+    positions, options = ["account,asset,supply,borrow"], ["account,option,size"]
+    for i in range(120):
+        acc = f"w{i}"
+        positions.append(f"{acc},USDC,{rng.randint(50, 9000)},0")
+        if rng.random() < 0.5:
+            positions.append(f"{acc},WETH,{rng.randint(0, 300) / 100},0")
+        for name in rng.sample(names, rng.randint(1, 2)):
+            options.append(f"{acc},{name},{rng.choice([-4, -2, -1.5, -1, 1, 2])}")
+    options += ["new-1,ETH-0628-1800-P,1", "new-2,ETH-0628-2400-C,0.5"]
+    (tmp_path / "positions.csv").write_text("\n".join(positions) + "\n")
+    (tmp_path / "options.csv").write_text("\n".join(options) + "\n")
+    text = BOOK.read_text().replace(
+        "insurance_fund = { USDC = 1000 }",
+        'insurance_fund = { USDC = 1000 }\naccounts_file = "positions.csv"\n'
+        'options_file = "options.csv"',
+    )
+    path = tmp_path / "large.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_risk_book_answers_a_market_with_options_as_the_exact_engine(
+    xm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    market = _large_option_market(tmp_path)
+    commands = (
+        ["health", market],
+        ["stress", market, "--shock", "WETH=-12%"],
+        ["stress", market, "--shock", "WETH=+9%", "--vol-shock", "WETH=+50%"],
+    )
+    for command in commands:
+        monkeypatch.setenv("XMARGIN_ENGINE", "exact")
+        exact = xm(*command, "--json").json()
+        monkeypatch.setenv("XMARGIN_ENGINE", "book")
         run = xm(*command, "--json")
         run.assert_clean()
-        assert run.code == 2
-        assert "does not hold option positions yet" in run.error_line
+        assert run.code == 0, run.err
+        book = run.json()
+        assert list(book) == list(exact)
+        assert [r["account"] for r in book["accounts"]] == [r["account"] for r in exact["accounts"]]
+        assert any(r["liquidatable"] for r in exact["accounts"])
+        assert any(r["option_value"] != "0" for r in book["accounts"])
+        for b, e in zip(book["accounts"], exact["accounts"], strict=True):
+            assert list(b) == list(e)
+            assert b["liquidatable"] == e["liquidatable"], b["account"]
+            for key, y in e.items():
+                x = b[key]
+                if key in ("account", "liquidatable") or y is None:
+                    assert x == y, (b["account"], key)
+                    continue
+                assert abs(float(x) - float(y)) <= 1e-9 * max(1.0, abs(float(y))), key
+        if "summary" in exact:
+            s, t = book["summary"], exact["summary"]
+            assert s["liquidatable_accounts"] == t["liquidatable_accounts"]
+            for key in ("liquidatable_debt", "insolvent_debt"):
+                assert abs(float(s[key]) - float(t[key])) <= 1e-9 * max(1.0, float(t[key]))
+            assert book["prices"] == exact["prices"]
+            assert book.get("vol_shocks") == exact.get("vol_shocks")
 
 
 def test_a_bad_option_market_file_exits_2_without_a_traceback(xm_script, tmp_path: Path) -> None:
@@ -260,3 +318,21 @@ def test_a_bad_scenario_vol_shock_exits_2_located(
     assert run.code == 2
     error = run.json()["error"]
     assert error["code"] == code and where in str(error)
+
+
+def test_a_bad_options_file_is_located_on_the_book_path(
+    xm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    market = _large_option_market(tmp_path)
+    with (tmp_path / "options.csv").open("a") as f:
+        f.write("w3,NOPE,1\n")
+    monkeypatch.setenv("XMARGIN_ENGINE", "book")
+    for command in ("check", "health"):
+        run = xm(command, market)
+        run.assert_clean()
+        assert run.code == 2
+        assert "options.csv:row" in run.err and "unknown option 'NOPE'" in run.err
+    (tmp_path / "options.csv").write_text("account,option,size\nw3,ETH-0628-2200-C,-1\n")
+    run = xm("check", market, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["accounts"] == 125  # 5 inline, 120 in the accounts_file

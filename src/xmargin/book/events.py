@@ -125,3 +125,5 @@ class BookFigures(NamedTuple):
     #: contract 5.2's Σ |q|·P and Σ pnl per account (quote), where the book holds perps
     perp_notional: Float64Array1D | None = None
     unrealized_pnl: Float64Array1D | None = None
+    #: contract 6.2's Σ q·value per account (quote), where the book holds options
+    option_value: Float64Array1D | None = None

@@ -22,6 +22,7 @@ from xmargin.mathlib import ZERO
 from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
+from xmargin.model.options import MarginMethod
 from xmargin.model.params import AssetParams, CategoryParams, MarketParams
 from xmargin.model.perps import PerpParams, PerpPosition
 from xmargin.risk.health import AccountHealth, account_health
@@ -90,6 +91,22 @@ class ExactBridge:
         self._prices: Mapping[str, Decimal] = {s: p.price for s, p in assets.items()}
         self._perps: dict[str, PerpParams] = {}  # at the file's prices, today's F
         self._positions: Callable[[int], dict[str, PerpPosition]] | None = None
+        self._options: Market | None = None  # the option parts, at the file's prices
+        self._option_positions: Callable[[int], dict[str, Decimal]] | None = None
+        self._margin: Callable[[int], MarginMethod] | None = None
+
+    def set_options(
+        self,
+        market: Market,
+        positions: Callable[[int], dict[str, Decimal]],
+        margin: Callable[[int], MarginMethod],
+    ) -> None:
+        """``market``'s options, option and portfolio margin parameters (at the file's
+        prices), each row's exact option positions and its margin method."""
+        self._options = market
+        self._option_positions = positions
+        self._margin = margin
+        self._market = None
 
     def set_perps(
         self,
@@ -117,9 +134,15 @@ class ExactBridge:
 
     def market(self) -> Market:
         """The market at the current prices, without accounts: what the exact engine reads."""
-        if self._market is None and self._perps:
-            # A perp's mark price follows its underlying from the file's price (6.1).
+        o = self._options
+        if self._market is None and (self._perps or o is not None):
+            # A perp's mark price, an option's forward follow the underlying from the
+            # file's price (6.1).
             base = Market(self.params, self._assets, self._categories, perps=self._perps)
+            if o is not None:
+                base.options = o.options
+                base.option_margin = o.option_margin
+                base.portfolio_margin = o.portfolio_margin
             self._market = base.with_prices(self._prices)
         if self._market is None:
             assets = {
@@ -165,7 +188,10 @@ class ExactBridge:
         c = int(self._a.cat[r])
         category = self._layout.categories[c] if c < len(self._layout.categories) else None
         perps = self._positions(r) if self._positions is not None else None
-        return Account(account_id, supply, borrow, category, perps)
+        if self._option_positions is None or self._margin is None:
+            return Account(account_id, supply, borrow, category, perps)
+        options = self._option_positions(r)
+        return Account(account_id, supply, borrow, category, perps, options, self._margin(r))
 
     def health(self, r: int, account_id: str) -> AccountHealth:
         """Every figure of contract section 2 of row ``r``, exact, at the current prices."""

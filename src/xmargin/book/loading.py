@@ -21,13 +21,14 @@ from xmargin.book.build import build_layout
 from xmargin.book.exact_bridge import ExactCells, Overrides
 from xmargin.book.kernels import BookArrays
 from xmargin.book.loader import NeedsExactLoad, PositionColumns, read_position_columns
-from xmargin.book.perp_columns import PerpColumns
-from xmargin.book.perp_loading import (
-    FilePerps,
-    check_book_accounts,
-    perps_of_accounts,
-    read_file_perps,
+from xmargin.book.option_loading import (
+    FileOptions,
+    has_expired_options,
+    options_of_accounts,
+    read_file_options,
 )
+from xmargin.book.perp_columns import PerpColumns
+from xmargin.book.perp_loading import FilePerps, perps_of_accounts, read_file_perps
 from xmargin.book.tables import Layout
 from xmargin.errors import MarketFileError
 from xmargin.io.market_file import load_market, parse_market, read_market_document
@@ -99,15 +100,18 @@ class BookParts:
     source: str | None = None
     #: perp positions by row (:mod:`xmargin.book.perp_columns`); ``None``: none
     perps: PerpColumns | None = None
+    #: option positions and portfolio-margined accounts by row
+    #: (:mod:`xmargin.book.option_loading`); ``None``: the book holds no options
+    options: FileOptions | None = None
 
 
-def parts_of_market(market: Market, cluster: bool) -> BookParts:
-    """The columns of every account of an (exactly loaded) market."""
+def parts_of_market(market: Market, cluster: bool, options: bool = True) -> BookParts:
+    """The columns of every account of an (exactly loaded) market.
+
+    ``options=False`` leaves option positions and margin methods out (the service's risk
+    view, which decides accounts with options on the exact engine itself)."""
     layout = Layout.of(market.assets, market.categories)
     accounts = list(market.accounts.values())
-    # Portfolio-margined accounts are loaded with their perps' standard terms: a caller
-    # that builds a book of a whole market (the service's risk view) decides them on the
-    # exact engine instead; files read by the CLI are refused (:func:`check_book_accounts`).
     cols = _InlineColumns(accounts, layout)
     built = build_layout(
         len(accounts),
@@ -125,9 +129,15 @@ def parts_of_market(market: Market, cluster: bool) -> BookParts:
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
     file_perps = FilePerps()
     perps_of_accounts(accounts, market, file_perps)
+    file_options = None
+    if options:
+        file_options = FileOptions()
+        options_of_accounts(accounts, market, file_options)
+        file_options = file_options.to_rows(built.row_of_file)
     return BookParts(
         market, layout, built.arrays, ids, built.file_index, built.n_positions,
         ExactCells.none(), overrides, None, file_perps.columns(len(accounts), built.row_of_file),
+        file_options,
     )  # fmt: skip
 
 
@@ -141,6 +151,8 @@ class MarketColumns:
     columns: PositionColumns
     #: the market's ``perps_file``, read by :func:`parts_of_file` (``None``: none)
     perps_file: str | None = None
+    #: the market's ``options_file``, read by :func:`parts_of_file` (``None``: none)
+    options_file: str | None = None
 
 
 def open_market_columns(
@@ -159,7 +171,7 @@ def open_market_columns(
     accounts_file = table.get("accounts_file") if isinstance(table, dict) else None
     if not isinstance(table, dict) or not isinstance(accounts_file, str):
         return None
-    held = ("accounts_file", "perps_file")
+    held = ("accounts_file", "perps_file", "options_file")
     stripped = {**raw, "market": {k: v for k, v in table.items() if k not in held}}
     try:
         base = parse_market(stripped, str(p), base_dir=p.parent)
@@ -178,7 +190,9 @@ def open_market_columns(
         return None
     perps_file = table.get("perps_file")
     named = perps_file if isinstance(perps_file, str) else None
-    return MarketColumns(base, accounts_file, cols, named)
+    options_file = table.get("options_file")
+    held_options = options_file if isinstance(options_file, str) else None
+    return MarketColumns(base, accounts_file, cols, named, held_options)
 
 
 def check_columns(
@@ -197,31 +211,54 @@ def check_columns(
         tick()
         return market, len(market.accounts)
     tick()
-    return opened.market, len(opened.market.accounts) + len(opened.columns.ids)
+    n_new = 0
+    if opened.options_file is not None:  # its rows checked (and located) as the book reads them
+        held = FileOptions()
+        inline = list(opened.market.accounts)
+        ids = opened.columns.ids
+        read_file_options(p.parent / opened.options_file, p, opened.market, inline, ids, held)
+        n_new = len(held.new_ids)
+    return opened.market, len(opened.market.accounts) + len(opened.columns.ids) + n_new
 
 
 def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
     """The columns of a market file and its ``accounts_file`` (contract 1.4)."""
     p = Path(path)
     opened = open_market_columns(p)
-    if opened is None:
+    if opened is None or (opened.options_file is not None and has_expired_options(opened.market)):
+        # Expired positions of an options_file settle at load through the balances (6.1).
         return parts_of_market(load_market(p), cluster)
     base, cols = opened.market, opened.columns
     layout = Layout.of(base.assets, base.categories)
-    update = {"accounts_file": opened.accounts_file, "perps_file": opened.perps_file}
+    update = {
+        "accounts_file": opened.accounts_file,
+        "perps_file": opened.perps_file,
+        "options_file": opened.options_file,
+    }
     params = base.params.model_copy(update=update)
-    market = Market(params, base.assets, base.categories, perps=base.perps)
+    market = Market(
+        params, base.assets, base.categories, perps=base.perps, options=base.options,
+        option_margin=base.option_margin, portfolio_margin=base.portfolio_margin,
+    )  # fmt: skip
     accounts = list(base.accounts.values())
-    check_book_accounts(accounts)
     file_perps = FilePerps()
     perps_of_accounts(accounts, base, file_perps)
     if opened.perps_file is not None:
         read_file_perps(
             p.parent / opened.perps_file, p, base, [a.id for a in accounts], cols.ids, file_perps
         )
+    file_options = FileOptions()
+    options_of_accounts(accounts, base, file_options)
+    if opened.options_file is not None:
+        earlier = pa.concat_arrays(
+            [cols.ids.cast(pa.string()), pa.array(file_perps.new_ids, pa.string())]
+        )
+        inline_ids = [a.id for a in accounts]
+        path = p.parent / opened.options_file
+        read_file_options(path, p, base, inline_ids, earlier, file_options)
     inline = _InlineColumns(accounts, layout)
     m = len(inline.ids)
-    n_new = len(file_perps.new_ids)
+    n_new = len(file_perps.new_ids) + len(file_options.new_ids)
     n_rows = m + len(cols.ids) + n_new
     pos_row = np.concatenate([inline.pos_row, cols.pos_row + m])
     pos_asset = np.concatenate([inline.pos_asset, cols.pos_asset])
@@ -237,7 +274,7 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         cluster,
         layout.cat_dtype,
     )
-    new_ids = pa.array(file_perps.new_ids, pa.string())
+    new_ids = pa.array(file_perps.new_ids + file_options.new_ids, pa.string())
     ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string()), new_ids]).take(
         pa.array(built.file_index)
     )
@@ -251,4 +288,5 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
     return BookParts(
         market, layout, built.arrays, ids, built.file_index, built.n_positions, cells,
         overrides, str(p), file_perps.columns(n_rows, built.row_of_file),
+        file_options.to_rows(built.row_of_file),
     )  # fmt: skip

@@ -23,10 +23,9 @@ from xmargin.errors import InputError, Problem
 from xmargin.io.market_file import load_market
 from xmargin.model.account import Account
 from xmargin.model.market import Market
-from xmargin.model.options import MarginMethod
 from xmargin.model.perps import PerpPosition
 
-__all__ = ["FilePerps", "check_book_accounts", "perps_of_accounts", "read_file_perps"]
+__all__ = ["FilePerps", "perps_of_accounts", "read_file_perps"]
 
 
 class FilePerps:
@@ -52,16 +51,6 @@ class FilePerps:
         return PerpColumns.build(
             n_rows, row_of_file[idx], np.array(self.perp, dtype=np.int64), self.positions
         )
-
-
-def check_book_accounts(accounts: Iterable[Account]) -> None:
-    """Refuse what the book cannot hold beside perps: portfolio margin (contract 6.3)."""
-    for acc in accounts:
-        if acc.margin is MarginMethod.PORTFOLIO and acc.perps:
-            raise InputError(
-                f"account {acc.id!r}: the risk book does not hold portfolio-margined "
-                "accounts; run with XMARGIN_ENGINE=exact to use the exact engine"
-            )
 
 
 def perps_of_accounts(accounts: Iterable[Account], market: Market, out: FilePerps) -> None:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmargin._typing import IndexArray1D, Int64Array1D, UInt8Array1D
+from xmargin._typing import Float64Array1D, IndexArray1D, Int64Array1D, UInt8Array1D
 from xmargin.book.build import Runs
 from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
 from xmargin.book.near_rows import NearRows
+from xmargin.book.option_book import BookOptions
+from xmargin.book.option_pass import option_figures, option_maintenance, option_summary
 from xmargin.book.perp_columns import PerpBook
 from xmargin.book.perp_pass import maintenance_sums, perp_summary
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.errors import UnknownAccount
 from xmargin.fast.health import available_to_borrow, health_factor, is_liquidatable
+from xmargin.model.account import Account
+from xmargin.model.market import Market
+from xmargin.risk.health import AccountHealth
 
 __all__ = ["BookReader"]
 
@@ -40,6 +45,8 @@ class BookReader:
     _near: NearRows
     _n_positions: int
     _perps: PerpBook
+    _options: BookOptions
+    _exact_cache: dict[int, AccountHealth]
 
     @property
     def n_accounts(self) -> int:
@@ -51,6 +58,20 @@ class BookReader:
         if r is None:
             raise UnknownAccount(account)
         return r
+
+    def _exact_row(self, r: int) -> AccountHealth:
+        """Row ``r``'s figures from the exact engine, kept until the book next changes
+        (a portfolio-margined row is asked by the pass, the figures and the summary)."""
+        got = self._exact_cache.get(r)
+        if got is None:
+            got = self._exact_cache[r] = self._exact.health(r, self._ids.id(r))
+        return got
+
+    def _maintenance(self, rows: Int64Array1D) -> tuple[Float64Array1D, Float64Array1D]:
+        """(maintenance_collateral, maintenance_debt) of ``rows``, perps and options in."""
+        mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
+        option_maintenance(self._options, rows, mc, md, self._exact_row)
+        return mc, md
 
     def _rows_in_file_order(self) -> Int64Array1D:
         out = np.empty(self.n_accounts, dtype=np.int64)
@@ -78,7 +99,7 @@ class BookReader:
         rows = np.flatnonzero((self._status & STATUS_BITS) == Status.LIQUIDATABLE).astype(np.int64)
         if rows.size == 0:
             return []
-        mc, md = maintenance_sums(self._k, rows, self._a, self._tables, self._perps)
+        mc, md = self._maintenance(rows)
         short = md - mc
         hf = health_factor(mc, md)
         order = np.lexsort((self._file_index[rows], -short))
@@ -100,13 +121,17 @@ class BookReader:
             notional, upnl = np.zeros(self.n_accounts), np.zeros(self.n_accounts)
             notional[self._perps.rows] = size
             upnl[self._perps.rows] = add[0] - add[1]
+        value: Float64Array1D | None = None
+        held: list[tuple[int, AccountHealth]] = []
+        if self._options.any:
+            value, held = option_figures(self._options, out, self._exact_row)
         status = (self._status & STATUS_BITS).astype(np.uint8)
         liq = status == Status.LIQUIDATABLE
-        # Where the floats cannot show the decision, carry the exact figures.
-        doubt = [
-            (r, self._exact.health(r, self._ids.id(r)))
-            for r in np.flatnonzero(is_liquidatable(out[4], out[5]) != liq).tolist()
-        ]
+        # Where the floats cannot show the decision, carry the exact figures (and those
+        # of the portfolio-margined rows, which the floats do not hold).
+        off = np.flatnonzero(is_liquidatable(out[4], out[5]) != liq)
+        portfolio = {r for r, _ in held}
+        doubt = held + [(r, self._exact_row(r)) for r in off.tolist() if r not in portfolio]
         for r, h in doubt:
             out[:, r] = [float(v) for v in h[:6]]
         cv, dv, ic, id_, mc, md = out
@@ -129,6 +154,7 @@ class BookReader:
             exact={int(self._file_index[r]): h for r, h in doubt},
             perp_notional=None if notional is None else notional[order],
             unrealized_pnl=None if upnl is None else upnl[order],
+            option_value=None if value is None else value[order],
         )
 
     def summary(self) -> BookSummary:
@@ -138,7 +164,43 @@ class BookReader:
             d_liq, d_insolvent = perp_summary(self._a, self._tables, self._perps, self._status)
             liq_debt += d_liq
             insolvent += d_insolvent
+        if self._options.any:
+            d_liq, d_insolvent = option_summary(
+                self._a, self._tables, self._perps, self._options, self._status, self._exact_row
+            )
+            liq_debt += d_liq
+            insolvent += d_insolvent
         return BookSummary(self.n_accounts, n_liq, liq_debt, insolvent)
+
+    # -- the exact engine's view ---------------------------------------------------------
+    def exact_account(self, account: str) -> Account:
+        """The account as the exact engine sees it (exact Decimal balances)."""
+        return self._exact.account(self.row_of(account), account)
+
+    def exact_health(self, account: str) -> AccountHealth:
+        """Every figure of contract section 2 for ``account``, exact, at current prices."""
+        return self._exact.health(self.row_of(account), account)
+
+    def exact_market(self) -> Market:
+        """The market at the book's current prices, without its accounts."""
+        return self._exact.market()
+
+    def market(self) -> Market:
+        """The market at the book's current prices, with every account (exact balances).
+
+        Builds one Python object per account: for small books and tests.
+        """
+        base = self._exact.market()
+        m = Market(
+            self._exact.params, base.assets, base.categories, perps=base.perps,
+            options=base.options, option_margin=base.option_margin,
+            portfolio_margin=base.portfolio_margin,
+        )  # fmt: skip
+        for r in self._rows_in_file_order().tolist():
+            acc = self._exact.account(r, self._ids.id(r))
+            m.accounts[acc.id] = acc
+        m._recount_totals()
+        return m
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by each part of the book."""
@@ -158,6 +220,7 @@ class BookReader:
             "exact_cells": self._exact.cells_nbytes,
             "id_index": self._ids.index_nbytes,
             "perps": self._perps.nbytes,
+            "options": self._options.nbytes,
         }
 
     def bytes_per_position(self) -> float:

@@ -22,6 +22,9 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   (:mod:`xmargin.book.perp_columns`); a tick of an underlying re-prices the rows holding
   its perps, :meth:`RiskBook.set_funding_index` those holding the perp, and
   :meth:`RiskBook.set_perp` mirrors a trade (:mod:`xmargin.book.perp_methods`).
+- Option positions (contract 6) are leg columns re-priced on a tick of their underlying
+  (:mod:`xmargin.book.option_book`) and decided by the option pass
+  (:mod:`xmargin.book.option_pass`); portfolio-margined accounts by the exact engine.
 """
 
 from __future__ import annotations
@@ -57,15 +60,16 @@ from xmargin.book.kernels import (
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
 from xmargin.book.near_rows import NearRows
+from xmargin.book.option_loading import attach_options
+from xmargin.book.option_pass import redecide_options, split_extra
 from xmargin.book.oracle import OracleState, check_price, to_seconds
-from xmargin.book.perp_columns import PerpBook, PerpColumns
+from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
 from xmargin.book.perp_methods import BookPerps
-from xmargin.book.perp_pass import maintenance_sums, redecide, rows_to_decide
+from xmargin.book.perp_pass import redecide, rows_to_decide
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
 from xmargin.errors import XmarginError
 from xmargin.fast.health import health_factor
 from xmargin.fast.perp_packing import PerpTables
-from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.risk.health import AccountHealth
 from xmargin.risk.shocks import shocked_prices
@@ -122,7 +126,9 @@ class RiskBook(BookPerps):
         )
         self._perps.set_prices(self._asset_prices())
         self._exact.set_perps(market.perps, self._perps.positions_of)
+        self._options = attach_options(parts, self._exact, self._k.name, self._asset_prices())
         self._oracle = OracleState()
+        self._exact_cache: dict[int, AccountHealth] = {}
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
         self._ref_price = np.zeros(len(layout.assets))
@@ -263,7 +269,11 @@ class RiskBook(BookPerps):
         perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`). ``spot``: the
         sorted rows of the ranges the spot kernels may recompute, if known (a tick,
         :mod:`xmargin.book.near_rows`): the kernels run over those rows only."""
-        perps = self._perps
+        self._exact_cache.clear()  # every change of the book re-prices through here
+        perps, opts = self._perps, self._options
+        opt_rows = opts.rows_to_decide(starts, ends, extra) if opts.any else None
+        opt_before = self._status[opt_rows] if opt_rows is not None else None
+        extra = split_extra(perps, opts, extra)
         perp_rows = (
             rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
         )
@@ -278,6 +288,11 @@ class RiskBook(BookPerps):
             flagged = redecide(
                 self._k, self._a, self._tables, self._perps, self._status, self._ref,
                 perp_rows, before, flagged, mode,
+            )  # fmt: skip
+        if opt_rows is not None and opt_before is not None and opt_rows.size:
+            flagged = redecide_options(
+                self._k, self._a, self._tables, perps, opts, self._status, self._ref, opt_rows,
+                opt_before, flagged,
             )  # fmt: skip
         return self._settle(flagged, events)
 
@@ -334,6 +349,7 @@ class RiskBook(BookPerps):
         self._layout.set_prices(self._tables, moved)
         self._exact.set_prices(self._prices)
         self._perps.set_prices(self._asset_prices())
+        self._options.set_prices(self._asset_prices())
         self.stats["ticks"] += 1
         # How far any price now stands from the screening reference (with a margin for
         # the float64 ratio): rows farther than that from every level cannot cross one.
@@ -347,6 +363,9 @@ class RiskBook(BookPerps):
             return PriceUpdate(accepted, [], self._full(RECOMPUTE), self.n_accounts)
         starts, ends = self._ranges_of_assets(moved)
         extra = self._perps.holders_of_underlyings(moved) if self._perps.any else None
+        if self._options.any:
+            held = self._options.holders_of_underlyings(moved)
+            extra = held if extra is None else merge_rows(extra, held)
         rows = int((ends - starts).sum()) + (0 if extra is None else extra.size)
         spot = self._near.candidates(list(moved), runs, self._ref, starts, ends)
         events = self._run(starts, ends, True, SCREENED, extra, spot)
@@ -399,6 +418,7 @@ class RiskBook(BookPerps):
         """Add an account without balances (then :meth:`set_balance`)."""
         self._balances.add_row(account, category, self._ids.find(account) is not None)
         self._perps.add_row()
+        self._options.add_row()
         self._status = np.append(self._status, np.uint8(0))
         self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
         at = np.asarray([self.n_accounts - 1], dtype=np.int64)
@@ -418,7 +438,7 @@ class RiskBook(BookPerps):
         exact = np.zeros(rows.size, dtype=bool)
         for i in np.flatnonzero(fl.recheck).tolist():
             r = int(rows[i])
-            h = self._exact.health(r, self._ids.id(r))
+            h = self._exact_row(r)
             s = status_of(h, self._warn)
             self._status[r] = (self._status[r] & SLOW_ROW) | np.uint8(s)
             new[i] = s
@@ -432,7 +452,7 @@ class RiskBook(BookPerps):
         changed = changed[np.argsort(self._file_index[rows[changed]], kind="stable")]
         floats = changed[~exact[changed]]
         if floats.size:
-            mc, md = maintenance_sums(self._k, rows[floats], self._a, self._tables, self._perps)
+            mc, md = self._maintenance(rows[floats])
             hf[floats] = health_factor(mc, md)
         ids = self._ids.ids_of(rows[changed])
         prev = fl.previous[changed].tolist()
@@ -443,31 +463,6 @@ class RiskBook(BookPerps):
             RiskEvent(a, _STATUS[p], _STATUS[q], None if math.isnan(h) else h, x)
             for a, p, q, h, x in zip(ids, prev, now, hfs, was_exact, strict=True)
         ]
-
-    def exact_account(self, account: str) -> Account:
-        """The account as the exact engine sees it (exact Decimal balances)."""
-        return self._exact.account(self.row_of(account), account)
-
-    def exact_health(self, account: str) -> AccountHealth:
-        """Every figure of contract section 2 for ``account``, exact, at current prices."""
-        return self._exact.health(self.row_of(account), account)
-
-    def exact_market(self) -> Market:
-        """The market at the book's current prices, without its accounts."""
-        return self._exact.market()
-
-    def market(self) -> Market:
-        """The market at the book's current prices, with every account (exact balances).
-
-        Builds one Python object per account: for small books and tests.
-        """
-        base = self._exact.market()
-        m = Market(self._params, base.assets, base.categories, perps=base.perps)
-        for r in self._rows_in_file_order().tolist():
-            acc = self._exact.account(r, self._ids.id(r))
-            m.accounts[acc.id] = acc
-        m._recount_totals()
-        return m
 
     def __repr__(self) -> str:
         c = self.counts()

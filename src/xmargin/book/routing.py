@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["BOOK_MIN_ROWS", "prefers_book", "refuse_options_on_book"]
+__all__ = ["BOOK_MIN_ROWS", "prefers_book"]
 
 #: ``health`` and ``stress`` run on the risk book when the market's ``accounts_file`` has
 #: at least this many rows (about 20,000 accounts of a generated book).
@@ -52,19 +52,3 @@ def prefers_book(market_file: Path, min_rows: int = BOOK_MIN_ROWS) -> bool:
         return _count_rows(market_file.parent / name, min_rows) >= min_rows
     except (OSError, ValueError, InputError):  # pyarrow's errors are ValueError/OSError too
         return False
-
-
-def refuse_options_on_book(market_file: Path, vol_shocks: bool = False) -> None:
-    """Refuse a market with options (or a ``--vol-shock``) on the risk book, which does
-    not hold option positions yet: exit 2, naming the way round, the exact engine."""
-    from xmargin.errors import InputError
-    from xmargin.io.market_file import read_market_document
-
-    raw, _ = read_market_document(market_file)
-    table = raw.get("market")
-    has_file = isinstance(table, dict) and table.get("options_file") is not None
-    if raw.get("options") or has_file or vol_shocks:
-        raise InputError(
-            f"{market_file}: the risk book (large accounts_file) does not hold option "
-            "positions yet; run with XMARGIN_ENGINE=exact to use the exact engine"
-        )

@@ -81,8 +81,10 @@ def write_health_json(
     summary: BookSummary | None = None,
     prices: Mapping[str, Decimal] | None = None,
     accounts: bool = True,
+    vol_shocks: Mapping[str, Decimal] | None = None,
 ) -> None:
-    """Write ``{"accounts": [...], "summary": ..., "prices": ...}`` (contract 4) to ``out``.
+    """Write ``{"accounts": [...], "summary": ..., "prices": ...}`` (contract 4) to ``out``,
+    then ``"vol_shocks"`` when given (docs/contract.md 6.5).
 
     ``accounts=False`` leaves the per-account rows out (``stress --summary``). Laid out as
     :func:`xmargin.cli.render.dumps` lays documents out: indented up to 200 rows, compact
@@ -93,6 +95,8 @@ def write_health_json(
         tail["summary"] = summary_doc(summary)
     if prices is not None:
         tail["prices"] = {a: fmt(p) for a, p in prices.items()}
+    if vol_shocks:
+        tail["vol_shocks"] = {a: fmt(x) for a, x in vol_shocks.items()}
     if not accounts:
         out.write(json.dumps(tail, indent=2, ensure_ascii=False) + "\n")
         return
@@ -121,6 +125,7 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
     perps = f.perp_notional is not None and f.unrealized_pnl is not None
     notional = _texts(f.perp_notional) if f.perp_notional is not None else None
     upnl = _texts(f.unrealized_pnl) if f.unrealized_pnl is not None else None
+    value = _texts(f.option_value) if f.option_value is not None else None
     for i, acc in enumerate(ids):
         exact = f.exact.get(i)
         values = _exact_row(exact) if exact is not None else [c[i] for c in cols]
@@ -133,7 +138,11 @@ def _rows(f: BookFigures) -> Iterator[dict[str, object]]:
         else:
             row["perp_notional"] = notional[i] if notional is not None else "0"
             row["unrealized_pnl"] = upnl[i] if upnl is not None else "0"
-        row["option_value"] = "0"  # contract 6.2; options are refused on the book
+        # contract 6.2: the exact engine's where it decided the account, 0 without options
+        if exact is not None and value is not None:
+            row["option_value"] = fmt(exact.option_value) or "0"
+        else:
+            row["option_value"] = value[i] if value is not None else "0"
         yield row
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from xmargin.analytics.stress import stress
-from xmargin.book.routing import prefers_book, refuse_options_on_book
+from xmargin.book.routing import prefers_book
 from xmargin.cli import render
 from xmargin.cli.console import progress as progress_bar
 from xmargin.cli.options import AccountOpt, Json, MarketFile, Progress, ShockOpts
@@ -74,7 +74,6 @@ def health(
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_health
 
-        refuse_options_on_book(market_file)
         book_health(market_file, accounts, as_json, progress)
         return
     market = load_market(market_file)
@@ -126,8 +125,7 @@ def stress_command(
     if prefers_book(market_file):  # a large accounts_file: the risk book (xmargin.book)
         from xmargin.cli.book_commands import book_stress
 
-        refuse_options_on_book(market_file, bool(vols))
-        book_stress(market_file, parsed, as_json, summary_only, progress)
+        book_stress(market_file, parsed, as_json, summary_only, progress, vols)
         return
     market = load_market(market_file)
     result = stress(market, parsed, vols)

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from xmargin.book import RiskBook, RiskEvent, Status
+from xmargin.book.loading import parts_of_market
 from xmargin.book.oracle import OracleState, check_price, parse_price
 from xmargin.errors import UnknownAsset, XmarginError
 from xmargin.mathlib import (
@@ -165,9 +166,9 @@ class RiskView:
         """A new book of the whole market (at start, after a reload or a parameter change);
         the crossings against the previous book, if there was one."""
         before = None if self.book is None else {acc: self.level_of(acc) for acc in market.accounts}
-        self.book = RiskBook.from_market(
-            market, warning_level=self.at_risk_below, backend=self.backend
-        )
+        # The book without options: the option watch decides those accounts (module doc).
+        parts = parts_of_market(market, cluster=True, options=False)
+        self.book = RiskBook(parts, warning_level=self.at_risk_below, backend=self.backend)
         self.options.rebuild(market)
         if before is None:
             return []
