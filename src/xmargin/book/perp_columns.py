@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D
+from xmargin.book.constant_columns import append_row, constant, dense, held_bytes
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL
 from xmargin.fast.backend import elementwise, select
@@ -38,28 +39,6 @@ __all__ = [
     "perp_recheck",
     "perp_screening_margin",
 ]
-
-
-def _constant(n: int, value: Any, dtype: Any) -> Any:
-    """``n`` copies of ``value``, read-only and without memory (a book without perps holds
-    no per-row perp column); :func:`_dense` makes one writable before it is written."""
-    return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
-
-
-def _dense(arr: Any) -> Any:
-    return arr if arr.flags.writeable else arr.copy()
-
-
-def _held(arr: Any) -> int:
-    """Bytes ``arr`` holds (none for a :func:`_constant`)."""
-    return 0 if arr.size and arr.strides[0] == 0 else int(arr.nbytes)
-
-
-def _append(arr: Any, value: Any) -> Any:
-    """``arr`` and one more item (still without memory if both are the constant)."""
-    if arr.size and arr.strides[0] == 0 and arr[0] == value:
-        return _constant(arr.size + 1, value, arr.dtype)
-    return np.append(arr, np.asarray([value], dtype=arr.dtype))
 
 
 def merge_rows(a: Int64Array1D, b: Int64Array1D) -> Int64Array1D:
@@ -100,7 +79,7 @@ class PerpColumns:
             indptr = np.zeros(n_rows + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
         else:
-            indptr = _constant(n_rows + 1, 0, np.int64)
+            indptr = constant(n_rows + 1, 0, np.int64)
         return cls(
             indptr,
             perp.astype(np.int64),
@@ -187,9 +166,9 @@ class PerpBook:
         self.mask: BoolArray
         self._index_rows()
         #: each row's screening margin (:func:`perp_screening_margin`; -1: none yet)
-        self.margin = _constant(cols.indptr.size - 1, -1.0, np.float32)
+        self.margin = constant(cols.indptr.size - 1, -1.0, np.float32)
         if self.any:
-            self.margin = _dense(self.margin)
+            self.margin = dense(self.margin)
 
     @property
     def any(self) -> bool:
@@ -274,26 +253,26 @@ class PerpBook:
         """Bytes of the float columns and per-row arrays (the exact positions aside)."""
         c = self.cols
         cols = (c.indptr, c.perp, c.size, c.entry, c.f, self.margin, self.mask)
-        return sum(_held(x) for x in cols)
+        return sum(held_bytes(x) for x in cols)
 
     def add_row(self) -> None:
         """A new row without positions (an account added to the book)."""
         c = self.cols
-        c.indptr = _append(c.indptr, c.indptr[-1])
+        c.indptr = append_row(c.indptr, c.indptr[-1])
         self._index_rows()
-        self.margin = _append(self.margin, np.float32(-1.0))
+        self.margin = append_row(self.margin, np.float32(-1.0))
 
     def _index_rows(self) -> None:
         c = self.cols
         n = c.indptr.size - 1
         self._owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(c.indptr))
         self.rows = np.flatnonzero(np.diff(c.indptr) > 0).astype(np.int64)
-        self.mask = _constant(n, False, np.bool_)
+        self.mask = constant(n, False, np.bool_)
         if self.rows.size:
             self.mask = np.zeros(n, dtype=bool)
             self.mask[self.rows] = True
             if hasattr(self, "margin"):
-                self.margin = _dense(self.margin)
+                self.margin = dense(self.margin)
         self._by_assets: dict[tuple[int, ...], Int64Array1D] = {}
         t = self.tables
         #: per position, its effective maintenance margin (it depends on |q| only)
@@ -308,7 +287,7 @@ class PerpBook:
         mirrors trades, which are rare beside price ticks.
         """
         c = self.cols
-        c.indptr = _dense(c.indptr)
+        c.indptr = dense(c.indptr)
         lo, hi = int(c.indptr[r]), int(c.indptr[r + 1])
         held = np.flatnonzero(c.perp[lo:hi] == perp)
         at = lo + int(held[0]) if held.size else lo + int(np.searchsorted(c.perp[lo:hi], perp))
