@@ -11,7 +11,9 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   after the oracle guards (:mod:`xmargin.book.oracle`), and returns the risk events.
   Among those it skips the accounts that cannot have crossed a level: each account keeps
   a screening margin computed at reference prices (:class:`~xmargin.book.kernels.Reference`);
-  while no price has moved more than that margin from its reference, the status stands.
+  while no price has moved more than that margin from its reference, the status stands
+  (a tick finds the rows its drift reaches in a per-asset index of the holders near a
+  level, :mod:`xmargin.book.near_rows`, instead of reading every holder's margin).
   When a price has moved more than :data:`RESET_DRIFT`, the whole book is recomputed and
   the current prices become the reference. A move of many assets at once recomputes
   every account.
