@@ -17,6 +17,7 @@ __all__ = [
     "Float32Array1D",
     "Float64Array1D",
     "Float64Array2D",
+    "IndexArray1D",
     "Int32Array1D",
     "Int64Array1D",
     "UInt8Array1D",
@@ -35,6 +36,8 @@ BoolArray: TypeAlias = NDArray[np.bool_]
 Int64Array1D: TypeAlias = NDArray[np.int64]
 #: Compact indices where 32 bits suffice.
 Int32Array1D: TypeAlias = NDArray[np.int32]
+#: Row offsets and places: int32 where they fit, else int64.
+IndexArray1D: TypeAlias = NDArray[np.signedinteger[Any]]
 #: One status byte per account.
 UInt8Array1D: TypeAlias = NDArray[np.uint8]
 #: Category codes.

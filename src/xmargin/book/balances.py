@@ -95,4 +95,4 @@ class BalanceEditor:
             c = self._layout.category_index[category]
         a = self._a
         a.indptr = np.append(a.indptr, a.indptr[-1])
-        a.cat = np.append(a.cat, np.uint16(c))
+        a.cat = np.append(a.cat, a.cat.dtype.type(c))

@@ -1,9 +1,10 @@
 """From positions to the book's layout: CSR entries, clustered rows, per-asset runs.
 
 Layout, per position (an account's supply and borrow of one asset): one *entry* per
-non-zero side, ``codes`` (uint16, ``category * 2K + 2 * asset + side``) and ``units``
-(float64): 10 bytes an entry. Per account: ``indptr`` (int64), ``cat`` (uint16), a status
-byte and its place in the file (int64).
+non-zero side, ``codes`` (``category * 2K + 2 * asset + side``: uint8 where the market
+has at most 256 codes, else uint16) and ``units`` (float64): 9 or 10 bytes an entry. Per
+account: ``indptr`` (int32 below 2**31 entries, else int64), ``cat`` (uint8 below 256
+categories), a status byte and its place in the file (int32 below 2**31 accounts).
 
 Rows are *clustered*: sorted by the set of assets they hold (the most widely held asset
 first), so the accounts that hold one asset form a few long runs of rows. A price tick
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from xmargin._typing import Float64Array1D, Int64Array1D, UInt16Array1D
+from xmargin._typing import Float64Array1D, IndexArray1D, Int64Array1D, UInt16Array1D
 from xmargin.book.kernels import BookArrays
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
 
 #: Rows per unit of parallel work in a re-price.
 CHUNK_ROWS = 4096
+#: Below this many entries ``indptr`` is int32 (room left for entries added later).
+INDPTR32_LIMIT = 1 << 30
 
 
 @dataclass
@@ -115,6 +118,7 @@ def build_layout(
     n_assets: int,
     code_dtype: type[np.unsignedinteger[Any]] = np.uint16,
     cluster: bool = True,
+    cat_dtype: type[np.unsignedinteger[Any]] = np.uint16,
 ) -> Built:
     """Lay out ``n`` accounts' positions (``pos_row`` non-decreasing) as the book's arrays.
 
@@ -133,11 +137,11 @@ def build_layout(
         pos_indptr, src = _gather_rows(order, counts)
         row = np.repeat(np.arange(n, dtype=np.int64), np.diff(pos_indptr))
         a, s, b = pos_asset[src], supply[src], borrow[src]
-        cat_new = cat[order].astype(np.uint16)
+        cat_new = cat[order].astype(cat_dtype)
     else:
         order = row_of_file = np.arange(n, dtype=np.int64)
         row, a, s, b = pos_row, pos_asset, supply, borrow
-        cat_new = cat.astype(np.uint16)
+        cat_new = cat.astype(cat_dtype)
     base = cat_new[row].astype(np.int64) * (2 * n_assets) + 2 * a  # the supply code
     has_b = b != 0
     both = (s != 0) & has_b
@@ -158,8 +162,12 @@ def build_layout(
         codes = pair_codes[live]
         units = np.ascontiguousarray(pair_units[live])
         per_row = np.bincount(row, weights=live.sum(axis=1), minlength=n)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(per_row.astype(np.int64), out=indptr[1:])
+    counts = per_row.astype(np.int64)
+    total = int(counts.sum())
+    indptr: IndexArray1D = (
+        np.zeros(n + 1, dtype=np.int32) if total < INDPTR32_LIMIT else np.zeros(n + 1, np.int64)
+    )
+    np.cumsum(counts, out=indptr[1:])
     arrays = BookArrays(indptr=indptr, codes=codes, units=units, cat=cat_new)
     return Built(arrays, order, row_of_file, int(a.size))
 

@@ -1,8 +1,10 @@
 """Account ids of the risk book: row -> id, and id -> row without a Python dict.
 
-The ids of a loaded book stay one Arrow string array (a million ids as Python strings
-would cost more than the book's columns); an id is found by binary search over a sorted
-permutation, built at the first look-up. Accounts added later are kept apart, in order.
+The ids of a loaded book are kept packed in file order (:mod:`xmargin.book.packed_ids`:
+a million ids as Python strings, or even as an Arrow column, would cost more than the
+book's positions); row ``r`` reads id ``place[r]``. An id is found by binary search over
+a sorted permutation, built at the first look-up. Accounts added later are kept apart,
+in order.
 """
 
 from __future__ import annotations
@@ -11,18 +13,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xmargin._typing import Int64Array1D
+from xmargin._typing import IndexArray1D, Int64Array1D
+from xmargin.book.packed_ids import PackedIds
 
 __all__ = ["IdIndex"]
 
 
 class IdIndex:
-    """The ids of every row: ``ids`` for the loaded rows, then the rows added since."""
+    """The ids of every row: ``ids`` (by row) for the loaded rows, then the rows added."""
 
-    __slots__ = ("_extra", "_ids", "_sorted")
+    __slots__ = ("_extra", "_ids", "_place", "_sorted")
 
-    def __init__(self, ids: pa.Array) -> None:
-        self._ids = ids
+    def __init__(self, ids: pa.Array, place: IndexArray1D) -> None:
+        """``ids[r]``: the id of loaded row ``r``; ``place[r]``: its place in the file."""
+        self._place = place
+        by_file = np.empty(len(ids), dtype=np.int64)
+        by_file[place] = np.arange(len(ids), dtype=np.int64)
+        self._ids = PackedIds(ids.take(pa.array(by_file, pa.int64())))
         self._extra: list[str] = []
         self._sorted: Int64Array1D | None = None
 
@@ -32,37 +39,37 @@ class IdIndex:
     def id(self, r: int) -> str:
         """The id of row ``r``."""
         n0 = len(self._ids)
-        return str(self._ids[r].as_py()) if r < n0 else self._extra[r - n0]
+        return self._ids.get(int(self._place[r])) if r < n0 else self._extra[r - n0]
 
     def ids_of(self, rows: Int64Array1D) -> list[str]:
         """The ids of ``rows``, in that order."""
         n0 = len(self._ids)
         if rows.size and int(rows.max()) < n0:
-            out: list[str] = self._ids.take(pa.array(rows, pa.int64())).to_pylist()
-            return out
+            return self._ids.take(self._place[rows].astype(np.int64))
         return [self.id(int(r)) for r in rows]
 
     def column(self, rows: Int64Array1D) -> pa.Array:
         """The ids of ``rows`` as an Arrow array."""
         if self._extra:
             return pa.array(self.ids_of(rows), pa.string())
-        return self._ids.take(pa.array(rows, pa.int64()))
+        return self._ids.take_arrow(self._place[rows].astype(np.int64))
 
     def find(self, account: str) -> int | None:
         """The row of ``account``, or ``None``."""
         if account in self._extra:
             return len(self._ids) + self._extra.index(account)
         if self._sorted is None:
-            self._sorted = np.asarray(pc.sort_indices(self._ids), dtype=np.int64)
+            every = self._ids.take_arrow(self._place[: len(self._ids)].astype(np.int64))
+            self._sorted = np.asarray(pc.sort_indices(every), dtype=np.int64)
         order = self._sorted
         lo, hi = 0, order.size
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._ids[int(order[mid])].as_py() < account:
+            if self.id(int(order[mid])) < account:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < order.size and self._ids[int(order[lo])].as_py() == account:
+        if lo < order.size and self.id(int(order[lo])) == account:
             return int(order[lo])
         return None
 
@@ -73,8 +80,13 @@ class IdIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the id column (Arrow)."""
-        return int(self._ids.nbytes)
+        """Bytes of the packed ids (and of their own row -> place, once it is a copy)."""
+        return self._ids.nbytes
+
+    @property
+    def place(self) -> IndexArray1D:
+        """Each loaded row's place in the file (the book's own, until rows are added)."""
+        return self._place
 
     @property
     def index_nbytes(self) -> int:

@@ -23,9 +23,9 @@ from xmargin._typing import (
     Float32Array1D,
     Float64Array1D,
     Float64Array2D,
+    IndexArray1D,
     Int64Array1D,
     UInt8Array1D,
-    UInt16Array1D,
 )
 from xmargin.fast.backend import Backend, per_backend
 
@@ -42,7 +42,8 @@ __all__ = [
     "kernels_for",
 ]
 
-#: Codes are uint16, or uint32 where (categories + 1) x 2 x assets exceeds 65,536.
+#: Codes are uint8 up to 256 codes ((categories + 1) x 2 x assets), else uint16, or
+#: uint32 past 65,536.
 Codes = CodeArray1D
 
 
@@ -50,16 +51,17 @@ Codes = CodeArray1D
 class BookArrays:
     """The book's columns: CSR by account over entries (one per asset side held).
 
-    ``indptr`` (n + 1): row r holds entries ``indptr[r]:indptr[r + 1]``; ``codes``
-    (uint16, or uint32 for very wide markets): ``category * 2K + 2 * asset + side`` (side
-    0 supply, 1 borrow; category C = none); ``units``: token units of that entry;
-    ``cat``: per account, its category index (C = none).
+    ``indptr`` (n + 1; int32, or int64 past 2**30 entries): row r holds entries
+    ``indptr[r]:indptr[r + 1]``; ``codes`` (uint8 up to 256 codes, else uint16, or uint32
+    for very wide markets): ``category * 2K + 2 * asset + side`` (side 0 supply, 1
+    borrow; category C = none); ``units``: token units of that entry; ``cat``: per
+    account, its category index (C = none; uint8 below 256 categories).
     """
 
-    indptr: Int64Array1D
+    indptr: IndexArray1D
     codes: Codes
     units: Float64Array1D
-    cat: UInt16Array1D
+    cat: CodeArray1D
     _segments: tuple[tuple[int, int, int], Int64Array1D] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -115,6 +117,25 @@ class Reference:
 
     margin: Float32Array1D
     drift: float
+    #: rows reset (:meth:`reset`) since the last reference pass, for the tick index
+    #: (:mod:`xmargin.book.near_rows`): reset margins only through :meth:`reset`
+    _reset: list[Int64Array1D] = field(default_factory=list, repr=False)
+
+    def reset(self, rows: Int64Array1D | int) -> None:
+        """Never screen ``rows`` out until the next reference pass (margin -1)."""
+        self.margin[rows] = -1.0
+        self._reset.append(np.atleast_1d(np.asarray(rows, dtype=np.int64)))
+
+    def reset_rows(self) -> Int64Array1D:
+        """The rows reset since the last reference pass (unsorted, maybe repeated)."""
+        if len(self._reset) > 1:
+            self._reset = [np.concatenate(self._reset)]
+        return self._reset[0] if self._reset else np.zeros(0, dtype=np.int64)
+
+    def new_reference(self) -> None:
+        """A reference pass wrote every margin: no row is reset any more."""
+        self._reset = []
+        self.drift = 0.0
 
 
 class Flagged(NamedTuple):
@@ -209,6 +230,29 @@ class Kernels:
         first = np.repeat(out_off - (np.cumsum(out_cnt) - out_cnt), out_cnt)
         idx = first + np.arange(n, dtype=np.int64)
         return Flagged(out_rows[idx], out_prev[idx], out_recheck[idx])
+
+    def reprice_rows(
+        self,
+        rows: Int64Array1D,
+        cols: BookArrays,
+        t: PriceTables,
+        status: UInt8Array1D,
+        ref: Reference,
+    ) -> Flagged:
+        """:meth:`reprice` of the ranges ``[rows[i], rows[i] + 1)`` in :data:`SCREENED`
+        mode (``rows`` sorted, unique): a tick's few rows, on one thread."""
+        if self.name == "numpy":
+            return self.reprice(rows, rows + 1, cols, t, status, ref, SCREENED)
+        from xmargin.book._numba_tick_kernels import reprice_rows
+
+        out_rows = np.empty(rows.size, dtype=np.int64)
+        out_prev = np.empty(rows.size, dtype=np.uint8)
+        out_recheck = np.empty(rows.size, dtype=np.bool_)
+        n = reprice_rows(  # type: ignore[no-untyped-call]
+            rows, cols.indptr, cols.codes, cols.units, t.tab, t.hp, t.hw, t.hk, t.warn,
+            status, ref.margin, ref.drift, out_rows, out_prev, out_recheck,
+        )  # fmt: skip
+        return Flagged(out_rows[:n], out_prev[:n], out_recheck[:n])
 
     def row_sums(
         self, rows: Int64Array1D, cols: BookArrays, t: PriceTables

@@ -123,6 +123,7 @@ def parts_of_market(market: Market, cluster: bool, options: bool = True) -> Book
         len(layout.assets),
         layout.code_dtype,
         cluster,
+        layout.cat_dtype,
     )
     ids = cols.ids.take(pa.array(built.file_index))
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
@@ -271,6 +272,7 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         len(layout.assets),
         layout.code_dtype,
         cluster,
+        layout.cat_dtype,
     )
     new_ids = pa.array(file_perps.new_ids + file_options.new_ids, pa.string())
     ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string()), new_ids]).take(

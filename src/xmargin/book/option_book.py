@@ -21,6 +21,7 @@ from decimal import Decimal
 import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Int64Array1D
+from xmargin.book.constant_columns import append_row, constant, held_bytes
 from xmargin.book.option_columns import OptionColumns, OptionTable
 from xmargin.book.perp_columns import merge_rows
 from xmargin.fast import option_packing as fop
@@ -65,8 +66,10 @@ class BookOptions:
         order = np.lexsort((table.rows[option, fo.GROUP], rows)) if rows.size else rows
         rows, option = rows[order], option[order]
         self.sizes: list[Decimal] = [sizes[int(i)] for i in order]
-        self.portfolio: BoolArray = np.zeros(n_rows, dtype=bool)
-        self.portfolio[portfolio_rows] = True
+        self.portfolio: BoolArray = constant(n_rows, False, np.bool_)
+        if portfolio_rows.size:
+            self.portfolio = np.zeros(n_rows, dtype=bool)
+            self.portfolio[portfolio_rows] = True
         self.cols = OptionColumns(
             table,
             rows,
@@ -90,6 +93,8 @@ class BookOptions:
         held = np.diff(self.cols.ptr) > 0
         self.mask: BoolArray = held | self.portfolio
         self.rows: Int64Array1D = np.flatnonzero(self.mask).astype(np.int64)
+        if not self.rows.size:
+            self.mask = constant(self.mask.size, False, np.bool_)
         self._by_assets: dict[tuple[int, ...], Int64Array1D] = {}
 
     @property
@@ -162,13 +167,15 @@ class BookOptions:
     def add_row(self) -> None:
         """A new row without positions (an account added to the book)."""
         c = self.cols
-        c.ptr = np.append(c.ptr, c.ptr[-1])
-        c.terms = np.vstack([c.terms, np.zeros((1, c.terms.shape[1]))])
-        self.portfolio = np.append(self.portfolio, False)
+        c.ptr = append_row(c.ptr, c.ptr[-1])
+        c.terms = append_row(c.terms, 0.0)
+        self.portfolio = append_row(self.portfolio, False)
         self._index_rows()
 
     @property
     def nbytes(self) -> int:
         c = self.cols
-        parts = (c.legs, c.ptr, c.terms, c.account_of, c.option_of, c.under, self.portfolio)
-        return int(sum(x.nbytes for x in parts)) + 32 * len(self.sizes)
+        parts = (
+            c.legs, c.ptr, c.terms, c.account_of, c.option_of, c.under, self.portfolio, self.mask,
+        )  # fmt: skip
+        return sum(held_bytes(x) for x in parts) + 32 * len(self.sizes)

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from xmargin.book.constant_columns import constant
 from xmargin.book.events import BookFigures
 from xmargin.book.tolerances import ABS_TOL, REL_TOL
 from xmargin.fast import option_packing as fop
@@ -159,17 +160,22 @@ class OptionColumns:
         self.legs = table.rows[self.option_of].copy()
         self.legs[:, fo.Q] = q[order]
         self.under = table.underlying[self.option_of]
-        self.ptr = np.zeros(n_accounts + 1, dtype=np.int64)
-        np.add.at(self.ptr, self.account_of + 1, 1)
-        np.cumsum(self.ptr, out=self.ptr)
         self.pm = pm
         self.exact_rows = exact_rows if exact_rows is not None else np.zeros(0, np.int64)
-        self.terms = np.zeros((n_accounts, len(TERMS)))
+        # Without legs, no row holds anything: the per-row columns hold no memory.
+        self.ptr = constant(n_accounts + 1, 0, np.int64)
+        self.terms = constant((n_accounts, len(TERMS)), 0.0, np.float64)
+        if self.account_of.size:
+            self.ptr = np.zeros(n_accounts + 1, dtype=np.int64)
+            np.add.at(self.ptr, self.account_of + 1, 1)
+            np.cumsum(self.ptr, out=self.ptr)
+            self.terms = np.zeros((n_accounts, len(TERMS)))
         self._k = _kernels(backend)
         held = np.unique(self.account_of)
         self._summed = np.setdiff1d(held, self.exact_rows)
         fop.price_legs(self.legs)
-        self._k.sums(self.legs, self.ptr, self._summed, self.pm, self.terms)
+        if self._summed.size:
+            self._k.sums(self.legs, self.ptr, self._summed, self.pm, self.terms)
 
     @classmethod
     def from_market(
@@ -214,13 +220,15 @@ class OptionColumns:
                 factor[col] = ratio
         moved = self._k.reprice(self.legs, self.under, factor)
         rows = np.intersect1d(np.unique(self.account_of[moved]), self._summed)
-        self._k.sums(self.legs, self.ptr, rows, self.pm, self.terms)
+        if rows.size:
+            self._k.sums(self.legs, self.ptr, rows, self.pm, self.terms)
         return rows
 
     def add_to(self, sums: FloatArray) -> FloatArray:
         """``sums`` (n_accounts × 6: the book's cv, dv, ic, id, mc, md) plus the option
         terms: an account's figures with its options (standard margin)."""
-        return sums + self.terms[:, :6]
+        out: FloatArray = sums + self.terms[:, :6]
+        return out
 
 
 class OptionFigures(NamedTuple):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from xmargin._typing import BoolArray, Float64Array1D, Float64Array2D, Int64Array1D
+from xmargin.book.constant_columns import append_row, constant, dense, held_bytes
 from xmargin.book.screening import band
 from xmargin.book.tolerances import REL_TOL
 from xmargin.fast.backend import elementwise, select
@@ -74,8 +75,11 @@ class PerpColumns:
         order = np.lexsort((perp, rows))
         rows, perp = rows[order], perp[order]
         held = [exact[i] for i in order.tolist()]
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        if rows.size:
+            indptr = np.zeros(n_rows + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        else:
+            indptr = constant(n_rows + 1, 0, np.int64)
         return cls(
             indptr,
             perp.astype(np.int64),
@@ -162,7 +166,9 @@ class PerpBook:
         self.mask: BoolArray
         self._index_rows()
         #: each row's screening margin (:func:`perp_screening_margin`; -1: none yet)
-        self.margin = np.full(cols.indptr.size - 1, -1.0, dtype=np.float32)
+        self.margin = constant(cols.indptr.size - 1, -1.0, np.float32)
+        if self.any:
+            self.margin = dense(self.margin)
 
     @property
     def any(self) -> bool:
@@ -244,24 +250,29 @@ class PerpBook:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the float columns (the exact positions aside)."""
+        """Bytes of the float columns and per-row arrays (the exact positions aside)."""
         c = self.cols
-        return int(c.indptr.nbytes + c.perp.nbytes + c.size.nbytes + c.entry.nbytes + c.f.nbytes)
+        cols = (c.indptr, c.perp, c.size, c.entry, c.f, self.margin, self.mask)
+        return sum(held_bytes(x) for x in cols)
 
     def add_row(self) -> None:
         """A new row without positions (an account added to the book)."""
         c = self.cols
-        c.indptr = np.append(c.indptr, c.indptr[-1])
+        c.indptr = append_row(c.indptr, c.indptr[-1])
         self._index_rows()
-        self.margin = np.append(self.margin, np.float32(-1.0))
+        self.margin = append_row(self.margin, np.float32(-1.0))
 
     def _index_rows(self) -> None:
         c = self.cols
         n = c.indptr.size - 1
         self._owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(c.indptr))
         self.rows = np.flatnonzero(np.diff(c.indptr) > 0).astype(np.int64)
-        self.mask = np.zeros(n, dtype=bool)
-        self.mask[self.rows] = True
+        self.mask = constant(n, False, np.bool_)
+        if self.rows.size:
+            self.mask = np.zeros(n, dtype=bool)
+            self.mask[self.rows] = True
+            if hasattr(self, "margin"):
+                self.margin = dense(self.margin)
         self._by_assets: dict[tuple[int, ...], Int64Array1D] = {}
         t = self.tables
         #: per position, its effective maintenance margin (it depends on |q| only)
@@ -276,6 +287,7 @@ class PerpBook:
         mirrors trades, which are rare beside price ticks.
         """
         c = self.cols
+        c.indptr = dense(c.indptr)
         lo, hi = int(c.indptr[r]), int(c.indptr[r + 1])
         held = np.flatnonzero(c.perp[lo:hi] == perp)
         at = lo + int(held[0]) if held.size else lo + int(np.searchsorted(c.perp[lo:hi], perp))

@@ -79,7 +79,7 @@ class BookPerps(BookReader):
         self._perps.set_funding_index(j, float(value))
         self._exact.set_funding_index(perp, value)
         rows = self._perps.holders([j])
-        self._ref.margin[rows] = -1.0  # screened again from the next reference pass
+        self._ref.reset(rows)  # screened again from the next reference pass
         none = np.zeros(0, dtype=np.int64)
         return self._run(none, none, True, RECOMPUTE, rows)
 
@@ -89,7 +89,7 @@ class BookPerps(BookReader):
         r = self.row_of(account)
         j = self._perps.tables.index_of(perp)
         self._perps.set_position(r, j, position)
-        self._ref.margin[r] = -1.0
+        self._ref.reset(r)
         one = np.array([r], dtype=np.int64)
         return self._run(one, one + 1, True, RECOMPUTE, one if self._perps.mask[r] else None)
 

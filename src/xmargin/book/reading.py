@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmargin._typing import Float64Array1D, Int64Array1D, UInt8Array1D
+from xmargin._typing import Float64Array1D, IndexArray1D, Int64Array1D, UInt8Array1D
 from xmargin.book.build import Runs
 from xmargin.book.events import BookFigures, BookSummary, QueueEntry, Status
 from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.id_index import IdIndex
 from xmargin.book.kernels import BookArrays, Kernels, PriceTables, Reference
+from xmargin.book.near_rows import NearRows
 from xmargin.book.option_book import BookOptions
 from xmargin.book.option_pass import option_figures, option_maintenance, option_summary
 from xmargin.book.perp_columns import PerpBook
@@ -37,11 +38,12 @@ class BookReader:
     _k: Kernels
     _tables: PriceTables
     _status: UInt8Array1D
-    _file_index: Int64Array1D
+    _file_index: IndexArray1D
     _ids: IdIndex
     _exact: ExactBridge
     _runs: Runs | None
     _ref: Reference
+    _near: NearRows
     _n_positions: int
     _perps: PerpBook
     _options: BookOptions
@@ -213,9 +215,11 @@ class BookReader:
             "category": a.cat.nbytes,
             "status": self._status.nbytes,
             "file_index": self._file_index.nbytes,
-            "account_ids": self._ids.nbytes,
+            "account_ids": self._ids.nbytes
+            + (0 if self._ids.place is self._file_index else self._ids.place.nbytes),
             "runs": 0 if self._runs is None else self._runs.nbytes(),
             "screening_margin": self._ref.margin.nbytes,
+            "tick_index": self._near.nbytes + self._ref.reset_rows().nbytes,
             "exact_cells": self._exact.cells_nbytes,
             "id_index": self._ids.index_nbytes,
             "perps": self._perps.nbytes,

@@ -11,7 +11,9 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   after the oracle guards (:mod:`xmargin.book.oracle`), and returns the risk events.
   Among those it skips the accounts that cannot have crossed a level: each account keeps
   a screening margin computed at reference prices (:class:`~xmargin.book.kernels.Reference`);
-  while no price has moved more than that margin from its reference, the status stands.
+  while no price has moved more than that margin from its reference, the status stands
+  (a tick finds the rows its drift reaches in a per-asset index of the holders near a
+  level, :mod:`xmargin.book.near_rows`, instead of reading every holder's margin).
   When a price has moved more than :data:`RESET_DRIFT`, the whole book is recomputed and
   the current prices become the reference. A move of many assets at once recomputes
   every account.
@@ -40,7 +42,7 @@ import numpy as np
 
 from xmargin._typing import Int64Array1D, UInt8Array1D
 from xmargin.book.balances import BalanceEditor
-from xmargin.book.build import CHUNK_ROWS, Runs, chunk_ranges, merge_ranges, runs_of_arrays
+from xmargin.book.build import CHUNK_ROWS, Runs, merge_ranges, runs_of_arrays
 from xmargin.book.events import (
     PriceUpdate,
     RejectedPrice,
@@ -60,6 +62,7 @@ from xmargin.book.kernels import (
     kernels_for,
 )
 from xmargin.book.loading import BookParts, parts_of_file, parts_of_market
+from xmargin.book.near_rows import NearRows
 from xmargin.book.option_loading import attach_options
 from xmargin.book.option_pass import redecide_options, split_extra
 from xmargin.book.oracle import OracleState, check_price, to_seconds
@@ -102,8 +105,10 @@ class RiskBook(BookPerps):
         self._params = market.params
         self._layout = layout = parts.layout
         self._a = parts.arrays
-        self._ids = IdIndex(parts.ids)
-        self._file_index = parts.file_index
+        # book row -> place in the file (int32 while it fits: 4 bytes an account)
+        fi = parts.file_index
+        self._file_index = fi.astype(np.int32) if fi.size < 1 << 31 else fi
+        self._ids = IdIndex(parts.ids, self._file_index)
         self._runs: Runs | None = None  # per-asset row ranges, built at the first tick
         self._n_positions = parts.n_positions
         self._k = kernels_for(backend)
@@ -138,6 +143,7 @@ class RiskBook(BookPerps):
         self._status: UInt8Array1D = np.zeros(self.n_accounts, dtype=np.uint8)
         self._ref = Reference(np.full(self.n_accounts, -1.0, dtype=np.float32), 0.0)
         self._ref_price = np.zeros(len(layout.assets))
+        self._near = NearRows(RESET_DRIFT)  # per asset, the rows a tick may reach
         self._balances = BalanceEditor(layout, self._a, self._exact)
         self._mark_slow_rows()
         #: counters: exact re-checks, full and partial re-prices
@@ -250,7 +256,8 @@ class RiskBook(BookPerps):
         """Recompute every account at the current prices, which become the screening
         reference; the events of that pass (``events=False``: settle, report nothing)."""
         self._ref_price = self._tables.hp[: self._layout.k2 : 2].copy()
-        self._ref.drift = 0.0
+        self._ref.new_reference()
+        self._near.clear()
         return self._full(REFERENCE, events)
 
     def _full(self, mode: int, events: bool = True) -> list[RiskEvent]:
@@ -267,9 +274,12 @@ class RiskBook(BookPerps):
         events: bool = True,
         mode: int = RECOMPUTE,
         extra: Int64Array1D | None = None,
+        spot: Int64Array1D | None = None,
     ) -> list[RiskEvent]:
         """Re-price the ranges, then decide their rows holding perps, and the ``extra``
-        perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`)."""
+        perp rows, with their perp terms (:mod:`xmargin.book.perp_pass`). ``spot``: the
+        sorted rows of the ranges the spot kernels may recompute, if known (a tick,
+        :mod:`xmargin.book.near_rows`): the kernels run over those rows only."""
         self._exact_cache.clear()  # every change of the book re-prices through here
         perps, opts = self._perps, self._options
         opt_rows = opts.rows_to_decide(starts, ends, extra) if opts.any else None
@@ -279,9 +289,12 @@ class RiskBook(BookPerps):
             rows_to_decide(perps, self._ref, starts, ends, extra, mode) if perps.any else None
         )
         before = self._status[perp_rows] if perp_rows is not None else None
-        flagged = self._k.reprice(
-            starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
-        )
+        if spot is None:
+            flagged = self._k.reprice(
+                starts, ends, self._a, self._tables, self._status, self._ref, mode, self._slow
+            )
+        else:
+            flagged = self._k.reprice_rows(spot, self._a, self._tables, self._status, self._ref)
         if perp_rows is not None and before is not None and perp_rows.size:
             flagged = redecide(
                 self._k, self._a, self._tables, self._perps, self._status, self._ref,
@@ -301,7 +314,7 @@ class RiskBook(BookPerps):
         ends = np.concatenate([runs.ends[a] for a in idx] or [np.zeros(0, np.int64)])
         if len(idx) > 1:
             starts, ends = merge_ranges(starts, ends)
-        return chunk_ranges(starts, ends)
+        return starts, ends  # sorted, disjoint (a tick's kernel runs over its rows only)
 
     def apply_prices(
         self,
@@ -365,7 +378,9 @@ class RiskBook(BookPerps):
             held = self._options.holders_of_underlyings(moved)
             extra = held if extra is None else merge_rows(extra, held)
         rows = int((ends - starts).sum()) + (0 if extra is None else extra.size)
-        return PriceUpdate(accepted, [], self._run(starts, ends, True, SCREENED, extra), rows)
+        spot = self._near.candidates(list(moved), runs, self._ref, starts, ends)
+        events = self._run(starts, ends, True, SCREENED, extra, spot)
+        return PriceUpdate(accepted, [], events, rows)
 
     # -- balances -------------------------------------------------------------------------
     def set_balance(
@@ -407,7 +422,7 @@ class RiskBook(BookPerps):
             if self._runs is not None:
                 self._runs.add_row(change.asset, r)
             self._n_positions += 1
-        self._ref.margin[r] = -1.0  # never screened out until the next reference pass
+        self._ref.reset(r)  # never screened out until the next reference pass
         return r
 
     def add_account(self, account: str, category: str | None = None) -> None:
@@ -417,7 +432,8 @@ class RiskBook(BookPerps):
         self._options.add_row()
         self._status = np.append(self._status, np.uint8(0))
         self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
-        self._file_index = np.append(self._file_index, self.n_accounts - 1)
+        at = np.asarray([self.n_accounts - 1], dtype=np.int64)
+        self._file_index = np.append(self._file_index, at.astype(self._file_index.dtype))
         self._ids.append(account)
 
     # -- exact re-checks ------------------------------------------------------------------

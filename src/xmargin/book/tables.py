@@ -86,7 +86,14 @@ class Layout:
 
     @property
     def code_dtype(self) -> type[np.unsignedinteger[Any]]:
+        if self.n_codes <= 1 << 8:
+            return np.uint8
         return np.uint16 if self.n_codes <= 1 << 16 else np.uint32
+
+    @property
+    def cat_dtype(self) -> type[np.unsignedinteger[Any]]:
+        """Each account's category index (``C`` = none) in one byte where it fits."""
+        return np.uint8 if len(self.categories) < 1 << 8 else np.uint16
 
     def code(self, category: int, asset: int, side: int) -> int:
         return category * self.k2 + 2 * asset + side
