@@ -148,7 +148,7 @@ def reprice_segments(  # type: ignore[no-untyped-def]
             for q in range(nb):  # branch-free: vectorized
                 x = xs[q]
                 y = ys[q]
-                old = np.int64(status[s + q]) & STATUS_BITS
+                old = np.int64(status[_U(s) + _U(q)]) & STATUS_BITS
                 h = (status_of(x, y, warn) != old) | near_level(x, y, warn)
                 hit[q] = h
                 any_hit |= h
