@@ -3,9 +3,12 @@
 Clustered rows (:mod:`xmargin.book.build`) come in long runs of the same length (the
 same asset set): a *segment*. Inside one, row ``r`` starts ``L`` entries after row
 ``r - 1``, so the kernel reads no row index, and its sums are straight-line code for
-that ``L`` (:func:`xmargin.book._numba_kernels._fast_xy` called with a constant, which
-LLVM unrolls). Each block of rows is done in two passes: the sums (scalar: the table
-lookups do not vectorize), then the decisions (:func:`xmargin.fast.health.status_of`,
+that ``L`` (:func:`_xy`, the additions of :func:`xmargin.book._numba_kernels._fast_xy` in
+the same order, called with a constant, which LLVM unrolls). Its indices are unsigned:
+Numba checks a signed index for a negative value (and wraps it) at every load, which
+here cost a third of the time. Each block of rows is done in two passes: the sums
+(scalar: the table lookups do not vectorize; gathers are slower on the CPUs we measured),
+then the decisions (:func:`xmargin.fast.health.status_of`,
 :func:`xmargin.book.screening.near_level`), which are branch-free and vectorize; the
 rare rows that changed or lie near a level are listed afterwards, exactly as
 :func:`xmargin.book._numba_kernels.reprice_fast` lists them.
@@ -17,7 +20,6 @@ import numpy as np
 from numba import prange
 
 from xmargin._typing import CodeArray1D, Float64Array1D
-from xmargin.book._numba_kernels import _fast_xy
 from xmargin.book.screening import near_level, needs_recheck, screening_margin
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.backend import jit
@@ -27,9 +29,65 @@ from xmargin.fast.health import status_of
 BLOCK = 128
 
 
+_U = np.uint64
+_1 = np.uint64(1)
+_2 = np.uint64(2)
+_3 = np.uint64(3)
+
+
+@jit(inline=True)
+def _xy(
+    e: np.uint64, n: int, codes: CodeArray1D, units: Float64Array1D, tab: Float64Array1D
+) -> tuple[float, float]:
+    """``_fast_xy`` of the row whose entries start at ``e`` (unsigned indices only:
+    uint64 mixed with int64 would make floats in Numba)."""
+    if n == 1:
+        c = _2 * _U(codes[e])
+        u = units[e]
+        return u * tab[c], u * tab[c + _1]
+    if n == 2:
+        c0 = _2 * _U(codes[e])
+        c1 = _2 * _U(codes[e + _1])
+        u0 = units[e]
+        u1 = units[e + _1]
+        return u0 * tab[c0] + u1 * tab[c1], u0 * tab[c0 + _1] + u1 * tab[c1 + _1]
+    if n == 3:
+        c0 = _2 * _U(codes[e])
+        c1 = _2 * _U(codes[e + _1])
+        c2 = _2 * _U(codes[e + _2])
+        u0 = units[e]
+        u1 = units[e + _1]
+        u2 = units[e + _2]
+        x = u0 * tab[c0] + u1 * tab[c1] + u2 * tab[c2]
+        return x, u0 * tab[c0 + _1] + u1 * tab[c1 + _1] + u2 * tab[c2 + _1]
+    if n == 4:
+        c0 = _2 * _U(codes[e])
+        c1 = _2 * _U(codes[e + _1])
+        c2 = _2 * _U(codes[e + _2])
+        c3 = _2 * _U(codes[e + _3])
+        u0 = units[e]
+        u1 = units[e + _1]
+        u2 = units[e + _2]
+        u3 = units[e + _3]
+        x = (u0 * tab[c0] + u1 * tab[c1]) + (u2 * tab[c2] + u3 * tab[c3])
+        y = (u0 * tab[c0 + _1] + u1 * tab[c1 + _1]) + (u2 * tab[c2 + _1] + u3 * tab[c3 + _1])
+        return x, y
+    x = 0.0
+    y = 0.0
+    j = e
+    end = e + _U(n)
+    while j < end:
+        c = _2 * _U(codes[j])
+        u = units[j]
+        x += u * tab[c]
+        y += u * tab[c + _1]
+        j += _1
+    return x, y
+
+
 @jit(inline=True)
 def _sums(
-    lo: int,
+    lo: np.uint64,
     length: int,
     nb: int,
     codes: CodeArray1D,
@@ -41,25 +99,25 @@ def _sums(
     """(x, y) of ``nb`` consecutive rows of ``length`` entries each, from entry ``lo``."""
     if length == 1:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + q, 1, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(q), 1, codes, units, tab)
     elif length == 2:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + 2 * q, 2, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(2 * q), 2, codes, units, tab)
     elif length == 3:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + 3 * q, 3, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(3 * q), 3, codes, units, tab)
     elif length == 4:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + 4 * q, 4, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(4 * q), 4, codes, units, tab)
     elif length == 5:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + 5 * q, 5, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(5 * q), 5, codes, units, tab)
     elif length == 6:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + 6 * q, 6, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(6 * q), 6, codes, units, tab)
     else:
         for q in range(nb):
-            xs[q], ys[q] = _fast_xy(lo + length * q, length, codes, units, tab)
+            xs[q], ys[q] = _xy(lo + _U(length * q), length, codes, units, tab)
 
 
 @jit(parallel=True)
@@ -85,12 +143,12 @@ def reprice_segments(  # type: ignore[no-untyped-def]
                 k += 1
             nb = se - s
             lo = indptr[s]
-            _sums(lo, indptr[s + 1] - lo, nb, codes, units, tab, xs, ys)
+            _sums(_U(lo), indptr[s + 1] - lo, nb, codes, units, tab, xs, ys)
             any_hit = False
             for q in range(nb):  # branch-free: vectorized
                 x = xs[q]
                 y = ys[q]
-                old = np.int64(status[s + q]) & STATUS_BITS
+                old = np.int64(status[_U(s) + _U(q)]) & STATUS_BITS
                 h = (status_of(x, y, warn) != old) | near_level(x, y, warn)
                 hit[q] = h
                 any_hit |= h
