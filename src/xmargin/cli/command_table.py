@@ -64,9 +64,7 @@ COMMANDS: dict[str, Entry] = {
         "perp_commands",
         "Realise a perp position's PnL and funding into its settlement asset (5.3).",
     ),
-    "funding": Entry(
-        "perp_commands", "Set a perp's funding index F (5.3), as its oracle would."
-    ),
+    "funding": Entry("perp_commands", "Set a perp's funding index F (5.3), as its oracle would."),
     "greeks": Entry(
         "greeks_commands",
         "Delta, gamma, vega and theta of each account per underlying (options, perps and "
