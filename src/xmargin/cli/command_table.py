@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, MutableMapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -22,109 +22,107 @@ from typer.core import TyperCommand, TyperGroup
 __all__ = ["COMMANDS", "LazyCommands", "LazyGroup", "load_command"]
 
 
-class Entry(NamedTuple):
-    """One top-level command: its module under ``xmargin.cli`` and its help's summary."""
-
-    module: str
-    summary: str
+#: One top-level command: its module under ``xmargin.cli`` and its help's summary (a
+#: plain tuple: a NamedTuple class costs a millisecond of ``--help``).
+Entry = tuple[str, str]
 
 
 #: Every top-level command in the order ``--help`` lists them (as Typer does: the
-#: commands by module, then the groups). ``summary`` is the first paragraph of the
-#: command's help on one line (the overview shortens it as Click does).
+#: commands by module, then the groups), as (module, summary): the summary is the first
+#: paragraph of the command's help on one line (the overview shortens it as Click does).
 COMMANDS: dict[str, Entry] = {
-    "check": Entry(
+    "check": (
         "core_commands",
         "Validate a market file; print the counts of its assets, categories and accounts.",
     ),
-    "health": Entry(
+    "health": (
         "core_commands",
         "Every figure of contract section 2 for each account, at the file's prices.",
     ),
-    "liquidation-price": Entry(
+    "liquidation-price": (
         "core_commands",
         "The price of ASSET at which the account's health factor is 1, others fixed.",
     ),
-    "stress": Entry(
+    "stress": (
         "core_commands",
         "Shock prices (and option volatilities), then every account's figures and a "
         "summary of what is liquidatable.",
     ),
-    "liquidate": Entry(
+    "liquidate": (
         "liquidate_commands",
         "Liquidate one account as contract section 3 (or 5.4, --perp; 6.5, --options) says; "
         "refused liquidations exit 1.",
     ),
-    "trade": Entry(
+    "trade": (
         "perp_commands",
         "Trade a perp (contract 5.3: settle funding, move the position, margin-check) or an "
         "option (6.4: the premium moves through the settlement asset).",
     ),
-    "settle": Entry(
+    "settle": (
         "perp_commands",
         "Realise a perp position's PnL and funding into its settlement asset (5.3).",
     ),
-    "funding": Entry("perp_commands", "Set a perp's funding index F (5.3), as its oracle would."),
-    "greeks": Entry(
+    "funding": ("perp_commands", "Set a perp's funding index F (5.3), as its oracle would."),
+    "greeks": (
         "greeks_commands",
         "Delta, gamma, vega and theta of each account per underlying (options, perps and "
         "balances of the underlying).",
     ),
-    "absorb": Entry(
+    "absorb": (
         "liquidation_design_commands",
         "Absorb an account below maintenance into the protocol (Compound v3).",
     ),
-    "buy-collateral": Entry(
+    "buy-collateral": (
         "liquidation_design_commands",
         "Buy absorbed collateral at the store-front price while reserves are below target.",
     ),
-    "socialize": Entry(
+    "socialize": (
         "liquidation_design_commands",
         "Socialise the deficit left after the insurance fund (Drift).",
     ),
-    "deleverage": Entry(
+    "deleverage": (
         "liquidation_design_commands",
         "Close a bankrupt position against the most profitable opposite ones (ADL).",
     ),
-    "watch": Entry(
+    "watch": (
         "book_commands",
         "Replay a price file through the risk book; print each risk event as a JSON line.",
     ),
-    "generate-book": Entry(
+    "generate-book": (
         "book_commands",
         "Write a synthetic book: market.toml and a positions file (contract 1.4).",
     ),
-    "serve": Entry(
+    "serve": (
         "service_commands",
         "Run the engine as a service: REST API under /v1, OpenAPI at /docs.",
     ),
-    "replay": Entry(
+    "replay": (
         "service_commands",
         "Rebuild the market from the journal and compare it with the stored balances.",
     ),
-    "demo": Entry(
+    "demo": (
         "service_commands",
         "The service demo: serve the demo market, replay the ETH crash of 2021-01-11 through "
         "the oracle, liquidate, stream events, replay the journal (5–15 s here).",
     ),
-    "calibrate": Entry(
+    "calibrate": (
         "analysis_commands",
         "Haircuts, liquidation thresholds and collateral factors from volatility and liquidity.",
     ),
-    "optimize": Entry(
+    "optimize": (
         "analysis_commands",
         "Largest borrowing capacity with VaR99 of bad debt within K: a proposal and its diff.",
     ),
-    "network": Entry(
+    "network": (
         "analysis_commands",
         "Concentration (HHI, top-10), seized share, liquidation contagion, entity clearing.",
     ),
-    "auction": Entry(
+    "auction": (
         "liquidation_design_commands",
         "Dutch auctions (contract 8.2): start, take, reset, status.",
     ),
-    "keys": Entry("service_commands", "API keys of the service."),
-    "simulate": Entry(
+    "keys": ("service_commands", "API keys of the service."),
+    "simulate": (
         "simulate_commands",
         "Hypothetical modeling: scenarios, Monte Carlo bad-debt VaR, liquidation cascades, "
         "liquidation designs compared.",
@@ -132,7 +130,7 @@ COMMANDS: dict[str, Entry] = {
 }
 
 #: The command modules, in the order their commands are listed.
-MODULES: tuple[str, ...] = tuple(dict.fromkeys(e.module for e in COMMANDS.values()))
+MODULES: tuple[str, ...] = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 
 def sub_app() -> typer.Typer:
@@ -152,15 +150,13 @@ def register_module(app: typer.Typer, module: str) -> None:
 def load_command(name: str) -> Any:
     """The Click command ``name`` of the table, built from its module."""
     app = sub_app()
-    register_module(app, COMMANDS[name].module)
+    register_module(app, COMMANDS[name][0])
     return typer.main.get_group(app).commands[name]
 
 
 class LazyCommands(MutableMapping[str, Any]):
-    """The root group's commands: the table's names, each built on first look-up.
-
-    Commands added to the group itself (registered on the root app) come first in
-    ``built`` and keep their place; a table name not yet built is built when read.
+    """The root group's commands: the table's names in its order, each built when first
+    read, then any other command added to the group (registered on the root app itself).
     """
 
     def __init__(self, built: MutableMapping[str, Any]) -> None:
@@ -199,7 +195,7 @@ class LazyCommands(MutableMapping[str, Any]):
         """The built command, or (not built yet) a stand-in holding the table's summary."""
         if name in self._built:
             return self._built[name]
-        return TyperCommand(name, help=COMMANDS[name].summary, rich_markup_mode=None)
+        return TyperCommand(name, help=COMMANDS[name][1], rich_markup_mode=None)
 
 
 class LazyGroup(TyperGroup):
