@@ -62,6 +62,19 @@ def test_div_down_and_div_up_bracket_the_exact_quotient(a: Decimal, b: Decimal, 
     assert Fraction(div_up(a, b, n)) == grid_ceil(exact, n)
 
 
+@given(decimals(), decimals(), places)
+def test_div_down_and_div_up_equal_the_200_digit_quotient_quantized(
+    a: Decimal, b: Decimal, n: int
+) -> None:
+    """Dividing to the digits the grid needs (issue 11) changes no digit nor exponent."""
+    if not b:
+        return
+    grid = Decimal(1).scaleb(-n)
+    full = CTX.divide(a, b)
+    assert str(div_down(a, b, n)) == str(full.quantize(grid, decimal.ROUND_FLOOR, CTX))
+    assert str(div_up(a, b, n)) == str(full.quantize(grid, decimal.ROUND_CEILING, CTX))
+
+
 @given(decimals(), decimals(), decimals(positive=True), places)
 def test_mul_div_rounds_the_exact_product_quotient(
     a: Decimal, b: Decimal, c: Decimal, n: int

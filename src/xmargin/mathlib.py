@@ -31,6 +31,7 @@ __all__ = [
     "mul_div_up",
     "quantize_down",
     "quantize_up",
+    "round_sums",
     "shown",
     "sqrt_down",
     "sqrt_up",
@@ -73,9 +74,11 @@ def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     entering a context costs as much as a tenth of one account's figures.
     """
 
+    getcontext = decimal.getcontext  # a closure cell: no global and attribute look-up
+
     @functools.wraps(fn)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if decimal.getcontext() is CTX:
+        if getcontext() is CTX:
             return fn(*args, **kwargs)
         with decimal.localcontext(CTX):
             return fn(*args, **kwargs)
@@ -104,17 +107,72 @@ def quantize_up(x: Decimal, decimals: int) -> Decimal:
     return x.quantize(e if e is not None else _exp(decimals), ROUND_CEILING, CTX)
 
 
+def round_sums(
+    cv: Decimal, dv: Decimal, ic: Decimal, id_: Decimal, mc: Decimal, md: Decimal, decimals: int
+) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """The six sums of contract section 2 rounded to ``decimals`` places in favour of the
+    protocol: the collateral side (``cv``, ``ic``, ``mc``) toward -inf, the debt side
+    (``dv``, ``id_``, ``md``) toward +inf; in that order. One call for the six, since
+    every account's figures end here (six helper calls cost a twentieth of them)."""
+    e = _EXP.get(decimals)
+    if e is None:
+        e = _exp(decimals)
+    return (
+        cv.quantize(e, ROUND_FLOOR, CTX),
+        dv.quantize(e, ROUND_CEILING, CTX),
+        ic.quantize(e, ROUND_FLOOR, CTX),
+        id_.quantize(e, ROUND_CEILING, CTX),
+        mc.quantize(e, ROUND_FLOOR, CTX),
+        md.quantize(e, ROUND_CEILING, CTX),
+    )
+
+
+#: Contexts that divide to just the digits a quotient needs, rounding in one direction,
+#: by precision: see :func:`_quotient`.
+_FLOOR_CTX: dict[int, decimal.Context] = {}
+_CEILING_CTX: dict[int, decimal.Context] = {}
+
+
+def _directed(prec: int, rounding: str) -> decimal.Context:
+    ctx = CTX.copy()
+    ctx.prec = prec
+    ctx.rounding = rounding
+    return ctx
+
+
+def _quotient(a: Decimal, b: Decimal, decimals: int, up: bool) -> Decimal:
+    """``a / b`` rounded toward -inf (``up``: +inf) to a grid at least as fine as
+    ``10**-decimals``, for the quantize that follows.
+
+    A quotient's leading digit is at ``a.adjusted() - b.adjusted()`` or one below, so
+    that many digits plus ``decimals + 1`` reach the grid: dividing to that precision in
+    the same direction gives what the 200-digit quotient quantizes to (directed rounding
+    to a fine grid, then to a coarser one that contains it, is one directed rounding)
+    for a twentieth of its digits, half the cost of a health factor. Zeros and
+    quotients outside that range take the 200-digit path (``CTX`` traps 1/0 and 0/0).
+    """
+    prec = a.adjusted() - b.adjusted() + decimals + 1
+    if 0 < prec <= CTX.prec and a and b:
+        table = _CEILING_CTX if up else _FLOOR_CTX
+        ctx = table.get(prec)
+        if ctx is None:
+            ctx = table[prec] = _directed(prec, ROUND_CEILING if up else ROUND_FLOOR)
+        return ctx.divide(a, b)
+    return CTX.divide(a, b)
+
+
 def div_down(a: Decimal, b: Decimal, decimals: int) -> Decimal:
     """``a / b`` rounded toward -inf to ``decimals`` places."""
-    return quantize_down(CTX.divide(a, b), decimals)
+    e = _EXP.get(decimals)  # quantize_down inlined: every health factor comes here
+    q = _quotient(a, b, decimals, False)
+    return q.quantize(e if e is not None else _exp(decimals), ROUND_FLOOR, CTX)
 
 
 def div_up(a: Decimal, b: Decimal, decimals: int) -> Decimal:
     """``a / b`` rounded toward +inf to ``decimals`` places."""
-    # The context quotient is correct to 200 digits; a positive remainder below that
-    # cannot be lost by quantizing up, because the context rounds half-even only in the
-    # 200th digit, far below any ``decimals`` we use.
-    return quantize_up(CTX.divide(a, b), decimals)
+    e = _EXP.get(decimals)
+    q = _quotient(a, b, decimals, True)
+    return q.quantize(e if e is not None else _exp(decimals), ROUND_CEILING, CTX)
 
 
 def mul_div_down(a: Decimal, b: Decimal, c: Decimal, decimals: int) -> Decimal:

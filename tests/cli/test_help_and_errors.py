@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,18 +10,18 @@ import pytest
 import typer
 
 from xmargin.cli import core_commands
-from xmargin.cli.app import app
+from xmargin.cli.app import _register, app
 from xmargin.errors import PermissionDenied, StoreError
 
 CORE = ["check", "health", "liquidate", "liquidation-price", "stress"]
 
 
 def _commands(xm) -> dict[str, object]:
-    assert xm("--help").code == 0  # registers every command, as the script does
-    group = typer.main.get_command(app)
-    commands = getattr(group, "commands", None)
-    assert isinstance(commands, dict)
-    return commands
+    assert xm("--help").code == 0
+    group = typer.main.get_command(app)  # the root group, as the script builds it
+    ctx = typer.Context(group, info_name="xmargin")
+    names = group.list_commands(ctx)
+    return {name: group.get_command(ctx, name) for name in names}
 
 
 def test_every_registered_command_has_help_text(xm) -> None:
@@ -36,8 +37,13 @@ def test_every_registered_command_has_help_text(xm) -> None:
 
 
 def test_core_commands_are_registered_once_however_often_main_runs(xm) -> None:
-    xm("--help")
-    xm("--help")
+    overview = xm("--help").out
+    xm("health", "--help")
+    assert xm("--help").out == overview
+    listed = re.findall(r"^  ([a-z][a-z-]+)  ", overview, flags=re.M)
+    assert len(listed) == len(set(listed)) and set(CORE) <= set(listed)
+    _register()
+    _register()
     names = [info.name for info in app.registered_commands]
     for name in CORE:
         assert names.count(name) == 1

@@ -4,9 +4,12 @@ Commands live in ``core_commands`` (contract section 4), ``liquidate_commands`` 
 8.5), ``perp_commands`` (5.7; options trade through ``trade``), ``greeks_commands`` (6.5),
 ``liquidation_design_commands`` (8.5), ``book_commands``
 (the columnar risk book), ``service_commands`` (serve, replay, keys),
-``simulate_commands`` and ``analysis_commands`` (7); each registers itself on
-:data:`app`. ``main`` is the only place that turns an exception into an exit status: 2 for
-bad input, 1 for a refused rule, never a traceback.
+``simulate_commands`` and ``analysis_commands`` (7); each has a ``register(app)``.
+:mod:`xmargin.cli.command_table` names every command and its module, so that ``main``
+imports only the module of the command it runs (``--help`` imports none: issue 11);
+:func:`_register` adds them all to :data:`app` at once, for whoever walks the tree.
+``main`` is the only place that turns an exception into an exit status: 2 for bad input,
+1 for a refused rule, never a traceback.
 
 What users expect of a command line (issue 9, item 7): ``--version``, ``-h`` as
 ``--help`` on every command, and shell completion (``--install-completion``,
@@ -21,9 +24,11 @@ from typing import Annotated
 import typer
 
 import xmargin
+from xmargin.cli.command_table import MODULES, LazyGroup, register_module
 
 app = typer.Typer(
     name="xmargin",
+    cls=LazyGroup,
     help="Risk engine for inter-asset collateralization (contract version 1).",
     no_args_is_help=True,
     add_completion=True,
@@ -59,36 +64,17 @@ _registered = False
 
 
 def _register() -> None:
+    """Add every command to :data:`app` now (``main`` builds each one when it is used)."""
     global _registered  # noqa: PLW0603 - register each command once per process
     if _registered:
         return
     _registered = True
-    from xmargin.cli import (
-        analysis_commands,
-        book_commands,
-        core_commands,
-        greeks_commands,
-        liquidate_commands,
-        liquidation_design_commands,
-        perp_commands,
-        service_commands,
-        simulate_commands,
-    )
-
-    core_commands.register(app)
-    liquidate_commands.register(app)
-    perp_commands.register(app)
-    greeks_commands.register(app)
-    liquidation_design_commands.register(app)
-    book_commands.register(app)
-    service_commands.register(app)
-    simulate_commands.register(app)
-    analysis_commands.register(app)
+    for module in MODULES:
+        register_module(app, module)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``xmargin`` script."""
     from xmargin.cli.errors import run_guarded
 
-    _register()
     sys.exit(run_guarded(app, argv))

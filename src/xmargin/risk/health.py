@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from xmargin.mathlib import HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down, exact
+from xmargin.mathlib import HF_DECIMALS, VALUE_DECIMALS, ZERO, div_down, exact, round_sums
 from xmargin.mathlib import quantize_down as _down
 from xmargin.mathlib import quantize_up as _up
 from xmargin.model.account import Account
@@ -38,6 +38,10 @@ __all__ = [
     "perp_totals",
     "weighted_sums",
 ]
+
+_STANDARD = MarginMethod.STANDARD
+#: ``option_value`` of an account without options: zero rounded as any sum is (0E-18).
+_NO_OPTION_VALUE = _down(ZERO, VALUE_DECIMALS)
 
 
 class WeightedSums(NamedTuple):
@@ -101,50 +105,55 @@ def weighted_sums(account: Account, market: Market) -> WeightedSums:
     :func:`~xmargin.mathlib.exact`: exact, as ``CTX.multiply`` is, but about five times
     cheaper per operation) and calls ``category_weights`` only for the category's members.
     """
-    return _sums(account, market)[0]
+    return WeightedSums._make(_sums(account, market)[0])
 
 
-def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
-    """:func:`weighted_sums` and ``option_value`` (exact), from one pass over the options.
-    Callers run it under :data:`CTX` (both public callers are :func:`exact`)."""
+_Six = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
+
+
+def _sums(account: Account, market: Market) -> tuple[_Six, Decimal]:
+    """The six values of :func:`weighted_sums` and ``option_value`` (exact), from one pass
+    over the options. Callers run it under :data:`CTX` (both public callers are
+    :func:`exact`)."""
     assets = market.assets
-    category = market.category_of(account)
+    category = market.category_of(account) if account.category is not None else None
     members = category.assets if category is not None else ()
     scenario = (
-        portfolio_underlyings(account, market)
-        if account.margin is not MarginMethod.STANDARD
-        else frozenset()
+        portfolio_underlyings(account, market) if account.margin is not _STANDARD else frozenset()
     )
     cv = ic = mc = ZERO
     supply, borrow = account.supply.items(), account.borrow.items()
     if scenario:  # the underlyings valued by portfolio margin (6.3) are left out here
         supply = {a: s for a, s in supply if a not in scenario}.items()
         borrow = {a: b for a, b in borrow if a not in scenario}.items()
+    # The fields are read from each model's ``__dict__`` (where pydantic keeps them):
+    # a pydantic attribute costs as much as a Decimal addition, a fifth of the loop.
     for a, s in supply:
         ap = assets[a]
+        f = ap.__dict__
         if a in members:  # contract 1.2: the category's weights replace the asset's
             cf, lt, _ = category_weights(ap, category)
         else:  # what category_weights returns for a non-member, without the call
-            cf = ap.collateral_factor
-            lt = ap.liquidation_threshold
-        k = ap.size_factor
+            cf = f["collateral_factor"]
+            lt = f["liquidation_threshold"]
+        k = f["size_factor"]
         if k:
             cf = size_haircut_asset_weight_down(cf, k, s)
             lt = size_haircut_asset_weight_down(lt, k, s)
-        v = s * ap.price  # units x quote/unit = quote
+        v = s * f["price"]  # units x quote/unit = quote
         cv += v
         ic += v * cf
         mc += v * lt
     dv = id_ = md = ZERO
     for a, b in borrow:
-        ap = assets[a]
-        bw = ap.borrow_weight
-        mbw = ap.maintenance_borrow_weight
-        k = ap.size_factor
+        f = assets[a].__dict__
+        bw = f["borrow_weight"]
+        mbw = f["maintenance_borrow_weight"]
+        k = f["size_factor"]
         if k:
             bw = size_haircut_liability_weight_up(bw, k, b)
             mbw = size_haircut_liability_weight_up(mbw, k, b)
-        v = b * ap.price
+        v = b * f["price"]
         dv += v
         id_ += v * bw
         md += v * mbw
@@ -168,15 +177,7 @@ def _sums(account: Account, market: Market) -> tuple[WeightedSums, Decimal]:
         mc += os_.maintenance_collateral
         md += os_.maintenance_debt
     # Rounds in favour of the protocol: collateral down, debt up.
-    sums = WeightedSums(
-        _down(cv, VALUE_DECIMALS),
-        _up(dv, VALUE_DECIMALS),
-        _down(ic, VALUE_DECIMALS),
-        _up(id_, VALUE_DECIMALS),
-        _down(mc, VALUE_DECIMALS),
-        _up(md, VALUE_DECIMALS),
-    )
-    return sums, os_.option_value
+    return round_sums(cv, dv, ic, id_, mc, md, VALUE_DECIMALS), os_.option_value
 
 
 def health_factor(mc: Decimal, md: Decimal) -> Decimal | None:
@@ -212,17 +213,19 @@ def account_health(account: Account, market: Market) -> AccountHealth:
     prices. ``option_value`` (Σ mtm) rounds down: it never looks better than it is."""
     (cv, dv, ic, id_, mc, md), mtm = _sums(account, market)
     notional, upnl = perp_totals(perp_sums(account, market)) if account.perps else (ZERO, ZERO)
-    return AccountHealth(
-        cv,
-        dv,
-        ic,
-        id_,
-        mc,
-        md,
-        health_factor(mc, md),
-        available_to_borrow(ic, id_),
-        is_liquidatable(mc, md),
-        notional,
-        upnl,
-        _down(mtm, VALUE_DECIMALS),
+    return AccountHealth._make(  # _make: no keyword handling, a fifth of the cost
+        (
+            cv,
+            dv,
+            ic,
+            id_,
+            mc,
+            md,
+            health_factor(mc, md),
+            available_to_borrow(ic, id_),
+            is_liquidatable(mc, md),
+            notional,
+            upnl,
+            _NO_OPTION_VALUE if mtm is ZERO else _down(mtm, VALUE_DECIMALS),
+        )
     )
