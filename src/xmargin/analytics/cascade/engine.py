@@ -138,6 +138,12 @@ class PathOutcome:
     perp_closed_value: FloatArray
     perp_liquidator_fees: FloatArray
     perp_insurance_fees: FloatArray
+    #: option liquidations (contract 6.5): positions closed, their mark value closed,
+    #: the fees to the liquidators and to the insurance fund (quote); zeros without options
+    option_liquidations: FloatArray
+    option_closed_value: FloatArray
+    option_liquidator_fees: FloatArray
+    option_insurance_fees: FloatArray
 
 
 class PathEngine:
@@ -163,10 +169,14 @@ class PathEngine:
     funding_per_step
         Per perp of the book, the funding rate over one step (a fraction of P added to
         the funding index F each step; ``None``: F held fixed).
+    option_hours_per_step, vol_elasticity
+        Options are valued (t + 1)·hours after today at step t, with σ·(S/S_0)^(−E)
+        (:mod:`xmargin.analytics.simoptions`; 0 and 0: today's τ and σ).
 
-    Accounts holding perps (where the book carries them) are run by a
-    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk`; the spot kernels get the
-    book without their balances.
+    Accounts holding perps or options (where the book carries them) are run by a
+    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk` (options:
+    :mod:`~xmargin.analytics.cascade.option_desk`); the spot kernels get the book
+    without their balances.
     """
 
     def __init__(
@@ -181,11 +191,16 @@ class PathEngine:
         backend: Backend = "auto",
         design: DesignStep | None = None,
         funding_per_step: FloatArray | None = None,
+        option_hours_per_step: float = 0.0,
+        vol_elasticity: float = 0.0,
     ) -> None:
-        self.perp_book = book if book.perps is not None else None
+        carried = book.perps is not None or book.options is not None
+        self.perp_book = book if carried else None
         self.funding = funding_per_step
-        if book.perps is not None:
-            ent = book.rows_of(book.perps.accounts())[1]
+        self.option_hours = option_hours_per_step
+        self.elasticity = vol_elasticity
+        if carried:
+            ent = book.rows_of(_desk_accounts(book))[1]
             s, b = book.s.copy(), book.b.copy()
             s[ent], b[ent] = 0.0, 0.0
             book = book.with_balances(s, b)
@@ -245,7 +260,9 @@ class PathEngine:
         ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
         desk = None
         if self.perp_book is not None:
-            desk = PerpDesk(self.perp_book, n_paths, self.funding)
+            desk = PerpDesk(
+                self.perp_book, n_paths, self.funding, self.option_hours, self.elasticity
+            )
         for step in range(n_steps):
             if self.decay != 1.0:
                 impact = impact**self.decay
@@ -255,6 +272,7 @@ class PathEngine:
             if record and step == 0:
                 rec.add(-1, np.repeat(bk.price[None, :], n_paths, axis=0), None)
             if desk is not None:
+                desk.at_step(step)
                 if step:
                     desk.accrue(mids)
                 mids, perp_acted = self._perp_rounds(desk, mids, impact)
@@ -420,7 +438,22 @@ class PathEngine:
             perp_closed_value=np.zeros(n_paths),
             perp_liquidator_fees=np.zeros(n_paths),
             perp_insurance_fees=np.zeros(n_paths),
+            option_liquidations=np.zeros(n_paths),
+            option_closed_value=np.zeros(n_paths),
+            option_liquidator_fees=np.zeros(n_paths),
+            option_insurance_fees=np.zeros(n_paths),
         )
+
+
+def _desk_accounts(book: SimBook) -> IntArray:
+    """The rows the perp desk carries: accounts holding a perp or an option."""
+    rows = np.zeros(0, np.int64)
+    if book.perps is not None:
+        rows = book.perps.accounts()
+    if book.options is not None:
+        rows = np.union1d(rows, book.options.held)
+    out: IntArray = rows.astype(np.int64)
+    return out
 
 
 def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
