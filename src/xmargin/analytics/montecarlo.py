@@ -463,6 +463,10 @@ def monte_carlo(
         else RiskFigure(math.nan, math.nan)
     )
     figures["probability_of_bad_debt"] = mean_figure((losses > 0).astype(np.float64))
+    if "option_liquidations" in per_path:
+        figures["expected_option_liquidations"] = mean_figure(per_path["option_liquidations"])
+        figures["expected_option_closed_value"] = mean_figure(per_path["option_closed_value"])
+        figures["expected_option_fees"] = mean_figure(per_path["option_fees"])
     return MonteCarloResult(
         config=cfg,
         model=model.describe(),
