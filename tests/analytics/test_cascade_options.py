@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmargin.analytics.cascade import PathEngine
+from xmargin.analytics.cascade import PathEngine, PathOutcome
 from xmargin.analytics.cascade.perp_desk import PerpDesk
 from xmargin.analytics.montecarlo import MonteCarloConfig, monte_carlo
 from xmargin.analytics.montecarlo_perps import carried_accounts, perp_figures
@@ -34,7 +34,18 @@ def _at(market: Market, eth: float) -> Market:
     return market.with_prices({"WETH": Decimal(repr(eth))})
 
 
-def _run(book: SimBook, eth: float) -> tuple[object, PerpDesk]:
+def _leg_index(book: SimBook) -> dict[tuple[str, str], int]:
+    """(account, option) -> the leg's row in the book's option table."""
+    so = book.options
+    assert so is not None
+    out = {}
+    for k, row in enumerate(so.held):
+        for i in range(int(so.ptr[k]), int(so.ptr[k + 1])):
+            out[(book.account_ids[row], so.names[i])] = i
+    return out
+
+
+def _run(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
     """One path, one step at WETH ``eth``; returns the outcome and the desk after."""
     exo = book.price[None, None, :].copy()
     exo[0, 0, book.asset_index("WETH")] = eth
@@ -78,9 +89,13 @@ def test_one_step_option_terms_are_the_exact_engines(move: float, market_file: P
             continue
         exact = account_health(view.accounts[acc.id], view)
         want = (
-            exact.collateral_value, exact.debt_value, exact.initial_collateral,
-            exact.initial_debt, exact.maintenance_collateral, exact.maintenance_debt,
-        )  # fmt: skip
+            exact.collateral_value,
+            exact.debt_value,
+            exact.initial_collateral,
+            exact.initial_debt,
+            exact.maintenance_collateral,
+            exact.maintenance_debt,
+        )
         scale = 10.0 * (eth + 2200.0) * sum(abs(float(q)) for q in acc.options.values())
         for k, w in enumerate(want):
             assert f[k, 0, h] == pytest.approx(float(w), rel=1e-9, abs=1e-9 * scale), (acc.id, k)
@@ -110,10 +125,7 @@ def test_a_short_call_through_its_strike_is_closed_first_and_only_as_far_as_need
     out, desk = _run(book, 2600.0)
     opt = desk.options
     assert opt is not None
-    legs = {(book.account_ids[book.options.held[k]], name): i  # type: ignore[union-attr]
-            for k in range(len(book.options.held))  # type: ignore[union-attr]
-            for i, name in enumerate(book.options.names)  # type: ignore[union-attr]
-            if book.options.ptr[k] <= i < book.options.ptr[k + 1]}  # type: ignore[union-attr]  # fmt: skip
+    legs = _leg_index(book)
     c = 3.0 - abs(opt.q[0, legs[("naked", CALL)]])
     # The exact flows round to USDC's 6 decimals (a credit down, a debit up): the least
     # close moves by up to ~1e-6 USDC over the margin's slope per contract (~100 USDC).
@@ -122,17 +134,19 @@ def test_a_short_call_through_its_strike_is_closed_first_and_only_as_far_as_need
     assert opt.q[0, legs[("naked", PUT)]] == 2.0  # the long put is left
     assert opt.q[0, legs[("covered", CALL)]] == -1.0  # the covered call is left
     # Mark value (float Black-76) and fees of the notional c·S: 1 % and 0.5 % of c·2,600.
-    assert out.option_closed_value[0] == pytest.approx(float(closed.closed * closed.value), rel=1e-7)  # type: ignore[attr-defined]  # fmt: skip
-    assert out.option_liquidator_fees[0] == pytest.approx(c * 2600.0 * 0.01, rel=1e-12)  # type: ignore[attr-defined]  # fmt: skip
-    assert out.option_insurance_fees[0] == pytest.approx(c * 2600.0 * 0.005, rel=1e-12)  # type: ignore[attr-defined]  # fmt: skip
-    assert out.option_liquidations[0] == 1  # type: ignore[attr-defined]
+    assert out.option_closed_value[0] == pytest.approx(
+        float(closed.closed * closed.value), rel=1e-7
+    )
+    assert out.option_liquidator_fees[0] == pytest.approx(c * 2600.0 * 0.01, rel=1e-12)
+    assert out.option_insurance_fees[0] == pytest.approx(c * 2600.0 * 0.005, rel=1e-12)
+    assert out.option_liquidations[0] == 1
     h = int(np.searchsorted(desk.held, book.account_ids.index("naked")))
     usdc = book.asset_index("USDC")
     after = exact.account_after
     assert desk.s[0, h, usdc] == pytest.approx(float(after.supplied("USDC")), abs=1e-4)
     assert desk.b[0, h, usdc] == pytest.approx(float(after.borrowed("USDC")), abs=1e-6)
-    assert out.still_liquidatable[0] == 0  # type: ignore[attr-defined]
-    assert out.bad_debt[0] == 0.0  # type: ignore[attr-defined]
+    assert out.still_liquidatable[0] == 0
+    assert out.bad_debt[0] == 0.0
 
 
 def test_an_account_left_negative_is_bad_debt_before_the_insurance_fund() -> None:
@@ -146,11 +160,11 @@ def test_an_account_left_negative_is_bad_debt_before_the_insurance_fund() -> Non
     assert [c.option for c in exact.closed] == [CALL, PUT]
     out, _ = _run(book, 2800.0)
     fees = sum(float(c.liquidator_fee + c.insurance_fee) for c in exact.closed)
-    assert out.option_liquidations[0] == 2  # type: ignore[attr-defined]
-    assert out.option_liquidator_fees[0] + out.option_insurance_fees[0] == pytest.approx(fees)  # type: ignore[attr-defined]  # fmt: skip
+    assert out.option_liquidations[0] == 2
+    assert out.option_liquidator_fees[0] + out.option_insurance_fees[0] == pytest.approx(fees)
     before_fund = float(exact.bad_debt["USDC"] + exact.insurance_fund_used.get("USDC", 0))
     assert before_fund == pytest.approx(518.6, abs=0.1)  # 1500 − 3·612.45 + 2·0.38 − 182
-    assert out.bad_debt[0] == pytest.approx(before_fund, abs=1e-5)  # type: ignore[attr-defined]
+    assert out.bad_debt[0] == pytest.approx(before_fund, abs=1e-5)
 
 
 def test_a_market_without_options_runs_as_before_and_seeds_reproduce() -> None:

@@ -407,8 +407,7 @@ def _option_section_sc(results: Sequence[Any], quote: str) -> list[Any]:
         return []
     keys = [k for k in OPTION_KEYS if k in results[0].totals]
     rows = [
-        (r.scenario.name, *[figure_text(k, r.totals.get(k), quote) for k in keys])
-        for r in results
+        (r.scenario.name, *[figure_text(k, r.totals.get(k), quote) for k in keys]) for r in results
     ]
     text = (
         "Accounts holding options are liquidated by contract 6.5: positions closed at "

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xmargin.analytics.cascade.layout import FloatArray
-from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.cascade.option_desk import OptionLegs
+from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
 from xmargin.analytics.simperps import SimPerps
 from xmargin.fast.perps import (
@@ -98,9 +98,7 @@ class PerpDesk:
         #: the option positions of the held accounts (``None``: none holds one)
         self.options: OptionLegs | None = None
         if book.options is not None:
-            self.options = OptionLegs(
-                book.options, self.held, n_paths, hours_per_step, elasticity
-            )
+            self.options = OptionLegs(book.options, self.held, n_paths, hours_per_step, elasticity)
 
     # -- figures ------------------------------------------------------------------------------
     def figures(self, mids: FloatArray) -> FloatArray:
