@@ -337,29 +337,9 @@ def simulate_chunk(
         toxic = np.zeros(book.n_accounts)
     else:
         o, _ = path_engine(book, cfg, liquidity).run(exo)
-        per = {
-            "bad_debt": o.bad_debt,
-            "written_off": o.written_off,
-            "residual": o.residual,
-            "liquidated_volume": o.seized,
-            "repaid_value": o.repaid,
-            "protocol_fees": o.fees,
-            "liquidations": o.liquidations,
-            "accounts_liquidated": o.accounts_liquidated,
-            "toxic_accounts": o.toxic_accounts,
-            "still_liquidatable": o.still_liquidatable,
-            "borrowing_power": o.borrowing_power,
-            "borrowed": o.borrowed,
-            "rounds": o.rounds,
-            "refused_unprofitable": o.unprofitable,
-            "refused_capped": o.capped,
-            "refused_paused": o.paused,
-            "perp_liquidations": o.perp_liquidations,
-        }
+        per = o.per_path()
         if book.options is not None:
-            per["option_liquidations"] = o.option_liquidations
-            per["option_closed_value"] = o.option_closed_value
-            per["option_fees"] = o.option_liquidator_fees + o.option_insurance_fees
+            per.update(o.option_per_path())
         acct = np.asarray(
             np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts), np.float64
         )

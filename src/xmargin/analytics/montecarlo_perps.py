@@ -25,13 +25,7 @@ IntArray = NDArray[np.int64]
 
 def carried_accounts(book: SimBook) -> IntArray:
     """The rows judged here: accounts holding a perp or an option (sorted)."""
-    rows = np.zeros(0, np.int64)
-    if book.perps is not None:
-        rows = book.perps.accounts()
-    if book.options is not None:
-        rows = np.union1d(rows, book.options.held)
-    out: IntArray = rows.astype(np.int64)
-    return out
+    return book.carried_rows()
 
 
 def perp_figures(

@@ -156,6 +156,17 @@ class SimBook:
         """Accounts that borrow anything (only they can become liquidatable)."""
         return self.debtors
 
+    def carried_rows(self) -> IntArray:
+        """Accounts whose health the spot kernels cannot judge alone: those holding a perp
+        or an option (sorted rows), carried apart by the simulations."""
+        rows = np.zeros(0, np.int64)
+        if self.perps is not None:
+            rows = self.perps.accounts()
+        if self.options is not None:
+            rows = np.union1d(rows, self.options.held)
+        out: IntArray = rows.astype(np.int64)
+        return out
+
     def per_account(self, per_entry: FloatArray) -> FloatArray:
         """Sum a per-entry quantity by account."""
         return np.asarray(

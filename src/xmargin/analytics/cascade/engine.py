@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
+from xmargin.analytics.cascade.outcome import PathOutcome, concat_outcomes, row_dot
 from xmargin.analytics.cascade.pairs import Pairs
 from xmargin.analytics.cascade.perp_desk import PerpDesk, with_desk
 from xmargin.analytics.liquidity import Liquidity
@@ -98,54 +98,6 @@ class CascadeRecord:
             lst.append(np.zeros(n) if round_ is None else round_[:, col].copy())
 
 
-@dataclass(frozen=True)
-class PathOutcome:
-    """Totals per path of a chunk, and per pair (path, account) that was ever liquidatable.
-
-    Per path (quote unless a count): ``bad_debt = written_off + residual``, the values
-    repaid, seized and paid in protocol fees; counts of liquidations, of liquidated and
-    toxic accounts, of liquidation attempts refused (unprofitable, capped by the round
-    cap, paused), of accounts still liquidatable at the end, and of rounds that executed
-    something; the sums of initial collateral and initial debt at the end
-    (``borrowing_power``, ``borrowed``); and the final prices.
-    """
-
-    bad_debt: FloatArray
-    written_off: FloatArray
-    residual: FloatArray
-    repaid: FloatArray
-    seized: FloatArray
-    fees: FloatArray
-    liquidations: FloatArray
-    accounts_liquidated: FloatArray
-    toxic_accounts: FloatArray
-    unprofitable: FloatArray
-    capped: FloatArray
-    paused: FloatArray
-    still_liquidatable: FloatArray
-    rounds: FloatArray
-    borrowing_power: FloatArray
-    borrowed: FloatArray
-    final_prices: FloatArray
-    pair_path: IntArray
-    pair_acct: IntArray
-    pair_bad: FloatArray
-    pair_toxic: FloatArray
-    pair_seized: FloatArray
-    #: perp liquidations (contract 5.4) per path: count, closed notional, the fees to
-    #: the liquidators and to the insurance fund (quote); zeros without perps
-    perp_liquidations: FloatArray
-    perp_closed_value: FloatArray
-    perp_liquidator_fees: FloatArray
-    perp_insurance_fees: FloatArray
-    #: option liquidations (contract 6.5): positions closed, their mark value closed,
-    #: the fees to the liquidators and to the insurance fund (quote); zeros without options
-    option_liquidations: FloatArray
-    option_closed_value: FloatArray
-    option_liquidator_fees: FloatArray
-    option_insurance_fees: FloatArray
-
-
 class PathEngine:
     """Runs a chunk of paths through rounds of liquidations (see the module docstring).
 
@@ -200,7 +152,7 @@ class PathEngine:
         self.option_hours = option_hours_per_step
         self.elasticity = vol_elasticity
         if carried:
-            ent = book.rows_of(_desk_accounts(book))[1]
+            ent = book.rows_of(book.carried_rows())[1]
             s, b = book.s.copy(), book.b.copy()
             s[ent], b[ent] = 0.0, 0.0
             book = book.with_balances(s, b)
@@ -242,7 +194,7 @@ class PathEngine:
             parts = [self._run_group(exo[i : i + g], record) for i in starts]
         if len(parts) == 1:
             return parts[0]
-        return _concat([o for o, _ in parts], g), parts[0][1]
+        return concat_outcomes([o for o, _ in parts], g), parts[0][1]
 
     def _run_group(self, exo: FloatArray, record: bool) -> tuple[PathOutcome, CascadeRecord]:
         bk = self.book
@@ -426,8 +378,8 @@ class PathEngine:
             paused=path_tot[:, lay.R_PAUSED],
             still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
             rounds=rounds,
-            borrowing_power=_row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
-            borrowed=_row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
+            borrowing_power=row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
             final_prices=final,
             pair_path=pp,
             pair_acct=pairs.acct[order],
@@ -443,32 +395,3 @@ class PathEngine:
             option_liquidator_fees=np.zeros(n_paths),
             option_insurance_fees=np.zeros(n_paths),
         )
-
-
-def _desk_accounts(book: SimBook) -> IntArray:
-    """The rows the perp desk carries: accounts holding a perp or an option."""
-    rows = np.zeros(0, np.int64)
-    if book.perps is not None:
-        rows = book.perps.accounts()
-    if book.options is not None:
-        rows = np.union1d(rows, book.options.held)
-    out: IntArray = rows.astype(np.int64)
-    return out
-
-
-def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
-    """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
-    (BLAS blocks a matrix-vector product by its shape)."""
-    return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
-
-
-def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:
-    """The outcomes of consecutive groups of ``group`` paths as one (pairs' paths shifted
-    to the run's numbering)."""
-    fields: dict[str, FloatArray | IntArray] = {}
-    for name in PathOutcome.__dataclass_fields__:
-        if name == "pair_path":
-            fields[name] = np.concatenate([o.pair_path + i * group for i, o in enumerate(parts)])
-        else:
-            fields[name] = np.concatenate([getattr(o, name) for o in parts])
-    return PathOutcome(**fields)  # type: ignore[arg-type]

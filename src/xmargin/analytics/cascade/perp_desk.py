@@ -38,7 +38,7 @@ from xmargin.fast.perps import (
 from xmargin.fast.weights import effective_weights
 
 if TYPE_CHECKING:
-    from xmargin.analytics.cascade.engine import PathOutcome
+    from xmargin.analytics.cascade.outcome import PathOutcome
 
 __all__ = ["PerpDesk", "with_desk"]
 
