@@ -231,7 +231,11 @@ class SimBook:
         """Warn (once per simulation) that accounts' perp positions are left out, so that
         no figure silently omits them; the CLI prints it as a ``warning:`` line.
         ``carried``: the simulation includes the perps this book carries (no warning
-        then, unless the book was read without them)."""
+        then, unless the book was read without them). Accounts under portfolio margin
+        holding options are margined by standard margin here: that is warned too."""
+        pm = None if self.options is None else self.options.portfolio_note()
+        if pm is not None:  # how the simulations margin them, stated on every run
+            warnings.warn(pm, UserWarning, stacklevel=3)
         if carried and self.perps is not None:
             return
         note = _note(self.perp_accounts)
