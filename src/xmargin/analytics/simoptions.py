@@ -12,10 +12,11 @@ Black-76 and the terms the float standard margin
 (:func:`xmargin.fast.options.standard_option_sums`), the exact engine's twins.
 
 **Portfolio margin.** An account under ``margin = "portfolio"`` (6.3/6.6) is margined
-here by the standard rule (6.2), which is never smaller for an unhedged short and is
-stated on every run that holds one (:meth:`SimOptions.portfolio_note`): the float twin of
-portfolio margin (:mod:`xmargin.fast.portfolio_margin`) re-weights the account's own
-balance of the underlying, which the simulation book's per-entry weights do not model.
+here by the standard rule (6.2), an approximation stated on every run that holds one
+(:meth:`SimOptions.portfolio_note`): portfolio margin (float twin
+:mod:`xmargin.fast.portfolio_margin`) also takes the account's own balance of the
+underlying at full value into its scenarios, which the simulation book's per-entry
+weights do not model yet.
 """
 
 from __future__ import annotations
