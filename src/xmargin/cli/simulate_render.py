@@ -135,8 +135,8 @@ def print_scenarios(results: Sequence[ScenarioResult], quote: str) -> None:
 
 
 def _print_option_liquidations(results: Sequence[ScenarioResult], quote: str) -> None:
-    """Per scenario, the option positions closed by 6.5 (books holding options)."""
-    if not results or "option_liquidations" not in results[0].totals:
+    """Per scenario, the option positions closed by 6.5 (when any scenario closed one)."""
+    if not any(r.totals.get("option_liquidations", 0) for r in results):
         return
     keys = ("option_liquidations", "option_closed_value", "option_liquidator_fees",
             "option_insurance_fees")  # fmt: skip
