@@ -375,9 +375,9 @@ def _option_section_mc(result: Any, quote: str) -> list[Any]:
     engine = str(result.engine)
     text = (
         f"{len(opts.held):,} accounts hold options ({opts.n_legs:,} positions), valued on "
-        f"each path with the float Black-76 at the path's prices, the horizon's time and "
-        f"volatility σ·(S_T/S_0)^(−{result.config.vol_elasticity:g}), margined by standard "
-        "margin (6.2). "
+        f"each path with the float Black-76 at the path's prices and time (each step's) "
+        f"and volatility σ·(S/S_0)^(−{result.config.vol_elasticity:g}), margined by "
+        "standard margin (6.2). "
     )
     if engine == "one-step":
         text += (
