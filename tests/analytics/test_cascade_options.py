@@ -24,6 +24,7 @@ from xmargin.io import load_market
 from xmargin.model.market import Market
 from xmargin.risk.health import account_health
 from xmargin.risk.option_liquidation import quote_option_liquidation
+from xmargin.risk.options import with_vol_shocks
 
 MARKET = Path(__file__).parent / "files" / "options_cascade.toml"
 SERVICE = Path(__file__).parents[1] / "service" / "option_market.toml"
@@ -187,3 +188,20 @@ def test_a_market_without_options_runs_as_before_and_seeds_reproduce() -> None:
     assert a.per_path["option_liquidations"].sum() > 0
     assert "option_liquidations" not in plain.per_path
     assert "expected_option_closed_value" in a.figures
+
+
+def test_a_scenario_vol_shock_reprices_the_book_options_as_the_exact_engine() -> None:
+    """``vol_shock = {WETH = +100%}`` at unchanged prices: the simulation book's option
+    terms after the shock are the exact engine's after ``with_vol_shocks``."""
+    market = load_market(MARKET)
+    book = SimBook.from_market(market)
+    assert book.options is not None
+    shocked = book.with_options(book.options.with_vol_shocks({book.asset_index("WETH"): 1.0}))
+    view = with_vol_shocks(market, {"WETH": Decimal(1)})
+    hf = shocked.health_factors()
+    for acc_id in ("covered", "naked"):
+        exact = account_health(view.accounts[acc_id], view).health_factor
+        assert exact is not None
+        assert hf[book.account_ids.index(acc_id)] == pytest.approx(float(exact), rel=1e-9)
+    before = book.health_factors()[book.account_ids.index("naked")]
+    assert hf[book.account_ids.index("naked")] < before
