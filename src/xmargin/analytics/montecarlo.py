@@ -37,7 +37,12 @@ from numpy.typing import NDArray
 from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.cascade import Breakers, PathEngine
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.montecarlo_perps import perp_accounts, perp_deficit, perp_figures
+from xmargin.analytics.montecarlo_perps import (
+    carried_accounts,
+    perp_accounts,
+    perp_deficit,
+    perp_figures,
+)
 from xmargin.analytics.return_models import ReturnModel
 from xmargin.analytics.risk_figures import RiskFigure, mean_figure, pct, risk_figures
 from xmargin.analytics.sim_kernels import sim_kernels
@@ -95,6 +100,8 @@ class MonteCarloConfig:
     breakers: Breakers = field(default_factory=Breakers)
     impact_half_life_hours: float | None = None
     bootstrap: int = 200
+    #: option books: σ·(S_T/S_0)^(−E) over the horizon (:mod:`.simoptions`)
+    vol_elasticity: float = 1.0
 
     def __post_init__(self) -> None:
         if self.n_paths < 1:
@@ -106,6 +113,8 @@ class MonteCarloConfig:
         for lv in (*self.levels, self.lar_level):
             if not 0.0 < lv < 1.0:
                 raise InputError(f"confidence level must be in (0, 1), was {lv}")
+        if not (math.isfinite(self.vol_elasticity) and self.vol_elasticity >= 0):
+            raise InputError(f"--vol-elasticity: must be a number >= 0, was {self.vol_elasticity}")
         if self.gas < 0 or not math.isfinite(self.gas):
             raise InputError(f"--gas: must be >= 0, was {self.gas}")
 
@@ -156,10 +165,10 @@ def settle(book: SimBook, prices: FloatArray | None = None) -> SettleResult:
     """Liquidate every account at ``prices`` (today's by default) until done."""
     p = book.price if prices is None else np.asarray(prices, dtype=np.float64)
     s, b, out = sim_kernels().settle(book.arrays(), book.s, book.b, p, MAX_ROUNDS)
-    if book.perps is not None:
-        # Accounts holding perps are not liquidated here (their health includes their
-        # perps); a liquidatable one keeps its balances and its deficit is residual.
-        held = book.perps.accounts()
+    if book.perps is not None or book.options is not None:
+        # Accounts holding perps or options are not liquidated here (their health
+        # includes them); a liquidatable one keeps its balances, its deficit is residual.
+        held = carried_accounts(book)
         _, ent = book.rows_of(held)
         s[ent], b[ent] = book.s[ent], book.b[ent]
         out[held] = 0.0
@@ -246,9 +255,11 @@ class ChunkResult:
     account_toxic: FloatArray
 
 
-def _one_step(book: SimBook, prices: FloatArray) -> tuple[dict[str, FloatArray], FloatArray]:
+def _one_step(
+    book: SimBook, prices: FloatArray, hours: float = 0.0, elasticity: float = 0.0
+) -> tuple[dict[str, FloatArray], FloatArray]:
     watch = book.watch_list(prices.min(axis=0), prices.max(axis=0))
-    held = np.zeros(0, np.int64) if book.perps is None else book.perps.accounts()
+    held = carried_accounts(book)
     watch = np.setdiff1d(watch, held)
     wptr, went = book.rows_of(watch)
     rows = kl.WatchRows(watch, wptr, book.col[went], book.wnet[went])
@@ -274,7 +285,7 @@ def _one_step(book: SimBook, prices: FloatArray) -> tuple[dict[str, FloatArray],
     acct = np.zeros(book.n_accounts)
     acct[watch] = out_acct
     if len(held):
-        perp_accounts(book, prices, held, per, acct)
+        perp_accounts(book, prices, held, per, acct, hours, elasticity)
     return per, acct
 
 
@@ -304,6 +315,8 @@ def path_engine(book: SimBook, cfg: MonteCarloConfig, liquidity: Liquidity | Non
         gas=cfg.gas,
         breakers=cfg.breakers,
         impact_half_life_steps=half,
+        option_hours_per_step=cfg.step_hours,
+        vol_elasticity=cfg.vol_elasticity,
     )
 
 
@@ -320,29 +333,13 @@ def simulate_chunk(
     one_step = not _uses_engine(book, cfg, liquidity)
     exo = draw_paths(book, model, cfg, chunk, n, chunk_size(book.n_accounts, one_step))
     if one_step:
-        per, acct = _one_step(book, exo[:, -1, :])
+        per, acct = _one_step(book, exo[:, -1, :], cfg.horizon_hours, cfg.vol_elasticity)
         toxic = np.zeros(book.n_accounts)
     else:
         o, _ = path_engine(book, cfg, liquidity).run(exo)
-        per = {
-            "bad_debt": o.bad_debt,
-            "written_off": o.written_off,
-            "residual": o.residual,
-            "liquidated_volume": o.seized,
-            "repaid_value": o.repaid,
-            "protocol_fees": o.fees,
-            "liquidations": o.liquidations,
-            "accounts_liquidated": o.accounts_liquidated,
-            "toxic_accounts": o.toxic_accounts,
-            "still_liquidatable": o.still_liquidatable,
-            "borrowing_power": o.borrowing_power,
-            "borrowed": o.borrowed,
-            "rounds": o.rounds,
-            "refused_unprofitable": o.unprofitable,
-            "refused_capped": o.capped,
-            "refused_paused": o.paused,
-            "perp_liquidations": o.perp_liquidations,
-        }
+        per = o.per_path()
+        if book.options is not None:
+            per.update(o.option_per_path())
         acct = np.asarray(
             np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts), np.float64
         )
@@ -446,6 +443,10 @@ def monte_carlo(
         else RiskFigure(math.nan, math.nan)
     )
     figures["probability_of_bad_debt"] = mean_figure((losses > 0).astype(np.float64))
+    if "option_liquidations" in per_path:
+        figures["expected_option_liquidations"] = mean_figure(per_path["option_liquidations"])
+        figures["expected_option_closed_value"] = mean_figure(per_path["option_closed_value"])
+        figures["expected_option_fees"] = mean_figure(per_path["option_fees"])
     return MonteCarloResult(
         config=cfg,
         model=model.describe(),

@@ -54,6 +54,7 @@ class MonteCarloOptions:
     cap: float | None = None
     pause_drop: str | None = None
     pause_window: str = "1h"
+    vol_elasticity: float = 1.0
 
     def config(self) -> MonteCarloConfig:
         """The run's configuration; :class:`~xmargin.errors.InputError` naming the option."""
@@ -70,6 +71,7 @@ class MonteCarloOptions:
             use_liquidity=self.use_liquidity,
             gas=self.gas,
             breakers=breakers_of_options(self.cap, self.pause_drop, self.pause_window, step_h),
+            vol_elasticity=self.vol_elasticity,
         )
 
     def return_model(self, book: SimBook) -> ReturnModel:

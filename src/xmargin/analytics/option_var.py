@@ -1,8 +1,9 @@
 """Option books in the Monte Carlo: their value at the horizon on each path, with a
 volatility path, and the VaR and ES of what they lose (contract 6; issue 14 item 4).
 
-The risk book and the liquidation kernels of the simulations hold balances only: an
-option account's positions are valued here, beside them, with the float rules
+The bad-debt figures count option accounts' health with their options
+(:mod:`xmargin.analytics.simoptions`); this block reports what the options themselves
+lose: an option account's positions are valued here with the float rules
 (:mod:`xmargin.fast.options`), on the same seeded draws (:func:`~xmargin.analytics.
 montecarlo.draw_paths`, chunk by chunk as the one-step engine draws them).
 

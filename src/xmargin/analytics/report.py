@@ -147,11 +147,35 @@ FIGURE_LABELS: dict[str, str] = {
     "borrowing_power": "borrowing power (Σ initial collateral)",
     "borrow_usage": "borrow usage (Σ initial debt / borrowing power)",
     "probability_of_bad_debt": "probability of bad debt",
+    "expected_option_liquidations": "expected option positions closed (6.5)",
+    "expected_option_closed_value": "expected mark value of options closed",
+    "expected_option_fees": "expected option liquidation fees",
+    "option_liquidations": "option positions closed (6.5)",
+    "option_closed_value": "mark value of options closed",
+    "option_liquidator_fees": "option liquidation fees to liquidators",
+    "option_insurance_fees": "option liquidation fees to the insurance fund",
 }
+
+#: The totals and figures of option liquidations (the option block of the pages).
+OPTION_KEYS = (
+    "option_liquidations",
+    "option_closed_value",
+    "option_liquidator_fees",
+    "option_insurance_fees",
+)
 
 #: Totals of a path or a settlement that are counts (printed as whole numbers).
 COUNT_KEYS = frozenset(
-    {"liquidations", "accounts_liquidated", "toxic_accounts", "rounds", "still_liquidatable"}
+    {
+        "liquidations",
+        "accounts_liquidated",
+        "toxic_accounts",
+        "rounds",
+        "still_liquidatable",
+        "perp_liquidations",
+        "option_liquidations",
+        "expected_option_liquidations",
+    }
 )
 
 
@@ -165,6 +189,8 @@ def figure_text(key: str, value: float | int | None, quote: str) -> str:
     two decimals and the quote unit."""
     if value is None or not math.isfinite(float(value)):
         return "-"
+    if key == "expected_option_liquidations":
+        return f"{float(value):,.4f}"
     if key in COUNT_KEYS:
         return f"{int(value):,}"
     if "usage" in key or "probability" in key:
@@ -257,6 +283,7 @@ def montecarlo_html(
             tables=[Table(["figure", "estimate", "Monte Carlo std. error"], rows)],
             figures=figures,
         ),
+        *_option_section_mc(result, quote),
         Section(
             "Top accounts by contribution to bad debt",
             tables=[
@@ -297,6 +324,7 @@ def scenario_html(
                     tables=[Table(["figure", "value"], rows)],
                 )
             )
+        sections.extend(_option_section_sc(results, quote))
     for r in results:
         sc = r.scenario
         moved = [
@@ -335,6 +363,64 @@ def scenario_html(
             )
         )
     return render(title, sections)
+
+
+def _option_section_mc(result: Any, quote: str) -> list[Any]:
+    """The option block of a Monte Carlo page (a book whose accounts hold options)."""
+    from xmargin.analytics.analysis_report import Section, Table
+
+    opts = result.book.options
+    if opts is None:
+        return []
+    engine = str(result.engine)
+    text = (
+        f"{len(opts.held):,} accounts hold options ({opts.n_legs:,} positions), valued on "
+        f"each path with the float Black-76 at the path's prices and time (each step's) "
+        f"and volatility σ·(S/S_0)^(−{result.config.vol_elasticity:g}), margined by "
+        "standard margin (6.2). "
+    )
+    if engine == "one-step":
+        text += (
+            "In one step they are judged, not liquidated: a liquidatable one counts as "
+            "still liquidatable and its deficit as residual bad debt."
+        )
+    else:
+        text += (
+            "Liquidatable ones are liquidated by 6.5: positions closed at mark value, "
+            "shorts first, with the liquidation fee."
+        )
+    note = opts.portfolio_note()
+    rows = [
+        (figure_label(k), figure_text(k, v.value, quote), figure_text(k, v.std_error, quote))
+        for k, v in result.figures.items()
+        if k.startswith("expected_option_")
+    ]
+    tables = [Table(["figure", "estimate", "Monte Carlo std. error"], rows)] if rows else []
+    return [Section("Option accounts", paragraphs=[text] + ([note] if note else []), tables=tables)]
+
+
+def _option_section_sc(results: Sequence[Any], quote: str) -> list[Any]:
+    """The option block of a scenario page: option liquidations per scenario (6.5)."""
+    from xmargin.analytics.analysis_report import Section, Table
+
+    if not results or "option_liquidations" not in results[0].totals:
+        return []
+    keys = [k for k in OPTION_KEYS if k in results[0].totals]
+    rows = [
+        (r.scenario.name, *[figure_text(k, r.totals.get(k), quote) for k in keys]) for r in results
+    ]
+    text = (
+        "Accounts holding options are liquidated by contract 6.5: positions closed at "
+        "their mark value (float Black-76 at the round's prices), shorts first, until "
+        "health is at least 1, each paying the liquidation and insurance fees of c·S."
+    )
+    return [
+        Section(
+            "Option liquidations",
+            paragraphs=[text],
+            tables=[Table(["scenario", *[figure_label(k) for k in keys]], rows)],
+        )
+    ]
 
 
 def write_report(text: str, path: str | Path) -> Path:

@@ -1,7 +1,7 @@
 """Option accounts in a scenario: valued with their options, exactly, as ``stress`` does.
 
-The simulation book (:class:`~xmargin.analytics.simbook.SimBook`) holds balances only, so
-the liquidation engine cannot see what an option is worth. Each scenario therefore also
+The liquidation engine values options in float (:mod:`xmargin.analytics.simoptions`,
+standard margin for every account) and liquidates them (6.5). Each scenario also
 reports the accounts that hold an option with every figure of contract 2 and 6.2/6.3
 (:func:`~xmargin.risk.health.account_health`) at the scenario's end prices and with its
 volatility shocks (``vol_shock = {WETH = "+50%"}``: σ → σ·(1 + x), floored at 0, by

@@ -96,6 +96,27 @@ def _perp_totals(o: PathOutcome) -> dict[str, float | int]:
     }
 
 
+def _option_totals(o: PathOutcome) -> dict[str, float | int]:
+    """The option liquidations' totals (books whose accounts hold options)."""
+    return {
+        "option_liquidations": int(o.option_liquidations[0]),
+        "option_closed_value": float(o.option_closed_value[0]),
+        "option_liquidator_fees": float(o.option_liquidator_fees[0]),
+        "option_insurance_fees": float(o.option_insurance_fees[0]),
+    }
+
+
+def _vol_shocked(book: SimBook, sc: Scenario) -> SimBook:
+    """``book`` with the scenario's volatility shocks on its options (from the start)."""
+    if book.options is None or not sc.vol_shocks:
+        return book
+    shocks = {
+        book.asset_index(a, f"scenario {sc.name} vol_shock"): float(x)
+        for a, x in sc.vol_shocks.items()
+    }
+    return book.with_options(book.options.with_vol_shocks(shocks))
+
+
 def run_scenario(
     book: SimBook,
     sc: Scenario,
@@ -127,6 +148,8 @@ def run_scenario(
     use_liq = sc.cascade and liquidity is not None and liquidity.any
     gate = sc.cascade
     half = None if sc.impact_half_life_hours is None else sc.impact_half_life_hours / sc.step_hours
+    hf_before = run_book.health_factors()
+    run_book = _vol_shocked(run_book, sc)
     engine = PathEngine(
         run_book,
         liquidity if use_liq else None,
@@ -140,7 +163,6 @@ def run_scenario(
     o, rec = engine.run(path[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
     after_book = run_book.with_balances(rec.final_s, rec.final_b)
-    hf_before = run_book.health_factors()
     final = o.final_prices[0]
     hf_after = after_book.health_factors(final)
     totals = _totals(o, engine.design)
@@ -148,7 +170,10 @@ def run_scenario(
         mc, md = rec.perp_figures[4], rec.perp_figures[5]
         with np.errstate(all="ignore"):
             hf_after[rec.perp_accounts] = np.where(md > 0.0, mc / md, np.nan)
-        totals.update(_perp_totals(o))
+        if run_book.perps is not None:
+            totals.update(_perp_totals(o))
+        if run_book.options is not None:
+            totals.update(_option_totals(o))
     bad = np.bincount(o.pair_acct, weights=o.pair_bad, minlength=book.n_accounts)
     order = np.argsort(-bad, kind="stable")[:top]
     tops = [(book.account_ids[i], float(bad[i])) for i in order if bad[i] > 0]

@@ -30,6 +30,7 @@ from xmargin.analytics.kernel_layout import (
     N_A,
     SimArrays,
 )
+from xmargin.analytics.simoptions import SimOptions
 from xmargin.analytics.simperps import SimPerps
 from xmargin.errors import InputError
 from xmargin.fast.health import health_factor
@@ -61,6 +62,8 @@ class SimBook:
     perp_accounts: int = 0
     #: their positions, where the book was read with them (:mod:`.simperps`)
     perps: SimPerps | None = None
+    #: their option positions (:mod:`.simoptions`), ``None`` when none holds one
+    options: SimOptions | None = None
     #: entry -> account (row) index
     row: IntArray = field(init=False)
     #: s lt_eff and b mbw_eff (quote per unit of price), and wnet = wmc - wmd
@@ -153,6 +156,17 @@ class SimBook:
         """Accounts that borrow anything (only they can become liquidatable)."""
         return self.debtors
 
+    def carried_rows(self) -> IntArray:
+        """Accounts whose health the spot kernels cannot judge alone: those holding a perp
+        or an option (sorted rows), carried apart by the simulations."""
+        rows = np.zeros(0, np.int64)
+        if self.perps is not None:
+            rows = self.perps.accounts()
+        if self.options is not None:
+            rows = np.union1d(rows, self.options.held)
+        out: IntArray = rows.astype(np.int64)
+        return out
+
     def per_account(self, per_entry: FloatArray) -> FloatArray:
         """Sum a per-entry quantity by account."""
         return np.asarray(
@@ -191,6 +205,9 @@ class SimBook:
         if self.perps is not None:
             ps = self.perps.sums(p, self.n_accounts)
             out += ps[4] - ps[5]
+        if self.options is not None:
+            os_ = self.options.sums(p, self.n_accounts)
+            out += os_[4] - os_[5]
         res: FloatArray = out if np.ndim(prices) == 2 else out[0]
         return res
 
@@ -203,6 +220,9 @@ class SimBook:
         if self.perps is not None:
             ps = self.perps.sums(at, self.n_accounts)
             mc, md = mc + ps[4], md + ps[5]
+        if self.options is not None:
+            os_ = self.options.sums(at, self.n_accounts)
+            mc, md = mc + os_[4], md + os_[5]
         with np.errstate(all="ignore"):
             out: FloatArray = health_factor(mc, md)
         return out
@@ -211,7 +231,11 @@ class SimBook:
         """Warn (once per simulation) that accounts' perp positions are left out, so that
         no figure silently omits them; the CLI prints it as a ``warning:`` line.
         ``carried``: the simulation includes the perps this book carries (no warning
-        then, unless the book was read without them)."""
+        then, unless the book was read without them). Accounts under portfolio margin
+        holding options are margined by standard margin here: that is warned too."""
+        pm = None if self.options is None else self.options.portfolio_note()
+        if pm is not None:  # how the simulations margin them, stated on every run
+            warnings.warn(pm, UserWarning, stacklevel=3)
         if carried and self.perps is not None:
             return
         note = _note(self.perp_accounts)
@@ -231,7 +255,14 @@ class SimBook:
         """The same book with other balances (same entries)."""
         return SimBook(
             self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat,
-            self.perp_accounts, self.perps,
+            self.perp_accounts, self.perps, self.options,
+        )  # fmt: skip
+
+    def with_options(self, options: SimOptions | None) -> SimBook:
+        """The same book with other option positions (a volatility shock)."""
+        return SimBook(
+            self.pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat,
+            self.perp_accounts, self.perps, options,
         )  # fmt: skip
 
     def with_pack(self, pack: MarketPack) -> SimBook:
@@ -242,7 +273,7 @@ class SimBook:
             raise ValueError("a book re-packed must keep its assets and categories")
         return SimBook(
             pack, self.account_ids, self.indptr, self.col, self.s, self.b, self.cat,
-            self.perp_accounts, self.perps,
+            self.perp_accounts, self.perps, self.options,
         )  # fmt: skip
 
     def with_asset_params(
@@ -289,6 +320,8 @@ class SimBook:
         if holders:
             perps = SimPerps.of_market(market, ids, dict(sp.asset_index), sp.price)
             object.__setattr__(book, "perps", perps)
+        options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price)
+        object.__setattr__(book, "options", options)
         return book
 
     @classmethod

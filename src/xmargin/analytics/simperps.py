@@ -95,6 +95,14 @@ class SimPerps:
         return out
 
     @classmethod
+    def empty(cls, today: FloatArray) -> SimPerps:
+        """No position (a cascade desk carrying option accounts of a book without perps)."""
+        none = np.zeros(0, np.int64)
+        tables = PerpTables.of({}, {}, None)
+        z = np.zeros(0)
+        return cls(tables, np.asarray(today, np.float64), none, none.copy(), z, z.copy(), z.copy())
+
+    @classmethod
     def of_market(
         cls, market: Market, ids: list[str], asset_index: dict[str, int], today: FloatArray
     ) -> SimPerps:

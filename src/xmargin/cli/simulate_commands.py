@@ -346,13 +346,13 @@ def montecarlo_command(
     for a market with options, the option book's loss and shortfall with a volatility path."""
     _check_gas(gas)
     check_workers(workers, scheduler)
+    elasticity = parse_elasticity(vol_elasticity)
     opts = sim.MonteCarloOptions(
         model, tuple(prices or ()), start, end, name_values(maps or [], "--map"),
         tuple(statics or ()), parse_vols(vols or []), corr, dof, lam, paths, horizon, steps,
-        seed, settle_first, use_liquidity, gas, cap, pause_drop, pause_window,
+        seed, settle_first, use_liquidity, gas, cap, pause_drop, pause_window, elasticity,
     )  # fmt: skip
     cfg = opts.config()
-    elasticity = parse_elasticity(vol_elasticity)
     book, market = load_simbook(market_file)
     liquidity = Liquidity.from_params(market.assets)
     m = opts.return_model(book)

@@ -116,6 +116,7 @@ def print_scenarios(results: Sequence[ScenarioResult], quote: str) -> None:
             *[_num(float(r.totals[c]), 2 if isinstance(r.totals[c], float) else 0) for c in cols],
         )
     out.print(table)
+    _print_option_liquidations(results, quote)
     print_scenario_options(results, quote, _WIDE)
     first = results[0].initial if results else {}
     if first:  # the same book settled once for every scenario of the run
@@ -131,6 +132,24 @@ def print_scenarios(results: Sequence[ScenarioResult], quote: str) -> None:
             for a, v in r.top_accounts[:5]:
                 t.add_row(a, _num(v))
             out.print(t)
+
+
+def _print_option_liquidations(results: Sequence[ScenarioResult], quote: str) -> None:
+    """Per scenario, the option positions closed by 6.5 (when any scenario closed one)."""
+    if not any(r.totals.get("option_liquidations", 0) for r in results):
+        return
+    keys = ("option_liquidations", "option_closed_value", "option_liquidator_fees",
+            "option_insurance_fees")  # fmt: skip
+    t = Table(title=f"Option liquidations (6.5; values in {quote})", title_justify="left")
+    t.add_column("scenario")
+    for k in ("positions closed", "mark value closed", "liquidator fees", "insurance fees"):
+        t.add_column(k, justify="right")
+    for r in results:
+        t.add_row(
+            r.scenario.name,
+            *[_num(float(r.totals[k]), 0 if k == "option_liquidations" else 2) for k in keys],
+        )
+    console(width=_WIDE).print(t)
 
 
 def print_note(text: str) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from xmargin.analytics.cascade import layout as lay
 from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.cascade.kernels import CascadeKernels, Detector, cascade_kernels
 from xmargin.analytics.cascade.layout import FloatArray, IntArray, RoundControl
+from xmargin.analytics.cascade.outcome import PathOutcome, concat_outcomes, row_dot
 from xmargin.analytics.cascade.pairs import Pairs
 from xmargin.analytics.cascade.perp_desk import PerpDesk, with_desk
 from xmargin.analytics.liquidity import Liquidity
@@ -98,48 +98,6 @@ class CascadeRecord:
             lst.append(np.zeros(n) if round_ is None else round_[:, col].copy())
 
 
-@dataclass(frozen=True)
-class PathOutcome:
-    """Totals per path of a chunk, and per pair (path, account) that was ever liquidatable.
-
-    Per path (quote unless a count): ``bad_debt = written_off + residual``, the values
-    repaid, seized and paid in protocol fees; counts of liquidations, of liquidated and
-    toxic accounts, of liquidation attempts refused (unprofitable, capped by the round
-    cap, paused), of accounts still liquidatable at the end, and of rounds that executed
-    something; the sums of initial collateral and initial debt at the end
-    (``borrowing_power``, ``borrowed``); and the final prices.
-    """
-
-    bad_debt: FloatArray
-    written_off: FloatArray
-    residual: FloatArray
-    repaid: FloatArray
-    seized: FloatArray
-    fees: FloatArray
-    liquidations: FloatArray
-    accounts_liquidated: FloatArray
-    toxic_accounts: FloatArray
-    unprofitable: FloatArray
-    capped: FloatArray
-    paused: FloatArray
-    still_liquidatable: FloatArray
-    rounds: FloatArray
-    borrowing_power: FloatArray
-    borrowed: FloatArray
-    final_prices: FloatArray
-    pair_path: IntArray
-    pair_acct: IntArray
-    pair_bad: FloatArray
-    pair_toxic: FloatArray
-    pair_seized: FloatArray
-    #: perp liquidations (contract 5.4) per path: count, closed notional, the fees to
-    #: the liquidators and to the insurance fund (quote); zeros without perps
-    perp_liquidations: FloatArray
-    perp_closed_value: FloatArray
-    perp_liquidator_fees: FloatArray
-    perp_insurance_fees: FloatArray
-
-
 class PathEngine:
     """Runs a chunk of paths through rounds of liquidations (see the module docstring).
 
@@ -163,10 +121,14 @@ class PathEngine:
     funding_per_step
         Per perp of the book, the funding rate over one step (a fraction of P added to
         the funding index F each step; ``None``: F held fixed).
+    option_hours_per_step, vol_elasticity
+        Options are valued (t + 1)·hours after today at step t, with σ·(S/S_0)^(−E)
+        (:mod:`xmargin.analytics.simoptions`; 0 and 0: today's τ and σ).
 
-    Accounts holding perps (where the book carries them) are run by a
-    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk`; the spot kernels get the
-    book without their balances.
+    Accounts holding perps or options (where the book carries them) are run by a
+    :class:`~xmargin.analytics.cascade.perp_desk.PerpDesk` (options:
+    :mod:`~xmargin.analytics.cascade.option_desk`); the spot kernels get the book
+    without their balances.
     """
 
     def __init__(
@@ -181,11 +143,16 @@ class PathEngine:
         backend: Backend = "auto",
         design: DesignStep | None = None,
         funding_per_step: FloatArray | None = None,
+        option_hours_per_step: float = 0.0,
+        vol_elasticity: float = 0.0,
     ) -> None:
-        self.perp_book = book if book.perps is not None else None
+        carried = book.perps is not None or book.options is not None
+        self.perp_book = book if carried else None
         self.funding = funding_per_step
-        if book.perps is not None:
-            ent = book.rows_of(book.perps.accounts())[1]
+        self.option_hours = option_hours_per_step
+        self.elasticity = vol_elasticity
+        if carried:
+            ent = book.rows_of(book.carried_rows())[1]
             s, b = book.s.copy(), book.b.copy()
             s[ent], b[ent] = 0.0, 0.0
             book = book.with_balances(s, b)
@@ -227,7 +194,7 @@ class PathEngine:
             parts = [self._run_group(exo[i : i + g], record) for i in starts]
         if len(parts) == 1:
             return parts[0]
-        return _concat([o for o, _ in parts], g), parts[0][1]
+        return concat_outcomes([o for o, _ in parts], g), parts[0][1]
 
     def _run_group(self, exo: FloatArray, record: bool) -> tuple[PathOutcome, CascadeRecord]:
         bk = self.book
@@ -245,7 +212,9 @@ class PathEngine:
         ring = np.repeat(bk.price[None, None, :], window, axis=0).repeat(n_paths, axis=1)
         desk = None
         if self.perp_book is not None:
-            desk = PerpDesk(self.perp_book, n_paths, self.funding)
+            desk = PerpDesk(
+                self.perp_book, n_paths, self.funding, self.option_hours, self.elasticity
+            )
         for step in range(n_steps):
             if self.decay != 1.0:
                 impact = impact**self.decay
@@ -255,6 +224,7 @@ class PathEngine:
             if record and step == 0:
                 rec.add(-1, np.repeat(bk.price[None, :], n_paths, axis=0), None)
             if desk is not None:
+                desk.at_step(step)
                 if step:
                     desk.accrue(mids)
                 mids, perp_acted = self._perp_rounds(desk, mids, impact)
@@ -408,8 +378,8 @@ class PathEngine:
             paused=path_tot[:, lay.R_PAUSED],
             still_liquidatable=per_path(fin[:, lay.F_LIQUIDATABLE]),
             rounds=rounds,
-            borrowing_power=_row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
-            borrowed=_row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
+            borrowing_power=row_dot(final, ic_by_asset) + per_path(fin[:, lay.F_DELTA_IC]),
+            borrowed=row_dot(final, id_by_asset) + per_path(fin[:, lay.F_DELTA_ID]),
             final_prices=final,
             pair_path=pp,
             pair_acct=pairs.acct[order],
@@ -420,22 +390,8 @@ class PathEngine:
             perp_closed_value=np.zeros(n_paths),
             perp_liquidator_fees=np.zeros(n_paths),
             perp_insurance_fees=np.zeros(n_paths),
+            option_liquidations=np.zeros(n_paths),
+            option_closed_value=np.zeros(n_paths),
+            option_liquidator_fees=np.zeros(n_paths),
+            option_insurance_fees=np.zeros(n_paths),
         )
-
-
-def _row_dot(m: FloatArray, v: np.ndarray[Any, Any]) -> FloatArray:
-    """``m @ v`` row by row, in an order that does not depend on how many rows ``m`` has
-    (BLAS blocks a matrix-vector product by its shape)."""
-    return np.asarray((m * v[None, :]).sum(axis=1), np.float64)
-
-
-def _concat(parts: list[PathOutcome], group: int) -> PathOutcome:
-    """The outcomes of consecutive groups of ``group`` paths as one (pairs' paths shifted
-    to the run's numbering)."""
-    fields: dict[str, FloatArray | IntArray] = {}
-    for name in PathOutcome.__dataclass_fields__:
-        if name == "pair_path":
-            fields[name] = np.concatenate([o.pair_path + i * group for i, o in enumerate(parts)])
-        else:
-            fields[name] = np.concatenate([getattr(o, name) for o in parts])
-    return PathOutcome(**fields)  # type: ignore[arg-type]

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xmargin.analytics.cascade.layout import FloatArray
+from xmargin.analytics.cascade.option_desk import OptionLegs
 from xmargin.analytics.liquidity import Liquidity
 from xmargin.analytics.simbook import SimBook
+from xmargin.analytics.simperps import SimPerps
 from xmargin.fast.perps import (
     cap_initial_pnl,
     liquidation_fees,
@@ -36,7 +38,7 @@ from xmargin.fast.perps import (
 from xmargin.fast.weights import effective_weights
 
 if TYPE_CHECKING:
-    from xmargin.analytics.cascade.engine import PathOutcome
+    from xmargin.analytics.cascade.outcome import PathOutcome
 
 __all__ = ["PerpDesk", "with_desk"]
 
@@ -47,11 +49,18 @@ class PerpDesk:
     """The perp accounts of ``book`` on ``n_paths`` paths (module docstring)."""
 
     def __init__(
-        self, book: SimBook, n_paths: int, funding_per_step: FloatArray | None = None
+        self,
+        book: SimBook,
+        n_paths: int,
+        funding_per_step: FloatArray | None = None,
+        hours_per_step: float = 0.0,
+        elasticity: float = 0.0,
     ) -> None:
-        assert book.perps is not None
-        self.book, sp, pp = book, book.pack.spot, book.perps
+        pp = book.perps if book.perps is not None else SimPerps.empty(book.price)
+        self.book, self.pp, sp = book, pp, book.pack.spot
         self.held = pp.accounts()
+        if book.options is not None:
+            self.held = np.union1d(self.held, book.options.held)
         self.n_paths = n_paths
         n_h, n_a = len(self.held), book.n_assets
         local = np.searchsorted(self.held, pp.row)
@@ -86,12 +95,15 @@ class PerpDesk:
         self.closed_value = np.zeros(n_paths)
         self.liquidator_fees = np.zeros(n_paths)
         self.insurance_fees = np.zeros(n_paths)
+        #: the option positions of the held accounts (``None``: none holds one)
+        self.options: OptionLegs | None = None
+        if book.options is not None:
+            self.options = OptionLegs(book.options, self.held, n_paths, hours_per_step, elasticity)
 
     # -- figures ------------------------------------------------------------------------------
     def figures(self, mids: FloatArray) -> FloatArray:
         """(cv, dv, ic, id, mc, md) of every held account on every path: (6, paths, held)."""
-        pp = self.book.perps
-        assert pp is not None
+        pp = self.pp
         t, j = pp.tables, pp.perp
         cf, lt, bw, mbw = effective_weights(
             self.s, self.b, self.cf, self.lt, self.bw, self.mbw, self.k
@@ -115,6 +127,8 @@ class PerpDesk:
             if kk == 2:
                 per = cap_initial_pnl(per, t.cap)
             out[kk] += per
+        if self.options is not None:
+            out += self.options.terms(mids)[:6]
         return out
 
     # -- liquidations -------------------------------------------------------------------------
@@ -134,8 +148,7 @@ class PerpDesk:
         """One round: on each path each liquidatable account's first open position closed
         as 5.4 allows; returns the units the liquidators hedge (paths x assets: > 0 sold,
         < 0 bought), or ``None`` when nothing was closed."""
-        pp = self.book.perps
-        assert pp is not None
+        pp = self.pp
         t = pp.tables
         f = self.figures(mids)
         mc, md = f[4], f[5]
@@ -146,6 +159,9 @@ class PerpDesk:
         sold = np.zeros_like(mids)
         closed_any = False
         for path, h in zip(*np.nonzero(liable), strict=True):
+            if self.options is not None and self.options.liquidate(self, path, h, mids[path]):
+                closed_any = True
+                continue
             open_ = np.flatnonzero((self.pos_acct == h) & (self.q[path] != 0.0))
             if not open_.size:
                 continue
@@ -164,7 +180,7 @@ class PerpDesk:
             fee_l, fee_i = liquidation_fees(c, price, t.liquidation_fee[j], t.insurance_fee[j])
             settle = int(t.settlement[j])
             flow = (gain - funding - fee_l - fee_i) / mids[path, settle]
-            self._flow(path, h, settle, flow)
+            self.flow(path, h, settle, flow)
             self.q[path, i] = q - c if q > 0.0 else q + c
             self.f0[path, i] = self.F[path, j]
             sold[path, t.underlying[j]] += c if q > 0.0 else -c
@@ -176,7 +192,7 @@ class PerpDesk:
             closed_any = True
         return sold if closed_any else None
 
-    def _flow(self, path: int, h: int, asset: int, units: float) -> None:
+    def flow(self, path: int, h: int, asset: int, units: float) -> None:
         """Move ``units`` into (> 0: repaying borrow first) or out of (< 0: drawing
         supply first, then borrowing) a balance (contract 5.3 step 3)."""
         s, b = self.s[path, h, asset], self.b[path, h, asset]
@@ -187,16 +203,19 @@ class PerpDesk:
             draw = min(s, -units)
             self.s[path, h, asset], self.b[path, h, asset] = s - draw, b - units - draw
 
+    def at_step(self, step: int) -> None:
+        """Step ``step`` begins: the options are valued at its time."""
+        if self.options is not None:
+            self.options.at_step(step)
+
     def accrue(self, mids: FloatArray) -> None:
         """One step of funding: F += rate x P per perp on each path."""
-        pp = self.book.perps
-        assert pp is not None
+        pp = self.pp
         self.F += self.funding[None, :] * pp.prices(mids)
 
     def unrealised(self, mids: FloatArray) -> FloatArray:
         """Σ PnL of the open positions per path (quote), for reports."""
-        pp = self.book.perps
-        assert pp is not None
+        pp = self.pp
         j = pp.perp
         x = pnl(self.q, pp.prices(mids)[:, j], pp.entry, self.F[:, j], self.f0)
         return np.asarray(x.sum(axis=1), np.float64)
@@ -223,19 +242,23 @@ def _impact(liq: Liquidity, mids: FloatArray, units: FloatArray) -> FloatArray:
 
 
 def with_desk(out: PathOutcome, desk: PerpDesk, final: FloatArray) -> PathOutcome:
-    """``out`` with the perp accounts of ``desk`` at the final prices: their deficits as
-    residual bad debt (and as pairs, after the spot ones), those still liquidatable,
-    their borrowing power and borrowed, and the perp liquidations' totals."""
+    """``out`` with the accounts of ``desk`` (perps, options) at the final prices: their
+    deficits as residual bad debt (and as pairs, after the spot ones), those still
+    liquidatable, their borrowing power and borrowed, and the perp and option
+    liquidations' totals."""
     cv, dv, ic, id_, mc, md = desk.figures(final)
     deficit = np.maximum(dv - cv, 0.0)
     residual = out.residual + deficit.sum(axis=1)
     path, h = np.nonzero(deficit > 0.0)
     zeros = np.zeros(len(path))
+    opt = desk.options
+    zero = np.zeros(desk.n_paths)
+    opt_liq = zero if opt is None else opt.liquidations
     return replace(
         out,
         residual=residual,
         bad_debt=out.written_off + residual,
-        liquidations=out.liquidations + desk.liquidations,
+        liquidations=out.liquidations + desk.liquidations + opt_liq,
         accounts_liquidated=out.accounts_liquidated + (desk.touched > 0).sum(axis=1),
         still_liquidatable=out.still_liquidatable + ((md > mc) & (md > 0.0)).sum(axis=1),
         borrowing_power=out.borrowing_power + ic.sum(axis=1),
@@ -249,4 +272,8 @@ def with_desk(out: PathOutcome, desk: PerpDesk, final: FloatArray) -> PathOutcom
         perp_closed_value=desk.closed_value.copy(),
         perp_liquidator_fees=desk.liquidator_fees.copy(),
         perp_insurance_fees=desk.insurance_fees.copy(),
+        option_liquidations=opt_liq.copy(),
+        option_closed_value=(zero if opt is None else opt.closed_value).copy(),
+        option_liquidator_fees=(zero if opt is None else opt.liquidator_fees).copy(),
+        option_insurance_fees=(zero if opt is None else opt.insurance_fees).copy(),
     )
