@@ -20,8 +20,9 @@ ES_α the mean of the losses at or beyond it (the worst ⌈n(1-α)⌉); Liquidat
 the 95% quantile of liquidated volume. Standard errors: a seeded bootstrap (quantiles and
 tail means), ``std / sqrt(n)`` (means).
 
-By default the book is first *settled*: liquidated at today's prices as liquidators would
-(its bad debt reported apart), so that the distribution is of what the horizon adds.
+By default the book is first *settled* (:mod:`xmargin.analytics.settlement`): liquidated
+at today's prices as liquidators would (its bad debt reported apart), so that the
+distribution is of what the horizon adds.
 """
 
 from __future__ import annotations
@@ -37,14 +38,10 @@ from numpy.typing import NDArray
 from xmargin.analytics import kernel_layout as kl
 from xmargin.analytics.cascade import Breakers, PathEngine
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.montecarlo_perps import (
-    carried_accounts,
-    perp_accounts,
-    perp_deficit,
-    perp_figures,
-)
+from xmargin.analytics.montecarlo_perps import carried_accounts, perp_accounts
 from xmargin.analytics.return_models import ReturnModel
 from xmargin.analytics.risk_figures import RiskFigure, mean_figure, pct, risk_figures
+from xmargin.analytics.settlement import MAX_ROUNDS, SettleResult, settle
 from xmargin.analytics.sim_kernels import sim_kernels
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
@@ -74,7 +71,6 @@ ONE_STEP_CHUNK = 1024
 ONE_STEP_BLOCK = 64
 #: The step-by-step engine keeps a (paths x accounts) int32 map: at most 64 MiB of it.
 PATH_ENGINE_CELLS = 1 << 24
-MAX_ROUNDS = 1000
 
 
 @dataclass(frozen=True)
@@ -121,59 +117,6 @@ class MonteCarloConfig:
     @property
     def step_hours(self) -> float:
         return self.horizon_hours / self.steps
-
-
-@dataclass(frozen=True)
-class SettleResult:
-    """What liquidating the whole book at one price vector did (values in quote).
-
-    Per account (``per_account``, columns ``kernel_layout.AC_*``) and totals.
-    """
-
-    book_after: SimBook
-    per_account: FloatArray
-
-    @property
-    def bad_debt(self) -> float:
-        a = self.per_account
-        return float(a[:, kl.AC_WRITTEN_OFF].sum() + a[:, kl.AC_RESIDUAL].sum())
-
-    @property
-    def seized(self) -> float:
-        return float(self.per_account[:, kl.AC_SEIZED].sum())
-
-    @property
-    def liquidations(self) -> int:
-        return int(self.per_account[:, kl.AC_LIQUIDATIONS].sum())
-
-    def totals(self) -> dict[str, float | int]:
-        a = self.per_account
-        return {
-            "bad_debt": self.bad_debt,
-            "written_off": float(a[:, kl.AC_WRITTEN_OFF].sum()),
-            "residual": float(a[:, kl.AC_RESIDUAL].sum()),
-            "liquidated_volume": self.seized,
-            "repaid_value": float(a[:, kl.AC_REPAID].sum()),
-            "protocol_fees": float(a[:, kl.AC_FEES].sum()),
-            "liquidations": self.liquidations,
-            "accounts_liquidated": int((a[:, kl.AC_LIQUIDATIONS] > 0).sum()),
-            "toxic_accounts": int(a[:, kl.AC_TOXIC].sum()),
-        }
-
-
-def settle(book: SimBook, prices: FloatArray | None = None) -> SettleResult:
-    """Liquidate every account at ``prices`` (today's by default) until done."""
-    p = book.price if prices is None else np.asarray(prices, dtype=np.float64)
-    s, b, out = sim_kernels().settle(book.arrays(), book.s, book.b, p, MAX_ROUNDS)
-    if book.perps is not None or book.options is not None:
-        # Accounts holding perps or options are not liquidated here (their health
-        # includes them); a liquidatable one keeps its balances, its deficit is residual.
-        held = carried_accounts(book)
-        _, ent = book.rows_of(held)
-        s[ent], b[ent] = book.s[ent], book.b[ent]
-        out[held] = 0.0
-        out[held, kl.AC_RESIDUAL] = perp_deficit(perp_figures(book, p[None, :], held))[1][0]
-    return SettleResult(book.with_balances(s, b), out)
 
 
 def chunk_size(n_accounts: int, one_step: bool) -> int:

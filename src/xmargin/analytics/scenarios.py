@@ -21,10 +21,10 @@ from xmargin.analytics.cascade import Breakers, CascadeRecord, PathEngine, PathO
 from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.design_compare import design_losses, design_step
 from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.montecarlo import settle
 from xmargin.analytics.scenario_file import Scenario
 from xmargin.analytics.scenario_options import ScenarioOptions, scenario_options
 from xmargin.analytics.scenario_paths import scenario_prices
+from xmargin.analytics.settlement import settle
 from xmargin.analytics.simbook import SimBook
 from xmargin.errors import InputError
 from xmargin.model.market import Market

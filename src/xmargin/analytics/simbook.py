@@ -375,15 +375,23 @@ def load_simbook(path: str | Path) -> tuple[SimBook, Market]:
     A market whose accounts live in an ``accounts_file`` is read in columns by the risk
     book's loader (:func:`xmargin.book.loading.open_market_columns`); anything that loader
     cannot clear at once (and any inline account) goes through the exact loader, which
-    reports every problem with its location. The market returned holds the parameters,
-    and the accounts only where the exact loader read them.
+    reports every problem with its location. So does a market with a ``perps_file`` or an
+    ``options_file``: the simulations carry those positions (:class:`SimPerps`,
+    :class:`SimOptions`) and the option blocks read them from the market's accounts, which
+    only the exact loader builds. The market returned holds the parameters, and the
+    accounts only where the exact loader read them.
     """
     from xmargin.book.loading import open_market_columns
     from xmargin.io.market_file import load_market
 
     p = Path(path)
     opened = open_market_columns(p)
-    if opened is not None and not opened.market.accounts:
+    if (
+        opened is not None
+        and not opened.market.accounts
+        and opened.perps_file is None  # positions the columns do not carry
+        and opened.options_file is None
+    ):
         cols, market = opened.columns, opened.market
         book = SimBook.from_positions(
             MarketPack.of_market(market),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from xmargin.analytics.option_lanes import option_terms
 from xmargin.fast import option_packing as fop
 from xmargin.fast import options as fo
 from xmargin.model.market import Market
@@ -122,15 +123,10 @@ class SimOptions:
         q: FloatArray | None = None,
     ) -> FloatArray:
         """(cv, dv, ic, id, mc, md, option_value) of every held account at each row of
-        ``prices``: shape (7, paths, held) (standard margin, 6.2)."""
+        ``prices``: shape (7, paths, held) (standard margin, 6.2; all paths at once,
+        :mod:`.option_lanes`)."""
         legs = self.moved(prices, hours, elasticity, q)
-        n_paths, n_h = legs.shape[0], len(self.held)
-        out = np.zeros((7, n_paths, n_h))
-        for i in range(n_paths):
-            for h in range(n_h):
-                lo, hi = int(self.ptr[h]), int(self.ptr[h + 1])
-                out[:, i, h] = fo.standard_option_sums(legs[i], lo, hi, self.pm)
-        return out
+        return option_terms(legs, self.ptr, self.pm)
 
     def sums(
         self, prices: FloatArray, n_accounts: int, hours: float = 0.0, elasticity: float = 0.0
