@@ -17,7 +17,8 @@ every decision equals :func:`xmargin.risk.health.account_health`'s.
   When a price has moved more than :data:`RESET_DRIFT`, the whole book is recomputed and
   the current prices become the reference. A move of many assets at once recomputes
   every account.
-- :meth:`RiskBook.set_balance` changes one account's balance and re-prices that row.
+- :meth:`RiskBook.set_balance` changes one account's balance and re-prices that row
+  (:mod:`xmargin.book.balance_methods`).
 - :meth:`RiskBook.liquidation_queue` lists the liquidatable accounts, largest shortfall
   first; :meth:`RiskBook.figures` every figure of contract section 2.
 - Perp positions (contract 5) are columns beside the balances
@@ -41,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from xmargin._typing import Int64Array1D, UInt8Array1D
+from xmargin.book.balance_methods import BookBalances
 from xmargin.book.balances import BalanceEditor
 from xmargin.book.build import CHUNK_ROWS, Runs, merge_ranges, runs_of_arrays
 from xmargin.book.events import (
@@ -67,7 +69,6 @@ from xmargin.book.option_loading import attach_options
 from xmargin.book.option_pass import redecide_options, split_extra
 from xmargin.book.oracle import OracleState, check_price, to_seconds
 from xmargin.book.perp_columns import PerpBook, PerpColumns, merge_rows
-from xmargin.book.perp_methods import BookPerps
 from xmargin.book.perp_pass import redecide, rows_to_decide
 from xmargin.book.portfolio_screen import portfolio_rows
 from xmargin.book.tolerances import SLOW_ROW, STATUS_BITS
@@ -89,7 +90,7 @@ RESET_DRIFT = 0.02
 _STATUS = tuple(Status)  # by value: indexing is much cheaper than Status(value)
 
 
-class RiskBook(BookPerps):
+class RiskBook(BookBalances):
     """A columnar, vectorized book of every account of a market (see module docstring)."""
 
     def __init__(
@@ -381,60 +382,6 @@ class RiskBook(BookPerps):
         spot = self._near.candidates(list(moved), runs, self._ref, starts, ends)
         events = self._run(starts, ends, True, SCREENED, extra, spot)
         return PriceUpdate(accepted, [], events, rows)
-
-    # -- balances -------------------------------------------------------------------------
-    def set_balance(
-        self,
-        account: str,
-        asset: str,
-        *,
-        supply: object | None = None,
-        borrow: object | None = None,
-    ) -> list[RiskEvent]:
-        """Set one account's supply and/or borrow of ``asset`` (token units); re-price
-        that row only. The book mirrors balances: margin rules are the ledger's job."""
-        r = self._set_one(account, asset, supply, borrow)
-        return self._run(np.array([r], dtype=np.int64), np.array([r + 1], dtype=np.int64))
-
-    def set_balances(
-        self, changes: Iterable[tuple[str, str, object | None, object | None]]
-    ) -> list[RiskEvent]:
-        """Set many ``(account, asset, supply, borrow)`` balances, then re-price every row
-        they touch in ONE kernel call: the service's batch of commits costs one call, not
-        one per balance. Each account's event runs from its status before the first change
-        to its status after the last (one event per account that crossed a level)."""
-        rows = {self._set_one(acc, asset, s, b) for acc, asset, s, b in changes}
-        if not rows:
-            return []
-        idx = np.array(sorted(rows), dtype=np.int64)
-        return self._run(idx, idx + 1)
-
-    def _set_one(
-        self, account: str, asset: str, supply: object | None, borrow: object | None
-    ) -> int:
-        """Row ``account``'s balance of ``asset`` set (not re-priced); its row."""
-        r = self.row_of(account)
-        change = self._balances.set(r, account, asset, supply, borrow, self._tables.hk)
-        if change.slow:
-            self._status[r] |= np.uint8(SLOW_ROW)
-            self._slow = True
-        if change.new_position:
-            if self._runs is not None:
-                self._runs.add_row(change.asset, r)
-            self._n_positions += 1
-        self._ref.reset(r)  # never screened out until the next reference pass
-        return r
-
-    def add_account(self, account: str, category: str | None = None) -> None:
-        """Add an account without balances (then :meth:`set_balance`)."""
-        self._balances.add_row(account, category, self._ids.find(account) is not None)
-        self._perps.add_row()
-        self._options.add_row()
-        self._status = np.append(self._status, np.uint8(0))
-        self._ref.margin = np.append(self._ref.margin, np.float32(-1.0))
-        at = np.asarray([self.n_accounts - 1], dtype=np.int64)
-        self._file_index = np.append(self._file_index, at.astype(self._file_index.dtype))
-        self._ids.append(account)
 
     # -- exact re-checks ------------------------------------------------------------------
     def _settle(self, fl: Flagged, events: bool = True) -> list[RiskEvent]:

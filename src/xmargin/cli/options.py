@@ -9,6 +9,7 @@ Every command module takes its arguments from here, so that ``MARKET_FILE`` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +24,10 @@ __all__ = [
     "AccountOpt",
     "Cap",
     "Corr",
+    "DesignList",
     "Dof",
     "End",
+    "FundingRates",
     "Gas",
     "Horizon",
     "Json",
@@ -45,10 +48,12 @@ __all__ = [
     "ShockOpts",
     "Start",
     "Statics",
+    "StepLength",
     "Steps",
     "UseLiquidity",
     "Vols",
     "Workers",
+    "check_gas",
     "check_workers",
     "name_values",
     "vols",
@@ -140,6 +145,34 @@ Workers = Annotated[
 Scheduler = Annotated[
     str | None, typer.Option("--scheduler", help="Run on an existing Dask cluster (address).")
 ]
+
+
+# -- the simulations' paths (simulate cascade, replay, compare) ----------------------------
+FundingRates = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--funding-rate",
+        help="PERP=0.01%/h: funding accrues at this rate over steps (repeatable).",
+        show_default=False,
+    ),
+]
+DesignList = Annotated[
+    str,
+    typer.Option(
+        "--liquidation",
+        help="Designs to compare, comma-separated: fixed, threshold, health, target, "
+        "auction, storefront.",
+    ),
+]
+StepLength = Annotated[
+    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.6).")
+]
+
+
+def check_gas(gas: float) -> None:
+    """``--gas``: a finite quote amount >= 0."""
+    if not (math.isfinite(gas) and gas >= 0):
+        raise InputError(f"--gas: must be >= 0, was {gas}")
 
 
 def check_workers(workers: int | None, scheduler: str | None) -> None:

@@ -10,7 +10,6 @@ HTML page. Long runs show a progress bar on stderr when it is a terminal.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,8 +25,10 @@ from xmargin.cli.option_var_render import option_var_doc, print_option_var
 from xmargin.cli.options import (
     Cap,
     Corr,
+    DesignList,
     Dof,
     End,
+    FundingRates,
     Gas,
     Horizon,
     Json,
@@ -46,10 +47,12 @@ from xmargin.cli.options import (
     Settle,
     Start,
     Statics,
+    StepLength,
     Steps,
     UseLiquidity,
     Vols,
     Workers,
+    check_gas,
     check_workers,
     name_values,
 )
@@ -83,27 +86,12 @@ simulate_app = typer.Typer(
 )
 
 
-FundingRates = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--funding-rate",
-        help="PERP=0.01%/h: funding accrues at this rate over steps (repeatable).",
-        show_default=False,
-    ),
-]
-
-
 def _funding(book: Any, specs: list[str] | None) -> dict[str, float]:
     """Rates per hour by perp from ``--funding-rate`` options."""
     if not specs:
         return {}
     names = book.perps.tables.names if book.perps is not None else ()
     return sim.parse_funding_rates(specs, names)
-
-
-def _check_gas(gas: float) -> None:
-    if not (math.isfinite(gas) and gas >= 0):
-        raise InputError(f"--gas: must be >= 0, was {gas}")
 
 
 # -- scenario -----------------------------------------------------------------------------
@@ -204,7 +192,7 @@ def cascade_command(
             f"--liquidation: unknown design {liquidation!r}; known: {', '.join(sim.DESIGNS)} "
             "(one; simulate compare runs several)"
         )
-    _check_gas(gas)
+    check_gas(gas)
     parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
     if not 1 <= steps <= 100_000:
         raise InputError(f"--steps: must be from 1 to 100000, was {steps}")
@@ -278,7 +266,7 @@ def replay_command(
     as_json: Json = False,
 ) -> None:
     """Replay a window of historical prices, as moves from today's, through liquidations."""
-    _check_gas(gas)
+    check_gas(gas)
     book, liquidity = sim.open_book(market_file)
     step_h = sim.parse_duration_hours(step, "--step")
     sc = sim.Scenario(
@@ -344,7 +332,7 @@ def montecarlo_command(
 ) -> None:
     """Monte Carlo over a horizon: VaR and ES of bad debt, Liquidations-at-Risk, usage;
     for a market with options, the option book's loss and shortfall with a volatility path."""
-    _check_gas(gas)
+    check_gas(gas)
     check_workers(workers, scheduler)
     elasticity = parse_elasticity(vol_elasticity)
     opts = sim.MonteCarloOptions(
@@ -378,17 +366,6 @@ def montecarlo_command(
 
 
 # -- compare ------------------------------------------------------------------------------
-DesignList = Annotated[
-    str,
-    typer.Option(
-        "--liquidation",
-        help="Designs to compare, comma-separated: fixed, threshold, health, target, "
-        "auction, storefront.",
-    ),
-]
-StepLength = Annotated[
-    str, typer.Option("--step", help="Time per step: auction time, e.g. 10m (contract 8.6).")
-]
 
 
 @simulate_app.command("compare")
@@ -417,7 +394,7 @@ def compare_command(
 ) -> None:
     """The same paths under each liquidation design: bad debt, liquidated volume,
     liquidator profit, borrower loss, insurance fund drawdown, time to clear."""
-    _check_gas(gas)
+    check_gas(gas)
     designs = sim.parse_designs(liquidation)
     parsed = {a: float(x) for a, x in parse_shocks(shocks).items()}
     step_hours = sim.parse_duration_hours(step, "--step")

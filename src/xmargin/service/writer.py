@@ -8,7 +8,8 @@ batches; for each batch, on one database thread, it
 2. applies each command, in arrival order, to copies of what it touches
    (:class:`~xmargin.store.state.BatchState`) through the ledger, so each one sees the
    effect of those before it: two borrows on one account are checked one after the
-   other against the same margin, never both against the old balance;
+   other against the same margin, never both against the old balance (steps 1 and 2:
+   :mod:`xmargin.service.batch_prepare`);
 3. writes the journal rows, balances, totals and idempotency results in ONE transaction
    (account rows locked, versions checked: :func:`~xmargin.store.repositories.commit_batch`);
 
@@ -27,51 +28,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from xmargin.errors import (
-    IdempotencyConflict,
-    RuleViolation,
-    StoreError,
-    UnknownAccount,
-    XmarginError,
-)
-from xmargin.mathlib import fmt
-from xmargin.risk.health import account_health
+from xmargin.errors import StoreError, UnknownAccount, XmarginError
+from xmargin.service.batch_prepare import Outcome, PriceRequest, QueuedItem, Request, prepare_batch
 from xmargin.service.cluster import notify_commit
-from xmargin.service.errors import error_body, status_for
 from xmargin.service.events import Broadcaster
-from xmargin.service.ledger_commands import (
-    action_time,
-    check_params_change,
-    ledger_outcome,
-    result_account,
-    touched_accounts,
-)
-from xmargin.service.risk_view import RiskView, risk_level
-from xmargin.service.views import account_json, asset_json
-from xmargin.store.commands_designs import AuctionReset, AuctionStart, AuctionTake
+from xmargin.service.risk_view import RiskView
 from xmargin.store.engine import write_transaction
-from xmargin.store.journal import (
-    AccountAction,
-    AssetParamsChange,
-    Command,
-    Liquidation,
-    PriceUpdate,
-    apply_command,
-)
-from xmargin.store.repositories import (
-    IdempotentResult,
-    JournalEntry,
-    find_idempotent,
-    utcnow,
-    write_batch,
-)
+from xmargin.store.repositories import utcnow, write_batch
 from xmargin.store.state import BatchState, LiveState, Published
 
 __all__ = ["Clock", "Outcome", "PriceRequest", "Writer"]
@@ -80,47 +47,6 @@ __all__ = ["Clock", "Outcome", "PriceRequest", "Writer"]
 Clock = Callable[[], datetime]
 
 log = logging.getLogger("xmargin.service")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The answer to one command: HTTP status and JSON body (stored for idempotency)."""
-
-    status: int
-    body: dict[str, Any]
-    seq: int | None = None
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class PriceRequest:
-    """An oracle's batch of prices, before the guards."""
-
-    prices: dict[str, Decimal]
-    observed_at: datetime | None = None
-    kind: str = "prices"
-    account: None = None
-
-
-Request = Command | PriceRequest
-
-
-@dataclass
-class _Item:
-    request: Request
-    actor: str | None
-    idem_key: str | None
-    fingerprint: str | None
-    future: asyncio.Future[Outcome]
-    outcome: Outcome | None = None
-    error: BaseException | None = None
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def reset(self) -> None:
-        """Forget a preparation whose batch did not commit (it is prepared again)."""
-        self.outcome = None
-        self.error = None
-        self.events.clear()
 
 
 class Writer:
@@ -149,7 +75,7 @@ class Writer:
         self.max_batch = max_batch
         self.max_queue = max_queue
         self.on_batch = on_batch
-        self._queue: deque[_Item] = deque()
+        self._queue: deque[QueuedItem] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmargin-writer")
@@ -185,7 +111,7 @@ class Writer:
         if len(self._queue) >= self.max_queue:
             raise StoreError("the writer queue is full; retry shortly")
         fut: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(request, actor, idem_key, fingerprint, fut))
+        self._queue.append(QueuedItem(request, actor, idem_key, fingerprint, fut))
         self._wake.set()
         # A client that goes away does not cancel a command already queued.
         return await asyncio.shield(fut)
@@ -197,7 +123,7 @@ class Writer:
         thread, so the loop's work and the commit's wait overlap; it still runs before any
         request handler resumes, so no answer is ever read against a stale risk view."""
         loop = asyncio.get_running_loop()
-        pending: tuple[Published, list[_Item], float] | None = None
+        pending: tuple[Published, list[QueuedItem], float] | None = None
         while True:
             if not self._queue:
                 if pending is not None:
@@ -222,7 +148,7 @@ class Writer:
                 continue
             pending = (self._answer(batch, items), items, time.perf_counter() - started)
 
-    async def _retry(self, items: list[_Item], exc: Exception) -> None:
+    async def _retry(self, items: list[QueuedItem], exc: Exception) -> None:
         """A batch whose commit failed: answered with the error if it was one command,
         else written again in halves (see :meth:`_write`)."""
         if len(items) == 1:
@@ -240,7 +166,7 @@ class Writer:
         await self._write(items[:half])
         await self._write(items[half:])
 
-    async def _write(self, items: list[_Item]) -> None:
+    async def _write(self, items: list[QueuedItem]) -> None:
         """Prepare and commit ``items`` as one batch; publish it only once committed.
 
         A batch whose commit fails is split in halves and each half written again, down
@@ -256,7 +182,7 @@ class Writer:
             return
         self._settle(self._answer(batch, items), items, time.perf_counter() - started)
 
-    def _failed(self, items: list[_Item], exc: BaseException) -> None:
+    def _failed(self, items: list[QueuedItem], exc: BaseException) -> None:
         """A command whose transaction failed: it is answered with the error, and nothing
         of it is published (no event, no sequence number). The mirror needs no reload: it
         changes only when a committed batch is published."""
@@ -269,7 +195,7 @@ class Writer:
         if self.on_batch is not None:
             self.on_batch(len(items), 0.0, [(i.request.kind, "error") for i in items])
 
-    def _answer(self, batch: BatchState, items: list[_Item]) -> Published:
+    def _answer(self, batch: BatchState, items: list[QueuedItem]) -> Published:
         """Publish a committed batch to the mirror and answer its requests."""
         pub = batch.publish()
         for item in items:
@@ -282,7 +208,7 @@ class Writer:
                 item.future.set_result(item.outcome)
         return pub
 
-    def _settle(self, pub: Published, items: list[_Item], seconds: float) -> None:
+    def _settle(self, pub: Published, items: list[QueuedItem], seconds: float) -> None:
         """A published batch's risk view, events and metrics."""
         crossings = self.risk.update(
             self.live.market, pub.accounts, pub.prices, pub.params_changed, pub.funding
@@ -295,7 +221,7 @@ class Writer:
             self.on_batch(len(items), seconds, kinds)
 
     @staticmethod
-    def _outcome_label(item: _Item) -> str:
+    def _outcome_label(item: QueuedItem) -> str:
         if item.error is not None:
             return "error"
         assert item.outcome is not None
@@ -303,146 +229,23 @@ class Writer:
             return "replayed"
         return "accepted" if item.outcome.status == 200 else "refused"
 
-    def _publish_events(self, items: list[_Item]) -> None:
+    def _publish_events(self, items: list[QueuedItem]) -> None:
         for item in items:
             for kind, data in item.events:
                 self.events.publish(kind, data)
             item.events.clear()
 
     # -- on the database thread ---------------------------------------------------------
-    def _prepare_and_commit(self, items: list[_Item]) -> BatchState:
+    def _prepare_and_commit(self, items: list[QueuedItem]) -> BatchState:
         """Steps 1-3 of the module docstring, inside one write transaction."""
         with write_transaction(self.engine) as conn:
-            batch = self._prepare(conn, items)
+            batch = prepare_batch(conn, items, self.live, self.risk, self.clock())
             changes = batch.changes()
             if changes:
                 write_batch(conn, changes)
             if self.notify and batch.journal:
                 notify_commit(conn, batch.journal[-1].seq)
         return batch
-
-    def _prepare(self, conn: Connection, items: list[_Item]) -> BatchState:
-        now = self.clock()
-        keys = [(i.actor or "", i.idem_key) for i in items if i.idem_key is not None]
-        stored: dict[tuple[str, str], IdempotentResult] = find_idempotent(conn, keys)
-        batch = BatchState(self.live)
-        pending: dict[tuple[str, str], tuple[str | None, Outcome]] = {}
-        for item in items:
-            key = (item.actor or "", item.idem_key) if item.idem_key is not None else None
-            if key is not None:
-                first = pending.get(key)
-                if first is None and key in stored:
-                    s = stored[key]
-                    first = (s.fingerprint, Outcome(s.status, s.body, s.seq))
-                if first is not None:
-                    if first[0] != item.fingerprint:
-                        item.error = IdempotencyConflict(key[1])
-                    else:
-                        o = first[1]
-                        item.outcome = Outcome(o.status, o.body, o.seq, replayed=True)
-                    continue
-            try:
-                outcome = self._apply(batch, item, now)
-            except RuleViolation as exc:
-                outcome = Outcome(status_for(exc), error_body(exc))
-            except Exception as exc:
-                item.error = exc
-                continue
-            item.outcome = outcome
-            if key is not None:
-                pending[key] = (item.fingerprint, outcome)
-                batch.idempotency.append(
-                    (
-                        key[0],
-                        key[1],
-                        item.fingerprint or "",
-                        outcome.status,
-                        outcome.body,
-                        outcome.seq,
-                    )
-                )
-        return batch
-
-    def _apply(self, batch: BatchState, item: _Item, now: datetime) -> Outcome:
-        req = item.request
-        cmd: Command
-        if isinstance(req, PriceRequest):
-            at = req.observed_at or now
-            accepted, rejections = self.risk.guard_prices(
-                batch.market, req.prices, at, now, batch.price_at
-            )
-            item.events.extend(("price_rejected", r.to_json()) for r in rejections)
-            if rejections:
-                raise rejections[0].error
-            cmd = PriceUpdate(accepted)
-        else:
-            cmd = req
-        if isinstance(cmd, AssetParamsChange):
-            check_params_change(batch, cmd.params)
-        if isinstance(cmd, AuctionStart | AuctionTake | AuctionReset) and cmd.at is None:
-            cmd = replace(cmd, at=action_time(batch.market, now))
-        touched = touched_accounts(cmd, batch)
-        for acc_id in touched:
-            batch.touch(acc_id)
-        if cmd.account is not None and (
-            not isinstance(cmd, AccountAction) or cmd.kind != "deposit"
-        ):
-            batch.market.account(cmd.account)
-        mark = batch.mark(touched)
-        try:
-            result = apply_command(batch.market, cmd)
-        except BaseException:
-            batch.rollback(mark)
-            raise
-        seq = batch.next_seq()
-        batch.journal.append(
-            JournalEntry(
-                seq,
-                now,
-                cmd.kind,
-                cmd.account if cmd.account is not None else result_account(result),
-                item.actor,
-                item.idem_key,
-                cmd.to_json(),
-                result,
-            )
-        )
-        if isinstance(cmd, PriceUpdate):
-            at = req.observed_at if isinstance(req, PriceRequest) and req.observed_at else now
-            for a in cmd.prices:
-                batch.price_at[a] = at
-            item.events.append(("prices", {"seq": seq, "prices": result["prices"]}))
-            return Outcome(200, {"seq": seq, "accepted": result["prices"]}, seq)
-        if isinstance(cmd, Liquidation):
-            body = {**result, "seq": seq, "liquidator": item.actor}
-            item.events.append(("liquidation", body))
-            if result["bad_debt"]:
-                item.events.append(
-                    ("bad_debt", {"seq": seq, "account": cmd.account, "assets": result["bad_debt"]})
-                )
-            return Outcome(200, body, seq)
-        if isinstance(cmd, AssetParamsChange):
-            asset = asset_json(batch.market, cmd.asset, batch.price_at.get(cmd.asset))
-            item.events.append(("asset_params", {"seq": seq, "asset": cmd.asset}))
-            return Outcome(200, {"seq": seq, "asset": asset}, seq)
-        if not isinstance(cmd, AccountAction):
-            body, events = ledger_outcome(cmd, result, seq, item.actor)
-            item.events.extend(events)
-            return Outcome(200, body, seq)
-        acc = batch.market.accounts[cmd.account]
-        h = account_health(acc, batch.market)
-        level = risk_level(h, self.risk.at_risk_below)
-        return Outcome(
-            200,
-            {
-                "seq": seq,
-                "action": cmd.kind,
-                "asset": cmd.asset,
-                "amount": fmt(cmd.amount),
-                "account": account_json(acc, batch.market, level, h),
-            },
-            seq,
-        )
 
 
 def unknown_account_guard(live: LiveState, account: str) -> None:
