@@ -18,6 +18,7 @@ from xmargin.model.market import Market
 from xmargin.risk.greeks import Greeks
 from xmargin.risk.option_liquidation import OptionLiquidationQuote
 from xmargin.risk.option_trading import OptionTradeQuote
+from xmargin.store.commands_options import option_liquidation_doc, option_trade_doc
 
 __all__ = [
     "greeks_doc",
@@ -27,24 +28,6 @@ __all__ = [
     "print_option_liquidation",
     "print_option_trade",
 ]
-
-
-def option_trade_doc(q: OptionTradeQuote) -> dict[str, Any]:
-    """``trade --option``: 5.7's fields with ``option`` in place of ``perp`` (6.4), then
-    the extensions ``price`` (quote per contract) and ``premium`` (> 0: the account paid)."""
-    return {
-        "account": q.account,
-        "option": q.option,
-        "size_before": q.size_before,
-        "size_after": q.size_after,
-        "entry_price": q.entry_price,
-        "realized_pnl": q.realized_pnl,
-        "funding_paid": q.funding_paid,
-        "health_factor_before": q.health_factor_before,
-        "health_factor_after": q.health_factor_after,
-        "price": q.price,
-        "premium": q.premium,
-    }
 
 
 def print_option_trade(q: OptionTradeQuote, market: Market) -> None:
@@ -63,30 +46,6 @@ def print_option_trade(q: OptionTradeQuote, market: Market) -> None:
         ("health after", ratio_text(q.health_factor_after)),
     ]
     table_console().print(pairs_table(f"Option trade of {q.account}", pairs))
-
-
-def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
-    """``liquidate --options`` (docs/contract.md 6.5)."""
-    return {
-        "account": q.account,
-        "options": [
-            {
-                "option": c.option,
-                "size_before": c.size_before,
-                "closed": c.closed,
-                "value": c.value,
-                "liquidator_fee": c.liquidator_fee,
-                "insurance_fee": c.insurance_fee,
-            }
-            for c in q.closed
-        ],
-        "liquidator_fee": q.liquidator_fee,
-        "insurance_fee": q.insurance_fee,
-        "health_factor_before": q.health_factor_before,
-        "health_factor_after": q.health_factor_after,
-        "bad_debt": dict(q.bad_debt),
-        "insurance_fund_used": dict(q.insurance_fund_used),
-    }
 
 
 def print_option_liquidation(q: OptionLiquidationQuote, market: Market) -> None:

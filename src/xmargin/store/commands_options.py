@@ -27,53 +27,67 @@ from xmargin.store.types import to_jsonable
 if TYPE_CHECKING:
     from xmargin.store.state import BatchState
 
-__all__ = ["OptionLiquidation", "TradeOption", "option_liquidation_json", "option_trade_json"]
+__all__ = [
+    "OptionLiquidation",
+    "TradeOption",
+    "option_liquidation_doc",
+    "option_liquidation_json",
+    "option_trade_doc",
+    "option_trade_json",
+]
+
+
+def option_trade_doc(q: OptionTradeQuote) -> dict[str, Any]:
+    """``trade --option``: 5.7's fields with ``option`` in place of ``perp`` (6.4), then
+    the extensions ``price`` (quote per contract) and ``premium`` (> 0: the account paid)."""
+    return {
+        "account": q.account,
+        "option": q.option,
+        "size_before": q.size_before,
+        "size_after": q.size_after,
+        "entry_price": q.entry_price,
+        "realized_pnl": q.realized_pnl,
+        "funding_paid": q.funding_paid,
+        "health_factor_before": q.health_factor_before,
+        "health_factor_after": q.health_factor_after,
+        "price": q.price,
+        "premium": q.premium,
+    }
 
 
 def option_trade_json(q: OptionTradeQuote) -> dict[str, Any]:
-    """``trade --option`` (contract 6.4; docs/contract.md 6.5), numbers as strings."""
-    doc: dict[str, Any] = to_jsonable(
-        {
-            "account": q.account,
-            "option": q.option,
-            "size_before": q.size_before,
-            "size_after": q.size_after,
-            "entry_price": q.entry_price,
-            "realized_pnl": q.realized_pnl,
-            "funding_paid": q.funding_paid,
-            "health_factor_before": q.health_factor_before,
-            "health_factor_after": q.health_factor_after,
-            "price": q.price,
-            "premium": q.premium,
-        }
-    )
+    """:func:`option_trade_doc` with numbers as strings (the journal's and service's answer)."""
+    doc: dict[str, Any] = to_jsonable(option_trade_doc(q))
     return doc
 
 
+def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
+    """``liquidate --options`` (docs/contract.md 6.5)."""
+    return {
+        "account": q.account,
+        "options": [
+            {
+                "option": c.option,
+                "size_before": c.size_before,
+                "closed": c.closed,
+                "value": c.value,
+                "liquidator_fee": c.liquidator_fee,
+                "insurance_fee": c.insurance_fee,
+            }
+            for c in q.closed
+        ],
+        "liquidator_fee": q.liquidator_fee,
+        "insurance_fee": q.insurance_fee,
+        "health_factor_before": q.health_factor_before,
+        "health_factor_after": q.health_factor_after,
+        "bad_debt": dict(q.bad_debt),
+        "insurance_fund_used": dict(q.insurance_fund_used),
+    }
+
+
 def option_liquidation_json(q: OptionLiquidationQuote) -> dict[str, Any]:
-    """``liquidate --options`` (docs/contract.md 6.5), numbers as strings."""
-    doc: dict[str, Any] = to_jsonable(
-        {
-            "account": q.account,
-            "options": [
-                {
-                    "option": c.option,
-                    "size_before": c.size_before,
-                    "closed": c.closed,
-                    "value": c.value,
-                    "liquidator_fee": c.liquidator_fee,
-                    "insurance_fee": c.insurance_fee,
-                }
-                for c in q.closed
-            ],
-            "liquidator_fee": q.liquidator_fee,
-            "insurance_fee": q.insurance_fee,
-            "health_factor_before": q.health_factor_before,
-            "health_factor_after": q.health_factor_after,
-            "bad_debt": dict(q.bad_debt),
-            "insurance_fund_used": dict(q.insurance_fund_used),
-        }
-    )
+    """:func:`option_liquidation_doc` with numbers as strings."""
+    doc: dict[str, Any] = to_jsonable(option_liquidation_doc(q))
     return doc
 
 
