@@ -213,3 +213,33 @@ def test_a_designs_endpoint_on_a_market_of_another_design_is_refused(
         r = c.get("/v1/storefront", headers=liq)
         assert r.json()["error"]["code"] == "liquidation_design_mismatch"
         assert shared_server.journal_len() == before
+
+
+def test_a_retried_take_that_ended_its_auction_answers_its_first_result(
+    server: Server,
+) -> None:
+    """The first take buys the whole lot and ends auction 1; its retry (same key, same
+    body) must answer that first result, not 404, and change nothing. A take of an
+    auction that never existed, under a new key, is refused 404 and journals nothing."""
+    liq = server.headers("liquidator")
+    with server.client() as c:
+        assert c.post("/v1/auctions", json=SHORT, headers=liq).status_code == 200
+        keyed = {**liq, "Idempotency-Key": "take-all-1"}
+        first = c.post("/v1/auctions/1/take", json={"max": True}, headers=keyed)
+        assert first.status_code == 200, first.text
+        assert first.json()["auction"] is None  # the take ended the auction
+        journal = server.journal_len()
+        again = c.post("/v1/auctions/1/take", json={"max": True}, headers=keyed)
+        reset = c.post(
+            "/v1/auctions/1/reset", headers={**liq, "Idempotency-Key": "reset-gone-1"}
+        )
+        unknown = c.post(
+            "/v1/auctions/7/take", json={"max": True}, headers={**liq, "Idempotency-Key": "new"}
+        )
+    assert again.status_code == 200, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    assert (reset.status_code, reset.json()["error"]["code"]) == (404, "unknown_auction")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_auction")
+    assert server.journal_len() == journal
+    replay_database(server.engine)

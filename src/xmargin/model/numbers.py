@@ -35,6 +35,7 @@ from pydantic import AfterValidator, BeforeValidator
 from xmargin.mathlib import CTX, ONE, ZERO, shown
 
 __all__ = [
+    "MAX_DECIMALS",
     "MAX_MAGNITUDE",
     "MAX_NUMBER_TEXT",
     "MAX_SIGNIFICANT_DIGITS",
@@ -52,6 +53,8 @@ __all__ = [
 ]
 
 MAX_MAGNITUDE = Decimal("1e24")
+#: The most ``decimals`` an asset may declare.
+MAX_DECIMALS = 36
 #: The smallest non-zero magnitude a number may be written with: one unit of an asset
 #: of the most ``decimals`` allowed (36).
 MIN_MAGNITUDE = Decimal("1e-36")

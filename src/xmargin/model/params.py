@@ -29,7 +29,14 @@ from xmargin.model.liquidation_params import (
     StorefrontParams,
     TargetHealthParams,
 )
-from xmargin.model.numbers import Fraction, MaxOne, NonNegative, Number, Positive
+from xmargin.model.numbers import (
+    MAX_DECIMALS,
+    Fraction,
+    MaxOne,
+    NonNegative,
+    Number,
+    Positive,
+)
 
 __all__ = ["AssetParams", "BonusPolicy", "CategoryParams", "LiquidityParams", "MarketParams"]
 
@@ -57,8 +64,8 @@ def _max_bonus(d: Decimal) -> Decimal:
 
 
 def _decimals(d: int) -> int:
-    if not 0 <= d <= 36:
-        raise ValueError(f"must be an integer from 0 to 36, was {d}")
+    if not 0 <= d <= MAX_DECIMALS:
+        raise ValueError(f"must be an integer from 0 to {MAX_DECIMALS}, was {d}")
     return d
 
 

@@ -34,6 +34,7 @@ from xmargin.errors import InputError, UnknownAccount
 from xmargin.liquidation_errors import UnknownAuction
 from xmargin.mathlib import ZERO, fmt
 from xmargin.model.liquidation_params import LiquidationDesign
+from xmargin.model.numbers import MAX_DECIMALS
 from xmargin.risk.auction_curves import auction_status
 from xmargin.risk.storefront import liquidation_factor, store_front_price
 from xmargin.risk.validation import parse_amount, parse_price
@@ -160,10 +161,15 @@ async def take_auction(
     body = validate_body(AuctionTakeRequest, data)
     m = services.live.market
     a = m.auctions.get(auction_id)
-    if a is None:
+    if a is None and idempotency_key is None:
         raise UnknownAuction(auction_id)
-    amount = _units(body.amount, m.asset(a.collateral_asset).decimals, body.wants_max)
-    cap = None if body.max_price is None else parse_price(f"auction {a.id}", body.max_price)
+    # A retried take whose first try ended the auction finds it gone: the writer answers
+    # it from its idempotency record, looked up before any rule runs; a key never seen
+    # gets the ledger's UnknownAuction there, and nothing changes. The ledger checks the
+    # amount against the collateral's decimals again, so the most decimals do here.
+    decimals = m.asset(a.collateral_asset).decimals if a is not None else MAX_DECIMALS
+    amount = _units(body.amount, decimals, body.wants_max)
+    cap = None if body.max_price is None else parse_price(f"auction {auction_id}", body.max_price)
     outcome = await services.writer.submit(
         AuctionTake(auction_id, amount, cap),
         key.id,
@@ -187,7 +193,7 @@ async def reset_auction(
     """Restart an auction's price from the oracle once it is older than ``tail`` or its
     price fell below ``cusp`` (contract 8.2; Maker's redo). No body. Liquidator only."""
     authorize(key, "liquidate")
-    if auction_id not in services.live.market.auctions:
+    if idempotency_key is None and auction_id not in services.live.market.auctions:
         raise UnknownAuction(auction_id)
     outcome = await services.writer.submit(
         AuctionReset(auction_id),
