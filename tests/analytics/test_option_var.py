@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -62,6 +63,31 @@ def test_an_option_accounts_horizon_value_is_the_exact_engines(
         notional = float(sum(abs(q) for q in market.accounts[acc_id].options.values()))
         scale = notional * float(spot * move + 2200)
         assert abs(got[k] - float(exact)) <= 10 * REL_TOL * scale, (acc_id, got[k], exact)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    moves=st.lists(st.integers(30, 300).map(lambda i: i / 100), min_size=1, max_size=6),
+    hours=st.sampled_from([0.0, 24.0, 24.0 * 40]),
+    eps=st.sampled_from([0.0, 1.0, 2.5]),
+)
+def test_paths_priced_together_equal_each_path_priced_alone(
+    moves: list[float], hours: float, eps: float
+) -> None:
+    market = load_market(MARKET)
+    book = SimBook.from_market(market)
+    ob = OptionBook.from_market(market, book)
+    prices = np.repeat(book.price[np.newaxis, :], len(moves), axis=0)
+    prices[:, book.asset_index("WETH")] *= np.array(moves)
+    together = ob.values_on_paths(prices, book.price, hours, eps)
+    assert together.shape == (len(moves), len(ob.accounts))
+    for k in range(len(moves)):
+        alone = ob.values(prices[k], book.price, hours, eps)
+        np.testing.assert_array_equal(together[k], alone)
+    # A path that moves nothing keeps today's values (τ aside).
+    if hours == 0.0 and 1.0 in moves:
+        k = moves.index(1.0)
+        np.testing.assert_allclose(together[k], ob.values(book.price, book.price, 0.0, 0.0))
 
 
 def float_power(x: Decimal, e: Decimal) -> Decimal:

@@ -230,9 +230,7 @@ def test_a_retried_take_that_ended_its_auction_answers_its_first_result(
         assert first.json()["auction"] is None  # the take ended the auction
         journal = server.journal_len()
         again = c.post("/v1/auctions/1/take", json={"max": True}, headers=keyed)
-        reset = c.post(
-            "/v1/auctions/1/reset", headers={**liq, "Idempotency-Key": "reset-gone-1"}
-        )
+        reset = c.post("/v1/auctions/1/reset", headers={**liq, "Idempotency-Key": "reset-gone-1"})
         unknown = c.post(
             "/v1/auctions/7/take", json={"max": True}, headers={**liq, "Idempotency-Key": "new"}
         )

@@ -43,6 +43,8 @@ __all__ = ["OptionBook", "OptionVar", "option_var", "parse_elasticity"]
 
 FloatArray = NDArray[np.float64]
 _YEAR_HOURS = 365.0 * 24.0
+#: Legs priced at once by :func:`option_var` (paths × legs of the book): ~100 MB of table.
+_BLOCK_LEGS = 1 << 20
 
 
 def parse_elasticity(value: float) -> float:
@@ -89,20 +91,34 @@ class OptionBook:
     def values(self, prices: FloatArray, spot0: FloatArray, hours: float, eps: float) -> FloatArray:
         """Per account, Σ q·V of its legs at ``prices`` (one path's, per book asset), after
         ``hours`` with volatility elasticity ``eps``."""
-        legs = self.legs.copy()
-        ratio = prices[self.under] / spot0[self.under]
-        legs[:, fo.SPOT] *= ratio
-        legs[:, fo.FORWARD] *= ratio
-        legs[:, fo.SIGMA] *= ratio ** (-eps)
+        one: FloatArray = self.values_on_paths(prices[np.newaxis, :], spot0, hours, eps)[0]
+        return one
+
+    def values_on_paths(
+        self, prices: FloatArray, spot0: FloatArray, hours: float, eps: float
+    ) -> FloatArray:
+        """:meth:`values` on many paths at once: ``prices`` (paths, book assets) → (paths,
+        accounts). Each leg is priced as on its own (the rules are elementwise), so a path's
+        row equals :meth:`values` of that path bit for bit."""
+        n, nl = len(prices), len(self.legs)
+        if not nl:
+            return np.zeros((n, len(self.accounts)))
+        legs = np.repeat(self.legs[np.newaxis, :, :], n, axis=0)  # (paths, legs, columns)
+        ratio = prices[:, self.under] / spot0[self.under]
+        legs[:, :, fo.SPOT] *= ratio
+        legs[:, :, fo.FORWARD] *= ratio
+        legs[:, :, fo.SIGMA] *= ratio ** (-eps)
         dt = hours / _YEAR_HOURS
-        alive = legs[:, fo.TAU] > dt
-        rate = legs[:, fo.RATE]
-        legs[:, fo.TAU] = np.where(alive, legs[:, fo.TAU] - dt, 0.0)
-        legs[:, fo.DISCOUNT] = np.where(alive, np.exp(-rate * legs[:, fo.TAU]), 1.0)
-        legs[:, fo.FORWARD] = np.where(alive, legs[:, fo.FORWARD], legs[:, fo.SPOT])
-        fop.price_legs(legs)
-        per_leg = legs[:, fo.Q] * legs[:, fo.VALUE]
-        return np.add.reduceat(per_leg, self.ptr[:-1]) if len(per_leg) else np.zeros(0)
+        alive = legs[:, :, fo.TAU] > dt
+        rate = legs[:, :, fo.RATE]
+        legs[:, :, fo.TAU] = np.where(alive, legs[:, :, fo.TAU] - dt, 0.0)
+        legs[:, :, fo.DISCOUNT] = np.where(alive, np.exp(-rate * legs[:, :, fo.TAU]), 1.0)
+        legs[:, :, fo.FORWARD] = np.where(alive, legs[:, :, fo.FORWARD], legs[:, :, fo.SPOT])
+        flat = legs.reshape(n * nl, -1)
+        fop.price_legs(flat)
+        per_leg = (flat[:, fo.Q] * flat[:, fo.VALUE]).reshape(n, nl)
+        out: FloatArray = np.add.reduceat(per_leg, self.ptr[:-1], axis=1)
+        return out
 
 
 def _leg_names(market: Market, account: str) -> list[str]:
@@ -143,13 +159,16 @@ def option_var(
     loss = np.empty(cfg.n_paths)
     short = np.empty(cfg.n_paths)
     size = chunk_size(book.n_accounts, True)  # the one-step engine's draws, path for path
+    # Paths priced together in blocks of about _BLOCK_LEGS legs (memory stays bounded).
+    block = max(1, _BLOCK_LEGS // max(1, len(ob.legs)))
     for c, (first, n) in enumerate(chunk_layout(cfg.n_paths, book.n_accounts, True)):
         prices = draw_paths(book, model, cfg, c, n, size)[:, -1, :]
-        for k in range(n):
-            v = ob.values(prices[k], spot0, cfg.horizon_hours, elasticity)
-            loss[first + k] = -float(np.sum(v - v0))
-            net = ob.net_units @ prices[k] + v
-            short[first + k] = float(np.maximum(-net, 0.0).sum())
+        for k in range(0, n, block):
+            p = prices[k : k + block]
+            v = ob.values_on_paths(p, spot0, cfg.horizon_hours, elasticity)
+            loss[first + k : first + k + len(p)] = -np.sum(v - v0, axis=1)
+            net = p @ ob.net_units.T + v
+            short[first + k : first + k + len(p)] = np.maximum(-net, 0.0).sum(axis=1)
     figures = {
         "option_loss": risk_figures(loss, cfg.levels, cfg.seed, cfg.bootstrap),
         "shortfall": risk_figures(short, cfg.levels, cfg.seed, cfg.bootstrap),
