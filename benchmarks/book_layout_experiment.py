@@ -5,9 +5,12 @@ Not the library's code: a measurement to choose a layout. Loads the benchmark's 
 arrays and times, interleaved, best of N, one thread then two:
 
 - ``read``: the floor (a), a vectorized read of codes, units and status (NumPy);
-- ``segments``: the library's kernel (:mod:`xmargin.book._numba_segments`) as loaded;
+- ``by_set``: the library's kernel (:mod:`xmargin.book._numba_segments`) on the row order
+  before this experiment (rows clustered by asset set only, ``book.set_order``);
 - ``by_length``: the same kernel after rows are sorted by length (stable, so the asset-set
-  clustering stays inside each length): a few segments, entries still row-major;
+  clustering stays inside each length): a few segments, entries still row-major. This is
+  the order the library now builds (:mod:`xmargin.book.build`), so the library's own
+  arrays are already in it;
 - ``ell``: sliced ELL, rows grouped by length and entries slot-major (entry j of row i of
   a group of n_g rows at ``base + j n_g + i``), each slot a contiguous pass over the rows.
 
@@ -39,7 +42,7 @@ from xmargin.fast.health import status_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from book import book_files, stream_copy_bandwidth, vector_read, words  # noqa: E402
+from book import book_files, set_order, stream_copy_bandwidth, vector_read, words  # noqa: E402
 
 BLOCK = 128
 _1 = np.uint64(1)
@@ -220,21 +223,22 @@ def measure(book: RiskBook, repeats: int, bandwidth: float) -> None:
         assert np.array_equal(got[2][go], want[2][order]), name
     print(f"  equal decisions: {want[0].size:,} flagged rows, statuses equal, both layouts")
 
-    st_a, st_b, st_c = st0.copy(), lst0.copy(), lst0.copy()
+    o_ip, o_codes, o_units, st_a, o_seg = set_order(book)
+    st_b, st_c = lst0.copy(), lst0.copy()
     bufs = [outs(n, starts.size), outs(n, starts.size), outs(n, chunks[0].size)]
     ws = words([a.codes, a.units, st0])
     must = sum(x.nbytes for x in (a.codes, a.units, st0))
     fns: dict[str, Callable[[], object]] = {
         "read": lambda: vector_read(ws),
-        "segments": lambda: seg_k.reprice_segments(
-            starts, ends, off, seg, a.indptr, a.codes, a.units, tab, warn, st_a, margin,
+        "by_set": lambda: seg_k.reprice_segments(
+            starts, ends, off, o_seg, o_ip, o_codes, o_units, tab, warn, st_a, margin,
             False, *bufs[0]),
         "by_length": lambda: seg_k.reprice_segments(
             starts, ends, off, lseg, ip, lc, lu, tab, warn, st_b, margin, False, *bufs[1]),
         "ell": lambda: reprice_ell(*chunks, c_off, ec, eu, tab, warn, st_c, margin, False,
                                    *bufs[2]),
     }  # fmt: skip
-    print(f"  segments: library {seg.size - 1:,}, by length {lseg.size - 1}; "
+    print(f"  segments: by set {o_seg.size - 1:,}, by length {lseg.size - 1}; "
           f"ell chunks {chunks[0].size}; read {must / 2**20:.1f} MiB, "
           f"(b) = {must / bandwidth * 1e3:.2f} ms")  # fmt: skip
     for threads in (1, 2):
