@@ -11,10 +11,12 @@ is measured in this run; each target is a ratio of figures measured side by side
    (its arrays viewed as 64-bit words and summed by NumPy, one thread), and (b) those
    bytes / memory bandwidth, measured here by a STREAM-style copy of 64 MiB arrays
    (bytes read + written / time).
-2. full re-price kernel (every account, the library's call) against both floors:
-   targets <= 1.0x (a) and <= 2x (b); beside it the row-by-row kernel it replaced
-   ("before", same inputs, same run) and ``apply_prices`` on every asset end to end
-   (oracle checks, exact prices, tables, kernel, events).
+2. full re-price kernel (every account, the library's call) against both floors, with
+   1 and 2 Numba threads (``--threads``): targets <= 1.0x (a) and <= 2x (b); beside it
+   the same kernel on the previous row order (rows clustered by asset set only, not
+   first by length: "before", rebuilt from the book in this run), the row-by-row kernel,
+   and ``apply_prices`` on every asset end to end (oracle checks, exact prices, tables,
+   kernel, events).
 3. one-asset tick: the asset held by the share of accounts nearest 25%, moved by 0.05%;
    target <= 0.2x the full ``apply_prices``.
 4. memory: every byte the book holds per position; target <= 16.
@@ -213,9 +215,35 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def kernel_rows(book: RiskBook, bandwidth: float, repeats: int) -> list[Row]:
+def set_order(book: RiskBook) -> tuple[np.ndarray, ...]:
+    """The book's rows in the previous clustering (by asset set only, ties in file order,
+    as ``build._cluster_order`` did before rows were grouped by length): (indptr, codes,
+    units, status, segment starts), for the "before" layout of the same kernel."""
+    a, n, k = book.arrays, book.n_accounts, len(book.assets)
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(a.indptr))
+    asset = (a.codes.astype(np.int64) % (2 * k)) >> 1
+    pop = np.bincount(asset, minlength=k)
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.argsort(-pop, kind="stable")] = np.arange(k)
+    bits = np.where(rank < 64, np.left_shift(np.uint64(1), (63 - rank).astype(np.uint64)), 0)
+    sig = np.zeros(n, dtype=np.uint64)
+    np.bitwise_or.at(sig, row, bits[asset].astype(np.uint64))
+    order = np.lexsort((book._file_index, ~sig))
+    lens = np.diff(a.indptr).astype(np.int64)[order]
+    ip = np.zeros(n + 1, dtype=a.indptr.dtype)
+    np.cumsum(lens, out=ip[1:])
+    src = np.repeat(a.indptr[:-1][order].astype(np.int64) - ip[:-1], lens) + np.arange(ip[-1])
+    change = np.flatnonzero(lens[1:] != lens[:-1]) + 1
+    seg = np.concatenate([[0], change, [n]]).astype(np.int64)
+    return ip, a.codes[src], a.units[src], book._status[order].copy(), seg
+
+
+def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[int]) -> list[Row]:
     """Figures 1 to 4 of the module docstring for one loaded book."""
+    import numba
+
     from xmargin.book import _numba_kernels as row_kernels
+    from xmargin.book import _numba_segments as seg_kernels
 
     rows: list[Row] = []
     n, a, t, k = book.n_accounts, book.arrays, book._tables, book._k
@@ -223,9 +251,14 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int) -> list[Row]:
     starts = np.arange(0, n, CHUNK_ROWS, dtype=np.int64)
     ends = np.minimum(starts + CHUNK_ROWS, n)
     off = np.cumsum(ends - starts) - (ends - starts)
-    outs = (np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.bool_),
-            np.zeros(starts.size, np.int64))  # fmt: skip
+
+    def outs() -> tuple[np.ndarray, ...]:
+        return (np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.bool_),
+                np.zeros(starts.size, np.int64))  # fmt: skip
+
+    out_rows, out_old = outs(), outs()
     seg = a.segment_starts()
+    old_ip, old_codes, old_units, old_status, old_seg = set_order(book)
     blocks = seg.size - 1 + n // 128  # segments and blocks: two indptr reads each
     must_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
     before_read = a.indptr.nbytes + a.codes.nbytes + a.units.nbytes + status.nbytes
@@ -235,9 +268,15 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int) -> list[Row]:
     def after() -> None:
         k.reprice(starts, ends, a, t, status, ref, RECOMPUTE, book._slow)
 
+    def old_layout() -> None:
+        seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
+            starts, ends, off, old_seg, old_ip, old_codes, old_units, t.tab, t.warn,
+            old_status, ref.margin, False, *out_old,
+        )  # fmt: skip
+
     def before() -> None:
         row_kernels.reprice_fast(  # type: ignore[no-untyped-call]
-            starts, ends, off, a.indptr, a.codes, a.units, t.tab, t.warn, status, *outs
+            starts, ends, off, a.indptr, a.codes, a.units, t.tab, t.warn, status, *out_rows
         )
 
     base = book.prices
@@ -261,55 +300,54 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int) -> list[Row]:
 
     book.apply_prices(base, guard=False)
     vread = vector_read(ws)
-    fns: dict[str, Callable[[], object]] = {
-        "read": lambda: vector_read(ws),
-        "read_before": lambda: vector_read(ws_before),
-        "after": after,
-        "before": before,
-        "full": full,
-        "tick": tick,
-    }
-    best = best_interleaved(fns, repeats)
-    book.apply_prices(base, guard=False)
-    assert vread == vector_read(ws)
-    floor_bw = must_read / bandwidth
-    r_read = best["after"] / best["read"]
-    r_bw = best["after"] / floor_bw
     mib = 2**20
+    floor_bw = must_read / bandwidth
     rows.append(
         (
-            "(a) vectorized read of the kernel's bytes",
-            f"{best['read'] * 1e3:.2f} ms",
-            f"{must_read / mib:.1f} MiB: codes, units, status, segment starts",
-        )
-    )
-    rows.append(
-        (
-            "(b) those bytes / copy bandwidth",
+            "(b) the kernel's bytes / copy bandwidth",
             f"{floor_bw * 1e3:.2f} ms",
+            f"{must_read / mib:.1f} MiB: codes, units, status, segment starts; "
             f"STREAM-style copy: {bandwidth / 1e9:.1f} GB/s",
         )
     )
+    default_threads = numba.get_num_threads()
+    best: dict[str, float] = {}
+    for nt in threads:
+        numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
+        fns: dict[str, Callable[[], object]] = {
+            "read": lambda: vector_read(ws),
+            "read_before": lambda: vector_read(ws_before),
+            "after": after,
+            "old_layout": old_layout,
+            "before": before,
+        }
+        best = best_interleaved(fns, repeats)
+        r_read = best["after"] / best["read"]
+        r_bw = best["after"] / floor_bw
+        tag = f"{numba.get_num_threads()} thread{'s' if numba.get_num_threads() > 1 else ''}"
+        rows += [
+            ("(a) vectorized read of the kernel's bytes (NumPy, 1 thread)",
+             f"{best['read'] * 1e3:.2f} ms", f"measured beside the {tag} kernels below"),
+            (f"full re-price kernel, {tag} (rows by length; after)",
+             f"{best['after'] * 1e3:.2f} ms",
+             f"{r_read:.2f}x (a) (target <= 1.0x): {verdict(r_read <= 1.0)}; "
+             f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}"),
+            (f"  same kernel, rows by asset set only (before), {tag}",
+             f"{best['old_layout'] * 1e3:.2f} ms",
+             f"{best['old_layout'] / best['read']:.2f}x (a), {best['old_layout'] / floor_bw:.2f}x"
+             f" (b); {old_seg.size - 1:,} segments (now {seg.size - 1:,}); "
+             f"after / before = {best['after'] / best['old_layout']:.2f}"),
+            (f"  row-by-row kernel, {tag}", f"{best['before'] * 1e3:.2f} ms",
+             f"{best['before'] / best['read']:.2f}x (a); reads {before_read / mib:.1f} MiB, "
+             f"whose vectorized read is {best['read_before'] * 1e3:.2f} ms"),
+        ]  # fmt: skip
+    numba.set_num_threads(default_threads)
+    best.update(best_interleaved({"full": full, "tick": tick}, repeats))
+    book.apply_prices(base, guard=False)
+    assert vread == vector_read(ws)
     rows.append(
         (
-            "full re-price kernel (segments; after)",
-            f"{best['after'] * 1e3:.2f} ms",
-            f"{r_read:.2f}x (a) (target <= 1.0x): {verdict(r_read <= 1.0)}; "
-            f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}",
-        )
-    )
-    rows.append(
-        (
-            "  row-by-row kernel (before), same inputs",
-            f"{best['before'] * 1e3:.2f} ms",
-            f"{best['before'] / best['read']:.2f}x (a); reads {before_read / mib:.1f} MiB, "
-            f"whose vectorized read is {best['read_before'] * 1e3:.2f} ms; "
-            f"after / before = {best['after'] / best['before']:.2f}",
-        )
-    )
-    rows.append(
-        (
-            "full re-price, apply_prices on every asset",
+            f"full re-price, apply_prices on every asset ({default_threads} threads)",
             f"{best['full'] * 1e3:.2f} ms",
             f"{best['full'] / best['read']:.2f}x (a), {best['full'] / floor_bw:.2f}x (b)",
         )
@@ -403,6 +441,10 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--sample", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2],
+        help="Numba threads for the kernel figures (each count measured in turn)",
+    )  # fmt: skip
     ap.add_argument("--cli-repeats", type=int, default=2)
     ap.add_argument("--data", type=Path, default=ROOT / "out" / "bench-book")
     args = ap.parse_args()
@@ -421,7 +463,7 @@ def main() -> None:
         rows: list[Row] = [
             ("load (Parquet, clustered, first pricing)", f"{load_s:.2f} s", ""),
         ]
-        rows += kernel_rows(book, bandwidth, args.repeats)
+        rows += kernel_rows(book, bandwidth, args.repeats, args.threads)
         full_s = float(rows[-3][1].split()[0]) / 1e3
         rows += scale_rows(book, full_s, args.sample, args.seed)
         if cli:

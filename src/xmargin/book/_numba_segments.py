@@ -1,16 +1,18 @@
 """The full re-price of a book without size haircuts, by segments of equal-length rows.
 
-Clustered rows (:mod:`xmargin.book.build`) come in long runs of the same length (the
-same asset set): a *segment*. Inside one, row ``r`` starts ``L`` entries after row
-``r - 1``, so the kernel reads no row index, and its sums are straight-line code for
-that ``L`` (:func:`_xy`, the additions of :func:`xmargin.book._numba_kernels._fast_xy` in
-the same order, called with a constant, which LLVM unrolls). Its indices are unsigned:
-Numba checks a signed index for a negative value (and wraps it) at every load, which
-here cost a third of the time. Each block of rows is done in two passes: the sums
-(scalar: the table lookups do not vectorize; gathers are slower on the CPUs we measured),
-then the decisions (:func:`xmargin.fast.health.status_of`,
-:func:`xmargin.book.screening.near_level`), which are branch-free and vectorize; the
-rare rows that changed or lie near a level are listed afterwards, exactly as
+Clustered rows (:mod:`xmargin.book.build`) are grouped by length, so a book has one
+run of equal-length rows, a *segment*, per row length (more once rows grew or were
+added). Inside one, row ``r`` starts ``L`` entries after row ``r - 1``, so the kernel
+reads no row index, and its sums are straight-line code for that ``L`` (:func:`_xy`,
+the additions of :func:`xmargin.book._numba_kernels._fast_xy` in the same order, called
+with a constant, which LLVM unrolls; x and y as one pair of doubles,
+:mod:`xmargin.book._numba_pairs`). Its indices are unsigned: Numba checks a signed index
+for a negative value (and wraps it) at every load, which here cost a third of the time.
+Each block of rows is done in two passes: the sums (the table lookups do not vectorize
+across rows; gathers are slower on the CPUs we measured), then the decisions
+(:func:`xmargin.fast.health.status_of`, :func:`xmargin.book.screening.near_level`),
+which are branch-free and vectorize; the rare rows that changed or lie near a level are
+listed afterwards, exactly as
 :func:`xmargin.book._numba_kernels.reprice_fast` lists them.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 from numba import prange
 
 from xmargin._typing import CodeArray1D, Float64Array1D
+from xmargin.book._numba_pairs import madd2, mul2
 from xmargin.book.screening import near_level, needs_recheck, screening_margin
 from xmargin.book.tolerances import STATUS_BITS
 from xmargin.fast.backend import jit
@@ -39,48 +42,30 @@ _3 = np.uint64(3)
 def _xy(
     e: np.uint64, n: int, codes: CodeArray1D, units: Float64Array1D, tab: Float64Array1D
 ) -> tuple[float, float]:
-    """``_fast_xy`` of the row whose entries start at ``e`` (unsigned indices only:
-    uint64 mixed with int64 would make floats in Numba)."""
+    """``_fast_xy`` of the row whose entries start at ``e``, its additions in the same
+    order, x and y as one pair (:mod:`xmargin.book._numba_pairs`). Unsigned indices
+    only: uint64 mixed with int64 would make floats in Numba."""
     if n == 1:
-        c = _2 * _U(codes[e])
-        u = units[e]
-        return u * tab[c], u * tab[c + _1]
+        return mul2(units[e], tab, _2 * _U(codes[e]))
     if n == 2:
-        c0 = _2 * _U(codes[e])
-        c1 = _2 * _U(codes[e + _1])
-        u0 = units[e]
-        u1 = units[e + _1]
-        return u0 * tab[c0] + u1 * tab[c1], u0 * tab[c0 + _1] + u1 * tab[c1 + _1]
+        x, y = mul2(units[e], tab, _2 * _U(codes[e]))
+        return madd2(x, y, units[e + _1], tab, _2 * _U(codes[e + _1]))
     if n == 3:
-        c0 = _2 * _U(codes[e])
-        c1 = _2 * _U(codes[e + _1])
-        c2 = _2 * _U(codes[e + _2])
-        u0 = units[e]
-        u1 = units[e + _1]
-        u2 = units[e + _2]
-        x = u0 * tab[c0] + u1 * tab[c1] + u2 * tab[c2]
-        return x, u0 * tab[c0 + _1] + u1 * tab[c1 + _1] + u2 * tab[c2 + _1]
-    if n == 4:
-        c0 = _2 * _U(codes[e])
-        c1 = _2 * _U(codes[e + _1])
-        c2 = _2 * _U(codes[e + _2])
-        c3 = _2 * _U(codes[e + _3])
-        u0 = units[e]
-        u1 = units[e + _1]
-        u2 = units[e + _2]
-        u3 = units[e + _3]
-        x = (u0 * tab[c0] + u1 * tab[c1]) + (u2 * tab[c2] + u3 * tab[c3])
-        y = (u0 * tab[c0 + _1] + u1 * tab[c1 + _1]) + (u2 * tab[c2 + _1] + u3 * tab[c3 + _1])
-        return x, y
+        x, y = mul2(units[e], tab, _2 * _U(codes[e]))
+        x, y = madd2(x, y, units[e + _1], tab, _2 * _U(codes[e + _1]))
+        return madd2(x, y, units[e + _2], tab, _2 * _U(codes[e + _2]))
+    if n == 4:  # (u0 t0 + u1 t1) + (u2 t2 + u3 t3), as _fast_xy adds them
+        x, y = mul2(units[e], tab, _2 * _U(codes[e]))
+        x, y = madd2(x, y, units[e + _1], tab, _2 * _U(codes[e + _1]))
+        p, q = mul2(units[e + _2], tab, _2 * _U(codes[e + _2]))
+        p, q = madd2(p, q, units[e + _3], tab, _2 * _U(codes[e + _3]))
+        return x + p, y + q
     x = 0.0
     y = 0.0
     j = e
     end = e + _U(n)
     while j < end:
-        c = _2 * _U(codes[j])
-        u = units[j]
-        x += u * tab[c]
-        y += u * tab[c + _1]
+        x, y = madd2(x, y, units[j], tab, _2 * _U(codes[j]))
         j += _1
     return x, y
 

@@ -6,10 +6,14 @@ has at most 256 codes, else uint16) and ``units`` (float64): 9 or 10 bytes an en
 account: ``indptr`` (int32 below 2**31 entries, else int64), ``cat`` (uint8 below 256
 categories), a status byte and its place in the file (int32 below 2**31 accounts).
 
-Rows are *clustered*: sorted by the set of assets they hold (the most widely held asset
-first), so the accounts that hold one asset form a few long runs of rows. A price tick
-then re-prices those runs, contiguous in memory, instead of scattered rows; the runs
-(start, end) of each asset replace a per-position index by asset.
+Rows are *clustered*: sorted by how many entries they hold, then by the set of assets
+they hold (the most widely held asset first). Rows of one length are then one run of
+rows, so the full re-price reads them as a few long segments of equal-length rows with no
+row index (:mod:`xmargin.book._numba_segments`); inside a length the accounts that hold
+one asset form a few long runs of rows. A price tick then re-prices those runs,
+contiguous in memory, instead of scattered rows; the runs (start, end) of each asset
+replace a per-position index by asset. The book's row order is internal: ids, outputs
+and events are in file order through ``file_index``.
 """
 
 from __future__ import annotations
@@ -76,9 +80,10 @@ class Built:
 
 
 def _cluster_order(
-    n: int, pos_row: Int64Array1D, pos_asset: Int64Array1D, n_assets: int
+    n: int, pos_row: Int64Array1D, pos_asset: Int64Array1D, n_assets: int, sides: Int64Array1D
 ) -> Int64Array1D:
-    """Rows sorted by the set of assets held, most widely held asset as the top bit."""
+    """Rows sorted by their entry count (``sides``: entries of each position), then by the
+    set of assets held, most widely held asset as the top bit."""
     if n == 0 or pos_row.size == 0:
         return np.arange(n, dtype=np.int64)
     pop = np.bincount(pos_asset, minlength=n_assets)
@@ -92,7 +97,12 @@ def _cluster_order(
     first = (np.cumsum(counts) - counts)[nonempty]
     sig = np.zeros(n, dtype=np.uint64)
     sig[nonempty] = np.bitwise_or.reduceat(bits, first)
-    order: Int64Array1D = np.argsort(~sig, kind="stable").astype(np.int64)
+    by_set = np.argsort(~sig, kind="stable")
+    entries = np.bincount(pos_row, weights=sides, minlength=n).astype(np.int64)
+    # a stable sort of small integers (a radix sort) keeps the set order inside a length
+    small = np.uint16 if entries.max() < 1 << 16 else np.int64
+    by_length = np.argsort(entries[by_set].astype(small), kind="stable")
+    order: Int64Array1D = by_set[by_length].astype(np.int64)
     return order
 
 
@@ -130,7 +140,8 @@ def build_layout(
     if not keep.all():
         pos_row, pos_asset, supply, borrow = (x[keep] for x in (pos_row, pos_asset, supply, borrow))
     if cluster:
-        order = _cluster_order(n, pos_row, pos_asset, n_assets)
+        sides = (supply != 0).astype(np.int64) + (borrow != 0)
+        order = _cluster_order(n, pos_row, pos_asset, n_assets, sides)
         row_of_file = np.empty(n, dtype=np.int64)
         row_of_file[order] = np.arange(n, dtype=np.int64)
         counts = np.bincount(pos_row, minlength=n).astype(np.int64)
