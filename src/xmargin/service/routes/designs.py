@@ -83,7 +83,7 @@ from xmargin.store.commands_designs import (
     Deleverage,
     Socialize,
 )
-from xmargin.store.results import auction_status_json
+from xmargin.store.results import as_json, auction_status_doc
 
 router = APIRouter(prefix="/v1", tags=["liquidation designs"])
 
@@ -104,7 +104,7 @@ async def list_auctions(key: CurrentRole, services: ServicesDep) -> JSONResponse
     authorize(key, "read_liquidations")
     m = services.live.market
     now, rows = auction_status(m, action_time(m, services.clock()))
-    return json_response(auction_status_json(now, rows))
+    return json_response(as_json(auction_status_doc(now, rows)))
 
 
 @router.post(
