@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.risk.validation import parse_amount
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
@@ -19,6 +16,7 @@ from xmargin.service.deps import (
 from xmargin.service.routes.common import (
     BODY_ERRORS,
     ERRORS,
+    AccountId,
     check_name,
     json_response,
     read_body,
@@ -31,15 +29,6 @@ from xmargin.store.journal import ACCOUNT_ACTIONS, AccountAction, AccountActionK
 from xmargin.store.records import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-
-AccountId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
-    ),
-]
 
 _DOC = {
     "deposit": "Supply `amount` units of `asset`; opens the account if it is new.",

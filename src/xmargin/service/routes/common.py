@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -12,7 +12,7 @@ from xmargin.errors import InvalidRequest, Problem, UnknownAccount
 from xmargin.liquidation_errors import LiquidationDesignMismatch
 from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.model.market import Market
-from xmargin.model.names import name_problem
+from xmargin.model.names import MAX_NAME_LENGTH, name_problem
 from xmargin.service.batch_prepare import Request as WriterRequest
 from xmargin.service.deps import Services, fingerprint, read_json, validate_body
 from xmargin.service.schemas import ErrorResponse
@@ -22,6 +22,7 @@ from xmargin.store.records import ApiKey
 __all__ = [
     "BODY_ERRORS",
     "ERRORS",
+    "AccountId",
     "body_doc",
     "check_name",
     "json_response",
@@ -33,6 +34,16 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+#: An account's id in a route's path.
+AccountId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
+    ),
+]
 
 _ERROR_TEXT = {
     400: "The body is not JSON, or not UTF-8",

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 
 from xmargin.errors import InvalidAmount
 from xmargin.mathlib import ZERO, fmt
-from xmargin.model.market import Market
 from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.trading import parse_size
@@ -30,6 +29,7 @@ from xmargin.service.deps import (
 from xmargin.service.routes.common import (
     BODY_ERRORS,
     ERRORS,
+    AccountId,
     body_doc,
     check_name,
     json_response,
@@ -52,19 +52,7 @@ from xmargin.store.commands_perps import SetFunding, Settle, Trade
 
 router = APIRouter(prefix="/v1", tags=["perps"])
 
-AccountId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
-    ),
-]
 PerpName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_LENGTH)]
-
-
-def _existing(market: Market, account_id: str) -> None:
-    require_account(market, account_id)
 
 
 @router.post(
