@@ -25,30 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from simulate import depth_liquidity  # type: ignore[import-not-found]
 from xmargin.analytics.cascade.designs import DesignStep
 from xmargin.analytics.cascade.engine import PathEngine
 from xmargin.analytics.design_compare import DESIGNS, cascade_design, shock_paths
-from xmargin.analytics.liquidity import Liquidity
-from xmargin.analytics.simbook import SimBook, load_simbook
+from xmargin.analytics.simbook import load_simbook
 from xmargin.book.generate import generate_book
 from xmargin.fast.backend import process_backend
-from xmargin.model.market import Market
-from xmargin.model.params import LiquidityParams
 
 STABLE = {"USDC", "USDT", "DAI"}
-
-
-def liquidity_for(market: Market, book: SimBook) -> Liquidity:
-    """Depth curves for every asset, scaled to the book's supply of it."""
-    supplied = np.bincount(book.col, weights=book.s * book.price[book.col], minlength=book.n_assets)
-    assets = {}
-    for j, (sym, ap) in enumerate(market.assets.items()):
-        v1 = max(1e5, 0.02 * supplied[j])
-        depth = ((0.01, v1), (0.10, 5 * v1))
-        assets[sym] = ap.model_copy(
-            update={"liquidity": LiquidityParams(model="depth", depth=depth)}
-        )
-    return Liquidity.from_params(assets)
 
 
 def row(name: str, value: str, note: str = "") -> None:
@@ -70,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         market_file, _ = generate_book(args.accounts, args.assets, args.seed, Path(tmp))
         book, market = load_simbook(market_file)
-    liquidity = liquidity_for(market, book)
+    liquidity = depth_liquidity(market, book)
     shocks = {a: -0.3 for a in book.assets if a not in STABLE}
     vols = {a: 0.7 for a in shocks}
     paths = shock_paths(book, shocks, 6, args.steps, args.paths, args.seed, vols, 1 / 6)

@@ -47,6 +47,7 @@ from xmargin.analytics.return_models import GBM
 from xmargin.analytics.simbook import SimBook, load_simbook
 from xmargin.book.generate import generate_book
 from xmargin.fast.backend import load_numba, process_backend
+from xmargin.model.market import Market
 from xmargin.model.params import LiquidityParams
 
 STABLE = {"USDC", "USDT", "DAI"}
@@ -67,12 +68,17 @@ def model_for(book: SimBook) -> GBM:
 
 
 def liquidity_for(market_file: Path, book: SimBook) -> Liquidity:
-    """Depth curves for every asset, scaled to the book's supply of it."""
+    """:func:`depth_liquidity` for the assets of ``market_file`` (read without its book)."""
     from xmargin.io.market_file import parse_market, read_market_document
 
     raw, _ = read_market_document(market_file)
     raw = {**raw, "market": {k: v for k, v in raw["market"].items() if k != "accounts_file"}}
-    market = parse_market(raw, str(market_file))
+    return depth_liquidity(parse_market(raw, str(market_file)), book)
+
+
+def depth_liquidity(market: Market, book: SimBook) -> Liquidity:
+    """Depth curves for every asset, scaled to the book's supply of it (also
+    ``benchmarks/designs.py``'s)."""
     supplied = np.bincount(book.col, weights=book.s * book.price[book.col], minlength=book.n_assets)
     assets = {}
     for j, (sym, ap) in enumerate(market.assets.items()):

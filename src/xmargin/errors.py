@@ -65,6 +65,7 @@ __all__ = [
     "InvalidAmount",
     "InvalidPrice",
     "IsolationViolation",
+    "ListsProblems",
     "MarketFileError",
     "NoPosition",
     "NotBorrowable",
@@ -132,20 +133,28 @@ def _listed(items: list[str]) -> str:
     return "; ".join(items[:3]) + more
 
 
-class MarketFileError(InputError):
+class ListsProblems(XmarginError):
+    """An error that found every problem of what it checked (``.problems``), each
+    located, and lists them all: in its message the first three, in the JSON error
+    object every one."""
+
+    def __init__(self, head: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(f"{head}: {_listed([str(p) for p in problems])}")
+
+    def problem_lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class MarketFileError(ListsProblems, InputError):
     """A market file broke one or more rules of contract section 1.1; all are listed."""
 
     code = "invalid_market_file"
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
-        self.problems = problems
         n = len(problems)
-        head = f"{source}: {n} problem{'s' if n != 1 else ''}"
-        super().__init__(f"{head}: {_listed([str(p) for p in problems])}")
-
-    def problem_lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''}", problems)
 
 
 class ScenarioFileError(MarketFileError):

@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from xmargin.errors import Problem, XmarginError, _listed
+from xmargin.errors import ListsProblems, Problem, XmarginError, _listed
 
 __all__ = [
     "BodyTooLarge",
@@ -91,17 +91,13 @@ class MalformedRequest(RequestError):
     code = "malformed_request"
 
 
-class InvalidRequest(RequestError):
+class InvalidRequest(ListsProblems, RequestError):
     """A JSON body, query or header that does not have the fields the endpoint reads."""
 
     code = "invalid_request"
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(f"invalid request: {_listed([str(p) for p in problems])}")
-
-    def problem_lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        super().__init__("invalid request", problems)
 
 
 class BodyTooLarge(RequestError):

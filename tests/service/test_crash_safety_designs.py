@@ -263,6 +263,71 @@ def _journal_keys(engine: Any) -> Counter[str]:
         return Counter(e.idempotency_key for e in iter_journal(conn) if e.idempotency_key)
 
 
+@dataclass
+class Crash:
+    """What a load killed mid-way left: the keys, every request sent, and the journal."""
+
+    keys: dict[tuple[str, str | None], str]
+    sent: list[Sent]
+    acked: list[Sent]
+    unknown: list[Sent]
+    journal: Counter[str]
+
+
+def crash_under_load(
+    first: Proc, engine: Any, lanes: list[list[Step]], exercised: set[str]
+) -> Crash:
+    """Drive ``first`` with ``lanes`` until it is killed; then every endpoint in
+    ``exercised`` was acknowledged, every acknowledged action is journalled exactly once,
+    a refused one not at all, and nothing else twice."""
+    who = {step.who for steps in lanes for step in steps}
+    keys = {w: create_api_key(engine, w[0], w[1])[0] for w in who}  # type: ignore[arg-type]
+    sent: list[Sent] = []
+    asyncio.run(_load_then_kill(first, lanes, keys, sent))
+    first.log.close()
+    acked = [s for s in sent if s.outcome == "ok"]
+    unknown = [s for s in sent if s.outcome == "unknown"]
+    assert len(acked) >= 30
+    assert unknown, "the kill should catch requests in flight"
+    done = {s.path.rsplit("/", 1)[-1] for s in acked}
+    assert done >= exercised, exercised - done
+    journal = _journal_keys(engine)
+    assert all(journal[s.key] == 1 for s in acked)
+    assert all(journal[s.key] == 0 for s in sent if s.outcome == "refused")
+    assert all(journal[s.key] <= 1 for s in unknown)
+    assert set(journal) <= {s.key for s in sent}
+    return Crash(keys, sent, acked, unknown, journal)
+
+
+def retry_unknown(c: httpx.Client, engine: Any, crash: Crash) -> Counter[str]:
+    """Retry every unanswered request with its key: each is applied at most once (a
+    journalled one answers its first result); the journal after the retries."""
+    journal = crash.journal
+    for s in crash.unknown:
+        r = c.request(
+            s.step.method,
+            s.path,
+            json=s.step.body,
+            headers={
+                "Authorization": f"Bearer {crash.keys[s.step.who]}",
+                "Idempotency-Key": s.key,
+            },
+        )
+        # 404: its target never committed (an auction kicked by a request that was itself
+        # in flight at the kill); then it was not journalled.
+        gone = r.status_code == 404 and "unknown_auction" in r.text
+        assert r.status_code in (200, 409) or (gone and not journal[s.key]), (s.path, r.text)
+        if journal[s.key]:
+            assert r.status_code == 200
+            assert r.headers.get("idempotent-replayed") == "true"
+        if r.status_code == 409:
+            assert s.step.refusable, (s.path, r.text)
+    after = _journal_keys(engine)
+    assert all(n == 1 for n in after.values())
+    assert all(after[s.key] == 1 for s in crash.acked)
+    return after
+
+
 def _check_perps(engine: Any, c: httpx.Client, admin: str, sent: list[Sent]) -> None:
     """Positions are the landed trades, and the funding index the last landed one."""
     landed = _journal_keys(engine)
@@ -290,27 +355,9 @@ def test_acknowledged_design_actions_survive_sigkill_exactly_once(
     first = _start(db_url, tmp_path, "first", market)
     engine = make_engine(db_url)
     try:
-        who = {step.who for steps in lanes for step in steps}
-        keys = {w: create_api_key(engine, w[0], w[1])[0] for w in who}  # type: ignore[arg-type]
-        sent: list[Sent] = []
-        asyncio.run(_load_then_kill(first, lanes, keys, sent))
-        first.log.close()
-        acked = [s for s in sent if s.outcome == "ok"]
-        unknown = [s for s in sent if s.outcome == "unknown"]
-        assert len(acked) >= 30
-        assert unknown, "the kill should catch requests in flight"
-        # Every endpoint of the market was acknowledged at least once before the kill.
-        done = {s.path.rsplit("/", 1)[-1] for s in acked}
-        assert done >= EXERCISED[kind], EXERCISED[kind] - done
-
         # 1. After the crash: every acknowledged action is journalled exactly once; a
         #    refused one not at all; nothing else twice.
-        journal = _journal_keys(engine)
-        assert all(journal[s.key] == 1 for s in acked)
-        assert all(journal[s.key] == 0 for s in sent if s.outcome == "refused")
-        assert all(journal[s.key] <= 1 for s in unknown)
-        assert set(journal) <= {s.key for s in sent}
-
+        crash = crash_under_load(first, engine, lanes, EXERCISED[kind])
         # 2. Restart: the replay agrees; 3. every unanswered request, retried with its
         #    key, is applied at most once (a journalled one answers its first result).
         second = _start(db_url, tmp_path, "second", None)
@@ -318,33 +365,9 @@ def test_acknowledged_design_actions_survive_sigkill_exactly_once(
             replay_database(engine)
             admin = create_api_key(engine, "admin", None)[0]
             with httpx.Client(base_url=second.url, timeout=10.0) as c:
-                for s in unknown:
-                    r = c.request(
-                        s.step.method,
-                        s.path,
-                        json=s.step.body,
-                        headers={
-                            "Authorization": f"Bearer {keys[s.step.who]}",
-                            "Idempotency-Key": s.key,
-                        },
-                    )
-                    # 404: its target never committed (an auction kicked by a request
-                    # that was itself in flight at the kill); then it was not journalled.
-                    gone = r.status_code == 404 and "unknown_auction" in r.text
-                    assert r.status_code in (200, 409) or (gone and not journal[s.key]), (
-                        s.path,
-                        r.text,
-                    )
-                    if journal[s.key]:
-                        assert r.status_code == 200
-                        assert r.headers.get("idempotent-replayed") == "true"
-                    if r.status_code == 409:
-                        assert s.step.refusable, (s.path, r.text)
-                after = _journal_keys(engine)
-                assert all(n == 1 for n in after.values())
-                assert all(after[s.key] == 1 for s in acked)
+                retry_unknown(c, engine, crash)
                 if kind == "perps":
-                    _check_perps(engine, c, admin, sent)
+                    _check_perps(engine, c, admin, crash.sent)
             replay_database(engine)
         finally:
             _stop(second)

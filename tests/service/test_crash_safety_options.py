@@ -10,7 +10,6 @@ The load and its checks are those of tests/service/test_crash_safety_designs.py.
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,14 +18,12 @@ import httpx
 from tests.service.test_crash_safety import _start, _stop
 from tests.service.test_crash_safety_designs import (
     HEAD,
-    Sent,
     Step,
-    _journal_keys,
-    _load_then_kill,
+    crash_under_load,
+    retry_unknown,
 )
 from xmargin.store import make_engine, replay_database
 from xmargin.store.market_store import load_state
-from xmargin.store.repositories import create_api_key
 
 TRADERS, SUNK = 6, 12
 CALL = "ETH-20240628-2200-C"
@@ -77,53 +74,18 @@ def test_acknowledged_option_actions_survive_sigkill_exactly_once(
     first = _start(db_url, tmp_path, "first", market)
     engine = make_engine(db_url)
     try:
-        who = {step.who for steps in lanes for step in steps}
-        keys = {w: create_api_key(engine, w[0], w[1])[0] for w in who}  # type: ignore[arg-type]
-        sent: list[Sent] = []
-        asyncio.run(_load_then_kill(first, lanes, keys, sent))
-        first.log.close()
-        acked = [s for s in sent if s.outcome == "ok"]
-        unknown = [s for s in sent if s.outcome == "unknown"]
-        assert len(acked) >= 30
-        assert unknown, "the kill should catch requests in flight"
-        done = {s.path.rsplit("/", 1)[-1] for s in acked}
-        assert done >= {"trade", "deposit", "options"}, done
-
-        journal = _journal_keys(engine)
-        assert all(journal[s.key] == 1 for s in acked)
-        assert all(journal[s.key] == 0 for s in sent if s.outcome == "refused")
-        assert all(journal[s.key] <= 1 for s in unknown)
-        assert set(journal) <= {s.key for s in sent}
-
+        crash = crash_under_load(first, engine, lanes, {"trade", "deposit", "options"})
         second = _start(db_url, tmp_path, "second", None)
         try:
             replay_database(engine)
             with httpx.Client(base_url=second.url, timeout=10.0) as c:
-                for s in unknown:
-                    r = c.request(
-                        s.step.method,
-                        s.path,
-                        json=s.step.body,
-                        headers={
-                            "Authorization": f"Bearer {keys[s.step.who]}",
-                            "Idempotency-Key": s.key,
-                        },
-                    )
-                    assert r.status_code in (200, 409), (s.path, r.text)
-                    if journal[s.key]:
-                        assert r.status_code == 200
-                        assert r.headers.get("idempotent-replayed") == "true"
-                    if r.status_code == 409:
-                        assert s.step.refusable, (s.path, r.text)
-            after = _journal_keys(engine)
-            assert all(n == 1 for n in after.values())
-            assert all(after[s.key] == 1 for s in acked)
+                after = retry_unknown(c, engine, crash)
             # The stored positions are the landed trades.
             with engine.connect() as conn:
                 stored = load_state(conn).market
             for i in range(TRADERS):
                 size = sum(
-                    (Decimal(s.step.body["size"]) for s in sent
+                    (Decimal(s.step.body["size"]) for s in crash.sent
                      if after[s.key] and s.path == f"/v1/accounts/t{i}/trade"),
                     Decimal(0),
                 )  # fmt: skip

@@ -32,7 +32,6 @@ from xmargin.ledger.loss_waterfall import (
     execute_socialize_spot_loss,
 )
 from xmargin.ledger.storefront import execute_absorb, execute_buy_collateral
-from xmargin.model.liquidation_params import format_time
 from xmargin.model.market import Market
 from xmargin.risk.auction_curves import auction_status
 
@@ -138,20 +137,7 @@ def auction_status_command(
     """Every running auction: its price now, its age, whether it needs a reset."""
 
     def act(m: Market) -> dict[str, Any]:
-        now, rows = auction_status(m, at)
-        return {
-            "time": format_time(now),
-            "auctions": [
-                {
-                    **show.auction_doc(s.auction),
-                    "price": s.price,
-                    "age_seconds": s.age_seconds,
-                    "needs_reset": s.reset_reason is not None,
-                    "reset_reason": s.reset_reason,
-                }
-                for s in rows
-            ],
-        }
+        return show.auction_status_doc(*auction_status(m, at))
 
     _run(market_file, None, as_json, "Running auctions", act)
 

@@ -1,5 +1,8 @@
 """What the perp commands print: the contract's JSON documents (section 5.7) and tables.
 
+The documents are the ones the journal and the service answer with
+(:mod:`xmargin.store.results`), built there once.
+
 As :mod:`xmargin.cli.render`: every Decimal in JSON is a full-precision string (``null``
 where undefined); tables round quote values for display only and name the quote unit.
 """
@@ -7,12 +10,12 @@ where undefined); tables round quote values for display only and name the quote 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from xmargin.cli.render import exact_text, pairs_table, ratio_text, table_console
 from xmargin.model.market import Market
 from xmargin.risk.perp_liquidation import PerpLiquidationQuote
 from xmargin.risk.trading import SettleQuote, TradeQuote
+from xmargin.store.results import funding_doc, perp_liquidation_doc, settle_doc, trade_doc
 
 __all__ = [
     "funding_doc",
@@ -24,60 +27,6 @@ __all__ = [
     "settle_doc",
     "trade_doc",
 ]
-
-
-def trade_doc(q: TradeQuote) -> dict[str, Any]:
-    """``trade``: the contract's fields in its order (5.7), then the extension ``price``."""
-    return {
-        "account": q.account,
-        "perp": q.perp,
-        "size_before": q.size_before,
-        "size_after": q.size_after,
-        "entry_price": q.entry_price,
-        "realized_pnl": q.realized_pnl,
-        "funding_paid": q.funding_paid,
-        "health_factor_before": q.health_factor_before,
-        "health_factor_after": q.health_factor_after,
-        "price": q.price,
-    }
-
-
-def perp_liquidation_doc(q: PerpLiquidationQuote) -> dict[str, Any]:
-    """``liquidate --perp``: the contract's fields in its order (5.7), then the extension
-    ``funding_paid``."""
-    return {
-        "account": q.account,
-        "perp": q.perp,
-        "closed": q.closed,
-        "price": q.price,
-        "realized_pnl": q.realized_pnl,
-        "liquidator_fee": q.liquidator_fee,
-        "insurance_fee": q.insurance_fee,
-        "health_factor_before": q.health_factor_before,
-        "health_factor_after": q.health_factor_after,
-        "bad_debt": dict(q.bad_debt),
-        "insurance_fund_used": dict(q.insurance_fund_used),
-        "funding_paid": q.funding_paid,
-    }
-
-
-def settle_doc(q: SettleQuote) -> dict[str, Any]:
-    """``settle`` (extension, docs/contract.md 5.8)."""
-    return {
-        "account": q.account,
-        "perp": q.perp,
-        "size": q.size,
-        "price": q.price,
-        "realized_pnl": q.realized_pnl,
-        "funding_paid": q.funding_paid,
-        "health_factor_before": q.health_factor_before,
-        "health_factor_after": q.health_factor_after,
-    }
-
-
-def funding_doc(perp: str, index: Decimal, previous: Decimal) -> dict[str, Any]:
-    """``funding`` (extension, docs/contract.md 5.8)."""
-    return {"perp": perp, "funding_index": index, "previous": previous}
 
 
 def _quote_value(x: Decimal, quote: str) -> str:

@@ -27,6 +27,7 @@ from xmargin.io.documents import (
     loads_toml,
     read_regular_file,
 )
+from xmargin.io.long_tables import join_rows
 from xmargin.mathlib import ZERO, exact, fmt, quantize_down, shown
 from xmargin.model.account import Account
 from xmargin.model.market import Market
@@ -304,12 +305,12 @@ def parse_market(
     if params is not None and params.perps_file is not None:
         path = (base_dir or Path(".")) / params.perps_file
         rows = perp_tables.read_perps_file(path, perps, assets, problems)
-        perp_tables.join_perps_file(accounts, inline, rows, problems)
+        join_rows(accounts, inline, rows, problems, Account.set_perp)
 
     if params is not None and params.options_file is not None:
         path = (base_dir or Path(".")) / params.options_file
         held_rows = option_tables.read_options_file(path, opt.options, assets, problems)
-        option_tables.join_options_file(accounts, inline, held_rows, problems)
+        join_rows(accounts, inline, held_rows, problems, Account.set_option)
 
     state = raw.get("state", {})
     deficit: dict[str, Decimal] = {}

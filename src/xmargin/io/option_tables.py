@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from xmargin.errors import Problem
-from xmargin.io.documents import DocumentError, require_regular_file
+from xmargin.io.long_tables import read_columns
 from xmargin.mathlib import fmt, quantize_down
-from xmargin.model.account import Account
 from xmargin.model.liquidation_params import format_time
 from xmargin.model.market import Market
 from xmargin.model.names import name_problem
@@ -27,9 +26,6 @@ from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.options import MarginMethod, OptionMarginParams, OptionParams
 from xmargin.model.params import AssetParams, MarketParams
 from xmargin.model.portfolio_params import PortfolioMarginParams
-
-if TYPE_CHECKING:  # pyarrow loads when a table is read, not with the CLI
-    import pyarrow as pa
 
 __all__ = [
     "MAX_YEARS_TO_EXPIRY",
@@ -39,7 +35,6 @@ __all__ = [
     "account_options",
     "check_option_time",
     "dump_options",
-    "join_options_file",
     "margin_of_account",
     "options_of_account",
     "parse_option_margin",
@@ -305,36 +300,6 @@ def name_or_type(raw: Any) -> str:
     return repr(raw) if isinstance(raw, str) and len(raw) <= 40 else type(raw).__name__
 
 
-def _read_table(path: Path) -> pa.Table:
-    import pyarrow as pa
-
-    suffix = path.suffix.lower()
-    try:
-        require_regular_file(path)
-    except DocumentError as exc:
-        raise ValueError(exc.message) from None
-    if suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        # Every cell as text: numbers are parsed exactly, never through a float.
-        convert = pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in OPTIONS_FILE_COLUMNS},
-            strings_can_be_null=False,
-        )
-        table = pacsv.read_csv(path, convert_options=convert)
-    elif suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        table = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]))
-    else:
-        raise ValueError("options_file must end in .csv or .parquet")
-    missing = [c for c in OPTIONS_FILE_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ValueError(f"missing column(s): {', '.join(missing)}")
-    return table
-
-
 def read_options_file(
     path: Path,
     options: Mapping[str, OptionParams | None],
@@ -343,18 +308,10 @@ def read_options_file(
 ) -> Iterator[tuple[str, str, Decimal, str]]:
     """Rows of a long-form ``options_file`` (CSV or Parquet): ``(account, option, size,
     location)``. A repeated ``(account, option)`` is a problem."""
-    import pyarrow as pa
-
     name = path.name
-    try:
-        table = _read_table(path)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        problems.append(Problem(f"market.options_file ({name})", str(exc).splitlines()[0]))
+    cols = read_columns(path, "options_file", OPTIONS_FILE_COLUMNS, problems, regular_only=True)
+    if cols is None:
         return
-    cols = {c: table.column(c).to_pylist() for c in table.column_names}
-    for c in cols:
-        if c not in OPTIONS_FILE_COLUMNS:
-            problems.append(Problem(f"{name}:column {c}", "unknown column"))
     seen: set[tuple[str, str]] = set()
     for i, acc_id in enumerate(cols["account"]):
         row = f"{name}:row {i + 2}"  # 1-based, after the header line
@@ -377,25 +334,6 @@ def read_options_file(
         size = _size(cell, options[option], assets, f"{row}.size", problems)
         if size is not None and options[option] is not None:
             yield str(acc_id), str(option), size, row
-
-
-def join_options_file(
-    accounts: dict[str, Account],
-    inline: set[str],
-    rows: Iterator[tuple[str, str, Decimal, str]],
-    problems: list[Problem],
-) -> None:
-    """Add an ``options_file``'s positions to the accounts of the ``accounts_file`` or
-    ``perps_file`` (or to new accounts); an account written inline keeps its positions
-    inline and is refused here."""
-    for acc_id, option, size, loc in rows:
-        if acc_id in inline:
-            problems.append(Problem(loc, f"account {acc_id!r} is written inline"))
-            continue
-        acc = accounts.get(acc_id)
-        if acc is None:
-            acc = accounts[acc_id] = Account(acc_id)
-        acc.set_option(option, size)
 
 
 def dump_options(market: Market, doc: dict[str, Any], num: Callable[[Any], Any]) -> None:

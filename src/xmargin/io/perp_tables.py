@@ -10,23 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xmargin.errors import Problem
+from xmargin.io.long_tables import read_columns
 from xmargin.mathlib import ZERO, quantize_down
-from xmargin.model.account import Account
 from xmargin.model.market import Market
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.model.params import AssetParams
 from xmargin.model.perps import PerpParams, PerpPosition
 
-if TYPE_CHECKING:  # pyarrow loads when a table is read, not with the CLI
-    import pyarrow as pa
-
 __all__ = [
     "PERPS_FILE_COLUMNS",
     "dump_perps",
-    "join_perps_file",
     "parse_perps",
     "parse_position",
     "perps_of_account",
@@ -169,18 +165,10 @@ def read_perps_file(
     """Rows of a long-form ``perps_file`` (CSV or Parquet, contract 5.8):
     ``(account, perp, position, location)``. A repeated ``(account, perp)`` is a problem.
     """
-    import pyarrow as pa
-
     name = path.name
-    try:
-        table = _read_table(path)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        problems.append(Problem(f"market.perps_file ({name})", str(exc).splitlines()[0]))
+    cols = read_columns(path, "perps_file", PERPS_FILE_COLUMNS, problems, required=4)
+    if cols is None:
         return
-    cols = {c: table.column(c).to_pylist() for c in table.column_names}
-    for c in cols:
-        if c not in PERPS_FILE_COLUMNS:
-            problems.append(Problem(f"{name}:column {c}", "unknown column"))
     seen: set[tuple[str, str]] = set()
     for i, acc_id in enumerate(cols["account"]):
         row = f"{name}:row {i + 2}"  # 1-based, after the header line
@@ -199,50 +187,6 @@ def read_perps_file(
         pos = parse_position(cells, perps[perp_name], assets, row, problems)
         if pos is not None:
             yield str(acc_id), str(perp_name), pos, row
-
-
-def _read_table(path: Path) -> pa.Table:
-    import pyarrow as pa
-
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        # Every cell as text: numbers are parsed exactly, never through a float.
-        convert = pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in PERPS_FILE_COLUMNS},
-            strings_can_be_null=False,
-        )
-        table = pacsv.read_csv(path, convert_options=convert)
-    elif suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        table = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]))
-    else:
-        raise ValueError("perps_file must end in .csv or .parquet")
-    missing = [c for c in PERPS_FILE_COLUMNS[:4] if c not in table.column_names]
-    if missing:
-        raise ValueError(f"missing column(s): {', '.join(missing)}")
-    return table
-
-
-def join_perps_file(
-    accounts: dict[str, Account],
-    inline: set[str],
-    rows: Iterator[tuple[str, str, PerpPosition, str]],
-    problems: list[Problem],
-) -> None:
-    """Add a ``perps_file``'s positions to the accounts of the ``accounts_file`` (or to new
-    accounts); an account written inline keeps its positions inline and is refused here."""
-    for acc_id, perp, pos, loc in rows:
-        if acc_id in inline:
-            problems.append(Problem(loc, f"account {acc_id!r} is written inline"))
-            continue
-        acc = accounts.get(acc_id)
-        if acc is None:
-            acc = accounts[acc_id] = Account(acc_id)
-        acc.set_perp(perp, pos)
 
 
 def dump_perps(market: Market, doc: dict[str, Any], num: Callable[[Any], Any]) -> None:

@@ -34,14 +34,15 @@ from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.store.commands_perps import amount_json, amount_of
 from xmargin.store.results import (
-    absorb_json,
-    auction_reset_json,
-    auction_start_json,
-    auction_take_json,
-    buy_collateral_json,
-    deleverage_json,
-    perp_loss_json,
-    spot_loss_json,
+    absorb_doc,
+    as_json,
+    auction_reset_doc,
+    auction_start_doc,
+    auction_take_doc,
+    buy_collateral_doc,
+    deleverage_doc,
+    perp_loss_doc,
+    spot_loss_doc,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class AuctionStart:
         quote = execute_auction_start(
             market, self.account, self.debt_asset, self.collateral_asset, self.amount, self.at
         )
-        return auction_start_json(quote)
+        return as_json(auction_start_doc(quote))
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class AuctionTake:
 
     def apply(self, market: Market) -> dict[str, Any]:
         quote = execute_auction_take(market, self.auction_id, self.amount, self.max_price, self.at)
-        return auction_take_json(quote)
+        return as_json(auction_take_doc(quote))
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class AuctionReset:
         return []
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return auction_reset_json(execute_auction_reset(market, self.auction_id, self.at))
+        return as_json(auction_reset_doc(execute_auction_reset(market, self.auction_id, self.at)))
 
 
 TimedCommand = AuctionStart | AuctionTake | AuctionReset
@@ -189,7 +190,7 @@ class Absorb:
         return [self.account]
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return absorb_json(execute_absorb(market, self.account), market)
+        return as_json(absorb_doc(execute_absorb(market, self.account), market))
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,9 @@ class BuyCollateral:
         return []
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return buy_collateral_json(execute_buy_collateral(market, self.asset, self.amount), market)
+        return as_json(
+            buy_collateral_doc(execute_buy_collateral(market, self.asset, self.amount), market)
+        )
 
 
 @dataclass(frozen=True)
@@ -255,9 +258,11 @@ class Socialize:
     def apply(self, market: Market) -> dict[str, Any]:
         if self.perp is not None:
             quote = execute_socialize_perp_loss(market, self.perp, self.amount)
-            return perp_loss_json(quote, market)
+            return as_json(perp_loss_doc(quote, market))
         assert self.asset is not None
-        return spot_loss_json(execute_socialize_spot_loss(market, self.asset, self.amount), market)
+        return as_json(
+            spot_loss_doc(execute_socialize_spot_loss(market, self.asset, self.amount), market)
+        )
 
 
 @dataclass(frozen=True)
@@ -281,4 +286,4 @@ class Deleverage:
         return [self.account, *batch.accounts_where(lambda acc: perp in acc.perps)]
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return deleverage_json(execute_deleverage(market, self.account, self.perp))
+        return as_json(deleverage_doc(execute_deleverage(market, self.account, self.perp)))

@@ -22,7 +22,7 @@ from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
 from xmargin.risk.option_liquidation import OptionLiquidationQuote
 from xmargin.risk.option_trading import OptionTradeQuote
-from xmargin.store.types import to_jsonable
+from xmargin.store.results import as_json
 
 if TYPE_CHECKING:
     from xmargin.store.state import BatchState
@@ -57,8 +57,7 @@ def option_trade_doc(q: OptionTradeQuote) -> dict[str, Any]:
 
 def option_trade_json(q: OptionTradeQuote) -> dict[str, Any]:
     """:func:`option_trade_doc` with numbers as strings (the journal's and service's answer)."""
-    doc: dict[str, Any] = to_jsonable(option_trade_doc(q))
-    return doc
+    return as_json(option_trade_doc(q))
 
 
 def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
@@ -87,8 +86,7 @@ def option_liquidation_doc(q: OptionLiquidationQuote) -> dict[str, Any]:
 
 def option_liquidation_json(q: OptionLiquidationQuote) -> dict[str, Any]:
     """:func:`option_liquidation_doc` with numbers as strings."""
-    doc: dict[str, Any] = to_jsonable(option_liquidation_doc(q))
-    return doc
+    return as_json(option_liquidation_doc(q))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ from xmargin.ledger.perps import (
 from xmargin.mathlib import fmt
 from xmargin.model.market import Market
 from xmargin.model.numbers import parse_number
-from xmargin.store.results import funding_json, perp_liquidation_json, settle_json, trade_json
+from xmargin.store.results import (
+    as_json,
+    funding_doc,
+    perp_liquidation_doc,
+    settle_doc,
+    trade_doc,
+)
 
 if TYPE_CHECKING:
     from xmargin.store.state import BatchState
@@ -64,7 +70,7 @@ class Trade:
         return [self.account]
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return trade_json(execute_trade(market, self.account, self.perp, self.size))
+        return as_json(trade_doc(execute_trade(market, self.account, self.perp, self.size)))
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class Settle:
         return [self.account]
 
     def apply(self, market: Market) -> dict[str, Any]:
-        return settle_json(execute_settle(market, self.account, self.perp))
+        return as_json(settle_doc(execute_settle(market, self.account, self.perp)))
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ class SetFunding:
 
     def apply(self, market: Market) -> dict[str, Any]:
         event = set_funding_index(market, self.perp, self.index)
-        return funding_json(self.perp, event.amount, event.details["previous"])
+        return as_json(funding_doc(self.perp, event.amount, event.details["previous"]))
 
 
 @dataclass(frozen=True)
@@ -134,4 +140,4 @@ class PerpLiquidation:
 
     def apply(self, market: Market) -> dict[str, Any]:
         quote = execute_liquidate_perp(market, self.account, self.perp, self.size)
-        return perp_liquidation_json(quote)
+        return as_json(perp_liquidation_doc(quote))

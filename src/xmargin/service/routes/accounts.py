@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.errors import UnknownAccount
-from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.risk.validation import parse_amount
 from xmargin.service.auth import authorize
 from xmargin.service.deps import (
@@ -16,16 +12,16 @@ from xmargin.service.deps import (
     IdempotencyKey,
     Services,
     ServicesDep,
-    fingerprint,
-    read_json,
-    validate_body,
 )
 from xmargin.service.routes.common import (
     BODY_ERRORS,
     ERRORS,
+    AccountId,
     check_name,
     json_response,
-    outcome_response,
+    read_body,
+    require_account,
+    submit,
 )
 from xmargin.service.schemas import AccountPublic, ActionRequest, ActionResult
 from xmargin.service.views import account_json
@@ -33,15 +29,6 @@ from xmargin.store.journal import ACCOUNT_ACTIONS, AccountAction, AccountActionK
 from xmargin.store.records import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-
-AccountId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
-    ),
-]
 
 _DOC = {
     "deposit": "Supply `amount` units of `asset`; opens the account if it is new.",
@@ -77,20 +64,20 @@ async def submit_action(
     action path (:mod:`xmargin.service.action_lane`)."""
     check_name(account_id, "path.account_id")
     authorize(key, "move_balances", account_id)
-    data = await read_json(request)
-    body = validate_body(ActionRequest, data)
+    data, body = await read_body(request, ActionRequest)
     market = services.live.market
     asset = market.asset(body.asset)
     amount = parse_amount(body.amount, asset.decimals, "amount")
-    if kind != "deposit" and account_id not in market.accounts:
-        raise UnknownAccount(account_id)
-    outcome = await services.writer.submit(
+    if kind != "deposit":
+        require_account(market, account_id)
+    return await submit(
         AccountAction(kind, account_id, body.asset, amount),
-        key.id,
+        request,
+        data,
+        key,
+        services,
         idempotency_key,
-        fingerprint("POST", request.url.path, data),
     )
-    return outcome_response(outcome)
 
 
 def _action_route(kind: AccountActionKind) -> None:

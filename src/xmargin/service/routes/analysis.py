@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -30,11 +30,14 @@ from xmargin.service.analysis_schemas import (
     OptimizeResponse,
 )
 from xmargin.service.auth import authorize
-from xmargin.service.deps import CurrentRole, ServicesDep, read_json, validate_body
-from xmargin.service.routes.common import BODY_ERRORS, json_response
+from xmargin.service.deps import CurrentRole, Services, ServicesDep
+from xmargin.service.routes.common import BODY_ERRORS, json_response, read_body
 from xmargin.service.schemas_compare import CompareDesignsRequest, CompareDesignsResponse
+from xmargin.store.records import ApiKey
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
+
+M = TypeVar("M", bound=BaseModel)
 
 #: The most steps and paths x steps ``compare-designs`` runs (six designs each): a
 #: request's bounds (each step costs a round per design; a few seconds at the most).
@@ -59,6 +62,16 @@ def _inputs(services: Any) -> Any:
     )
 
 
+async def _analysis(
+    request: Request, key: ApiKey, services: Services, model: type[M]
+) -> tuple[M, Any]:
+    """An analysis request: the caller may run analyses, the body as ``model``, and the
+    live market as its inputs."""
+    authorize(key, "run_analysis")
+    _, body = await read_body(request, model)
+    return body, _inputs(services)
+
+
 def _check_assets(names: list[str], inputs: Any, field: str) -> None:
     unknown = [a for a in names if a not in inputs.market.assets]
     if unknown:
@@ -80,9 +93,7 @@ def _as_request(exc: InputError, field: str) -> InvalidRequest:
 @router.post("/calibrate", responses={200: {"model": CalibrationResponse}, **BODY_ERRORS})
 async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """Haircuts and recommended lt/cf of the live market from stated volatilities. Admin."""
-    authorize(key, "run_analysis")
-    body = validate_body(CalibrateRequest, await read_json(request))
-    inputs = _inputs(services)
+    body, inputs = await _analysis(request, key, services, CalibrateRequest)
     assets = body.assets or [a for a in body.volatility if a in inputs.market.assets]
     _check_assets(list(body.volatility), inputs, "volatility")
     _check_assets(assets, inputs, "assets")
@@ -118,9 +129,7 @@ async def calibrate(request: Request, key: CurrentRole, services: ServicesDep) -
 @router.post("/optimize", responses={200: {"model": OptimizeResponse}, **BODY_ERRORS})
 async def optimize(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """A parameter proposal for the live market within a VaR99 budget (nothing changes). Admin."""
-    authorize(key, "run_analysis")
-    body = validate_body(OptimizeRequest, await read_json(request))
-    inputs = _inputs(services)
+    body, inputs = await _analysis(request, key, services, OptimizeRequest)
     _check_assets(list(body.volatility), inputs, "volatility")
     _check_assets(list(body.static), inputs, "static")
     _check_assets(list(body.assets or []), inputs, "assets")
@@ -164,9 +173,7 @@ async def optimize(request: Request, key: CurrentRole, services: ServicesDep) ->
 @router.post("/network", responses={200: {"model": NetworkResponse}, **BODY_ERRORS})
 async def network(request: Request, key: CurrentRole, services: ServicesDep) -> JSONResponse:
     """Concentration, seized share, contagion and entity clearing of the live market. Admin."""
-    authorize(key, "run_analysis")
-    body = validate_body(NetworkRequest, await read_json(request))
-    inputs = _inputs(services)
+    body, inputs = await _analysis(request, key, services, NetworkRequest)
     from xmargin.analytics.clearing import parse_entities
     from xmargin.risk.shocks import parse_shock
 
@@ -199,9 +206,7 @@ async def compare_designs(
     request: Request, key: CurrentRole, services: ServicesDep
 ) -> JSONResponse:
     """The same shocked paths under each liquidation design (contract 8.6). Admin."""
-    authorize(key, "run_analysis")
-    body = validate_body(CompareDesignsRequest, await read_json(request))
-    inputs = _inputs(services)
+    body, inputs = await _analysis(request, key, services, CompareDesignsRequest)
     from xmargin import simulate as sim
     from xmargin.risk.shocks import parse_shock
 

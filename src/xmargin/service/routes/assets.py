@@ -18,7 +18,6 @@ from xmargin.service.deps import (
     CurrentRole,
     IdempotencyKey,
     ServicesDep,
-    fingerprint,
     read_json,
     validate_body,
 )
@@ -28,7 +27,7 @@ from xmargin.service.routes.common import (
     ERRORS,
     check_name,
     json_response,
-    outcome_response,
+    submit,
 )
 from xmargin.service.schemas import AssetChangeResult, AssetList, PricesRequest, PricesResult
 from xmargin.service.views import asset_json
@@ -105,13 +104,9 @@ async def set_asset_params(
         raise MarketFileError(
             f"PUT /v1/assets/{asset}", translate_validation_error(exc, where)
         ) from None
-    outcome = await services.writer.submit(
-        AssetParamsChange(params),
-        key.id,
-        idempotency_key,
-        fingerprint("PUT", request.url.path, data),
+    return await submit(
+        AssetParamsChange(params), request, data, key, services, idempotency_key, "PUT"
     )
-    return outcome_response(outcome)
 
 
 def _observed_at(value: str | int | None) -> datetime | None:
@@ -179,10 +174,6 @@ async def push_prices(
     if not raw:
         raise InvalidRequest([Problem("body", "holds no prices")])
     prices = parse_prices(raw, services.live.market)
-    outcome = await services.writer.submit(
-        PriceRequest(prices, observed_at),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    return await submit(
+        PriceRequest(prices, observed_at), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)

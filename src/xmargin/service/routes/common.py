@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from xmargin.errors import InvalidRequest, Problem
+from xmargin.errors import InvalidRequest, Problem, UnknownAccount
 from xmargin.liquidation_errors import LiquidationDesignMismatch
 from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.model.market import Market
-from xmargin.model.names import name_problem
+from xmargin.model.names import MAX_NAME_LENGTH, name_problem
+from xmargin.service.batch_prepare import Request as WriterRequest
+from xmargin.service.deps import Services, fingerprint, read_json, validate_body
 from xmargin.service.schemas import ErrorResponse
 from xmargin.service.writer import Outcome
+from xmargin.store.records import ApiKey
 
 __all__ = [
     "BODY_ERRORS",
     "ERRORS",
+    "AccountId",
     "body_doc",
     "check_name",
     "json_response",
     "outcome_response",
+    "read_body",
+    "require_account",
     "require_design",
+    "submit",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+#: An account's id in a route's path.
+AccountId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
+    ),
 ]
 
 _ERROR_TEXT = {
@@ -88,3 +109,33 @@ def outcome_response(outcome: Outcome) -> JSONResponse:
     """The writer's answer; a replayed Idempotency-Key is flagged in a header."""
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+async def read_body(request: Request, model: type[M]) -> tuple[Any, M]:
+    """The body as read (for the idempotency fingerprint) and as ``model``: 400, 413 or
+    408 when it cannot be read, 422 when it does not fit."""
+    data = await read_json(request)
+    return data, validate_body(model, data)
+
+
+def require_account(market: Market, account: str) -> None:
+    """404 ``unknown_account`` unless ``market`` holds ``account``."""
+    if account not in market.accounts:
+        raise UnknownAccount(account)
+
+
+async def submit(
+    command: WriterRequest,
+    request: Request,
+    data: Any,
+    key: ApiKey,
+    services: Services,
+    idempotency_key: str | None,
+    method: str = "POST",
+) -> JSONResponse:
+    """Queue ``command`` for the writer under the caller's key and Idempotency-Key (the
+    request's method, path and body its fingerprint) and answer its committed outcome."""
+    outcome = await services.writer.submit(
+        command, key.id, idempotency_key, fingerprint(method, request.url.path, data)
+    )
+    return outcome_response(outcome)

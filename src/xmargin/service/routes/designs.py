@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.errors import InputError, UnknownAccount
+from xmargin.errors import InputError
 from xmargin.liquidation_errors import UnknownAuction
 from xmargin.mathlib import ZERO, fmt
 from xmargin.model.liquidation_params import LiquidationDesign
@@ -43,9 +43,6 @@ from xmargin.service.deps import (
     CurrentRole,
     IdempotencyKey,
     ServicesDep,
-    fingerprint,
-    read_json,
-    validate_body,
 )
 from xmargin.service.ledger_commands import action_time
 from xmargin.service.routes.common import (
@@ -53,8 +50,10 @@ from xmargin.service.routes.common import (
     ERRORS,
     body_doc,
     json_response,
-    outcome_response,
+    read_body,
+    require_account,
     require_design,
+    submit,
 )
 from xmargin.service.schemas import MAX_SEQ
 from xmargin.service.schemas_designs import (
@@ -84,7 +83,7 @@ from xmargin.store.commands_designs import (
     Deleverage,
     Socialize,
 )
-from xmargin.store.results import auction_status_json
+from xmargin.store.results import as_json, auction_status_doc
 
 router = APIRouter(prefix="/v1", tags=["liquidation designs"])
 
@@ -105,7 +104,7 @@ async def list_auctions(key: CurrentRole, services: ServicesDep) -> JSONResponse
     authorize(key, "read_liquidations")
     m = services.live.market
     now, rows = auction_status(m, action_time(m, services.clock()))
-    return json_response(auction_status_json(now, rows))
+    return json_response(as_json(auction_status_doc(now, rows)))
 
 
 @router.post(
@@ -125,20 +124,15 @@ async def start_auction(
     """Start an auction of an account's collateral for its debt (contract 8.2; Maker's
     bark); the keeper's incentive is paid by the protocol. Liquidator only."""
     authorize(key, "liquidate")
-    data = await read_json(request)
-    body = validate_body(AuctionStartRequest, data)
+    data, body = await read_body(request, AuctionStartRequest)
     m = services.live.market
     require_design(m, _AUCTION, "auction start")
     debt = m.asset(body.debt_asset)
     m.asset(body.collateral_asset)
-    if body.account not in m.accounts:
-        raise UnknownAccount(body.account)
+    require_account(m, body.account)
     amount = _units(body.amount, debt.decimals, body.wants_max)
     cmd = AuctionStart(body.account, body.debt_asset, body.collateral_asset, amount)
-    outcome = await services.writer.submit(
-        cmd, key.id, idempotency_key, fingerprint("POST", request.url.path, data)
-    )
-    return outcome_response(outcome)
+    return await submit(cmd, request, data, key, services, idempotency_key)
 
 
 @router.post(
@@ -157,8 +151,7 @@ async def take_auction(
     ``amount`` units of collateral or ``max``, refused above ``max_price``. Liquidator
     only."""
     authorize(key, "liquidate")
-    data = await read_json(request)
-    body = validate_body(AuctionTakeRequest, data)
+    data, body = await read_body(request, AuctionTakeRequest)
     m = services.live.market
     a = m.auctions.get(auction_id)
     if a is None and idempotency_key is None:
@@ -170,13 +163,9 @@ async def take_auction(
     decimals = m.asset(a.collateral_asset).decimals if a is not None else MAX_DECIMALS
     amount = _units(body.amount, decimals, body.wants_max)
     cap = None if body.max_price is None else parse_price(f"auction {auction_id}", body.max_price)
-    outcome = await services.writer.submit(
-        AuctionTake(auction_id, amount, cap),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    return await submit(
+        AuctionTake(auction_id, amount, cap), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.post(
@@ -195,13 +184,7 @@ async def reset_auction(
     authorize(key, "liquidate")
     if idempotency_key is None and auction_id not in services.live.market.auctions:
         raise UnknownAuction(auction_id)
-    outcome = await services.writer.submit(
-        AuctionReset(auction_id),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, None),
-    )
-    return outcome_response(outcome)
+    return await submit(AuctionReset(auction_id), request, None, key, services, idempotency_key)
 
 
 # -- the storefront ----------------------------------------------------------------------
@@ -253,16 +236,11 @@ async def absorb(
     """Absorb an account below maintenance into the protocol (contract 8.3; Compound's
     absorb): it keeps the excess at its liquidation factors. Liquidator only."""
     authorize(key, "liquidate")
-    data = await read_json(request)
-    body = validate_body(AbsorbRequest, data)
+    data, body = await read_body(request, AbsorbRequest)
     m = services.live.market
     require_design(m, _STOREFRONT, "absorb")
-    if body.account not in m.accounts:
-        raise UnknownAccount(body.account)
-    outcome = await services.writer.submit(
-        Absorb(body.account), key.id, idempotency_key, fingerprint("POST", request.url.path, data)
-    )
-    return outcome_response(outcome)
+    require_account(m, body.account)
+    return await submit(Absorb(body.account), request, data, key, services, idempotency_key)
 
 
 @router.post(
@@ -280,8 +258,7 @@ async def buy_collateral(
     (contract 8.3; Compound's buyCollateral): pay ``amount`` units of the base asset, or
     ``max`` for all the protocol holds. Liquidator only."""
     authorize(key, "liquidate")
-    data = await read_json(request)
-    body = validate_body(BuyCollateralRequest, data)
+    data, body = await read_body(request, BuyCollateralRequest)
     m = services.live.market
     require_design(m, _STOREFRONT, "buy-collateral")
     sf = m.params.storefront
@@ -290,13 +267,9 @@ async def buy_collateral(
     if body.asset == sf.base:
         raise InputError(f"buy-collateral: {body.asset} is the base asset, not collateral for sale")
     amount = _units(body.amount, m.asset(sf.base).decimals, body.wants_max)
-    outcome = await services.writer.submit(
-        BuyCollateral(body.asset, amount),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    return await submit(
+        BuyCollateral(body.asset, amount), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 # -- the loss waterfall ------------------------------------------------------------------
@@ -315,8 +288,7 @@ async def socialize(
     open interest through the funding index (Drift), or over an asset's depositors
     (supply index). ``amount``: units of the deficit, default all. Admin only."""
     authorize(key, "cover_losses")
-    data = await read_json(request)
-    body = validate_body(SocializeRequest, data)
+    data, body = await read_body(request, SocializeRequest)
     m = services.live.market
     if body.perp is not None:
         asset = m.perp(body.perp).settlement_asset
@@ -325,13 +297,9 @@ async def socialize(
         asset = body.asset
     decimals = m.asset(asset).decimals
     amount = None if body.amount is None else parse_amount(body.amount, decimals, "amount")
-    outcome = await services.writer.submit(
-        Socialize(body.perp, body.asset, amount),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    return await submit(
+        Socialize(body.perp, body.asset, amount), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.post(
@@ -348,16 +316,10 @@ async def deleverage(
     """Close a bankrupt position against the most profitable opposite positions at its
     bankruptcy price (contract 8.4; dYdX's ADL). Admin only."""
     authorize(key, "cover_losses")
-    data = await read_json(request)
-    body = validate_body(DeleverageRequest, data)
+    data, body = await read_body(request, DeleverageRequest)
     m = services.live.market
     m.perp(body.perp)
-    if body.account not in m.accounts:
-        raise UnknownAccount(body.account)
-    outcome = await services.writer.submit(
-        Deleverage(body.account, body.perp),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    require_account(m, body.account)
+    return await submit(
+        Deleverage(body.account, body.perp), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)

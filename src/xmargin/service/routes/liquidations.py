@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.errors import InvalidRequest, NothingToLiquidate, Problem, UnknownAccount
+from xmargin.errors import InvalidRequest, NothingToLiquidate, Problem
 from xmargin.mathlib import ZERO, fmt
 from xmargin.model.liquidation_params import LiquidationDesign
 from xmargin.model.market import Market
@@ -25,7 +25,6 @@ from xmargin.service.deps import (
     CurrentRole,
     IdempotencyKey,
     ServicesDep,
-    fingerprint,
     read_json,
     validate_body,
 )
@@ -35,7 +34,8 @@ from xmargin.service.routes.common import (
     ERRORS,
     body_doc,
     json_response,
-    outcome_response,
+    require_account,
+    submit,
 )
 from xmargin.service.schemas import LiquidationRequest, LiquidationResult, QueuePublic
 from xmargin.service.schemas_designs import AbsorbResult, AuctionStartResult
@@ -236,13 +236,8 @@ async def liquidate(
         m.asset(body.debt_asset)
         m.asset(body.collateral_asset)
         want = "max" if body.wants_max else _amount(m, body.debt_asset, body.amount)
-        if body.account not in m.accounts:
-            raise UnknownAccount(body.account)
+        require_account(m, body.account)
         cmd = _spot_command(m, body.account, body.debt_asset, body.collateral_asset, want)
         account = body.account
-    if account not in m.accounts:
-        raise UnknownAccount(account)
-    outcome = await services.writer.submit(
-        cmd, key.id, idempotency_key, fingerprint("POST", request.url.path, data)
-    )
-    return outcome_response(outcome)
+    require_account(m, account)
+    return await submit(cmd, request, data, key, services, idempotency_key)

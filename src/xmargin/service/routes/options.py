@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.errors import UnknownAccount
 from xmargin.mathlib import fmt
 from xmargin.model.liquidation_params import format_time
 from xmargin.risk.greeks import account_greeks
@@ -27,8 +26,6 @@ from xmargin.service.deps import (
     IdempotencyKey,
     Services,
     ServicesDep,
-    fingerprint,
-    read_json,
     validate_body,
 )
 from xmargin.service.routes.common import (
@@ -37,7 +34,9 @@ from xmargin.service.routes.common import (
     body_doc,
     check_name,
     json_response,
-    outcome_response,
+    read_body,
+    require_account,
+    submit,
 )
 from xmargin.service.schemas_options import (
     AccountGreeks,
@@ -69,15 +68,10 @@ async def trade_option(
     m = services.live.market
     option = m.option(body.option)
     size = parse_size(body.size, m.asset(option.underlying).decimals, "size")
-    if account_id not in m.accounts:
-        raise UnknownAccount(account_id)
-    outcome = await services.writer.submit(
-        TradeOption(account_id, body.option, size),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    require_account(m, account_id)
+    return await submit(
+        TradeOption(account_id, body.option, size), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.post(
@@ -95,17 +89,11 @@ async def liquidate_options(
     health is at least 1 or none is left; then bad debt, the insurance fund first
     (docs/contract.md 6.5). Liquidator only."""
     authorize(key, "liquidate")
-    data = await read_json(request)
-    body = validate_body(OptionLiquidationRequest, data)
-    if body.account not in services.live.market.accounts:
-        raise UnknownAccount(body.account)
-    outcome = await services.writer.submit(
-        OptionLiquidation(body.account),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    data, body = await read_body(request, OptionLiquidationRequest)
+    require_account(services.live.market, body.account)
+    return await submit(
+        OptionLiquidation(body.account), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.get("/accounts/{account_id}/greeks", responses={200: {"model": AccountGreeks}, **ERRORS})

@@ -13,9 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from xmargin.errors import InvalidAmount, UnknownAccount
+from xmargin.errors import InvalidAmount
 from xmargin.mathlib import ZERO, fmt
-from xmargin.model.market import Market
 from xmargin.model.names import MAX_NAME_LENGTH
 from xmargin.model.numbers import NumberError, parse_number
 from xmargin.risk.trading import parse_size
@@ -24,17 +23,19 @@ from xmargin.service.deps import (
     CurrentRole,
     IdempotencyKey,
     ServicesDep,
-    fingerprint,
     read_json,
     validate_body,
 )
 from xmargin.service.routes.common import (
     BODY_ERRORS,
     ERRORS,
+    AccountId,
     body_doc,
     check_name,
     json_response,
-    outcome_response,
+    read_body,
+    require_account,
+    submit,
 )
 from xmargin.service.routes.options import trade_option
 from xmargin.service.schemas_options import OptionTradeResult
@@ -51,20 +52,7 @@ from xmargin.store.commands_perps import SetFunding, Settle, Trade
 
 router = APIRouter(prefix="/v1", tags=["perps"])
 
-AccountId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        description="Letters, digits and _-.:@+#~ (contract: Names); case-sensitive",
-    ),
-]
 PerpName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_LENGTH)]
-
-
-def _existing(market: Market, account_id: str) -> None:
-    if account_id not in market.accounts:
-        raise UnknownAccount(account_id)
 
 
 @router.post(
@@ -94,14 +82,10 @@ async def trade(
     m = services.live.market
     perp = m.perp(body.perp)
     size = parse_size(body.size, m.asset(perp.underlying).decimals, "size")
-    _existing(m, account_id)
-    outcome = await services.writer.submit(
-        Trade(account_id, body.perp, size),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    require_account(m, account_id)
+    return await submit(
+        Trade(account_id, body.perp, size), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.post(
@@ -120,18 +104,13 @@ async def settle(
     (contract 5.3, 5.8). The account's own key only."""
     check_name(account_id, "path.account_id")
     authorize(key, "trade", account_id)
-    data = await read_json(request)
-    body = validate_body(SettleRequest, data)
+    data, body = await read_body(request, SettleRequest)
     m = services.live.market
     m.perp(body.perp)
-    _existing(m, account_id)
-    outcome = await services.writer.submit(
-        Settle(account_id, body.perp),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
+    require_account(m, account_id)
+    return await submit(
+        Settle(account_id, body.perp), request, data, key, services, idempotency_key
     )
-    return outcome_response(outcome)
 
 
 @router.post(
@@ -150,20 +129,13 @@ async def set_funding(
     when they next trade. Oracle only."""
     check_name(perp, "path.perp")
     authorize(key, "set_funding")
-    data = await read_json(request)
-    body = validate_body(FundingRequest, data)
+    data, body = await read_body(request, FundingRequest)
     services.live.market.perp(perp)
     try:
         index = parse_number(body.funding_index)
     except NumberError as exc:
         raise InvalidAmount("funding_index", body.funding_index, exc.reason) from None
-    outcome = await services.writer.submit(
-        SetFunding(perp, index),
-        key.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, data),
-    )
-    return outcome_response(outcome)
+    return await submit(SetFunding(perp, index), request, data, key, services, idempotency_key)
 
 
 @router.get("/perps", responses={200: {"model": PerpList}, **ERRORS})
