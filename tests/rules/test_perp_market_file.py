@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,17 @@ def test_a_missing_perps_file_is_a_located_problem(tmp_path: Path) -> None:
     with pytest.raises(MarketFileError) as err:
         load_market(path)
     assert str(err.value.problems[0]).startswith("market.perps_file (perps.csv): ")
+
+
+def test_a_perps_file_that_is_not_a_regular_file_is_refused_unread(tmp_path: Path) -> None:
+    path = _perps_market(tmp_path, "")
+    (tmp_path / "perps.csv").unlink()
+    os.mkfifo(tmp_path / "perps.csv")  # opening it to read would block the load
+    with pytest.raises(MarketFileError) as err:
+        load_market(path)
+    assert [str(p) for p in err.value.problems] == [
+        "market.perps_file (perps.csv): is a FIFO, not a regular file"
+    ]
 
 
 def test_a_json_market_file_holds_perps_too(tmp_path: Path) -> None:

@@ -24,17 +24,14 @@ __all__ = ["join_rows", "read_columns"]
 V = TypeVar("V")
 
 
-def _read_table(
-    path: Path, field: str, columns: tuple[str, ...], required: int, regular_only: bool
-) -> pa.Table:
+def _read_table(path: Path, field: str, columns: tuple[str, ...], required: int) -> pa.Table:
     import pyarrow as pa
 
     suffix = path.suffix.lower()
-    if regular_only:
-        try:
-            require_regular_file(path)
-        except DocumentError as exc:
-            raise ValueError(exc.message) from None
+    try:  # a FIFO would block the load, a device never end
+        require_regular_file(path)
+    except DocumentError as exc:
+        raise ValueError(exc.message) from None
     if suffix == ".csv":
         import pyarrow.csv as pacsv
 
@@ -63,18 +60,17 @@ def read_columns(
     columns: tuple[str, ...],
     problems: list[Problem],
     required: int | None = None,
-    regular_only: bool = False,
 ) -> dict[str, list[Any]] | None:
     """The table at ``path`` (``market.field``) as text columns, by name; ``None``, with
     a problem, when it cannot be read or lacks one of the first ``required`` of
     ``columns`` (default all). A column not in ``columns`` is a problem, and kept.
-    ``regular_only``: anything but a regular file is refused before it is opened."""
+    Anything but a regular file is refused before it is opened."""
     import pyarrow as pa
 
     name = path.name
     n = len(columns) if required is None else required
     try:
-        table = _read_table(path, field, columns, n, regular_only)
+        table = _read_table(path, field, columns, n)
     except (OSError, ValueError, pa.ArrowException) as exc:
         problems.append(Problem(f"market.{field} ({name})", str(exc).splitlines()[0]))
         return None

@@ -309,7 +309,7 @@ def read_options_file(
     """Rows of a long-form ``options_file`` (CSV or Parquet): ``(account, option, size,
     location)``. A repeated ``(account, option)`` is a problem."""
     name = path.name
-    cols = read_columns(path, "options_file", OPTIONS_FILE_COLUMNS, problems, regular_only=True)
+    cols = read_columns(path, "options_file", OPTIONS_FILE_COLUMNS, problems)
     if cols is None:
         return
     seen: set[tuple[str, str]] = set()
