@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,9 @@ class SimBook:
                 self.s, self.b, wts[:, 0], wts[:, 1], ap[c, A_BW], ap[c, A_MBW], ap[c, A_KSZ]
             )
         owes = np.bincount(row, weights=(self.b > 0), minlength=n_acc) > 0
+        full = self._full_value(row)
+        if full.any():  # portfolio margin values these balances at full value (6.3)
+            cf, lt, bw, mbw = (np.where(full, 1.0, w) for w in (cf, lt, bw, mbw))
         for name, value in (
             ("row", row),
             ("max_row", int(counts.max()) if n_acc else 0),
@@ -120,6 +123,18 @@ class SimBook:
             ("debtors", np.asarray(owes, dtype=np.bool_)),
         ):
             object.__setattr__(self, name, value)
+
+    def _full_value(self, row: IntArray) -> NDArray[np.bool_]:
+        """Per entry, whether portfolio margin values it at full value: a balance of a
+        scenario underlying of a portfolio-margined option account (:mod:`.simportfolio`)."""
+        out = np.zeros(len(row), np.bool_)
+        opts = self.options
+        if opts is None or opts.margined is None:
+            return out
+        rows, cols = opts.margined.entries(opts.held)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            out |= (row == r) & (self.col == c)
+        return out
 
     # -- shape and parameters -------------------------------------------------------------
     @property
@@ -231,11 +246,7 @@ class SimBook:
         """Warn (once per simulation) that accounts' perp positions are left out, so that
         no figure silently omits them; the CLI prints it as a ``warning:`` line.
         ``carried``: the simulation includes the perps this book carries (no warning
-        then, unless the book was read without them). Accounts under portfolio margin
-        holding options are margined by standard margin here: that is warned too."""
-        pm = None if self.options is None else self.options.portfolio_note()
-        if pm is not None:  # how the simulations margin them, stated on every run
-            warnings.warn(pm, UserWarning, stacklevel=3)
+        then, unless the book was read without them)."""
         if carried and self.perps is not None:
             return
         note = _note(self.perp_accounts)
@@ -316,13 +327,18 @@ class SimBook:
             np.array(borrow, np.float64),
         )
         holders = sum(1 for i in ids if market.account(i).perps)
-        object.__setattr__(book, "perp_accounts", holders)
+        perps = None
         if holders:
             perps = SimPerps.of_market(market, ids, dict(sp.asset_index), sp.price)
-            object.__setattr__(book, "perps", perps)
-        options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price)
-        object.__setattr__(book, "options", options)
-        return book
+        options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price, perps)
+        if perps is not None and options is not None and options.margined is not None:
+            off = np.zeros(perps.n_positions, np.bool_)
+            off[options.margined.perp_positions(options.held)] = True
+            perps = replace(perps, unmargined=off)  # the scenarios replace their margin
+        return SimBook(
+            pack, book.account_ids, book.indptr, book.col, book.s, book.b, book.cat,
+            holders, perps, options,
+        )  # fmt: skip
 
     @classmethod
     def from_positions(

@@ -41,6 +41,9 @@ class SimPerps:
     size: FloatArray
     entry: FloatArray
     entry_index: FloatArray
+    #: positions whose notional margin portfolio margin's scenarios replace (6.3:
+    #: those of a portfolio-margined account, :mod:`.simportfolio`); ``None``: none
+    unmargined: NDArray[np.bool_] | None = None
 
     @property
     def n_positions(self) -> int:
@@ -60,6 +63,16 @@ class SimPerps:
         out: FloatArray = np.where(np.isnan(t.mark_price), under, moved)
         return out
 
+    def margin_rates(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(initial, maintenance margin, size factor) per position: zero for the
+        :attr:`unmargined` ones, whose notional margin is then zero."""
+        t, j = self.tables, self.perp
+        r_i, r_m, k = t.initial_margin[j], t.maintenance_margin[j], t.size_factor[j]
+        if self.unmargined is None:
+            return r_i, r_m, k
+        keep = ~self.unmargined
+        return r_i * keep, r_m * keep, k * keep
+
     def sums(self, asset_prices: FloatArray, n_accounts: int) -> FloatArray:
         """(cv, dv, ic, id, mc, md) perp terms per account at ``asset_prices`` (one
         vector, or one row per path): shape (6, n_accounts) or (6, paths, n_accounts);
@@ -67,15 +80,16 @@ class SimPerps:
         p = np.atleast_2d(np.asarray(asset_prices, np.float64))
         t, j = self.tables, self.perp
         price = self.prices(p)[:, j]
+        r_i, r_m, k_size = self.margin_rates()
         terms = perp_sums(
             self.size,
             price,
             self.entry,
             t.funding_index[j],
             self.entry_index,
-            t.initial_margin[j],
-            t.maintenance_margin[j],
-            t.size_factor[j],
+            r_i,
+            r_m,
+            k_size,
             t.pnl_initial_weight[j],
         )
         out = np.zeros((6, p.shape[0], n_accounts))

@@ -79,6 +79,16 @@ class PerpDesk:
         self.bw = np.broadcast_to(sp.borrow_weight, (n_h, n_a))
         self.mbw = np.broadcast_to(sp.maintenance_borrow_weight, (n_h, n_a))
         self.k = np.broadcast_to(sp.size_factor, (n_h, n_a))
+        opts = book.options
+        if opts is not None and opts.margined is not None:  # full value under 6.3
+            rows, cols = opts.margined.entries(opts.held)
+            h_pm = np.searchsorted(self.held, rows)
+            self.cf, self.lt, self.bw, self.mbw, self.k = (
+                np.array(w) for w in (self.cf, self.lt, self.bw, self.mbw, self.k)
+            )
+            for w in (self.cf, self.lt, self.bw, self.mbw):
+                w[h_pm, cols] = 1.0
+            self.k[h_pm, cols] = 0.0
         self.q = np.repeat(pp.size[None], n_paths, 0)
         self.f0 = np.repeat(pp.entry_index[None], n_paths, 0)
         self.F = np.repeat(pp.tables.funding_index[None], n_paths, 0)
@@ -114,9 +124,10 @@ class PerpDesk:
             (self.b * bw * pm).sum(2), (self.s * lt * pm).sum(2), (self.b * mbw * pm).sum(2),
         ]  # fmt: skip
         price = pp.prices(mids)[:, j]
+        r_i, r_m, k_size = pp.margin_rates()
         terms = perp_sums(
-            self.q, price, pp.entry, self.F[:, j], self.f0, t.initial_margin[j],
-            t.maintenance_margin[j], t.size_factor[j], t.pnl_initial_weight[j],
+            self.q, price, pp.entry, self.F[:, j], self.f0, r_i, r_m, k_size,
+            t.pnl_initial_weight[j],
         )  # fmt: skip
         out = np.stack(spot)
         n_h = len(self.held)
@@ -128,7 +139,7 @@ class PerpDesk:
                 per = cap_initial_pnl(per, t.cap)
             out[kk] += per
         if self.options is not None:
-            out += self.options.terms(mids)[:6]
+            out += self.options.terms(mids, self)[:6]
         return out
 
     # -- liquidations -------------------------------------------------------------------------
