@@ -28,7 +28,7 @@ from xmargin.risk.option_liquidation import quote_option_liquidation
 from xmargin.risk.options import with_vol_shocks
 
 MARKET = Path(__file__).parent / "files" / "options_portfolio.toml"
-PM = ("covered-pm", "strangle-pm", "borrower-pm", "naked-pm")
+PM = ("covered-pm", "strangle-pm", "borrower-pm", "naked-pm", "perp-pm")
 CALL = "ETH-20240628-2200-C"
 YEAR_HOURS = 365.0 * 24.0
 
@@ -240,8 +240,8 @@ def test_float_portfolio_margin_in_the_simulations_is_the_exact_one(
     move: float,
     hours: float,
 ) -> None:
-    """Random small portfolio-margined books (WETH and USDC balances, a WETH borrow, three
-    options on two expiries, a perp): every figure the simulations give them at a random
+    """Random small portfolio-margined books (WETH and USDC balances, a WETH borrow, up to
+    three options on two expiries, a perp): every figure the simulations give them at a random
     WETH move and time equals the exact engine's."""
     names = ("ETH-20240628-2200-C", "ETH-20240628-1800-P", "ETH-20240927-2400-C")
     options = {n: q for n, q in zip(names, qs, strict=True) if q}
@@ -252,9 +252,10 @@ def test_float_portfolio_margin_in_the_simulations_is_the_exact_one(
         acc["borrow"] = {"WETH": debt}
     if perp:
         acc["perps"] = {"ETH-PERP": {"size": perp, "entry_price": 1950}}
-    if not options:
+    if not options and not perp:
         options = {names[0]: -1}
-    acc["options"] = options
+    if options:  # else perps alone, also margined by scenarios
+        acc["options"] = options
     accounts = {"pm": acc, "saver": {"supply": {"USDC": 10000}}}
     market = parse_market(_doc(accounts))
     book = SimBook.from_market(market)

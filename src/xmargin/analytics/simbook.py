@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -126,15 +126,25 @@ class SimBook:
 
     def _full_value(self, row: IntArray) -> NDArray[np.bool_]:
         """Per entry, whether portfolio margin values it at full value: a balance of a
-        scenario underlying of a portfolio-margined option account (:mod:`.simportfolio`)."""
+        scenario underlying of a portfolio-margined account (:mod:`.simportfolio`)."""
         out = np.zeros(len(row), np.bool_)
-        opts = self.options
-        if opts is None or opts.margined is None:
-            return out
-        rows, cols = opts.margined.entries(opts.held)
+        rows, cols = self.full_value_entries()
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             out |= (row == r) & (self.col == c)
         return out
+
+    def full_value_entries(self) -> tuple[IntArray, IntArray]:
+        """(book rows, asset columns) of the balances portfolio margin values at full
+        value: the scenario underlyings of every portfolio-margined account."""
+        parts = []
+        opts, perps = self.options, self.perps
+        if opts is not None and opts.margined is not None:
+            parts.append(opts.margined.entries(opts.held))
+        if perps is not None and perps.margined is not None and perps.margined_rows is not None:
+            parts.append(perps.margined.entries(perps.margined_rows))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])
 
     # -- shape and parameters -------------------------------------------------------------
     @property
@@ -331,10 +341,8 @@ class SimBook:
         if holders:
             perps = SimPerps.of_market(market, ids, dict(sp.asset_index), sp.price)
         options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price, perps)
-        if perps is not None and options is not None and options.margined is not None:
-            off = np.zeros(perps.n_positions, np.bool_)
-            off[options.margined.perp_positions(options.held)] = True
-            perps = replace(perps, unmargined=off)  # the scenarios replace their margin
+        if perps is not None:  # portfolio margin's scenarios replace their margin
+            perps = perps.with_portfolio(market, ids, dict(sp.asset_index), options)
         return SimBook(
             pack, book.account_ids, book.indptr, book.col, book.s, book.b, book.cat,
             holders, perps, options,

@@ -21,7 +21,8 @@ on every (path, unit): with Numba about 6 µs a (path, unit) of three legs on tw
 (benchmarks/sim_portfolio.py). Without Numba the same rule runs per (path, unit) in
 Python (the twin branches on values, as the risk book's NumPy path runs it per row),
 about 1.4 ms each: a fallback, not a speed. A portfolio-margined account holding perps
-but no option is not a unit here: the simulations margin it by 5.2.
+and no option has its units too, with no legs (:attr:`xmargin.analytics.simperps.
+SimPerps.margined`).
 """
 
 from __future__ import annotations

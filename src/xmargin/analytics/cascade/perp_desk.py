@@ -79,9 +79,8 @@ class PerpDesk:
         self.bw = np.broadcast_to(sp.borrow_weight, (n_h, n_a))
         self.mbw = np.broadcast_to(sp.maintenance_borrow_weight, (n_h, n_a))
         self.k = np.broadcast_to(sp.size_factor, (n_h, n_a))
-        opts = book.options
-        if opts is not None and opts.margined is not None:  # full value under 6.3
-            rows, cols = opts.margined.entries(opts.held)
+        rows, cols = book.full_value_entries()
+        if rows.size:  # full value under 6.3
             h_pm = np.searchsorted(self.held, rows)
             self.cf, self.lt, self.bw, self.mbw, self.k = (
                 np.array(w) for w in (self.cf, self.lt, self.bw, self.mbw, self.k)
@@ -140,6 +139,12 @@ class PerpDesk:
             out[kk] += per
         if self.options is not None:
             out += self.options.terms(mids, self)[:6]
+        alone = pp.margined
+        if alone is not None and pp.margined_rows is not None:  # 6.3, perps and no option
+            h = np.searchsorted(self.held, pp.margined_rows)
+            hu = h[alone.unit_account]
+            s, b = self.s[:, hu, alone.unit_col], self.b[:, hu, alone.unit_col]
+            out[2:6][:, :, h] += pp.portfolio_terms(mids, s, b, self.q)
         return out
 
     # -- liquidations -------------------------------------------------------------------------
