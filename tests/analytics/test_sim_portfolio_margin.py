@@ -141,6 +141,36 @@ def test_health_factors_and_desk_figures_follow_portfolio_margin(move: float) ->
     _check(book, market, f[:, 1], desk.held, view, eth)
 
 
+def test_a_book_with_other_balances_margins_its_portfolio_accounts_on_them() -> None:
+    """A book after a cascade or a settlement carries new balances
+    (:meth:`SimBook.with_balances`): the scenarios of its portfolio-margined accounts take
+    their balance of WETH from them, as the exact engine does on those balances."""
+    market = load_market(MARKET)
+    book = SimBook.from_market(market)
+    weth = book.asset_index("WETH")
+    s, b = book.s.copy(), book.b.copy()
+    s[book.col == weth] *= 2.0
+    b[book.col == weth] *= 0.5
+    after = book.with_balances(s, b)
+    prices = book.price.copy()
+    prices[weth] = 2400.0
+    hf = after.health_factors(prices)
+    doc = _doc()
+    for acc in doc["accounts"].values():
+        if "WETH" in acc.get("supply", {}):
+            acc["supply"]["WETH"] *= 2
+        if "WETH" in acc.get("borrow", {}):
+            acc["borrow"]["WETH"] *= 0.5
+    view = parse_market(doc).with_prices({"WETH": Decimal(2400)})
+    for acc_id in PM:
+        exact = account_health(view.accounts[acc_id], view).health_factor
+        got = hf[book.account_ids.index(acc_id)]
+        if exact is None:
+            assert np.isnan(got), acc_id
+        else:
+            assert got == pytest.approx(float(exact), rel=1e-9), acc_id
+
+
 def _run(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
     """One path, one step at WETH ``eth``; the outcome and the desk after it."""
     exo = book.price[None, None, :].copy()

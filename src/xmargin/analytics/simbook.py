@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -273,10 +273,18 @@ class SimBook:
             ) from None
 
     def with_balances(self, s: FloatArray, b: FloatArray) -> SimBook:
-        """The same book with other balances (same entries)."""
+        """The same book with other balances (same entries); portfolio margin's units
+        take their balances of U from them."""
+        opts, perps = self.options, self.perps
+        if opts is not None and opts.margined is not None:
+            units = opts.margined.with_balances(opts.held, self.indptr, self.col, s, b)
+            opts = replace(opts, margined=units)
+        if perps is not None and perps.margined is not None and perps.margined_rows is not None:
+            units = perps.margined.with_balances(perps.margined_rows, self.indptr, self.col, s, b)
+            perps = replace(perps, margined=units)
         return SimBook(
             self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat,
-            self.perp_accounts, self.perps, self.options,
+            self.perp_accounts, perps, opts,
         )  # fmt: skip
 
     def with_options(self, options: SimOptions | None) -> SimBook:

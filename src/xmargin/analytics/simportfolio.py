@@ -28,7 +28,7 @@ SimPerps.margined`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,6 +116,19 @@ class SimPortfolio:
         """(book rows, asset columns) of the balances valued at full value (the option
         accounts' book rows ``held_rows``)."""
         return held_rows[self.unit_account], self.unit_col
+
+    def with_balances(
+        self, held_rows: IntArray, indptr: IntArray, col: IntArray, s: FloatArray, b: FloatArray
+    ) -> SimPortfolio:
+        """The same units with today's supply and borrow of U read from a book's entries
+        (``indptr``, ``col``, ``s``, ``b``; the option accounts' rows ``held_rows``)."""
+        supplied, borrowed = np.zeros(self.n_units), np.zeros(self.n_units)
+        for u, (r, c) in enumerate(zip(*self.entries(held_rows), strict=True)):
+            lo, hi = int(indptr[r]), int(indptr[r + 1])
+            at = np.flatnonzero(col[lo:hi] == c)
+            if at.size:
+                supplied[u], borrowed[u] = s[lo + at[0]], b[lo + at[0]]
+        return replace(self, supplied=supplied, borrowed=borrowed)
 
     def perp_positions(self, held_rows: IntArray) -> IntArray:
         """The perp positions whose notional margin the scenarios replace: every position
