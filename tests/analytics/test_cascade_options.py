@@ -74,7 +74,7 @@ def _run(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
 def test_one_step_option_terms_are_the_exact_engines(move: float, market_file: Path) -> None:
     """The figures the one-step Monte Carlo judges an option account by (balances and
     option terms at the path's prices) equal ``account_health`` at those prices, for
-    every account under standard margin."""
+    every account, under standard or portfolio margin."""
     market = load_market(market_file)
     book = SimBook.from_market(market)
     held = carried_accounts(book)
@@ -86,8 +86,6 @@ def test_one_step_option_terms_are_the_exact_engines(move: float, market_file: P
     assert book.options is not None
     for h, r in enumerate(held):
         acc = market.accounts[book.account_ids[r]]
-        if book.options.portfolio[list(book.options.held).index(r)]:
-            continue
         exact = account_health(view.accounts[acc.id], view)
         want = (
             exact.collateral_value,
@@ -103,8 +101,6 @@ def test_one_step_option_terms_are_the_exact_engines(move: float, market_file: P
     hf = book.health_factors(prices)
     for r in held:
         acc_id = book.account_ids[r]
-        if market.accounts[acc_id].margin.value == "portfolio":
-            continue
         exact_hf = account_health(view.accounts[acc_id], view).health_factor
         assert exact_hf is not None
         assert hf[r] == pytest.approx(float(exact_hf), rel=1e-9)

@@ -336,3 +336,30 @@ def test_a_bad_options_file_is_located_on_the_book_path(
     run = xm("check", market, "--json")
     assert run.code == 0, run.err
     assert run.json()["accounts"] == 125  # 5 inline, 120 in the accounts_file
+
+
+def test_a_scenario_margins_portfolio_accounts_by_portfolio_margin(xm, tmp_path: Path) -> None:
+    """WETH +50 % on tests/analytics/files/options_portfolio.toml: the simulation closes
+    the positions ``quote_option_liquidation`` closes at those prices, account by account,
+    under each account's own margin method: the covered call under standard margin is
+    cut, the same covered call under portfolio margin is kept, the portfolio-margined
+    naked writer is closed out. No warning: nothing is approximated."""
+    from xmargin.risk.health import account_health
+    from xmargin.risk.option_liquidation import quote_option_liquidation
+
+    market_file = Path(__file__).parents[1] / "analytics" / "files" / "options_portfolio.toml"
+    scenarios = tmp_path / "rally.toml"
+    scenarios.write_text('[scenarios.rally]\nshocks = { WETH = "+50%" }\n', encoding="utf-8")
+    run = xm("simulate", "scenario", market_file, scenarios, "--json")
+    run.assert_clean()
+    assert run.code == 0 and "warning" not in run.err
+    view = load_market(market_file).with_prices({"WETH": Decimal(3000)})
+    closes = {
+        a: len(quote_option_liquidation(view, a).closed)
+        for a, acc in view.accounts.items()
+        if account_health(acc, view).liquidatable
+    }
+    assert closes == {"covered-std": 1, "naked-pm": 2}
+    totals = run.json()["scenarios"][0]["totals"]
+    assert totals["option_liquidations"] == sum(closes.values())
+    assert totals["accounts_liquidated"] == len(closes)

@@ -377,7 +377,8 @@ def _option_section_mc(result: Any, quote: str) -> list[Any]:
         f"{len(opts.held):,} accounts hold options ({opts.n_legs:,} positions), valued on "
         f"each path with the float Black-76 at the path's prices and time (each step's) "
         f"and volatility σ·(S/S_0)^(−{result.config.vol_elasticity:g}), margined by "
-        "standard margin (6.2). "
+        "standard margin (6.2), or by portfolio margin's float twin (6.3) for an account "
+        "under it. "
     )
     if engine == "one-step":
         text += (
@@ -389,14 +390,13 @@ def _option_section_mc(result: Any, quote: str) -> list[Any]:
             "Liquidatable ones are liquidated by 6.5: positions closed at mark value, "
             "shorts first, with the liquidation fee."
         )
-    note = opts.portfolio_note()
     rows = [
         (figure_label(k), figure_text(k, v.value, quote), figure_text(k, v.std_error, quote))
         for k, v in result.figures.items()
         if k.startswith("expected_option_")
     ]
     tables = [Table(["figure", "estimate", "Monte Carlo std. error"], rows)] if rows else []
-    return [Section("Option accounts", paragraphs=[text] + ([note] if note else []), tables=tables)]
+    return [Section("Option accounts", paragraphs=[text], tables=tables)]
 
 
 def _option_section_sc(results: Sequence[Any], quote: str) -> list[Any]:

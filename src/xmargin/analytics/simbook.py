@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,9 @@ class SimBook:
                 self.s, self.b, wts[:, 0], wts[:, 1], ap[c, A_BW], ap[c, A_MBW], ap[c, A_KSZ]
             )
         owes = np.bincount(row, weights=(self.b > 0), minlength=n_acc) > 0
+        full = self._full_value(row)
+        if full.any():  # portfolio margin values these balances at full value (6.3)
+            cf, lt, bw, mbw = (np.where(full, 1.0, w) for w in (cf, lt, bw, mbw))
         for name, value in (
             ("row", row),
             ("max_row", int(counts.max()) if n_acc else 0),
@@ -120,6 +123,28 @@ class SimBook:
             ("debtors", np.asarray(owes, dtype=np.bool_)),
         ):
             object.__setattr__(self, name, value)
+
+    def _full_value(self, row: IntArray) -> NDArray[np.bool_]:
+        """Per entry, whether portfolio margin values it at full value: a balance of a
+        scenario underlying of a portfolio-margined account (:mod:`.simportfolio`)."""
+        out = np.zeros(len(row), np.bool_)
+        rows, cols = self.full_value_entries()
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            out |= (row == r) & (self.col == c)
+        return out
+
+    def full_value_entries(self) -> tuple[IntArray, IntArray]:
+        """(book rows, asset columns) of the balances portfolio margin values at full
+        value: the scenario underlyings of every portfolio-margined account."""
+        parts = []
+        opts, perps = self.options, self.perps
+        if opts is not None and opts.margined is not None:
+            parts.append(opts.margined.entries(opts.held))
+        if perps is not None and perps.margined is not None and perps.margined_rows is not None:
+            parts.append(perps.margined.entries(perps.margined_rows))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])
 
     # -- shape and parameters -------------------------------------------------------------
     @property
@@ -231,11 +256,7 @@ class SimBook:
         """Warn (once per simulation) that accounts' perp positions are left out, so that
         no figure silently omits them; the CLI prints it as a ``warning:`` line.
         ``carried``: the simulation includes the perps this book carries (no warning
-        then, unless the book was read without them). Accounts under portfolio margin
-        holding options are margined by standard margin here: that is warned too."""
-        pm = None if self.options is None else self.options.portfolio_note()
-        if pm is not None:  # how the simulations margin them, stated on every run
-            warnings.warn(pm, UserWarning, stacklevel=3)
+        then, unless the book was read without them)."""
         if carried and self.perps is not None:
             return
         note = _note(self.perp_accounts)
@@ -252,10 +273,18 @@ class SimBook:
             ) from None
 
     def with_balances(self, s: FloatArray, b: FloatArray) -> SimBook:
-        """The same book with other balances (same entries)."""
+        """The same book with other balances (same entries); portfolio margin's units
+        take their balances of U from them."""
+        opts, perps = self.options, self.perps
+        if opts is not None and opts.margined is not None:
+            units = opts.margined.with_balances(opts.held, self.indptr, self.col, s, b)
+            opts = replace(opts, margined=units)
+        if perps is not None and perps.margined is not None and perps.margined_rows is not None:
+            units = perps.margined.with_balances(perps.margined_rows, self.indptr, self.col, s, b)
+            perps = replace(perps, margined=units)
         return SimBook(
             self.pack, self.account_ids, self.indptr, self.col, s, b, self.cat,
-            self.perp_accounts, self.perps, self.options,
+            self.perp_accounts, perps, opts,
         )  # fmt: skip
 
     def with_options(self, options: SimOptions | None) -> SimBook:
@@ -316,13 +345,16 @@ class SimBook:
             np.array(borrow, np.float64),
         )
         holders = sum(1 for i in ids if market.account(i).perps)
-        object.__setattr__(book, "perp_accounts", holders)
+        perps = None
         if holders:
             perps = SimPerps.of_market(market, ids, dict(sp.asset_index), sp.price)
-            object.__setattr__(book, "perps", perps)
-        options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price)
-        object.__setattr__(book, "options", options)
-        return book
+        options = SimOptions.of_market(market, ids, dict(sp.asset_index), sp.price, perps)
+        if perps is not None:  # portfolio margin's scenarios replace their margin
+            perps = perps.with_portfolio(market, ids, dict(sp.asset_index), options)
+        return SimBook(
+            pack, book.account_ids, book.indptr, book.col, book.s, book.b, book.cat,
+            holders, perps, options,
+        )  # fmt: skip
 
     @classmethod
     def from_positions(

@@ -12,26 +12,30 @@ Black-76 and the terms the float standard margin
 (:func:`xmargin.fast.options.standard_option_sums`), the exact engine's twins.
 
 **Portfolio margin.** An account under ``margin = "portfolio"`` (6.3/6.6) is margined
-here by the standard rule (6.2), an approximation stated on every run that holds one
-(:meth:`SimOptions.portfolio_note`): portfolio margin (float twin
-:mod:`xmargin.fast.portfolio_margin`) also takes the account's own balance of the
-underlying at full value into its scenarios, which the simulation book's per-entry
-weights do not model yet.
+by portfolio margin's float twin instead (:mod:`.simportfolio`, :attr:`SimOptions.
+margined`): its terms (ic, id, mc, md) are the scenario requirement's at the path's prices,
+time and volatility, and the book values its balances of the scenario underlyings at full
+value and its perps without notional margin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from xmargin.analytics.option_lanes import option_terms
+from xmargin.analytics.simportfolio import SimPortfolio
 from xmargin.fast import option_packing as fop
 from xmargin.fast import options as fo
 from xmargin.model.market import Market
 from xmargin.model.options import MarginMethod
+
+if TYPE_CHECKING:
+    from xmargin.analytics.simperps import SimPerps
 
 __all__ = ["YEAR_HOURS", "SimOptions"]
 
@@ -49,7 +53,8 @@ class SimOptions:
     the book columns of its underlying and settlement asset, its liquidation and
     insurance fees and the underlying's decimals; ``today``: the asset prices the legs
     were packed at; ``pm``: ``[option_margin]`` packed; ``portfolio``: per held account,
-    whether it is under portfolio margin."""
+    whether it is under portfolio margin; ``margined``: those accounts' scenario units
+    (:mod:`.simportfolio`), ``None`` when none is."""
 
     legs: FloatArray
     held: IntArray
@@ -63,6 +68,7 @@ class SimOptions:
     today: FloatArray
     pm: FloatArray
     portfolio: NDArray[np.bool_]
+    margined: SimPortfolio | None = None
 
     @property
     def n_legs(self) -> int:
@@ -73,16 +79,6 @@ class SimOptions:
         """Per leg, its account's index in :attr:`held`."""
         out: IntArray = np.repeat(np.arange(len(self.held), dtype=np.int64), np.diff(self.ptr))
         return out
-
-    def portfolio_note(self) -> str | None:
-        """The line a run prints when an account under portfolio margin is simulated."""
-        n = int(self.portfolio.sum())
-        if not n:
-            return None
-        return (
-            f"{n} account{'s' if n > 1 else ''} under portfolio margin: the simulations "
-            "margin their options by standard margin (6.2)"
-        )
 
     def moved(
         self,
@@ -107,6 +103,8 @@ class SimOptions:
             alive = legs[:, :, fo.TAU] > dt
             tau = np.where(alive, legs[:, :, fo.TAU] - dt, 0.0)
             legs[:, :, fo.TAU] = tau
+            seconds = legs[:, :, fo.SECONDS] - hours * 3600.0
+            legs[:, :, fo.SECONDS] = np.where(alive, seconds, 0.0)
             legs[:, :, fo.DISCOUNT] = np.where(alive, np.exp(-legs[:, :, fo.RATE] * tau), 1.0)
             legs[:, :, fo.FORWARD] = np.where(alive, legs[:, :, fo.FORWARD], legs[:, :, fo.SPOT])
         if q is not None:
@@ -121,12 +119,24 @@ class SimOptions:
         hours: float = 0.0,
         elasticity: float = 0.0,
         q: FloatArray | None = None,
+        supplied: FloatArray | None = None,
+        borrowed: FloatArray | None = None,
+        perp_q: FloatArray | None = None,
     ) -> FloatArray:
         """(cv, dv, ic, id, mc, md, option_value) of every held account at each row of
-        ``prices``: shape (7, paths, held) (standard margin, 6.2; all paths at once,
-        :mod:`.option_lanes`)."""
+        ``prices``: shape (7, paths, held) (standard margin, 6.2, all paths at once,
+        :mod:`.option_lanes`; portfolio margin's terms for the accounts under it,
+        :mod:`.simportfolio`, with ``supplied``, ``borrowed`` (paths x units) and
+        ``perp_q`` (paths x perp positions), today's by default)."""
         legs = self.moved(prices, hours, elasticity, q)
-        return option_terms(legs, self.ptr, self.pm)
+        out = option_terms(legs, self.ptr, self.pm)
+        pm = self.margined
+        if pm is not None:
+            p = np.atleast_2d(np.asarray(prices, np.float64))
+            g = pm.requirements(legs, p, supplied, borrowed, perp_q)
+            out[2:6, :, pm.accounts] = 0.0  # the scenarios replace standard margin
+            out[2:6] += pm.margin_terms(g, len(self.held))
+        return out
 
     def sums(
         self, prices: FloatArray, n_accounts: int, hours: float = 0.0, elasticity: float = 0.0
@@ -152,10 +162,16 @@ class SimOptions:
 
     @classmethod
     def of_market(
-        cls, market: Market, ids: Sequence[str], asset_index: dict[str, int], today: FloatArray
+        cls,
+        market: Market,
+        ids: Sequence[str],
+        asset_index: dict[str, int],
+        today: FloatArray,
+        perps: SimPerps | None = None,
     ) -> SimOptions | None:
         """The option positions of accounts ``ids`` of ``market`` (rows in that order);
-        ``None`` when none holds one."""
+        ``None`` when none holds one. ``perps``: the book's perp positions (those of a
+        portfolio-margined account enter its scenarios)."""
         held = [r for r, a in enumerate(ids) if market.account(a).options]
         if not held:
             return None
@@ -168,12 +184,14 @@ class SimOptions:
         ptr = np.zeros(len(held) + 1, np.int64)
         np.cumsum([len(t) for t in tables], out=ptr[1:])
         opts = [market.options[n] for n in names]
+        under = np.array([asset_index[o.underlying] for o in opts], np.int64)
+        held_rows = np.array(held, np.int64)
         return cls(
             legs=legs,
-            held=np.array(held, np.int64),
+            held=held_rows,
             ptr=ptr,
             names=tuple(names),
-            under=np.array([asset_index[o.underlying] for o in opts], np.int64),
+            under=under,
             settle=np.array([asset_index[o.settlement_asset] for o in opts], np.int64),
             liquidation_fee=np.array([float(o.liquidation_fee) for o in opts]),
             insurance_fee=np.array([float(o.insurance_fee) for o in opts]),
@@ -184,6 +202,7 @@ class SimOptions:
                 [market.account(ids[r]).margin is MarginMethod.PORTFOLIO for r in held],
                 np.bool_,
             ),
+            margined=SimPortfolio.of_market(market, ids, held_rows, ptr, under, asset_index, perps),
         )
 
 

@@ -13,15 +13,22 @@ engine's (:func:`xmargin.risk.perps.perp_sums`) at the simulated prices, in floa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from xmargin.errors import InputError
+from xmargin.fast.options import LEG_COLUMNS
 from xmargin.fast.perp_packing import PerpTables
 from xmargin.fast.perps import cap_initial_pnl, perp_sums
 from xmargin.model.market import Market
+from xmargin.model.options import MarginMethod
+
+if TYPE_CHECKING:
+    from xmargin.analytics.simoptions import SimOptions
+    from xmargin.analytics.simportfolio import SimPortfolio
 
 __all__ = ["SimPerps", "parse_funding_rates"]
 
@@ -41,6 +48,14 @@ class SimPerps:
     size: FloatArray
     entry: FloatArray
     entry_index: FloatArray
+    #: positions whose notional margin portfolio margin's scenarios replace (6.3:
+    #: those of a portfolio-margined account, :mod:`.simportfolio`); ``None``: none
+    unmargined: NDArray[np.bool_] | None = None
+    #: the scenario units of the portfolio-margined accounts holding perps and no option
+    #: (:mod:`.simportfolio`; those holding an option are the option terms'), and their
+    #: book rows
+    margined: SimPortfolio | None = None
+    margined_rows: IntArray | None = None
 
     @property
     def n_positions(self) -> int:
@@ -60,6 +75,16 @@ class SimPerps:
         out: FloatArray = np.where(np.isnan(t.mark_price), under, moved)
         return out
 
+    def margin_rates(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(initial, maintenance margin, size factor) per position: zero for the
+        :attr:`unmargined` ones, whose notional margin is then zero."""
+        t, j = self.tables, self.perp
+        r_i, r_m, k = t.initial_margin[j], t.maintenance_margin[j], t.size_factor[j]
+        if self.unmargined is None:
+            return r_i, r_m, k
+        keep = ~self.unmargined
+        return r_i * keep, r_m * keep, k * keep
+
     def sums(self, asset_prices: FloatArray, n_accounts: int) -> FloatArray:
         """(cv, dv, ic, id, mc, md) perp terms per account at ``asset_prices`` (one
         vector, or one row per path): shape (6, n_accounts) or (6, paths, n_accounts);
@@ -67,15 +92,16 @@ class SimPerps:
         p = np.atleast_2d(np.asarray(asset_prices, np.float64))
         t, j = self.tables, self.perp
         price = self.prices(p)[:, j]
+        r_i, r_m, k_size = self.margin_rates()
         terms = perp_sums(
             self.size,
             price,
             self.entry,
             t.funding_index[j],
             self.entry_index,
-            t.initial_margin[j],
-            t.maintenance_margin[j],
-            t.size_factor[j],
+            r_i,
+            r_m,
+            k_size,
             t.pnl_initial_weight[j],
         )
         out = np.zeros((6, p.shape[0], n_accounts))
@@ -84,8 +110,61 @@ class SimPerps:
             for i in range(p.shape[0]):
                 out[k, i] = np.bincount(self.row, weights=per_path[i], minlength=n_accounts)
         out[2] = cap_initial_pnl(out[2], t.cap)
+        if self.margined is not None and self.margined_rows is not None:
+            out[2:6][:, :, self.margined_rows] += self.portfolio_terms(p)
         res: FloatArray = out if np.ndim(asset_prices) == 2 else out[:, 0]
         return res
+
+    def portfolio_terms(
+        self,
+        asset_prices: FloatArray,
+        supplied: FloatArray | None = None,
+        borrowed: FloatArray | None = None,
+        q: FloatArray | None = None,
+    ) -> FloatArray:
+        """(ic, id, mc, md) of portfolio margin's requirement of :attr:`margined`'s
+        accounts (paths x assets ``asset_prices``; balances of the units' underlyings and
+        perp sizes per path, today's by default): (4, paths, accounts)."""
+        pm = self.margined
+        assert pm is not None and self.margined_rows is not None
+        no_legs = np.zeros((asset_prices.shape[0], 0, len(LEG_COLUMNS)))
+        g = pm.requirements(no_legs, asset_prices, supplied, borrowed, q)
+        return pm.margin_terms(g, len(self.margined_rows))
+
+    def with_portfolio(
+        self,
+        market: Market,
+        ids: Sequence[str],
+        asset_index: dict[str, int],
+        options: SimOptions | None,
+    ) -> SimPerps:
+        """The same positions with portfolio margin's (6.3): the positions of every
+        portfolio-margined account lose their notional margin (:attr:`unmargined`) and
+        the accounts holding no option get their scenario units (:attr:`margined`)."""
+        from xmargin.analytics.simportfolio import SimPortfolio
+
+        rows = np.array(
+            [
+                r
+                for r in self.accounts().tolist()
+                if market.account(ids[r]).margin is MarginMethod.PORTFOLIO
+                and not market.account(ids[r]).options
+            ],
+            np.int64,
+        )
+        alone = None
+        if rows.size:
+            none = np.zeros(0, np.int64)
+            ptr = np.zeros(len(rows) + 1, np.int64)
+            alone = SimPortfolio.of_market(market, ids, rows, ptr, none, asset_index, self)
+        off = np.zeros(self.n_positions, np.bool_)
+        if alone is not None:
+            off[alone.perp_positions(rows)] = True
+        if options is not None and options.margined is not None:
+            off[options.margined.perp_positions(options.held)] = True
+        if not off.any():
+            return self
+        return replace(self, unmargined=off, margined=alone, margined_rows=rows)
 
     def funding_per_step(self, rates: dict[str, float], step_hours: float) -> FloatArray:
         """Per perp, the fraction of P added to F each step, from rates per hour."""

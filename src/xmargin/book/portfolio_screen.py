@@ -112,7 +112,7 @@ def _row(
                 linear += float(pos.size * market.perp_price(perp))
                 units += abs(float(pos.size))
         mine = legs[under == assets.index(u)]
-        hc = np.array([float(p.maintenance_haircut.get(u, 0)), float(p.initial_haircut.get(u, 0))])
+        hc = fop.pack_haircuts(p, u)
         got = margin(mine, spot, linear, units, float(supplied), hc, pp, scen)
         mtm = mine[:, fo.Q] * mine[:, fo.VALUE]
         cv += float(mtm[mtm > 0.0].sum())

@@ -24,6 +24,7 @@ from xmargin.risk.options import market_time
 
 __all__ = [
     "VOL_CODE",
+    "pack_haircuts",
     "pack_legs",
     "pack_option_margin",
     "pack_portfolio_margin",
@@ -98,6 +99,17 @@ def pack_portfolio_margin(p: PortfolioMarginParams) -> np.ndarray:
     """``[portfolio_margin]``'s numbers as float64, in the order of
     :data:`PORTFOLIO_FIELDS`."""
     return np.array([float(getattr(p, name)) for name in PORTFOLIO_FIELDS])
+
+
+def pack_haircuts(p: PortfolioMarginParams, underlying: str) -> np.ndarray:
+    """The (maintenance, initial) collateral haircut of ``underlying`` under portfolio
+    margin (0 where none is given), as the twin's ``haircuts`` argument."""
+    return np.array(
+        [
+            float(p.maintenance_haircut.get(underlying, 0)),
+            float(p.initial_haircut.get(underlying, 0)),
+        ]
+    )
 
 
 def pack_scenarios(p: PortfolioMarginParams) -> np.ndarray:

@@ -5,18 +5,22 @@ The cascade's desk (:class:`~xmargin.analytics.cascade.perp_desk.PerpDesk`) carr
 account that holds a perp or an option, with its balances per path; this part holds the
 option contracts per path (paths x legs) and adds their terms to the desk's figures
 (:class:`~xmargin.analytics.simoptions.SimOptions`: float Black-76 at the path's prices,
-standard margin). A liquidatable account that holds an open option is liquidated as the
-exact engine does (:func:`xmargin.risk.option_liquidation.quote_option_liquidation`):
-positions are taken over at their mark value, shorts first, each side by |q·value| from
-the largest, then by name; closing c contracts moves sign(q)·c·value through the
-settlement asset, then the account pays ``liquidation_fee`` and ``insurance_fee`` of the
-notional c·S; positions are closed in turn until the account is no longer liquidatable
-(the last one only as far as needed: the fewest contracts on the underlying's decimals,
-by bisection, at most 64 steps) or none is left. An account whose value is negative then
-is bad debt at the end of the path, as a perp account's (5.5: the simulations report bad
-debt before the insurance fund). Its perps, if it holds any, are liquidated (5.4) only
-once its options are closed. The liquidator keeps the options taken over (no hedge: an
-option takeover moves no price).
+standard margin, or portfolio margin's float twin for an account under it). A
+liquidatable account that holds an open option is liquidated as the exact engine does
+(:func:`xmargin.risk.option_liquidation.quote_option_liquidation`): positions are taken
+over at their mark value, shorts first, each side by |q·value| from the largest, then by
+name; closing c contracts moves sign(q)·c·value through the settlement asset, then the
+account pays ``liquidation_fee`` and ``insurance_fee`` of the notional c·S; positions are
+closed in turn until the account is no longer liquidatable (the last one only as far as
+needed: the fewest contracts on the underlying's decimals, by bisection, at most 64
+steps) or none is left. Each trial re-evaluates the account's margin: standard margin,
+or for a portfolio-margined account its scenarios
+(:meth:`~xmargin.analytics.simportfolio.SimPortfolio.account_margin`) with the contracts
+and balances left. An account whose value is negative then is bad debt at the end of the
+path, as a perp account's (5.5: the simulations report bad debt before the insurance
+fund). Its perps, if it holds any, are liquidated (5.4) only once its options are closed.
+The liquidator keeps the options taken over (no hedge: an option takeover moves no
+price).
 """
 
 from __future__ import annotations
@@ -72,10 +76,17 @@ class OptionLegs:
         """Value the options at step ``step``'s time."""
         self.hours = (step + 1) * self.hours_per_step
 
-    def terms(self, mids: FloatArray) -> FloatArray:
+    def terms(self, mids: FloatArray, desk: PerpDesk | None = None) -> FloatArray:
         """(cv, dv, ic, id, mc, md, option_value) of every desk account on every path:
-        (7, paths, desk accounts); zero for those holding no option."""
-        t = self.so.terms(mids, self.hours, self.elasticity, self.q)
+        (7, paths, desk accounts); zero for those holding no option. A portfolio-margined
+        account's scenarios take ``desk``'s balances and perp sizes on each path."""
+        s = b = q = None
+        pm = self.so.margined
+        if desk is not None and pm is not None:
+            h = self.desk_of[pm.unit_account]
+            s, b = desk.s[:, h, pm.unit_col], desk.b[:, h, pm.unit_col]
+            q = desk.q
+        t = self.so.terms(mids, self.hours, self.elasticity, self.q, s, b, q)
         out = np.zeros((7, mids.shape[0], self.n_held))
         out[:, :, self.desk_of] = t
         return out
@@ -209,14 +220,19 @@ class OptionLegs:
         idx = np.flatnonzero(desk.pos_acct == h)
         if idx.size:
             t, j = pp.tables, pp.perp[idx]
+            r_i, r_m, k_size = (r[idx] for r in pp.margin_rates())
             terms = perp_sums(
                 desk.q[path, idx], pp.prices(mids)[j], pp.entry[idx], desk.F[path, j],
-                desk.f0[path, idx], t.initial_margin[j], t.maintenance_margin[j],
-                t.size_factor[j], t.pnl_initial_weight[j],
+                desk.f0[path, idx], r_i, r_m, k_size, t.pnl_initial_weight[j],
             )  # fmt: skip
             mc += float(np.sum(terms[4]))
             md += float(np.sum(terms[5]))
         rows = legs.copy()
         rows[:, fo.Q] = self.q[path, lo : lo + len(rows)]
+        k = self.index[int(h)]
+        pm = self.so.margined
+        if pm is not None and self.so.portfolio[k]:  # 6.3: the scenarios, re-evaluated
+            pmc, pmd = pm.account_margin(k, rows, lo, mids, s, b, desk.q[path])
+            return mc + pmc, md + pmd
         o = fo.standard_option_sums(rows, 0, len(rows), self.so.pm)
         return mc + float(o[4]), md + float(o[5])

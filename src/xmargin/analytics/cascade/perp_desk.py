@@ -79,6 +79,15 @@ class PerpDesk:
         self.bw = np.broadcast_to(sp.borrow_weight, (n_h, n_a))
         self.mbw = np.broadcast_to(sp.maintenance_borrow_weight, (n_h, n_a))
         self.k = np.broadcast_to(sp.size_factor, (n_h, n_a))
+        rows, cols = book.full_value_entries()
+        if rows.size:  # full value under 6.3
+            h_pm = np.searchsorted(self.held, rows)
+            self.cf, self.lt, self.bw, self.mbw, self.k = (
+                np.array(w) for w in (self.cf, self.lt, self.bw, self.mbw, self.k)
+            )
+            for w in (self.cf, self.lt, self.bw, self.mbw):
+                w[h_pm, cols] = 1.0
+            self.k[h_pm, cols] = 0.0
         self.q = np.repeat(pp.size[None], n_paths, 0)
         self.f0 = np.repeat(pp.entry_index[None], n_paths, 0)
         self.F = np.repeat(pp.tables.funding_index[None], n_paths, 0)
@@ -114,9 +123,10 @@ class PerpDesk:
             (self.b * bw * pm).sum(2), (self.s * lt * pm).sum(2), (self.b * mbw * pm).sum(2),
         ]  # fmt: skip
         price = pp.prices(mids)[:, j]
+        r_i, r_m, k_size = pp.margin_rates()
         terms = perp_sums(
-            self.q, price, pp.entry, self.F[:, j], self.f0, t.initial_margin[j],
-            t.maintenance_margin[j], t.size_factor[j], t.pnl_initial_weight[j],
+            self.q, price, pp.entry, self.F[:, j], self.f0, r_i, r_m, k_size,
+            t.pnl_initial_weight[j],
         )  # fmt: skip
         out = np.stack(spot)
         n_h = len(self.held)
@@ -128,7 +138,13 @@ class PerpDesk:
                 per = cap_initial_pnl(per, t.cap)
             out[kk] += per
         if self.options is not None:
-            out += self.options.terms(mids)[:6]
+            out += self.options.terms(mids, self)[:6]
+        alone = pp.margined
+        if alone is not None and pp.margined_rows is not None:  # 6.3, perps and no option
+            h = np.searchsorted(self.held, pp.margined_rows)
+            hu = h[alone.unit_account]
+            s, b = self.s[:, hu, alone.unit_col], self.b[:, hu, alone.unit_col]
+            out[2:6][:, :, h] += pp.portfolio_terms(mids, s, b, self.q)
         return out
 
     # -- liquidations -------------------------------------------------------------------------
