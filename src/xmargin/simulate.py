@@ -188,12 +188,10 @@ def replay_path(
             "record": None,
         }
     o, rec = path_engine(book, cfg, liquidity).run(exo[None, :, :], record=True)
-    assert rec.final_s is not None and rec.final_b is not None
-    after = book.with_balances(rec.final_s, rec.final_b)
     return {
         "index": idx,
         "bad_debt": float(o.bad_debt[0]),
         "hf_before": hf_before,
-        "hf_after": after.health_factors(o.final_prices[0]),
+        "hf_after": rec.health_after(book, o.final_prices[0]),
         "record": rec,
     }

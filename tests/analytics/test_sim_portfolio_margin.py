@@ -297,3 +297,22 @@ def test_float_portfolio_margin_in_the_simulations_is_the_exact_one(
     later = parse_market(_doc(accounts, hours)) if hours else market
     view = _exact_view(later, eth, move, 1.0)
     _check(book, market, f, held, view, eth, ("pm",))
+
+
+def test_the_health_after_a_recorded_run_counts_the_options_it_closed() -> None:
+    """WETH 2,000 -> 2,600: the naked writer's short calls are partly closed. Its health
+    after the run (as scenarios and the Monte Carlo report's replayed path show it) is
+    that of what is left, at least 1, not that of the book's original contracts, under
+    which it is still liquidatable."""
+    market = load_market(MARKET)
+    book = SimBook.from_market(market)
+    exo = book.price[None, None, :].copy()
+    exo[0, 0, book.asset_index("WETH")] = 2600.0
+    out, rec = PathEngine(book).run(exo, record=True)
+    assert rec.final_s is not None and rec.final_b is not None
+    final = out.final_prices[0]
+    row = book.account_ids.index("naked-pm")
+    hf = rec.health_after(book, final)
+    original = book.with_balances(rec.final_s, rec.final_b).health_factors(final)
+    assert original[row] < 1.0
+    assert hf[row] >= 1.0 - 1e-7

@@ -162,14 +162,10 @@ def run_scenario(
     )
     o, rec = engine.run(path[None, :, :], record=True)
     assert rec.final_s is not None and rec.final_b is not None
-    after_book = run_book.with_balances(rec.final_s, rec.final_b)
     final = o.final_prices[0]
-    hf_after = after_book.health_factors(final)
+    hf_after = rec.health_after(run_book, final)
     totals = _totals(o, engine.design)
     if rec.perp_accounts is not None and rec.perp_figures is not None:
-        mc, md = rec.perp_figures[4], rec.perp_figures[5]
-        with np.errstate(all="ignore"):
-            hf_after[rec.perp_accounts] = np.where(md > 0.0, mc / md, np.nan)
         if run_book.perps is not None:
             totals.update(_perp_totals(o))
         if run_book.options is not None:

@@ -97,6 +97,19 @@ class CascadeRecord:
         ):
             lst.append(np.zeros(n) if round_ is None else round_[:, col].copy())
 
+    def health_after(self, book: SimBook, final: FloatArray) -> FloatArray:
+        """Every account's health factor on path 0 at ``final`` prices, after the run:
+        ``book`` with the run's final balances, and the accounts the perp desk held
+        (perps, options) at the desk's figures, which count what their liquidations
+        closed (the book itself still holds their positions of before)."""
+        assert self.final_s is not None and self.final_b is not None
+        hf: FloatArray = book.with_balances(self.final_s, self.final_b).health_factors(final)
+        if self.perp_accounts is not None and self.perp_figures is not None:
+            mc, md = self.perp_figures[4], self.perp_figures[5]
+            with np.errstate(all="ignore"):
+                hf[self.perp_accounts] = np.where(md > 0.0, mc / md, np.nan)
+        return hf
+
 
 class PathEngine:
     """Runs a chunk of paths through rounds of liquidations (see the module docstring).
