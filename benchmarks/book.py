@@ -10,7 +10,9 @@ is measured in this run; each target is a ratio of figures measured side by side
 1. floors: (a) a vectorized read of exactly the bytes the full re-price kernel must read
    (its arrays viewed as 64-bit words and summed by NumPy, one thread), and (b) those
    bytes / memory bandwidth, measured here by a STREAM-style copy of 64 MiB arrays
-   (bytes read + written / time).
+   (bytes read + written / time). In runs of rows with one code sequence the kernel
+   reads no code (``BookArrays.run_pieces``), so (a) counts only the codes outside runs;
+   "(a) old" is the read of every code, the floor before runs, printed beside it.
 2. full re-price kernel (every account, the library's call) against both floors, with
    1 and 2 Numba threads (``--threads``): targets <= 1.0x (a) and <= 2x (b); beside it
    the same kernel on the previous row order (rows clustered by asset set only, not
@@ -55,6 +57,11 @@ from minimal_stress import MINIMAL  # noqa: E402
 
 XMARGIN = ROOT / ".venv" / "bin" / "xmargin"
 PYTHON = sys.executable
+
+
+def per_entry(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces of the segment kernel with no run: every entry's price looked up."""
+    return seg, np.full(seg.size - 1, -1, dtype=np.int64)
 
 
 def machine() -> str:
@@ -256,21 +263,42 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         return (np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.bool_),
                 np.zeros(starts.size, np.int64))  # fmt: skip
 
-    out_rows, out_old = outs(), outs()
+    out_rows, out_old, out_pe = outs(), outs(), outs()
     seg = a.segment_starts()
+    pc_start, pc_tmpl = a.run_pieces()
     old_ip, old_codes, old_units, old_status, old_seg = set_order(book)
-    blocks = seg.size - 1 + n // 128  # segments and blocks: two indptr reads each
-    must_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
+    # the kernel reads units, status, the piece table, the codes of rows outside runs
+    # (and each run's template: its first row's codes) and two indptr words per piece
+    # and per block; the codes it reads are copied out so that NumPy reads as many
+    in_run = np.repeat(pc_tmpl >= 0, np.diff(pc_start))
+    lens = np.diff(a.indptr)
+    read_codes = a.codes[np.repeat(~in_run, lens)]
+    run_codes = int(lens[pc_start[:-1][pc_tmpl >= 0]].sum()) * a.codes.itemsize
+    visits = pc_tmpl.size + n // 128
+    must_read = (a.units.nbytes + status.nbytes + pc_start.nbytes + pc_tmpl.nbytes
+                 + read_codes.nbytes + run_codes + 16 * visits)  # fmt: skip
+    ws = words([a.units, status, pc_start, pc_tmpl, read_codes])
+    # what the kernel read before runs (every code; segment starts), the old floor (a)
+    blocks = seg.size - 1 + n // 128
+    old_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
+    ws_old = words([a.codes, a.units, status, seg])
     before_read = a.indptr.nbytes + a.codes.nbytes + a.units.nbytes + status.nbytes
-    ws = words([a.codes, a.units, status, seg])
     ws_before = words([a.indptr, a.codes, a.units, status])
+    no_runs = per_entry(seg)
+    status_pe = status.copy()
+
+    def per_entry_kernel() -> None:
+        seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
+            starts, ends, off, *no_runs, a.indptr, a.codes, a.units, t.tab, t.warn,
+            status_pe, ref.margin, False, *out_pe,
+        )  # fmt: skip
 
     def after() -> None:
         k.reprice(starts, ends, a, t, status, ref, RECOMPUTE, book._slow)
 
     def old_layout() -> None:
         seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
-            starts, ends, off, old_seg, old_ip, old_codes, old_units, t.tab, t.warn,
+            starts, ends, off, *per_entry(old_seg), old_ip, old_codes, old_units, t.tab, t.warn,
             old_status, ref.margin, False, *out_old,
         )  # fmt: skip
 
@@ -306,8 +334,17 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         (
             "(b) the kernel's bytes / copy bandwidth",
             f"{floor_bw * 1e3:.2f} ms",
-            f"{must_read / mib:.1f} MiB: codes, units, status, segment starts; "
+            f"{must_read / mib:.1f} MiB: units, status, pieces, codes outside runs "
+            f"({read_codes.size / a.codes.size:.0%} of them); "
             f"STREAM-style copy: {bandwidth / 1e9:.1f} GB/s",
+        )
+    )
+    rows.append(
+        (
+            "  rows in runs (one code sequence, >= 128 rows)",
+            f"{in_run.mean():.1%}",
+            f"{int((pc_tmpl >= 0).sum()):,} runs in {pc_tmpl.size:,} pieces; old (b): "
+            f"{old_read / bandwidth * 1e3:.2f} ms ({old_read / mib:.1f} MiB, every code)",
         )
     )
     default_threads = numba.get_num_threads()
@@ -316,8 +353,10 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
         fns: dict[str, Callable[[], object]] = {
             "read": lambda: vector_read(ws),
+            "read_old": lambda: vector_read(ws_old),
             "read_before": lambda: vector_read(ws_before),
             "after": after,
+            "per_entry": per_entry_kernel,
             "old_layout": old_layout,
             "before": before,
         }
@@ -328,10 +367,18 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         rows += [
             ("(a) vectorized read of the kernel's bytes (NumPy, 1 thread)",
              f"{best['read'] * 1e3:.2f} ms", f"measured beside the {tag} kernels below"),
-            (f"full re-price kernel, {tag} (rows by length; after)",
+            ("(a) old: vectorized read of every code, units, status (the floor before runs)",
+             f"{best['read_old'] * 1e3:.2f} ms", "measured beside the same kernels"),
+            (f"full re-price kernel, {tag} (runs priced once; after)",
              f"{best['after'] * 1e3:.2f} ms",
              f"{r_read:.2f}x (a) (target <= 1.0x): {verdict(r_read <= 1.0)}; "
-             f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}"),
+             f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}; "
+             f"{best['after'] / best['read_old']:.2f}x (a) old"),
+            (f"  same kernel, every price looked up (no runs; before), {tag}",
+             f"{best['per_entry'] * 1e3:.2f} ms",
+             f"{best['per_entry'] / best['read']:.2f}x (a), "
+             f"{best['per_entry'] / best['read_old']:.2f}x (a) old; "
+             f"after / before = {best['after'] / best['per_entry']:.2f}"),
             (f"  same kernel, rows by asset set only (before), {tag}",
              f"{best['old_layout'] * 1e3:.2f} ms",
              f"{best['old_layout'] / best['read']:.2f}x (a), {best['old_layout'] / floor_bw:.2f}x"

@@ -45,7 +45,7 @@ from xmargin.fast.health import status_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from book import best_interleaved, book_files, vector_read, words  # noqa: E402
+from book import best_interleaved, book_files, per_entry, vector_read, words  # noqa: E402
 
 BLOCK = 128
 #: longest row a run piece may have (the pair table's size / 2)
@@ -326,9 +326,10 @@ def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int]) -> N
     starts = np.arange(0, n, CHUNK_ROWS, dtype=np.int64)
     ends = np.minimum(starts + CHUNK_ROWS, n)
     off = np.cumsum(ends - starts) - (ends - starts)
-    seg = a.segment_starts()
+    seg = per_entry(a.segment_starts())
     lens = np.diff(ip)
     seq_seg = np.concatenate([[0], np.flatnonzero(lens[1:] != lens[:-1]) + 1, [n]]).astype(np.int64)
+    seq_pc = per_entry(seq_seg)
     rng = np.random.default_rng(7)
     # bit-identity on moved price sets
     for p in range(4):
@@ -341,9 +342,9 @@ def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int]) -> N
         st_lib, st_seq, st_run = book._status.copy(), status0.copy(), status0.copy()
         m_lib, m_seq, m_run = (np.empty(n, np.float32) for _ in range(3))
         o_lib, o_seq, o_run = (outs(n, starts.size) for _ in range(3))
-        seg_k.reprice_segments(starts, ends, off, seg, a.indptr, a.codes, a.units, tab, warn,
+        seg_k.reprice_segments(starts, ends, off, *seg, a.indptr, a.codes, a.units, tab, warn,
                                st_lib, m_lib, True, *o_lib)  # fmt: skip
-        seg_k.reprice_segments(starts, ends, off, seq_seg, ip, codes, units, tab, warn,
+        seg_k.reprice_segments(starts, ends, off, *seq_pc, ip, codes, units, tab, warn,
                                st_seq, m_seq, True, *o_seq)  # fmt: skip
         reprice_runs(starts, ends, off, *pc, codes, units, tab, warn, st_run, m_run, True, *o_run)
         assert np.array_equal(st_seq, st_run) and np.array_equal(st_lib[order], st_seq)
@@ -360,9 +361,9 @@ def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int]) -> N
     st_lib, st_seq, st_run = book._status.copy(), status0.copy(), status0.copy()
     margin = np.empty(n, np.float32)
     bufs = [outs(n, starts.size) for _ in range(3)]
-    per_entry = np.repeat(pc_tmpl < 0, np.diff(pc_start))
-    entry_codes = codes[np.repeat(per_entry, lens)]
-    ws_old = words([a.codes, a.units, book._status, seg])
+    entry_rows = np.repeat(pc_tmpl < 0, np.diff(pc_start))
+    entry_codes = codes[np.repeat(entry_rows, lens)]
+    ws_old = words([a.codes, a.units, book._status, seg[0]])
     ws_new = words([units, status0, *pc, entry_codes])
     old_b = sum(w.nbytes + tl.nbytes for w, tl in ws_old)
     new_b = sum(w.nbytes + tl.nbytes for w, tl in ws_new)
@@ -372,10 +373,10 @@ def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int]) -> N
             "read_old": lambda: vector_read(ws_old),
             "read_new": lambda: vector_read(ws_new),
             "lib": lambda: seg_k.reprice_segments(
-                starts, ends, off, seg, a.indptr, a.codes, a.units, tab, warn, st_lib, margin,
+                starts, ends, off, *seg, a.indptr, a.codes, a.units, tab, warn, st_lib, margin,
                 False, *bufs[0]),
             "seq": lambda: seg_k.reprice_segments(
-                starts, ends, off, seq_seg, ip, codes, units, tab, warn, st_seq, margin,
+                starts, ends, off, *seq_pc, ip, codes, units, tab, warn, st_seq, margin,
                 False, *bufs[1]),
             "runs": lambda: reprice_runs(
                 starts, ends, off, *pc, codes, units, tab, warn, st_run, margin, False,
