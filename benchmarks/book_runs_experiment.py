@@ -274,7 +274,9 @@ def seq_layout(book: RiskBook) -> tuple[np.ndarray, ...]:
     return ip, a.codes[src], a.units[src], book._status[order].copy(), order
 
 
-def pieces(ip: np.ndarray, codes: np.ndarray, min_run: int) -> tuple[np.ndarray, ...]:
+def pieces(
+    ip: np.ndarray, codes: np.ndarray, min_run: int, max_len: int = MAX_RUN_LEN
+) -> tuple[np.ndarray, ...]:
     """(pc_start, pc_tmpl, pc_lo, pc_len): rows ``pc_start[k]:pc_start[k+1]`` of piece
     k, its template's first entry (-1: per entry), its first entry, its row length."""
     n = ip.size - 1
@@ -289,7 +291,7 @@ def pieces(ip: np.ndarray, codes: np.ndarray, min_run: int) -> tuple[np.ndarray,
     same[1:] = ~row_diff[1:] & (lens[1:] == lens[:-1]) & (lens[1:] > 0)
     run_start = np.flatnonzero(~same)
     run_len = np.diff(np.append(run_start, n))
-    is_run = (run_len >= min_run) & (lens[run_start] > 0) & (lens[run_start] <= MAX_RUN_LEN)
+    is_run = (run_len >= min_run) & (lens[run_start] > 0) & (lens[run_start] <= max_len)
     # piece boundaries: start of each long run, the row after it, every change of length
     b = np.concatenate([run_start[is_run], run_start[is_run] + run_len[is_run],
                         np.flatnonzero(np.diff(lens) != 0) + 1, [0]])  # fmt: skip
@@ -312,11 +314,11 @@ def flagged(out: tuple[np.ndarray, ...], off: np.ndarray) -> tuple[np.ndarray, .
     return rows[idx], prev[idx], rc[idx]
 
 
-def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int]) -> None:
+def measure(book: RiskBook, repeats: int, min_run: int, threads: list[int], max_len: int) -> None:
     a, t, n = book.arrays, book._tables, book.n_accounts
     warn = t.warn
     ip, codes, units, status0, order = seq_layout(book)
-    pc = pieces(ip, codes, min_run)
+    pc = pieces(ip, codes, min_run, max_len)
     pc_start, pc_tmpl, pc_lo, pc_len = pc
     run_rows = int(np.diff(pc_start)[pc_tmpl >= 0].sum())
     run_entries = int((np.diff(pc_start) * pc_len)[pc_tmpl >= 0].sum())
@@ -408,6 +410,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--min-run", type=int, default=128)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--max-len", type=int, default=MAX_RUN_LEN, help="longest rows in runs")
     ap.add_argument("--data", type=Path, default=ROOT / "out" / "bench-book")
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -417,7 +420,7 @@ def main() -> None:
         book = RiskBook.load(files["parquet"])
         print(f"{book.n_accounts:,} accounts, {book.n_positions / book.n_accounts:.2f} "
               f"positions per account, {book.n_entries:,} entries")  # fmt: skip
-        measure(book, args.repeats, args.min_run, args.threads)
+        measure(book, args.repeats, args.min_run, args.threads, args.max_len)
         del book
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
