@@ -10,7 +10,9 @@ is measured in this run; each target is a ratio of figures measured side by side
 1. floors: (a) a vectorized read of exactly the bytes the full re-price kernel must read
    (its arrays viewed as 64-bit words and summed by NumPy, one thread), and (b) those
    bytes / memory bandwidth, measured here by a STREAM-style copy of 64 MiB arrays
-   (bytes read + written / time).
+   (bytes read + written / time). In runs of rows with one code sequence the kernel
+   reads no code (``BookArrays.run_pieces``), so (a) counts only the codes outside runs;
+   "(a) old" is the read of every code, the floor before runs, printed beside it.
 2. full re-price kernel (every account, the library's call) against both floors, with
    1 and 2 Numba threads (``--threads``): targets <= 1.0x (a) and <= 2x (b); beside it
    the same kernel on the previous row order (rows clustered by asset set only, not
@@ -51,6 +53,18 @@ from xmargin.book.kernels import RECOMPUTE
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from floors import (  # noqa: E402
+    Row,
+    best_interleaved,
+    exact_loop_seconds,
+    per_entry,
+    python_loop_seconds,
+    set_order,
+    stream_copy_bandwidth,
+    vector_read,
+    verdict,
+    words,
+)
 from minimal_stress import MINIMAL  # noqa: E402
 
 XMARGIN = ROOT / ".venv" / "bin" / "xmargin"
@@ -86,156 +100,10 @@ def book_files(
     return out
 
 
-def best_interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    best = dict.fromkeys(fns, math.inf)
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
-
-
-def words(arrays: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each array's bytes as 64-bit words plus its tail bytes (for :func:`vector_read`)."""
-    out = []
-    for arr in arrays:
-        b = np.ascontiguousarray(arr).view(np.uint8)
-        cut = b.size // 8 * 8
-        out.append((b[:cut].view(np.uint64), b[cut:]))
-    return out
-
-
-def vector_read(ws: list[tuple[np.ndarray, np.ndarray]]) -> int:
-    """Read every byte once, vectorized (NumPy's wrapping uint64 sum, one thread)."""
-    total = 0
-    for w, tail in ws:
-        total += int(np.add.reduce(w)) + int(tail.sum())
-    return total
-
-
-def stream_copy_bandwidth(repeats: int = 10, mib: int = 64) -> float:
-    """Bytes per second of a STREAM-style copy (read + write counted, as STREAM does)."""
-    src = np.ones(mib * 2**20 // 8)
-    dst = np.empty_like(src)
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * src.nbytes / best
-
-
-def python_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) -> float:
-    """Seconds for a straightforward per-account Python loop over ``sample`` accounts.
-
-    The shape most liquidation bots run: each account a dict of balances by asset symbol,
-    one call per account that applies the category rule and the size haircut with float
-    arithmetic and returns its status.
-    """
-    market = book.market() if book.n_accounts <= sample else None
-    if market is None:
-        rows = np.sort(rng.choice(book.n_accounts, size=sample, replace=False))
-        ids = [book.account_at(int(r)) for r in rows]
-        accounts = [book.exact_account(i) for i in ids]
-    else:
-        accounts = list(market.accounts.values())
-    params = {
-        s: {
-            "price": float(p.price),
-            "cf": float(p.collateral_factor),
-            "lt": float(p.liquidation_threshold),
-            "mbw": float(p.maintenance_borrow_weight),
-            "k": float(p.size_factor),
-        }
-        for s, p in book.exact_market().assets.items()
-    }
-    cats = {
-        name: {"lt": float(c.liquidation_threshold), "assets": set(c.assets)}
-        for name, c in book.exact_market().categories.items()
-    }
-    bots = [
-        {
-            "category": acc.category,
-            "supply": {a: float(v) for a, v in acc.supply.items()},
-            "borrow": {a: float(v) for a, v in acc.borrow.items()},
-        }
-        for acc in accounts
-    ]
-    warn = float(book.warning_level)
-
-    def status(acc: dict[str, object]) -> int:
-        cat = cats.get(acc["category"]) if acc["category"] else None  # type: ignore[arg-type]
-        mc = md = 0.0
-        for asset, units in acc["supply"].items():  # type: ignore[attr-defined]
-            p = params[asset]
-            lt = cat["lt"] if cat and asset in cat["assets"] else p["lt"]
-            if p["k"]:
-                lt = min(lt, 1.1 / (1 + p["k"] * math.sqrt(units)))
-            mc += units * p["price"] * lt
-        for asset, units in acc["borrow"].items():  # type: ignore[attr-defined]
-            p = params[asset]
-            w = p["mbw"]
-            if p["k"]:
-                w = max(w, 0.8 * w + p["k"] * math.sqrt(units))
-            md += units * p["price"] * w
-        if md > 0 and mc < md:
-            return 2
-        return 1 if md > 0 and mc < warn * md else 0
-
-    t0 = time.perf_counter()
-    for acc in bots:
-        status(acc)
-    return time.perf_counter() - t0
-
-
-def exact_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) -> float:
-    """Seconds for the exact Decimal engine (``account_health``) over ``sample`` accounts."""
-    from xmargin.risk.health import account_health
-
-    rows = np.sort(rng.choice(book.n_accounts, size=min(sample, book.n_accounts), replace=False))
-    accounts = [book.exact_account(book.account_at(int(r))) for r in rows]
-    market = book.exact_market()
-    t0 = time.perf_counter()
-    for acc in accounts:
-        account_health(acc, market)
-    return time.perf_counter() - t0
-
-
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return time.perf_counter() - t0, out.stdout
-
-
-Row = tuple[str, str, str]
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
-def set_order(book: RiskBook) -> tuple[np.ndarray, ...]:
-    """The book's rows in the previous clustering (by asset set only, ties in file order,
-    as ``build._cluster_order`` did before rows were grouped by length): (indptr, codes,
-    units, status, segment starts), for the "before" layout of the same kernel."""
-    a, n, k = book.arrays, book.n_accounts, len(book.assets)
-    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(a.indptr))
-    asset = (a.codes.astype(np.int64) % (2 * k)) >> 1
-    pop = np.bincount(asset, minlength=k)
-    rank = np.empty(k, dtype=np.int64)
-    rank[np.argsort(-pop, kind="stable")] = np.arange(k)
-    bits = np.where(rank < 64, np.left_shift(np.uint64(1), (63 - rank).astype(np.uint64)), 0)
-    sig = np.zeros(n, dtype=np.uint64)
-    np.bitwise_or.at(sig, row, bits[asset].astype(np.uint64))
-    order = np.lexsort((book._file_index, ~sig))
-    lens = np.diff(a.indptr).astype(np.int64)[order]
-    ip = np.zeros(n + 1, dtype=a.indptr.dtype)
-    np.cumsum(lens, out=ip[1:])
-    src = np.repeat(a.indptr[:-1][order].astype(np.int64) - ip[:-1], lens) + np.arange(ip[-1])
-    change = np.flatnonzero(lens[1:] != lens[:-1]) + 1
-    seg = np.concatenate([[0], change, [n]]).astype(np.int64)
-    return ip, a.codes[src], a.units[src], book._status[order].copy(), seg
 
 
 def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[int]) -> list[Row]:
@@ -256,21 +124,52 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         return (np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.bool_),
                 np.zeros(starts.size, np.int64))  # fmt: skip
 
-    out_rows, out_old = outs(), outs()
+    out_rows, out_old, out_pe = outs(), outs(), outs()
     seg = a.segment_starts()
+    pc_start, pc_tmpl = a.run_pieces()
     old_ip, old_codes, old_units, old_status, old_seg = set_order(book)
-    blocks = seg.size - 1 + n // 128  # segments and blocks: two indptr reads each
-    must_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
+    # the kernel reads units, status, the piece table, the codes of rows outside runs
+    # (and each run's template: its first row's codes) and two indptr words per piece
+    # and per block; the codes it reads are copied out so that NumPy reads as many
+    in_run = np.repeat(pc_tmpl >= 0, np.diff(pc_start))
+    lens = np.diff(a.indptr)
+    read_codes = a.codes[np.repeat(~in_run, lens)]
+    run_codes = int(lens[pc_start[:-1][pc_tmpl >= 0]].sum()) * a.codes.itemsize
+    visits = pc_tmpl.size + n // 128
+    must_read = (a.units.nbytes + status.nbytes + pc_start.nbytes + pc_tmpl.nbytes
+                 + read_codes.nbytes + run_codes + 16 * visits)  # fmt: skip
+    ws = words([a.units, status, pc_start, pc_tmpl, read_codes])
+    # what the kernel read before runs (every code; segment starts), the old floor (a)
+    blocks = seg.size - 1 + n // 128
+    old_read = a.codes.nbytes + a.units.nbytes + status.nbytes + seg.nbytes + 16 * blocks
+    ws_old = words([a.codes, a.units, status, seg])
     before_read = a.indptr.nbytes + a.codes.nbytes + a.units.nbytes + status.nbytes
-    ws = words([a.codes, a.units, status, seg])
     ws_before = words([a.indptr, a.codes, a.units, status])
+    no_runs = per_entry(seg)
+    status_pe = status.copy()
+
+    pieces = a.run_pieces()
+    status_run = status.copy()
+    out_run = outs()
+
+    def run_kernel() -> None:
+        seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
+            starts, ends, off, *pieces, a.indptr, a.codes, a.units, t.tab, t.warn,
+            status_run, ref.margin, False, *out_run,
+        )  # fmt: skip
+
+    def per_entry_kernel() -> None:
+        seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
+            starts, ends, off, *no_runs, a.indptr, a.codes, a.units, t.tab, t.warn,
+            status_pe, ref.margin, False, *out_pe,
+        )  # fmt: skip
 
     def after() -> None:
         k.reprice(starts, ends, a, t, status, ref, RECOMPUTE, book._slow)
 
     def old_layout() -> None:
         seg_kernels.reprice_segments(  # type: ignore[no-untyped-call]
-            starts, ends, off, old_seg, old_ip, old_codes, old_units, t.tab, t.warn,
+            starts, ends, off, *per_entry(old_seg), old_ip, old_codes, old_units, t.tab, t.warn,
             old_status, ref.margin, False, *out_old,
         )  # fmt: skip
 
@@ -306,8 +205,17 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         (
             "(b) the kernel's bytes / copy bandwidth",
             f"{floor_bw * 1e3:.2f} ms",
-            f"{must_read / mib:.1f} MiB: codes, units, status, segment starts; "
+            f"{must_read / mib:.1f} MiB: units, status, pieces, codes outside runs "
+            f"({read_codes.size / a.codes.size:.0%} of them); "
             f"STREAM-style copy: {bandwidth / 1e9:.1f} GB/s",
+        )
+    )
+    rows.append(
+        (
+            "  rows in runs (one code sequence, >= 128 rows)",
+            f"{in_run.mean():.1%}",
+            f"{int((pc_tmpl >= 0).sum()):,} runs in {pc_tmpl.size:,} pieces; old (b): "
+            f"{old_read / bandwidth * 1e3:.2f} ms ({old_read / mib:.1f} MiB, every code)",
         )
     )
     default_threads = numba.get_num_threads()
@@ -316,8 +224,11 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
         fns: dict[str, Callable[[], object]] = {
             "read": lambda: vector_read(ws),
+            "read_old": lambda: vector_read(ws_old),
             "read_before": lambda: vector_read(ws_before),
             "after": after,
+            "per_entry": per_entry_kernel,
+            "runs": run_kernel,
             "old_layout": old_layout,
             "before": before,
         }
@@ -328,10 +239,22 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
         rows += [
             ("(a) vectorized read of the kernel's bytes (NumPy, 1 thread)",
              f"{best['read'] * 1e3:.2f} ms", f"measured beside the {tag} kernels below"),
-            (f"full re-price kernel, {tag} (rows by length; after)",
+            ("(a) old: vectorized read of every code, units, status (the floor before runs)",
+             f"{best['read_old'] * 1e3:.2f} ms", "measured beside the same kernels"),
+            (f"full re-price kernel, {tag} (runs priced once; after)",
              f"{best['after'] * 1e3:.2f} ms",
              f"{r_read:.2f}x (a) (target <= 1.0x): {verdict(r_read <= 1.0)}; "
-             f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}"),
+             f"{r_bw:.2f}x (b) (target <= 2x): {verdict(r_bw <= 2.0)}; "
+             f"{best['after'] / best['read_old']:.2f}x (a) old"),
+            (f"  the kernel alone (runs; no library call), {tag}",
+             f"{best['runs'] * 1e3:.2f} ms",
+             f"{best['runs'] / best['read']:.2f}x (a), "
+             f"{best['runs'] / best['read_old']:.2f}x (a) old"),
+            (f"  same kernel alone, every price looked up (no runs; before), {tag}",
+             f"{best['per_entry'] * 1e3:.2f} ms",
+             f"{best['per_entry'] / best['read']:.2f}x (a), "
+             f"{best['per_entry'] / best['read_old']:.2f}x (a) old; "
+             f"runs / no runs = {best['runs'] / best['per_entry']:.2f}"),
             (f"  same kernel, rows by asset set only (before), {tag}",
              f"{best['old_layout'] * 1e3:.2f} ms",
              f"{best['old_layout'] / best['read']:.2f}x (a), {best['old_layout'] / floor_bw:.2f}x"

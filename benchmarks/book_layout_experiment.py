@@ -42,7 +42,8 @@ from xmargin.fast.health import status_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from book import book_files, set_order, stream_copy_bandwidth, vector_read, words  # noqa: E402
+from book import book_files  # noqa: E402
+from floors import per_entry, set_order, stream_copy_bandwidth, vector_read, words  # noqa: E402
 
 BLOCK = 128
 _1 = np.uint64(1)
@@ -198,16 +199,17 @@ def measure(book: RiskBook, repeats: int, bandwidth: float) -> None:
     perm, ip, lc, lu = by_length(a.indptr, a.codes, a.units)
     lst0 = st0[perm]
     lseg = np.r_[np.flatnonzero(np.r_[True, np.diff(np.diff(ip)) != 0]), n].astype(np.int64)
+    p_seg, p_lseg = per_entry(seg), per_entry(lseg)
     chunks, ec, eu = ell_of(perm, ip, lc, lu)
     c_off = np.cumsum(chunks[5] - chunks[4]) - (chunks[5] - chunks[4])
     margin = np.zeros(n, np.float32)
 
     # equality first: same statuses, same flagged rows (in the library's row numbers)
     s_lib, o_lib = st0.copy(), outs(n, starts.size)
-    seg_k.reprice_segments(starts, ends, off, seg, a.indptr, a.codes, a.units, tab, warn,
+    seg_k.reprice_segments(starts, ends, off, *p_seg, a.indptr, a.codes, a.units, tab, warn,
                            s_lib, margin, False, *o_lib)  # fmt: skip
     s_len, o_len = lst0.copy(), outs(n, starts.size)
-    seg_k.reprice_segments(starts, ends, off, lseg, ip, lc, lu, tab, warn, s_len, margin,
+    seg_k.reprice_segments(starts, ends, off, *p_lseg, ip, lc, lu, tab, warn, s_len, margin,
                            False, *o_len)  # fmt: skip
     s_ell, o_ell = lst0.copy(), outs(n, chunks[0].size)
     reprice_ell(*chunks, c_off, ec, eu, tab, warn, s_ell, margin, False, *o_ell)  # type: ignore[no-untyped-call]
@@ -224,6 +226,7 @@ def measure(book: RiskBook, repeats: int, bandwidth: float) -> None:
     print(f"  equal decisions: {want[0].size:,} flagged rows, statuses equal, both layouts")
 
     o_ip, o_codes, o_units, st_a, o_seg = set_order(book)
+    p_oseg = per_entry(o_seg)
     st_b, st_c = lst0.copy(), lst0.copy()
     bufs = [outs(n, starts.size), outs(n, starts.size), outs(n, chunks[0].size)]
     ws = words([a.codes, a.units, st0])
@@ -231,10 +234,10 @@ def measure(book: RiskBook, repeats: int, bandwidth: float) -> None:
     fns: dict[str, Callable[[], object]] = {
         "read": lambda: vector_read(ws),
         "by_set": lambda: seg_k.reprice_segments(
-            starts, ends, off, o_seg, o_ip, o_codes, o_units, tab, warn, st_a, margin,
+            starts, ends, off, *p_oseg, o_ip, o_codes, o_units, tab, warn, st_a, margin,
             False, *bufs[0]),
         "by_length": lambda: seg_k.reprice_segments(
-            starts, ends, off, lseg, ip, lc, lu, tab, warn, st_b, margin, False, *bufs[1]),
+            starts, ends, off, *p_lseg, ip, lc, lu, tab, warn, st_b, margin, False, *bufs[1]),
         "ell": lambda: reprice_ell(*chunks, c_off, ec, eu, tab, warn, st_c, margin, False,
                                    *bufs[2]),
     }  # fmt: skip

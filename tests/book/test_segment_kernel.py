@@ -46,7 +46,7 @@ def _both(book: RiskBook, tab: np.ndarray, chunk: int) -> None:
         starts, ends, off, a.indptr, a.codes, a.units, tab, warn, st_rows, *o_rows
     )
     seg_k.reprice_segments(  # type: ignore[no-untyped-call]
-        starts, ends, off, a.segment_starts(), a.indptr, a.codes, a.units, tab, warn, st_seg,
+        starts, ends, off, *a.run_pieces(1), a.indptr, a.codes, a.units, tab, warn, st_seg,
         margin, True, *o_seg,
     )  # fmt: skip
     assert np.array_equal(st_rows, st_seg)

@@ -7,7 +7,10 @@ account: ``indptr`` (int32 below 2**31 entries, else int64), ``cat`` (uint8 belo
 categories), a status byte and its place in the file (int32 below 2**31 accounts).
 
 Rows are *clustered*: sorted by how many entries they hold, then by the set of assets
-they hold (the most widely held asset first). Rows of one length are then one run of
+they hold (the most widely held asset first), then by their sequence of codes (so rows
+whose entries carry the same codes in the same order are adjacent: the full re-price
+loads such a run's prices once, :meth:`xmargin.book.kernels.BookArrays.run_pieces`).
+Rows of one length are then one run of
 rows, so the full re-price reads them as a few long segments of equal-length rows with no
 row index (:mod:`xmargin.book._numba_segments`); inside a length the accounts that hold
 one asset form a few long runs of rows. A price tick then re-prices those runs,
@@ -79,11 +82,34 @@ class Built:
     n_positions: int
 
 
+#: Multiplier of the code-sequence hash (odd; any collision only splits a run).
+_HASH = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _sequence_hash(n: int, pos_row: Int64Array1D, token: Int64Array1D) -> Any:
+    """Per row, a hash (uint64) of its positions' ``token`` sequence, in order."""
+    counts = np.bincount(pos_row, minlength=n)
+    first = np.cumsum(counts) - counts
+    k = (np.arange(pos_row.size, dtype=np.int64) - first[pos_row] + 1).astype(np.uint64)
+    mixed = (token.astype(np.uint64) + np.uint64(1)) * np.power(_HASH, k)
+    out = np.zeros(n, dtype=np.uint64)
+    nonempty = counts > 0
+    if mixed.size:
+        out[nonempty] = np.add.reduceat(mixed, first[nonempty])
+    return out
+
+
 def _cluster_order(
-    n: int, pos_row: Int64Array1D, pos_asset: Int64Array1D, n_assets: int, sides: Int64Array1D
+    n: int,
+    pos_row: Int64Array1D,
+    pos_asset: Int64Array1D,
+    n_assets: int,
+    sides: Int64Array1D,
+    token: Int64Array1D,
 ) -> Int64Array1D:
     """Rows sorted by their entry count (``sides``: entries of each position), then by the
-    set of assets held, most widely held asset as the top bit."""
+    set of assets held, most widely held asset as the top bit, then by the sequence of
+    their positions' ``token`` (category, asset and sides: the row's code sequence)."""
     if n == 0 or pos_row.size == 0:
         return np.arange(n, dtype=np.int64)
     pop = np.bincount(pos_asset, minlength=n_assets)
@@ -97,7 +123,7 @@ def _cluster_order(
     first = (np.cumsum(counts) - counts)[nonempty]
     sig = np.zeros(n, dtype=np.uint64)
     sig[nonempty] = np.bitwise_or.reduceat(bits, first)
-    by_set = np.argsort(~sig, kind="stable")
+    by_set = np.lexsort((_sequence_hash(n, pos_row, token), ~sig))
     entries = np.bincount(pos_row, weights=sides, minlength=n).astype(np.int64)
     # a stable sort of small integers (a radix sort) keeps the set order inside a length
     small = np.uint16 if entries.max() < 1 << 16 else np.int64
@@ -141,7 +167,10 @@ def build_layout(
         pos_row, pos_asset, supply, borrow = (x[keep] for x in (pos_row, pos_asset, supply, borrow))
     if cluster:
         sides = (supply != 0).astype(np.int64) + (borrow != 0)
-        order = _cluster_order(n, pos_row, pos_asset, n_assets, sides)
+        # one token per position: its supply code and which sides it holds (1, 2 or 3)
+        pattern = (supply != 0).astype(np.int64) + 2 * (borrow != 0)
+        base0 = cat[pos_row].astype(np.int64) * (2 * n_assets) + 2 * pos_asset
+        order = _cluster_order(n, pos_row, pos_asset, n_assets, sides, base0 * 4 + pattern)
         row_of_file = np.empty(n, dtype=np.int64)
         row_of_file[order] = np.arange(n, dtype=np.int64)
         counts = np.bincount(pos_row, minlength=n).astype(np.int64)

@@ -47,6 +47,13 @@ __all__ = [
 Codes = CodeArray1D
 
 
+#: Fewest rows of one code sequence the full re-price prices as a run (shorter runs cost
+#: more to switch to than they save: benchmarks/book_runs_experiment.py).
+MIN_RUN = 128
+#: Longest rows priced as runs (the run sums are written out per length up to this).
+RUN_MAX_LEN = 6
+
+
 @dataclass
 class BookArrays:
     """The book's columns: CSR by account over entries (one per asset side held).
@@ -65,6 +72,9 @@ class BookArrays:
     _segments: tuple[tuple[int, int, int], Int64Array1D] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _pieces: tuple[tuple[int, int, int, int], tuple[Int64Array1D, Int64Array1D]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def segment_starts(self) -> Int64Array1D:
         """First row of each run of rows of equal length, then the row count (the full
@@ -78,6 +88,50 @@ class BookArrays:
             seg = np.concatenate([[0], change, [n]]).astype(np.int64)
             self._segments = (key, seg)
         return self._segments[1]
+
+    def layout_nbytes(self) -> int:
+        """Bytes of the cached segment starts and run pieces."""
+        seg = 0 if self._segments is None else self._segments[1].nbytes
+        return seg + (0 if self._pieces is None else sum(x.nbytes for x in self._pieces[1]))
+
+    def run_pieces(self, min_run: int = MIN_RUN) -> tuple[Int64Array1D, Int64Array1D]:
+        """The full re-price's pieces (:mod:`xmargin.book._numba_segments`): rows
+        ``start[k]:start[k + 1]`` (``start`` ends with the row count), all of one length;
+        ``template[k]``: the first entry of a run of at least ``min_run`` rows of 1 to
+        :data:`RUN_MAX_LEN` entries whose codes are the same sequence (the run's prices
+        are loaded once), or -1 (each entry's price looked up). Rebuilt, as the segments,
+        when the arrays were replaced or grew."""
+        key = (id(self.indptr), id(self.codes), self.codes.size, min_run)
+        if self._pieces is None or self._pieces[0] != key:
+            self._pieces = (key, _pieces_of(self.indptr, self.codes, min_run))
+        return self._pieces[1]
+
+
+def _pieces_of(
+    indptr: IndexArray1D, codes: CodeArray1D, min_run: int
+) -> tuple[Int64Array1D, Int64Array1D]:
+    """See :meth:`BookArrays.run_pieces`."""
+    n = indptr.size - 1
+    lens = np.diff(indptr).astype(np.int64)
+    row = np.repeat(np.arange(n, dtype=np.int64), lens)
+    prev = np.arange(codes.size, dtype=np.int64) - lens[row]  # same slot, row before
+    differs = np.ones(codes.size, dtype=bool)
+    ok = prev >= 0
+    differs[ok] = codes[ok] != codes[prev[ok]]
+    same = np.zeros(n, dtype=bool)  # row r's codes are row r - 1's
+    if n > 1:
+        same[1:] = (np.bincount(row, differs, minlength=n)[1:] == 0) & (lens[1:] == lens[:-1])
+    first = np.flatnonzero(~same)
+    size = np.diff(np.append(first, n))
+    run = (size >= min_run) & (lens[first] > 0) & (lens[first] <= RUN_MAX_LEN)
+    cuts = np.concatenate(
+        [[0], first[run], first[run] + size[run], np.flatnonzero(lens[1:] != lens[:-1]) + 1]
+    )
+    bounds = np.unique(cuts[cuts < n]).astype(np.int64) if n else np.zeros(0, np.int64)
+    template = np.full(bounds.size, -1, dtype=np.int64)
+    is_run = np.isin(bounds, first[run])
+    template[is_run] = indptr[bounds[is_run]]
+    return np.append(bounds, n).astype(np.int64), template
 
 
 @dataclass
@@ -221,7 +275,7 @@ class Kernels:
                 k.reprice_fast_screened(*head, t.warn, status, ref.margin, ref.drift, *out)
             else:
                 self._segments.reprice_segments(
-                    starts, ends, out_off, cols.segment_starts(), *head[3:], t.warn, status,
+                    starts, ends, out_off, *cols.run_pieces(), *head[3:], t.warn, status,
                     ref.margin, mode == REFERENCE, *out,
                 )  # fmt: skip
         n = int(out_cnt.sum())

@@ -218,6 +218,7 @@ class BookReader:
             "account_ids": self._ids.nbytes
             + (0 if self._ids.place is self._file_index else self._ids.place.nbytes),
             "runs": 0 if self._runs is None else self._runs.nbytes(),
+            "segments": a.layout_nbytes(),
             "screening_margin": self._ref.margin.nbytes,
             "tick_index": self._near.nbytes + self._ref.reset_rows().nbytes,
             "exact_cells": self._exact.cells_nbytes,
