@@ -65,4 +65,6 @@ def test_every_example_runs_on_what_the_package_ships_and_prints_what_is_shown(
             after_var99 = js["after"]["var99"]
         if args[1] == "simulate":
             assert json.loads(run.out)["figures"]["var_99"]["value"] == after_var99
-            assert f"`{after_var99}`" in README.read_text()
+            # the README shows the figure's first digits (the last depend on the CPU)
+            shown_var = re.search(r"\(`(\d+\.\d+)…`", README.read_text())
+            assert shown_var is not None and str(after_var99).startswith(shown_var[1])
