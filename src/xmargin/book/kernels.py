@@ -48,7 +48,7 @@ Codes = CodeArray1D
 
 
 #: Fewest rows of one code sequence the full re-price prices as a run (shorter runs cost
-#: more to switch to than they save: benchmarks/book_runs_experiment.py).
+#: more to switch to than they save: benchmarks/book_runs_sweep.py).
 MIN_RUN = 128
 #: Longest rows priced as runs (the run sums are written out per length up to this).
 RUN_MAX_LEN = 6
