@@ -16,7 +16,7 @@ interleaved in one run, so that the machine's speed cancels:
 from __future__ import annotations
 
 import argparse
-import math
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,6 +24,9 @@ from pathlib import Path
 
 from xmargin.book import RiskBook
 from xmargin.book.generate import generate_book
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floors import best_interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,16 +39,6 @@ def _files(n: int, k: int, seed: int, share: float, folder: Path) -> Path:
         generate_book(n, k, seed, d, fmt="parquet", perp_share=share)
         print(f"  generated {market} in {time.perf_counter() - t0:.1f} s", flush=True)
     return market
-
-
-def _best(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    best = dict.fromkeys(fns, math.inf)
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def perp_comparison(
@@ -85,7 +78,7 @@ def perp_comparison(
         fns[f"full {name}"] = full
         fns[f"reprice {name}"] = book.reprice
         fns[f"tick {name}"] = tick
-    best = _best(fns, repeats)
+    best = best_interleaved(fns, repeats)
     for what, label, target in (
         ("full", "full re-price (all assets move)", 1.3),
         ("reprice", "full pass at unchanged prices (reprice())", 1.3),
