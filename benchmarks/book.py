@@ -148,7 +148,7 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
     no_runs = per_entry(seg)
     status_pe = status.copy()
 
-    pieces = a.run_pieces()
+    pieces = (pc_start, pc_tmpl)
     status_run = status.copy()
     out_run = outs()
 
