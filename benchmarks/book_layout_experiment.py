@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +41,7 @@ from xmargin.fast.health import status_of
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from book import book_files  # noqa: E402
-from floors import per_entry, set_order, stream_copy_bandwidth, vector_read, words  # noqa: E402
+from floors import best_interleaved, per_entry, set_order, stream_copy_bandwidth, vector_read, words  # noqa: E402
 
 BLOCK = 128
 _1 = np.uint64(1)
@@ -246,12 +244,7 @@ def measure(book: RiskBook, repeats: int, bandwidth: float) -> None:
           f"(b) = {must / bandwidth * 1e3:.2f} ms")  # fmt: skip
     for threads in (1, 2):
         set_num_threads(threads)
-        best = dict.fromkeys(fns, math.inf)
-        for _ in range(repeats):
-            for name, fn in fns.items():
-                t0 = time.perf_counter()
-                fn()
-                best[name] = min(best[name], time.perf_counter() - t0)
+        best = best_interleaved(fns, repeats)
         line = ", ".join(
             f"{k} {v * 1e3:.2f} ms ({v / best['read']:.2f}x a, {v / (must / bandwidth):.2f}x b)"
             for k, v in best.items()

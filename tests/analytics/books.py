@@ -5,7 +5,8 @@ the loader's validation) with every rule of contract section 3 in play: categori
 haircuts, liability weights, protocol fees, small positions, dust and each bonus policy.
 ``exact_liquidate_all`` drives the exact Decimal engine (``execute_liquidate``) the way
 the simulation's liquidator acts: largest debt against largest collateral, "max", until
-the account is no longer liquidatable or a rule refuses.
+the account is no longer liquidatable or a rule refuses. ``run_one_step`` runs one path
+of one step through the cascade engine and keeps its perp/option desk.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tests.builders import make_market
+from xmargin.analytics.cascade import PathEngine, PathOutcome
+from xmargin.analytics.cascade.perp_desk import PerpDesk
+from xmargin.analytics.simbook import SimBook
 from xmargin.errors import NothingToLiquidate, WouldLeaveDust
 from xmargin.ledger.actions import execute_liquidate
 from xmargin.mathlib import ZERO
@@ -23,7 +27,7 @@ from xmargin.model import Market
 from xmargin.risk.health import account_health
 from xmargin.risk.weights import category_weights
 
-__all__ = ["ExactOutcome", "exact_liquidate_all", "random_market"]
+__all__ = ["ExactOutcome", "exact_liquidate_all", "random_market", "run_one_step"]
 
 
 def _dec(x: float, places: int = 6) -> str:
@@ -173,3 +177,22 @@ def exact_liquidate_all(market: Market, account_id: str) -> ExactOutcome:
     h = account_health(market.account(account_id), market)
     residual = max(ZERO, h.debt_value - h.collateral_value)
     return ExactOutcome(written, residual, repaid, seized, fee, n)
+
+
+def run_one_step(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
+    """One path, one step at WETH ``eth``: the outcome and the engine's desk after it."""
+    exo = book.price[None, None, :].copy()
+    exo[0, 0, book.asset_index("WETH")] = eth
+    desks: list[PerpDesk] = []
+    original = PerpDesk.__init__
+
+    def keep(self: PerpDesk, *a: object, **k: object) -> None:
+        original(self, *a, **k)  # type: ignore[arg-type]
+        desks.append(self)
+
+    PerpDesk.__init__ = keep  # type: ignore[method-assign]
+    try:
+        out, _ = PathEngine(book).run(exo)
+    finally:
+        PerpDesk.__init__ = original  # type: ignore[method-assign]
+    return out, desks[0]

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmargin.analytics.cascade import PathEngine, PathOutcome
-from xmargin.analytics.cascade.perp_desk import PerpDesk
+from tests.analytics.books import run_one_step
 from xmargin.analytics.montecarlo import MonteCarloConfig, monte_carlo
 from xmargin.analytics.montecarlo_perps import carried_accounts, perp_figures
 from xmargin.analytics.return_models import GBM
@@ -44,26 +43,6 @@ def _leg_index(book: SimBook) -> dict[tuple[str, str], int]:
         for i in range(int(so.ptr[k]), int(so.ptr[k + 1])):
             out[(book.account_ids[row], so.names[i])] = i
     return out
-
-
-def _run(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
-    """One path, one step at WETH ``eth``; returns the outcome and the desk after."""
-    exo = book.price[None, None, :].copy()
-    exo[0, 0, book.asset_index("WETH")] = eth
-    eng = PathEngine(book)
-    desks: list[PerpDesk] = []
-    original = PerpDesk.__init__
-
-    def keep(self: PerpDesk, *a: object, **k: object) -> None:
-        original(self, *a, **k)  # type: ignore[arg-type]
-        desks.append(self)
-
-    PerpDesk.__init__ = keep  # type: ignore[method-assign]
-    try:
-        out, _ = eng.run(exo)
-    finally:
-        PerpDesk.__init__ = original  # type: ignore[method-assign]
-    return out, desks[0]
 
 
 @settings(max_examples=30, deadline=None)
@@ -119,7 +98,7 @@ def test_a_short_call_through_its_strike_is_closed_first_and_only_as_far_as_need
     exact = quote_option_liquidation(view, "naked")
     assert [c.option for c in exact.closed] == [CALL]
     closed = exact.closed[0]
-    out, desk = _run(book, 2600.0)
+    out, desk = run_one_step(book, 2600.0)
     opt = desk.options
     assert opt is not None
     legs = _leg_index(book)
@@ -155,7 +134,7 @@ def test_an_account_left_negative_is_bad_debt_before_the_insurance_fund() -> Non
     view = _at(market, 2800.0)
     exact = quote_option_liquidation(view, "naked")
     assert [c.option for c in exact.closed] == [CALL, PUT]
-    out, _ = _run(book, 2800.0)
+    out, _ = run_one_step(book, 2800.0)
     fees = sum(float(c.liquidator_fee + c.insurance_fee) for c in exact.closed)
     assert out.option_liquidations[0] == 2
     assert out.option_liquidator_fees[0] + out.option_insurance_fees[0] == pytest.approx(fees)

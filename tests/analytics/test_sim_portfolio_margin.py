@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmargin.analytics.cascade import PathEngine, PathOutcome
+from tests.analytics.books import run_one_step
+from xmargin.analytics.cascade import PathEngine
 from xmargin.analytics.cascade.perp_desk import PerpDesk
 from xmargin.analytics.montecarlo_perps import carried_accounts, perp_figures
 from xmargin.analytics.simbook import SimBook
@@ -171,25 +172,6 @@ def test_a_book_with_other_balances_margins_its_portfolio_accounts_on_them() -> 
             assert got == pytest.approx(float(exact), rel=1e-9), acc_id
 
 
-def _run(book: SimBook, eth: float) -> tuple[PathOutcome, PerpDesk]:
-    """One path, one step at WETH ``eth``; the outcome and the desk after it."""
-    exo = book.price[None, None, :].copy()
-    exo[0, 0, book.asset_index("WETH")] = eth
-    desks: list[PerpDesk] = []
-    original = PerpDesk.__init__
-
-    def keep(self: PerpDesk, *a: object, **k: object) -> None:
-        original(self, *a, **k)  # type: ignore[arg-type]
-        desks.append(self)
-
-    PerpDesk.__init__ = keep  # type: ignore[method-assign]
-    try:
-        out, _ = PathEngine(book).run(exo)
-    finally:
-        PerpDesk.__init__ = original  # type: ignore[method-assign]
-    return out, desks[0]
-
-
 def _q(book: SimBook, desk: PerpDesk, acc_id: str, option: str) -> float:
     so, opt = book.options, desk.options
     assert so is not None and opt is not None
@@ -209,7 +191,7 @@ def test_a_covered_call_is_kept_under_portfolio_margin_and_closed_under_standard
     assert account_health(view.accounts["covered-std"], view).liquidatable
     assert not account_health(view.accounts["covered-pm"], view).liquidatable
     book = SimBook.from_market(market)
-    out, desk = _run(book, 3000.0)
+    out, desk = run_one_step(book, 3000.0)
     assert _q(book, desk, "covered-std", CALL) > -1.0  # closed, at least in part
     assert _q(book, desk, "covered-pm", CALL) == -1.0  # kept
     assert out.option_liquidations[0] >= 1.0
@@ -227,7 +209,7 @@ def test_a_cascade_liquidates_a_portfolio_account_as_the_exact_engine_does() -> 
     exact = quote_option_liquidation(view, "naked-pm")
     assert [c.option for c in exact.closed] == [CALL]
     book = SimBook.from_market(market)
-    _, desk = _run(book, 2600.0)
+    _, desk = run_one_step(book, 2600.0)
     closed = 3.0 + _q(book, desk, "naked-pm", CALL)
     assert closed == pytest.approx(float(exact.closed[0].closed), rel=1e-7)
     assert _q(book, desk, "naked-pm", "ETH-20240628-1800-P") == 2.0
