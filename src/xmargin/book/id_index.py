@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from xmargin._typing import IndexArray1D, Int64Array1D
 from xmargin.book.packed_ids import PackedIds
+from xmargin.io.arrow_values import from_numpy, strings
 
 __all__ = ["IdIndex"]
 
@@ -29,7 +30,7 @@ class IdIndex:
         self._place = place
         by_file = np.empty(len(ids), dtype=np.int64)
         by_file[place] = np.arange(len(ids), dtype=np.int64)
-        self._ids = PackedIds(ids.take(pa.array(by_file, pa.int64())))
+        self._ids = PackedIds(ids.take(from_numpy(by_file)))
         self._extra: list[str] = []
         self._sorted: Int64Array1D | None = None
 
@@ -51,7 +52,7 @@ class IdIndex:
     def column(self, rows: Int64Array1D) -> pa.Array:
         """The ids of ``rows`` as an Arrow array."""
         if self._extra:
-            return pa.array(self.ids_of(rows), pa.string())
+            return strings(self.ids_of(rows))
         return self._ids.take_arrow(self._place[rows].astype(np.int64))
 
     def find(self, account: str) -> int | None:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xmargin._typing import AnyArray, BoolArray, Float64Array1D, Int64Array1D, UInt16Array1D
+from xmargin.io.arrow_values import from_numpy, number_scalar, string_scalar, strings, to_numpy
 from xmargin.io.positions import names_valid, read_positions_table
 from xmargin.mathlib import ZERO, quantize_down
 from xmargin.model.numbers import MAX_MAGNITUDE, parse_number
@@ -39,6 +40,8 @@ __all__ = ["NeedsExactLoad", "PositionColumns", "read_position_columns"]
 SHORT_CELL = 15
 _MAX = float(MAX_MAGNITUDE)
 _TWO53 = float(2**53)
+_EMPTY = string_scalar("")
+_ZERO_F = number_scalar(0.0, np.float64)
 
 
 class NeedsExactLoad(Exception):
@@ -65,20 +68,13 @@ class PositionColumns:
 
 
 def _np(arr: pa.Array | pa.ChunkedArray) -> AnyArray:
-    """NumPy values of a fixed-width Arrow array without nulls (a view where possible).
-
-    ``zero_copy_only=False`` on an array that carries a validity buffer converts through
-    pandas; booleans go through uint8 to stay on the direct path.
-    """
+    """NumPy values of a fixed-width Arrow array without nulls (a view where possible,
+    :func:`xmargin.io.arrow_values.to_numpy`)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.null_count:
         raise ValueError("_np: the array has nulls")  # pragma: no cover - callers fill
-    if pa.types.is_boolean(arr.type):
-        out: AnyArray = pc.cast(arr, pa.uint8()).to_numpy(zero_copy_only=True).view(np.bool_)
-        return out
-    out = arr.to_numpy(zero_copy_only=True)
-    return out
+    return to_numpy(arr)
 
 
 def _exactly_ok(text: str, decimals: int) -> bool:
@@ -106,7 +102,7 @@ def _amounts(
         arr = arr.dictionary_decode()
     t = arr.type
     if pa.types.is_floating(t):
-        f = _np(pc.fill_null(pc.cast(arr, pa.float64()), 0.0)).astype(np.float64)
+        f = _np(pc.fill_null(pc.cast(arr, pa.float64()), _ZERO_F)).astype(np.float64)
         if not np.isfinite(f).all() or (f < 0).any() or (f > _MAX).any():
             raise NeedsExactLoad("amount out of range")
         # repr(x) has at most 17 significant digits, so at most 16 - floor(log10 x)
@@ -125,26 +121,30 @@ def _amounts(
             fits = (dec <= 22) & (n_int < _TWO53) & (n_int / scale == x)
             idx, dec = idx[~fits], dec[~fits]
             if idx.size:
-                text = pc.cast(pa.array(f[idx]), pa.string())  # the shortest repr
+                text = pc.cast(from_numpy(f[idx]), pa.string())  # the shortest repr
                 _, places, has_e = _shape(text)
                 again = has_e | (places > dec)
                 if again.any():
                     sub = np.flatnonzero(again)
-                    _check_decimal_text(text.take(pa.array(sub)), dec[sub])
+                    _check_decimal_text(text.take(from_numpy(sub)), dec[sub])
         return f, np.zeros(f.size, dtype=bool), None
     if pa.types.is_integer(t):
-        f = _np(pc.fill_null(pc.cast(arr, pa.float64()), 0.0)).astype(np.float64)
+        f = _np(pc.fill_null(pc.cast(arr, pa.float64()), _ZERO_F)).astype(np.float64)
         if (f < 0).any() or (f > _MAX).any():
             raise NeedsExactLoad("amount out of range")
-        return f, f >= _TWO53, pc.cast(pc.fill_null(arr, 0), pa.string())
+        return (
+            f,
+            f >= _TWO53,
+            pc.cast(pc.fill_null(arr, number_scalar(0, np.int64).cast(t)), pa.string()),
+        )
     if pa.types.is_decimal(t) or pa.types.is_large_string(t):
         arr = pc.cast(arr, pa.string())
     elif not pa.types.is_string(t):
         raise NeedsExactLoad(f"amount column of type {t}")
     text = arr
-    if arr.null_count or bool(_np(pc.equal(arr, "")).any()):
-        blank = pc.or_kleene(pc.is_null(arr), pc.equal(arr, ""))
-        text = pc.if_else(blank, pa.scalar("0"), arr)  # an empty cell is 0, as exactly
+    if arr.null_count or bool(_np(pc.equal(arr, _EMPTY)).any()):
+        blank = pc.or_kleene(pc.is_null(arr), pc.equal(arr, _EMPTY))
+        text = pc.if_else(blank, string_scalar("0"), arr)  # an empty cell is 0, as exactly
     try:
         f = _np(pc.cast(text, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -161,7 +161,7 @@ def _amounts(
     )
     if doubt.any():
         idx = np.flatnonzero(doubt)
-        _check_decimal_text(text.take(pa.array(idx)), pos_dec[idx])
+        _check_decimal_text(text.take(from_numpy(idx)), pos_dec[idx])
     return f, long, text
 
 
@@ -206,7 +206,7 @@ def _group_accounts(
     else:
         new = np.ones(1, dtype=bool)
     heads = np.flatnonzero(new)
-    ids = acc.take(pa.array(heads))
+    ids = acc.take(from_numpy(heads))
     m = len(ids)
     if m <= 1 or bool(_np(pc.less(ids.slice(0, m - 1), ids.slice(1))).all()):
         # Each account's rows are together and the accounts ascend: ids are distinct.
@@ -221,9 +221,13 @@ def _group_accounts(
 
 def _index_in(arr: pa.Array, names: Sequence[str]) -> tuple[Int64Array1D, BoolArray]:
     """(index of each cell in ``names``, -1 where absent; mask of null or empty cells)."""
-    idx = pc.index_in(arr, value_set=pa.array(list(names), pa.string()))
-    out = _np(pc.fill_null(idx, -1)).astype(np.int64)
-    empty = _np(pc.fill_null(pc.or_kleene(pc.is_null(arr), pc.equal(arr, "")), True))
+    idx = pc.index_in(arr, value_set=strings(names))
+    out = _np(pc.fill_null(idx, number_scalar(-1, np.int32))).astype(np.int64)
+    empty = _np(
+        pc.fill_null(
+            pc.or_kleene(pc.is_null(arr), pc.equal(arr, _EMPTY)), number_scalar(True, np.bool_)
+        )
+    )
     return out, empty
 
 
@@ -242,12 +246,12 @@ def read_position_columns(
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise NeedsExactLoad(str(exc)) from None
     acc = _string_column(table, "account", ids=True)
-    if acc.null_count or bool(_np(pc.equal(acc, "")).any()):
+    if acc.null_count or bool(_np(pc.equal(acc, _EMPTY)).any()):
         raise NeedsExactLoad("empty account id")
     ids, pos_row, order = _group_accounts(acc)
     if not names_valid(ids):
         raise NeedsExactLoad("an account id breaks the name rule")
-    if inline_ids and bool(_np(pc.is_in(ids, value_set=pa.array(list(inline_ids)))).any()):
+    if inline_ids and bool(_np(pc.is_in(ids, value_set=strings(inline_ids))).any()):
         raise NeedsExactLoad("an account is written inline too")
     names = list(assets)
     pos_asset, _asset_empty = _index_in(_string_column(table, "asset"), names)
@@ -273,7 +277,7 @@ def read_position_columns(
     if order is not None:
         pos_asset, pos_cat = pos_asset[order], pos_cat[order]
         supply, borrow, long = supply[order], borrow[order], long[order]
-        perm = pa.array(order)
+        perm = from_numpy(order)
         s_text = s_text.take(perm) if s_text is not None else None
         b_text = b_text.take(perm) if b_text is not None else None
     n = len(ids)
@@ -285,7 +289,7 @@ def read_position_columns(
     if n:
         cat[:] = pos_cat[starts]
     exact_pos = np.flatnonzero(long)
-    take = pa.array(exact_pos, pa.int64())
+    take = from_numpy(exact_pos.astype(np.int64))
     # A float column's exact value is its repr: null text means "use the float".
     exact_supply = s_text.take(take) if s_text is not None else pa.nulls(len(take), pa.string())
     exact_borrow = b_text.take(take) if b_text is not None else pa.nulls(len(take), pa.string())

@@ -31,6 +31,7 @@ from xmargin.book.perp_columns import PerpColumns
 from xmargin.book.perp_loading import FilePerps, perps_of_accounts, read_file_perps
 from xmargin.book.tables import Layout
 from xmargin.errors import MarketFileError
+from xmargin.io.arrow_values import from_numpy, strings
 from xmargin.io.market_file import load_market, parse_market, read_market_document
 from xmargin.model.account import Account
 from xmargin.model.market import Market
@@ -82,7 +83,7 @@ class _InlineColumns:
         self.pos_asset = np.array(assets, dtype=np.int64)
         self.supply = np.array(supply, dtype=np.float64)
         self.borrow = np.array(borrow, dtype=np.float64)
-        self.ids = pa.array([a.id for a in accounts], pa.string())
+        self.ids = strings([a.id for a in accounts])
 
 
 @dataclass
@@ -125,7 +126,7 @@ def parts_of_market(market: Market, cluster: bool, options: bool = True) -> Book
         cluster,
         layout.cat_dtype,
     )
-    ids = cols.ids.take(pa.array(built.file_index))
+    ids = cols.ids.take(from_numpy(built.file_index))
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in cols.exact.items()}
     file_perps = FilePerps()
     perps_of_accounts(accounts, market, file_perps)
@@ -250,9 +251,7 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
     file_options = FileOptions()
     options_of_accounts(accounts, base, file_options)
     if opened.options_file is not None:
-        earlier = pa.concat_arrays(
-            [cols.ids.cast(pa.string()), pa.array(file_perps.new_ids, pa.string())]
-        )
+        earlier = pa.concat_arrays([cols.ids.cast(pa.string()), strings(file_perps.new_ids)])
         inline_ids = [a.id for a in accounts]
         path = p.parent / opened.options_file
         read_file_options(path, p, base, inline_ids, earlier, file_options)
@@ -274,15 +273,15 @@ def parts_of_file(path: str | Path, cluster: bool) -> BookParts:
         cluster,
         layout.cat_dtype,
     )
-    new_ids = pa.array(file_perps.new_ids + file_options.new_ids, pa.string())
+    new_ids = strings(file_perps.new_ids + file_options.new_ids)
     ids = pa.concat_arrays([inline.ids, cols.ids.cast(pa.string()), new_ids]).take(
-        pa.array(built.file_index)
+        from_numpy(built.file_index)
     )
     # Positions with exact text, after the inline ones.
     at = len(inline.pos_row) + cols.exact_pos
     keys = built.row_of_file[pos_row[at]] * len(layout.assets) + pos_asset[at]
     order = np.argsort(keys, kind="stable")
-    take = pa.array(order, pa.int64())
+    take = from_numpy(np.asarray(order, dtype=np.int64))
     cells = ExactCells(keys[order], cols.exact_supply.take(take), cols.exact_borrow.take(take))
     overrides = {(int(built.row_of_file[r]), a): v for (r, a), v in inline.exact.items()}
     return BookParts(

@@ -26,6 +26,7 @@ from xmargin.book.exact_bridge import ExactBridge
 from xmargin.book.option_book import BookOptions
 from xmargin.errors import InputError, Problem
 from xmargin.fast.backend import Backend
+from xmargin.io.arrow_values import number_scalar, strings, to_numpy
 from xmargin.io.market_file import load_market
 from xmargin.model.account import Account
 from xmargin.model.liquidation_params import seconds_between
@@ -137,12 +138,12 @@ def read_file_options(
         raise InputError(f"{path}: cannot be read into the risk book")  # pragma: no cover
     index = {name: j for j, name in enumerate(base.options)}
     m, n_earlier = len(inline), len(earlier_ids)
-    ids = pa.array([acc for acc, _, _, _ in rows], pa.string())
+    ids = strings([acc for acc, _, _, _ in rows])
     found = pc.index_in(ids, value_set=earlier_ids.cast(pa.string()))
-    at = found.to_numpy(zero_copy_only=False)
+    at = to_numpy(pc.fill_null(found, number_scalar(-1, np.int32)))
     new: dict[str, int] = {}
     for k, (acc, option, size, _) in enumerate(rows):
-        i = new.setdefault(acc, m + n_earlier + len(new)) if np.isnan(at[k]) else m + int(at[k])
+        i = new.setdefault(acc, m + n_earlier + len(new)) if at[k] < 0 else m + int(at[k])
         out.index.append(i)
         out.option.append(index[option])
         out.sizes.append(size)

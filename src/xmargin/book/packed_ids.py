@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from xmargin._typing import Int64Array1D, UInt8Array1D
+from xmargin.io.arrow_values import from_numpy
 
 __all__ = ["BLOCK", "MAX_PACKED", "PackedIds"]
 
@@ -143,7 +144,7 @@ class PackedIds:
     def take_arrow(self, idx: Int64Array1D) -> pa.Array:
         """The ids ``idx`` as an Arrow string array."""
         if self._plain is not None:
-            return self._plain.take(pa.array(idx, pa.int64()))
+            return self._plain.take(from_numpy(np.asarray(idx, dtype=np.int64)))
         b, s, n = self._where(idx)
         plen = self._poff[b + 1].astype(np.int64) - self._poff[b]
         out_len = plen + n

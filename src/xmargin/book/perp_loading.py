@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from xmargin._typing import Int64Array1D
 from xmargin.book.perp_columns import PerpColumns
 from xmargin.errors import InputError, Problem
+from xmargin.io.arrow_values import number_scalar, strings, to_numpy
 from xmargin.io.market_file import load_market
 from xmargin.model.account import Account
 from xmargin.model.market import Market
@@ -93,11 +94,15 @@ def read_file_perps(
         raise InputError(f"{path}: cannot be read into the risk book")  # pragma: no cover
     index = {name: j for j, name in enumerate(base.perps)}
     m, n_file = len(inline), len(file_ids)
-    ids = pa.array([acc for acc, _, _, _ in rows], pa.string())
-    found = pc.index_in(ids, value_set=file_ids.cast(pa.string())).to_numpy(zero_copy_only=False)
+    ids = strings([acc for acc, _, _, _ in rows])
+    found = to_numpy(
+        pc.fill_null(
+            pc.index_in(ids, value_set=file_ids.cast(pa.string())), number_scalar(-1, np.int32)
+        )
+    )
     new: dict[str, int] = {}
     for k, (acc, perp, pos, _) in enumerate(rows):
         at = found[k]
-        i = new.setdefault(acc, m + n_file + len(new)) if np.isnan(at) else m + int(at)
+        i = new.setdefault(acc, m + n_file + len(new)) if at < 0 else m + int(at)
         out.add(i, index[perp], pos)
     out.new_ids = list(new)

@@ -25,6 +25,7 @@ from xmargin.analytics.stress import StressSummary
 from xmargin.book.events import BookFigures, BookSummary, Status
 from xmargin.book.riskbook import RiskBook
 from xmargin.cli.console import console
+from xmargin.io.arrow_values import null_where_nan, number_scalar, string_scalar, to_numpy
 from xmargin.mathlib import float_text, fmt
 from xmargin.risk.health import AccountHealth
 
@@ -62,10 +63,10 @@ def summary_doc(s: BookSummary | StressSummary) -> dict[str, object]:
 def _texts(x: Float64Array1D) -> list[str | None]:
     """Decimal strings of a float64 column (``None`` for NaN): Arrow writes the shortest
     repr; the few it writes with an exponent (or as ``-0``) are rewritten plainly."""
-    text = pc.cast(pa.array(x, pa.float64(), from_pandas=True), pa.string())
-    odd = pc.or_(pc.match_substring(text, "e"), pc.equal(text, "-0"))
+    text = pc.cast(null_where_nan(x), pa.string())
+    odd = pc.or_(pc.match_substring(text, "e"), pc.equal(text, string_scalar("-0")))
     out: list[str | None] = text.to_pylist()
-    for i in np.flatnonzero(odd.fill_null(False).to_numpy(zero_copy_only=False)).tolist():
+    for i in np.flatnonzero(to_numpy(odd.fill_null(number_scalar(False, np.bool_)))).tolist():
         out[i] = float_text(float(x[i]))
     return out
 

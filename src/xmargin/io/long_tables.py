@@ -44,7 +44,8 @@ def _read_table(path: Path, field: str, columns: tuple[str, ...], required: int)
     elif suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # pq.read_table would import pandas
+            table = parquet.read()
         table = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]))
     else:
         raise ValueError(f"{field} must end in .csv or .parquet")

@@ -54,7 +54,8 @@ def read_positions_table(path: Path, strings: bool = False) -> pa.Table:
     elif suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # pq.read_table would import pandas
+            table = parquet.read()
     else:
         raise ValueError("accounts_file must end in .csv or .parquet")
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
@@ -72,13 +73,16 @@ def names_valid(names: pa.Array) -> bool:
     Arrow compute checks the ASCII names in bulk; the rest, if any, go through the rule
     one by one. Nulls are not names.
     """
+    import numpy as np
     import pyarrow.compute as pc
+
+    from xmargin.io.arrow_values import number_scalar
 
     if names.null_count:
         return False
     ok = pc.and_(
         pc.match_substring_regex(names, _ASCII_NAME),
-        pc.less_equal(pc.utf8_length(names), MAX_NAME_LENGTH),
+        pc.less_equal(pc.utf8_length(names), number_scalar(MAX_NAME_LENGTH, np.int32)),
     )
     if bool(pc.all(ok).as_py()):
         return True
