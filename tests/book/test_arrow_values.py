@@ -11,9 +11,6 @@ ARROW-3  A book command reading CSV or Parquet positions, with a perps file, imp
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from tests.probes import probe
 from xmargin.book.generate import generate_book
 from xmargin.io.arrow_values import (
     from_numpy,
@@ -109,12 +107,4 @@ def test_arrow_3_book_commands_import_no_pandas(tmp_path: Path, fmt: str) -> Non
         ["stress", market, "--shock", "WETH=-30%", "--json"],
         ["health", market, "--json"],
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        found = json.loads(done.stderr.splitlines()[-1])
-        assert found == {"code": 0, "pandas": False}, args
+        assert probe(_PROBE, args) == {"code": 0, "pandas": False}, args

@@ -3,14 +3,12 @@ module, a command imports only its own, and the table says what the modules say.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
 import typer
 
+from tests.probes import probe
 from xmargin.cli.app import app
 from xmargin.cli.command_table import COMMANDS, MODULES, load_command, register_module, sub_app
 
@@ -62,15 +60,7 @@ sys.stderr.write(json.dumps({"code": code, "heavy": [h for h in heavy if h in sy
 
 
 def _imports(*args: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(list(args))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found: dict[str, object] = json.loads(done.stderr.splitlines()[-1])
-    return found
+    return probe(_PROBE, list(args))
 
 
 def test_the_overview_imports_no_command_module_nor_numpy_pydantic_or_rich() -> None:
