@@ -165,7 +165,7 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
 
     # a cache-resident sample: chunks spread over the book, the same kernel and pieces,
     # each call going over the sample REPEAT times (so that a call's start-up is shared)
-    c_starts, c_ends, _ = cache_sample(starts, ends, must_read / n)
+    c_starts, c_ends = cache_sample(starts, ends, must_read / n)
     c_rows = np.concatenate([np.arange(x, y) for x, y in zip(c_starts, c_ends, strict=True)])
     c_n = c_rows.size
     sample_bytes = np.concatenate(

@@ -289,7 +289,7 @@ def read_position_columns(
     if n:
         cat[:] = pos_cat[starts]
     exact_pos = np.flatnonzero(long)
-    take = from_numpy(exact_pos.astype(np.int64))
+    take = from_numpy(exact_pos)
     # A float column's exact value is its repr: null text means "use the float".
     exact_supply = s_text.take(take) if s_text is not None else pa.nulls(len(take), pa.string())
     exact_borrow = b_text.take(take) if b_text is not None else pa.nulls(len(take), pa.string())
