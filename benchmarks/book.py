@@ -15,7 +15,8 @@ is measured in this run; each target is a ratio of figures measured side by side
    "(a) old" is the read of every code, the floor before runs, printed beside it.
 2. full re-price kernel (every account, the library's call) against both floors, with
    1 and 2 Numba threads (``--threads``): targets <= 1.0x (a) and <= 2x (b); beside it
-   the same kernel on the previous row order (rows clustered by asset set only, not
+   its first pass alone (the sums, before any decision: ``kernel_passes.py``), the
+   same kernel on the previous row order (rows clustered by asset set only, not
    first by length: "before", rebuilt from the book in this run), the row-by-row kernel,
    and ``apply_prices`` on every asset end to end (oracle checks, exact prices, tables,
    kernel, events). For the kernel's compute cost apart from the memory it streams: the
@@ -38,8 +39,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -60,8 +59,10 @@ from floors import (  # noqa: E402
     best_interleaved,
     cache_sample,
     exact_loop_seconds,
+    machine,
     per_entry,
     python_loop_seconds,
+    run,
     set_order,
     stream_copy_bandwidth,
     take_rows,
@@ -69,23 +70,12 @@ from floors import (  # noqa: E402
     verdict,
     words,
 )
+from kernel_passes import check_sums, sums_pass  # noqa: E402
 from minimal_stress import MINIMAL  # noqa: E402
 
 XMARGIN = ROOT / ".venv" / "bin" / "xmargin"
 REPEAT = 8  # passes over the cache-resident sample per timed call
 PYTHON = sys.executable
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def book_files(
@@ -103,12 +93,6 @@ def book_files(
             print(f"  generated {market} in {time.perf_counter() - t0:.1f} s", flush=True)
         out[fmt] = market
     return out
-
-
-def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return time.perf_counter() - t0, out.stdout
 
 
 def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[int]) -> list[Row]:
@@ -162,6 +146,14 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
             starts, ends, off, *pieces, a.indptr, a.codes, a.units, t.tab, t.warn,
             status_run, ref.margin, False, *out_run,
         )  # fmt: skip
+
+    # the kernel's first pass (its sums) alone, checked once against NumPy's sums
+    check_sums(starts, ends, pieces, a.indptr, a.codes, a.units, t.tab)
+    sink, no_out = np.zeros(starts.size), np.empty(0)
+
+    def first_pass() -> None:
+        sums_pass(starts, ends, *pieces, a.indptr, a.codes, a.units, t.tab, False, no_out,
+                  no_out, sink)  # fmt: skip
 
     # a cache-resident sample: chunks spread over the book, the same kernel and pieces,
     # each call going over the sample REPEAT times (so that a call's start-up is shared)
@@ -260,6 +252,7 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
             "after": after,
             "per_entry": per_entry_kernel,
             "runs": run_kernel,
+            "sums": first_pass,
             "old_layout": old_layout,
             "cached": cached_kernel,
             "read_cached": read_cached,
@@ -283,6 +276,10 @@ def kernel_rows(book: RiskBook, bandwidth: float, repeats: int, threads: list[in
              f"{best['runs'] * 1e3:.2f} ms",
              f"{best['runs'] / best['read']:.2f}x (a), "
              f"{best['runs'] / best['read_old']:.2f}x (a) old"),
+            (f"  its first pass alone (the sums; no decision), {tag}",
+             f"{best['sums'] * 1e3:.2f} ms",
+             f"{best['sums'] / best['read']:.2f}x (a): the book read and priced, before "
+             f"any decision; the decisions add {(best['runs'] - best['sums']) * 1e3:.2f} ms"),
             (f"  same kernel alone, every price looked up (no runs; before), {tag}",
              f"{best['per_entry'] * 1e3:.2f} ms",
              f"{best['per_entry'] / best['read']:.2f}x (a), "

@@ -1,13 +1,18 @@
 """Floors and helpers of the book benchmarks (issue 11): a vectorized read of exactly
 the bytes a kernel reads, a STREAM-style copy bandwidth, interleaved best-of-N timing, the
 layouts "before" (the previous row order; no run pieces) measured beside the library's,
-and, for scale, a per-account Python float loop and the exact Decimal engine."""
+the machine's description, a timed subprocess, and, for scale, a per-account Python float
+loop and the exact Decimal engine."""
 
 from __future__ import annotations
 
 import math
+import os
+import platform
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -185,3 +190,23 @@ def exact_loop_seconds(book: RiskBook, sample: int, rng: np.random.Generator) ->
     for acc in accounts:
         account_health(acc, market)
     return time.perf_counter() - t0
+
+
+def machine() -> str:
+    """The CPU, its core count and the Python version, for a benchmark's heading."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Seconds a new process takes to run ``cmd``, and what it printed."""
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return time.perf_counter() - t0, out.stdout
