@@ -2,8 +2,9 @@
 
 The spot kernels (:mod:`xmargin.book.kernels`) sum each row's balances and decide its
 status; the rows that hold perps are decided here instead: their spot sums
-(``row_sums``) plus what their positions add to maintenance collateral and debt, from
-the status they had before the spot pass, with the band widened for PnL
+(``row_sums``; the Numba kernel sums them itself, in the same pass) plus what their
+positions add to maintenance collateral and debt, from the status they had before the
+spot pass, with the band widened for PnL
 (:func:`~xmargin.book.perp_columns.perp_recheck`).
 
 A screened spot pass (a tick) skips perp rows: their spot reference margin is kept at
@@ -109,9 +110,7 @@ def redecide(
     :data:`REFERENCE` keeps each row's margin
     (:func:`~xmargin.book.perp_columns.perp_screening_margin`).
     """
-    ref.margin[rows] = PERP_ROW
-    mc, md = k.row_sums(rows, a, t)
-    if k.name == "numba":
+    if k.name == "numba":  # one kernel: spot sums, perp terms, decisions
         from xmargin.book._perp_numba_kernels import perp_decide
 
         c, pt = perps.cols, perps.tables
@@ -120,11 +119,14 @@ def redecide(
         recheck = np.empty(rows.size, dtype=np.bool_)
         with k._threads(rows.size):  # one thread for a small pass, as the spot kernels
             perp_decide(  # type: ignore[no-untyped-call]
-                rows, mc, md, c.indptr, c.perp, c.size, c.entry, c.f, perps.rm, perps.price,
+                rows, a.indptr, a.codes, a.units, t.tab, t.hp, t.hw, t.hk, ref.margin,
+                PERP_ROW, c.indptr, c.perp, c.size, c.entry, c.f, perps.rm, perps.price,
                 pt.funding_index, t.warn, before, status, perps.margin, mode == REFERENCE,
                 old, keep, recheck,
             )  # fmt: skip
     else:
+        ref.margin[rows] = PERP_ROW
+        mc, md = k.row_sums(rows, a, t)
         add, scale, size = perps.sums(rows)
         x, y = mc + add[4], md + add[5]
         if mode == REFERENCE:
